@@ -1,0 +1,178 @@
+"""Clothing Co-Parsing (CCP) data for training the kit's cloth segmenter.
+
+CCP (Yang, Luo, Lin, "Clothing Co-Parsing by Joint Image Segmentation and Labeling", CVPR 2014;
+https://github.com/bearpaw/clothing-co-parsing, Apache-2.0) stores
+
+    photos/NNNN.jpg
+    annotations/pixel-level/NNNN.mat    # "groundtruth": uint8 H×W indices into label_list
+    label_list.mat                      # 59 names, index 0 is "null" (background)
+
+and the kit maps its 59 labels onto the 4 classes of the cloth checkpoint (see ``GARMENT_GROUPS``).
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.io
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch.utils.data import Dataset
+
+__all__ = [
+    "CLASS_NAMES", "GARMENT_GROUPS", "CCPError", "read_label_names", "label_lookup", "list_ids",
+    "load_photo", "load_labels", "split_ids", "is_validation", "CCPDataset",
+]
+
+CLASS_NAMES = ("background", "upper body", "lower body", "full body")
+
+#: CCP label names for each garment class; every other label (skin, hair, shoes, bags,
+#: accessories, tights, socks …) is background (0).
+GARMENT_GROUPS: dict[int, tuple[str, ...]] = {
+    1: ("blazer", "blouse", "cardigan", "hoodie", "jacket", "jumper", "shirt", "sweater",
+        "sweatshirt", "t-shirt", "top", "vest"),
+    2: ("jeans", "leggings", "pants", "shorts", "skirt"),
+    3: ("coat", "cape", "dress", "romper", "bodysuit", "suit", "swimwear"),
+}
+
+#: Fraction of photos held out for validation. The split is decided per photo id by a hash,
+#: so it is the same on every machine and for any subset of the dataset.
+VALIDATION_FRACTION = 0.2
+
+IMAGENET_FREE_NORM = (0.5, 0.5)  # the cloth model's input normalisation: (x - 0.5) / 0.5
+
+
+class CCPError(RuntimeError):
+    """A CCP-format folder is missing or malformed."""
+
+
+def read_label_names(root: str | Path) -> list[str]:
+    """The 59 CCP label names from ``label_list.mat`` (index 0 is ``"null"``)."""
+    path = Path(root) / "label_list.mat"
+    if not path.is_file():
+        raise CCPError(f"{path} not found: a CCP folder needs label_list.mat beside photos/ and "
+                       "annotations/ (clone https://github.com/bearpaw/clothing-co-parsing).")
+    raw = scipy.io.loadmat(str(path))["label_list"][0]
+    return [str(x[0]) if x.size else "" for x in raw]
+
+
+def label_lookup(label_names: list[str]) -> np.ndarray:
+    """A 256-entry uint8 table mapping CCP label index → kit class (0–3)."""
+    index = {name: i for i, name in enumerate(label_names)}
+    missing = [n for names in GARMENT_GROUPS.values() for n in names if n not in index]
+    if missing:
+        raise CCPError(f"label_list.mat lacks the CCP labels {missing}; is this a CCP folder?")
+    table = np.zeros(256, dtype=np.uint8)
+    for cls, names in GARMENT_GROUPS.items():
+        table[[index[n] for n in names]] = cls
+    return table
+
+
+def list_ids(root: str | Path) -> list[str]:
+    """Sorted ids (``"0001"`` …) that have both a photo and a pixel-level annotation."""
+    root = Path(root)
+    ann = root / "annotations" / "pixel-level"
+    if not ann.is_dir() or not (root / "photos").is_dir():
+        raise CCPError(f"{root} is not a CCP folder: expected photos/ and annotations/pixel-level/.")
+    ids = sorted(p.stem for p in ann.glob("*.mat") if (root / "photos" / f"{p.stem}.jpg").is_file())
+    if not ids:
+        raise CCPError(f"no photo has an annotation in {root} (photos/NNNN.jpg with "
+                       "annotations/pixel-level/NNNN.mat).")
+    return ids
+
+
+def load_photo(root: str | Path, image_id: str) -> Image.Image:
+    return Image.open(Path(root) / "photos" / f"{image_id}.jpg").convert("RGB")
+
+
+def load_labels(root: str | Path, image_id: str, lookup: np.ndarray) -> np.ndarray:
+    """The 4-class uint8 H×W label map of one photo."""
+    gt = scipy.io.loadmat(str(Path(root) / "annotations" / "pixel-level" / f"{image_id}.mat"))["groundtruth"]
+    return lookup[np.asarray(gt, dtype=np.uint8)]
+
+
+def is_validation(image_id: str, fraction: float = VALIDATION_FRACTION) -> bool:
+    """Whether a photo id belongs to the validation split (stable hash of the id)."""
+    h = int.from_bytes(hashlib.sha256(image_id.encode()).digest()[:8], "big")
+    return h / 2**64 < fraction
+
+
+def split_ids(ids: list[str], fraction: float = VALIDATION_FRACTION) -> tuple[list[str], list[str]]:
+    """``(train, validation)`` lists; deterministic, and a photo never changes side."""
+    val = [i for i in ids if is_validation(i, fraction)]
+    train = [i for i in ids if not is_validation(i, fraction)]
+    return train, val
+
+
+@dataclass(frozen=True)
+class Augment:
+    """Training augmentation: horizontal flip, random scale/crop, mild colour jitter."""
+
+    flip: float = 0.5
+    min_scale: float = 0.6      # crop area fraction
+    max_aspect: float = 1.25    # crop aspect ratio jitter (and its inverse)
+    brightness: float = 0.2
+    contrast: float = 0.2
+    saturation: float = 0.2
+
+
+class CCPDataset(Dataset):
+    """CCP photos and 4-class labels as tensors ``(3×S×S float in (x−0.5)/0.5, S×S long)``.
+
+    Photos are resized to a square like the cloth model's inference does. All samples are decoded
+    once and kept in memory at ``preload_size`` (a few hundred MB for the 900 CCP photos), so an
+    epoch costs only the augmentation and the network.
+    """
+
+    def __init__(self, root: str | Path, ids: list[str], size: int = 256,
+                 augment: Augment | None = None, preload_size: int | None = None, seed: int = 0):
+        self.root, self.ids, self.size, self.augment = Path(root), list(ids), size, augment
+        pre = preload_size or (int(size * 1.25) if augment else size)
+        lookup = label_lookup(read_label_names(root))
+        self.images = torch.empty(len(self.ids), 3, pre, pre, dtype=torch.uint8)
+        self.labels = torch.empty(len(self.ids), pre, pre, dtype=torch.uint8)
+        for k, i in enumerate(self.ids):
+            photo = load_photo(root, i).resize((pre, pre), Image.BILINEAR)
+            labels = Image.fromarray(load_labels(root, i, lookup)).resize((pre, pre), Image.NEAREST)
+            self.images[k] = torch.from_numpy(np.asarray(photo).copy()).permute(2, 0, 1)
+            self.labels[k] = torch.from_numpy(np.asarray(labels).copy())
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        img = self.images[k].float() / 255.0
+        lab = self.labels[k]
+        if self.augment is not None:
+            img, lab = self._augment(img, lab, self.augment)
+        img = F.interpolate(img[None], size=(self.size, self.size), mode="bilinear",
+                            align_corners=False, antialias=True)[0]
+        lab = F.interpolate(lab[None, None].float(), size=(self.size, self.size), mode="nearest")[0, 0]
+        return (img.clamp(0, 1) - 0.5) / 0.5, lab.long()
+
+    def _rand(self, lo: float = 0.0, hi: float = 1.0) -> float:
+        return lo + (hi - lo) * torch.rand((), generator=self.generator).item()
+
+    def _augment(self, img: torch.Tensor, lab: torch.Tensor, a: Augment) -> tuple[torch.Tensor, torch.Tensor]:
+        _, h, w = img.shape
+        area = self._rand(a.min_scale, 1.0) * h * w
+        aspect = float(np.exp(self._rand(-np.log(a.max_aspect), np.log(a.max_aspect))))
+        ch = min(h, int(round((area / aspect) ** 0.5)))
+        cw = min(w, int(round((area * aspect) ** 0.5)))
+        y0 = int(self._rand() * (h - ch + 1))
+        x0 = int(self._rand() * (w - cw + 1))
+        img, lab = img[:, y0:y0 + ch, x0:x0 + cw], lab[y0:y0 + ch, x0:x0 + cw]
+        if self._rand() < a.flip:
+            img, lab = img.flip(-1), lab.flip(-1)
+        b = self._rand(1 - a.brightness, 1 + a.brightness)
+        c = self._rand(1 - a.contrast, 1 + a.contrast)
+        s = self._rand(1 - a.saturation, 1 + a.saturation)
+        img = img * b
+        img = (img - img.mean()) * c + img.mean()
+        gray = (0.299 * img[0] + 0.587 * img[1] + 0.114 * img[2])[None]
+        img = (img - gray) * s + gray
+        return img, lab

@@ -1,0 +1,101 @@
+"""Evaluation of cloth segmentation on any CCP-format folder.
+
+    python -m fsutils.evaluate segmentation --ccp-root DIR --weights NAME [--split val]
+
+prints per-class IoU for the garment classes (1–3), pixel accuracy, and as the last line
+``mean_iou_garments=<float>`` (the mean IoU over classes 1–3).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["confusion_matrix", "iou_per_class", "pixel_accuracy", "mean_iou_garments",
+           "evaluate_segmentation", "main"]
+
+GARMENT_CLASSES = (1, 2, 3)
+
+
+def confusion_matrix(pred: np.ndarray, target: np.ndarray, num_classes: int = 4) -> np.ndarray:
+    """``cm[t, p]`` = number of pixels of true class ``t`` predicted as ``p`` (int64)."""
+    pred = np.asarray(pred)
+    target = np.asarray(target)
+    if pred.shape != target.shape:
+        raise ValueError(f"prediction {pred.shape} and ground truth {target.shape} differ in shape; "
+                         "resize the prediction to the photo's size first.")
+    idx = target.astype(np.int64).ravel() * num_classes + pred.astype(np.int64).ravel()
+    return np.bincount(idx, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def iou_per_class(cm: np.ndarray) -> np.ndarray:
+    """IoU of every class from a confusion matrix; NaN for a class absent from both."""
+    tp = np.diag(cm).astype(np.float64)
+    union = cm.sum(0) + cm.sum(1) - tp
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, tp / union, np.nan)
+
+
+def pixel_accuracy(cm: np.ndarray) -> float:
+    return float(np.trace(cm) / max(cm.sum(), 1))
+
+
+def mean_iou_garments(cm: np.ndarray) -> float:
+    """Mean IoU over the garment classes 1–3 (classes absent everywhere are skipped)."""
+    return float(np.nanmean(iou_per_class(cm)[list(GARMENT_CLASSES)]))
+
+
+def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all",
+                          device: str | None = None, progress: bool = True) -> dict:
+    """Run a :class:`fsutils.segment.ClothSegmenter` over a CCP folder at full resolution."""
+    from tqdm.auto import tqdm
+
+    from . import data
+    from .segment import ClothSegmenter
+
+    ids = data.list_ids(ccp_root)
+    if split != "all":
+        train, val = data.split_ids(ids)
+        ids = {"val": val, "train": train}[split]
+        if not ids:
+            raise data.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
+    lookup = data.label_lookup(data.read_label_names(ccp_root))
+    seg = ClothSegmenter(weights=weights, device=device)
+    cm = np.zeros((4, 4), dtype=np.int64)
+    for i in tqdm(ids, desc=f"evaluating {weights}", disable=not progress):
+        cm += confusion_matrix(seg.predict(data.load_photo(ccp_root, i)), data.load_labels(ccp_root, i, lookup))
+    iou = iou_per_class(cm)
+    return {"weights": weights, "split": split, "images": len(ids), "confusion": cm,
+            "iou": {data.CLASS_NAMES[c]: float(iou[c]) for c in range(4)},
+            "pixel_accuracy": pixel_accuracy(cm), "mean_iou_garments": mean_iou_garments(cm)}
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m fsutils.evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="task", required=True)
+    s = sub.add_parser("segmentation", help="per-class IoU of a cloth segmenter on a CCP folder")
+    s.add_argument("--ccp-root", required=True, type=Path, help="folder with photos/, annotations/, label_list.mat")
+    s.add_argument("--weights", default="ccp_u2netp", help="registry name of the cloth model (default: ccp_u2netp)")
+    s.add_argument("--split", choices=("all", "val", "train"), default="all",
+                   help="which photos: all in the folder (default), or the kit's validation/training split")
+    s.add_argument("--device", default=None)
+    s.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    r = evaluate_segmentation(args.ccp_root, args.weights, args.split, args.device, not args.no_progress)
+    print(f"weights={r['weights']} split={r['split']} images={r['images']}")
+    for name in ("upper body", "lower body", "full body"):
+        print(f"iou[{name}]={r['iou'][name]:.4f}")
+    print(f"pixel_accuracy={r['pixel_accuracy']:.4f}")
+    print(f"mean_iou_garments={r['mean_iou_garments']:.4f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,290 @@
+"""Training the kit's own cloth segmenter (U2NETP, 4 classes) on Clothing Co-Parsing.
+
+    python -m fsutils.train --ccp-root ../shared/data/ccp --out runs/ccp_u2netp
+
+The network starts from the *saliency* U2NETP weights ("model surgery": every layer but the seven
+output convolutions ``side1…side6`` and ``outconv``, whose shapes change from 1 to 4 channels), is
+trained with deep supervision (cross-entropy on the fused and all six side outputs), AdamW and a
+cosine learning-rate schedule, and reports per-class IoU on the validation split after each epoch.
+Checkpoints are written every few steps, so an interrupted run resumes where it stopped.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .data import Augment, CCPDataset, list_ids, split_ids
+from .evaluate import confusion_matrix, iou_per_class, mean_iou_garments
+from .models import U2NETP
+
+__all__ = ["OUTPUT_LAYERS", "surgery_from_saliency", "calibrate_identity_batchnorm",
+           "deep_supervision_loss", "TrainConfig", "train", "export_half"]
+
+#: Layers whose shape depends on the number of output classes; everything else is transferred.
+OUTPUT_LAYERS = tuple(f"side{i}" for i in range(1, 7)) + ("outconv",)
+
+
+def surgery_from_saliency(state_dict: dict[str, torch.Tensor], num_classes: int = 4) -> tuple[U2NETP, list[str]]:
+    """A ``U2NETP(3, num_classes)`` with every non-output layer copied from a saliency checkpoint.
+
+    Returns the model and the names of the freshly initialised parameters (the output layers).
+    """
+    model = U2NETP(3, num_classes)
+    kept = {k: v for k, v in state_dict.items() if k.split(".")[0] not in OUTPUT_LAYERS}
+    missing, unexpected = model.load_state_dict(kept, strict=False)
+    if unexpected or any(k.split(".")[0] not in OUTPUT_LAYERS for k in missing):
+        raise ValueError(f"the saliency checkpoint does not fit U2NETP: unexpected {unexpected[:5]}, "
+                         f"missing {[k for k in missing if k.split('.')[0] not in OUTPUT_LAYERS][:5]}; "
+                         "pass the u2netp.pth saliency weights.")
+    return model, sorted(missing)
+
+
+@torch.no_grad()
+def calibrate_identity_batchnorm(model: nn.Module, batch: torch.Tensor) -> int:
+    """Give BatchNorm layers that hold identity statistics the statistics of real data.
+
+    Checkpoints with BatchNorm folded into the convolutions (such as the recovered ``u2netp.pth``)
+    have BN layers with mean 0, variance 1, weight 1, bias 0. In training mode BN would then
+    re-normalise every activation and destroy what the folded convolutions learned. Setting each
+    such layer's running statistics to the batch statistics of its input and its affine parameters
+    to the inverse (``weight = std``, ``bias = mean``) keeps the network's function unchanged while
+    letting BN train normally. Returns the number of layers calibrated.
+    """
+    identity = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)
+                and torch.allclose(m.running_mean, torch.zeros_like(m.running_mean))
+                and torch.allclose(m.running_var, torch.ones_like(m.running_var))
+                and torch.allclose(m.weight, torch.ones_like(m.weight))
+                and torch.allclose(m.bias, torch.zeros_like(m.bias))]
+    stats: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def hook(module, inputs):
+        x = inputs[0]
+        stats[module] = (x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False))
+
+    handles = [m.register_forward_pre_hook(hook) for m in identity]
+    was_training = model.training
+    model.eval()
+    try:
+        model(batch)
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    for m in identity:
+        mean, var = stats[m]
+        m.running_mean.copy_(mean)
+        m.running_var.copy_(var)
+        m.bias.copy_(mean)
+        m.weight.copy_(torch.sqrt(var + m.eps))
+    return len(identity)
+
+
+def deep_supervision_loss(outputs: tuple[torch.Tensor, ...], target: torch.Tensor,
+                          weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Sum of the cross-entropies of the fused output and every side output (U-2-Net's loss)."""
+    return sum(F.cross_entropy(o.float(), target, weight=weight) for o in outputs)
+
+
+@dataclass
+class TrainConfig:
+    ccp_root: str
+    out: str = "runs/ccp_u2netp"
+    init: str = "u2netp"            # registry name or path of the saliency weights
+    size: int = 256
+    epochs: int = 8
+    batch_size: int = 8
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_steps: int = 30
+    checkpoint_every: int = 20      # steps
+    max_steps: int | None = None    # stop early (notebook demos, tests)
+    max_train_images: int | None = None
+    max_val_images: int | None = None
+    seed: int = 0
+    device: str | None = None
+    threads: int | None = None
+    progress: bool = True
+    history: list = field(default_factory=list)
+
+
+def _load_init(init: str) -> dict[str, torch.Tensor]:
+    if Path(init).is_file():
+        path = Path(init)
+    else:
+        from . import weights
+        path = weights.fetch(init)
+    sd = torch.load(path, map_location="cpu", weights_only=True)
+    return {k.removeprefix("module."): v for k, v in sd.items()}
+
+
+def _lr_factor(step: int, total: int, warmup: int) -> float:
+    if step < warmup:
+        return (step + 1) / warmup
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+
+@torch.no_grad()
+def validate(model: nn.Module, dataset: CCPDataset, device: torch.device, batch_size: int = 8) -> np.ndarray:
+    """Confusion matrix of the fused output on a (non-augmented) dataset at training size."""
+    model.eval()
+    cm = np.zeros((4, 4), dtype=np.int64)
+    for s in range(0, len(dataset), batch_size):
+        xs, ys = zip(*(dataset[k] for k in range(s, min(len(dataset), s + batch_size))))
+        pred = model(torch.stack(xs).to(device))[0].argmax(1).cpu().numpy()
+        cm += confusion_matrix(pred, torch.stack(ys).numpy())
+    model.train()
+    return cm
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Train (or resume) and return the run's summary; writes ``last.pt``, ``best.pt``, ``history.json``."""
+    from tqdm.auto import tqdm
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.device:
+        dev = torch.device(cfg.device)
+    else:
+        from .env import device as pick_device
+        dev = pick_device()
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg.seed)
+
+    train_ids, val_ids = split_ids(list_ids(cfg.ccp_root))
+    train_ids = train_ids[: cfg.max_train_images]
+    val_ids = val_ids[: cfg.max_val_images]
+    train_set = CCPDataset(cfg.ccp_root, train_ids, cfg.size, augment=Augment(), seed=cfg.seed)
+    val_set = CCPDataset(cfg.ccp_root, val_ids, cfg.size)
+
+    steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
+    total_steps = cfg.epochs * steps_per_epoch
+    last = out / "last.pt"
+    if last.is_file():
+        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+        model = U2NETP(3, 4)
+        model.load_state_dict(ckpt["model"])
+        state = ckpt["state"]
+    else:
+        model, fresh = surgery_from_saliency(_load_init(cfg.init))
+        calib = torch.stack([val_set[k][0] for k in range(min(8, len(val_set)))] or [train_set[0][0]])
+        calibrate_identity_batchnorm(model, calib)
+        ckpt = None
+        state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": -1.0, "history": []}
+    model.to(dev).train()
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total_steps, cfg.warmup_steps))
+    if ckpt is not None:
+        opt.load_state_dict(ckpt["optimizer"])
+        sched.load_state_dict(ckpt["scheduler"])
+    use_amp = dev.type == "cuda"
+    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+
+    def save(path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                    "scheduler": sched.state_dict(), "state": state, "config": {**asdict(cfg), "history": []}}, tmp)
+        tmp.replace(path)
+
+    stop = False
+    while state["epoch"] < cfg.epochs and not stop:
+        epoch = state["epoch"]
+        order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(cfg.seed + epoch)).tolist()
+        bar = tqdm(range(state["step_in_epoch"], steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}",
+                   disable=not cfg.progress, initial=state["step_in_epoch"], total=steps_per_epoch)
+        running = None
+        for step in bar:
+            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
+            xs, ys = zip(*(train_set[k] for k in idx))
+            x, y = torch.stack(xs).to(dev), torch.stack(ys).to(dev)
+            with torch.autocast(dev.type, dtype=torch.float16, enabled=use_amp):
+                loss = deep_supervision_loss(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            sched.step()
+            running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
+            state["global_step"] += 1
+            state["step_in_epoch"] = step + 1
+            state["history"].append({"step": state["global_step"], "loss": loss.item(),
+                                     "lr": sched.get_last_lr()[0]})
+            bar.set_postfix(loss=f"{running:.3f}", lr=f"{sched.get_last_lr()[0]:.1e}")
+            if state["global_step"] % cfg.checkpoint_every == 0:
+                save(last)
+            if cfg.max_steps and state["global_step"] >= cfg.max_steps:
+                stop = True
+                break
+        if state["step_in_epoch"] >= steps_per_epoch or stop:
+            cm = validate(model, val_set, dev)
+            iou = iou_per_class(cm)
+            miou = mean_iou_garments(cm)
+            record = {"epoch": epoch + 1, "step": state["global_step"], "val_iou": [float(v) for v in iou],
+                      "val_mean_iou_garments": miou, "time": time.time()}
+            state["history"].append(record)
+            print(f"epoch {epoch + 1}: val IoU upper {iou[1]:.3f} lower {iou[2]:.3f} full {iou[3]:.3f} "
+                  f"mean_iou_garments={miou:.4f}", flush=True)
+            if not stop:
+                state["epoch"] += 1
+                state["step_in_epoch"] = 0
+            if miou > state["best"]:
+                state["best"] = miou
+                save(out / "best.pt")
+            save(last)
+    (out / "history.json").write_text(json.dumps(state["history"], indent=1))
+    return {"best_mean_iou_garments": state["best"], "epochs": state["epoch"], "steps": state["global_step"],
+            "out": str(out)}
+
+
+def export_half(checkpoint: str | Path, dest: str | Path) -> Path:
+    """Write a training checkpoint's model as a plain fp16 state dict (the shipped file format)."""
+    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    sd = ckpt.get("model", ckpt)
+    half = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(".tmp")
+    torch.save(half, tmp)
+    tmp.replace(dest)
+    return dest
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m fsutils.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    d = TrainConfig(ccp_root="")
+    p.add_argument("--ccp-root", required=True)
+    for name in ("out", "init", "size", "epochs", "batch_size", "lr", "weight_decay", "warmup_steps",
+                 "checkpoint_every", "max_steps", "max_train_images", "max_val_images", "seed", "device",
+                 "threads"):
+        default = getattr(d, name)
+        kind = type(default) if default is not None else (str if name == "device" else int)
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--export", metavar="DEST", help="after training, export best.pt as fp16 to DEST")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = vars(_parser().parse_args(argv))
+    export = args.pop("export")
+    args["progress"] = not args.pop("no_progress")
+    summary = train(TrainConfig(**args))
+    print(json.dumps(summary))
+    if export:
+        print("exported", export_half(Path(summary["out"]) / "best.pt", export))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
