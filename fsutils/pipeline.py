@@ -1,0 +1,587 @@
+"""The whole kit as one cached pipeline: segment → saliency → style → blend.
+
+Set the photo once, then ask for results as often as you like: every stage keeps its last few
+results, keyed by the photo and by **that stage's own parameters** (the "set the image once, predict
+cheaply many times" idea of segment-anything). So a notebook slider that changes only a blend
+parameter recomputes only the blend, a new garment selection recomputes only the mask and the blend,
+a new painting recomputes only the style and the blend, and a new photo recomputes everything.
+
+>>> pipe = Pipeline()                                   # doctest: +SKIP
+>>> pipe.set_image("photo.jpg")                         # doctest: +SKIP
+>>> res = pipe.run(method="fast", style="candy", classes=("upper body",))   # doctest: +SKIP
+>>> res = pipe.run(method="fast", style="candy", classes=("upper body",), strength=0.5)  # blend only
+>>> pipe.computed                                       # doctest: +SKIP
+Counter({'segment': 1, 'saliency': 1, 'style': 1, 'mask': 1, 'blend': 2})
+
+Every stage is a plain function that can be injected (tests, other models): ``segment(photo) ->
+uint8 labels``, ``saliency(photo) -> float32 map``, and ``stylers[method](content, style, *, mask,
+callback, progress, **params) -> PIL image``. By default they come from :mod:`fsutils.segment`,
+:mod:`fsutils.saliency` and :mod:`fsutils.style`, loaded on first use.
+
+Images: the photo is kept as float32 H×W×3 in 0..1 at the pipeline's working size (``max_size``);
+labels, masks, saliency and the stylised image are all at that size, so the blends are exact
+per-pixel formulas (:mod:`fsutils.blend`).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+__all__ = ["Pipeline", "Result", "METHODS", "MODES", "DEFAULT_CLASSES", "resolve_classes",
+           "gatys_features", "to_uint8"]
+
+#: Style-transfer methods known to the default stylers.
+METHODS: tuple[str, ...] = ("fast", "adain", "gatys")
+#: Blend modes: the pre-saliency baseline, equation 2 of the report, and a feathered mask.
+MODES: tuple[str, ...] = ("hard", "saliency", "feathered")
+#: Garment classes used when none are chosen: upper body, lower body, full body.
+DEFAULT_CLASSES: tuple[int, ...] = (1, 2, 3)
+#: Class names of the 4-class cloth models (index = label). Kept in step with
+#: ``fsutils.segment.CLASS_NAMES`` (a test checks it); duplicated here so that the pipeline's cache
+#: logic can be used and tested without loading the segmentation module.
+_CLASS_NAMES: tuple[str, ...] = ("background", "upper body", "lower body", "full body")
+
+StageFn = Callable[..., Any]
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """A float image in 0..1 as uint8 0..255 (rounded, clipped) — what a screen shows."""
+    out = np.multiply(image, 255.0, dtype=np.float32)
+    out += 0.5
+    np.clip(out, 0, 255, out=out)
+    return out.astype(np.uint8)
+
+
+def resolve_classes(classes: Iterable[int | str] | int | str | None,
+                    names: tuple[str, ...] = _CLASS_NAMES) -> tuple[int, ...]:
+    """Garment classes as sorted label indices; accepts indices or names ("upper body", "upper",
+    "upper_body", "full-body" …). ``None`` means all garments (1, 2, 3)."""
+    if classes is None:
+        return DEFAULT_CLASSES
+    if isinstance(classes, (int, np.integer, str)):
+        classes = [classes]
+    norm = {n.replace(" ", "").lower(): i for i, n in enumerate(names)}
+    norm.update({n.split()[0].lower(): i for i, n in enumerate(names)})
+    out: set[int] = set()
+    for c in classes:
+        if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+            idx = int(c)
+        elif isinstance(c, str):
+            key = c.strip().lower().replace("_", "").replace("-", "").replace(" ", "")
+            if key.isdigit():
+                idx = int(key)
+            elif key in norm:
+                idx = norm[key]
+            else:
+                raise ValueError(f"unknown garment class {c!r}; choose from "
+                                 f"{', '.join(repr(n) for n in names[1:])} (or their indices 1–"
+                                 f"{len(names) - 1})")
+        else:
+            raise TypeError(f"garment classes must be ints or names, got {type(c).__name__}")
+        if not 0 <= idx < len(names):
+            raise ValueError(f"garment class {idx} is out of range 0..{len(names) - 1} "
+                             f"({', '.join(names)})")
+        out.add(idx)
+    return tuple(sorted(out))
+
+
+def _digest(*parts: bytes | str) -> str:
+    h = hashlib.blake2b(digest_size=12)
+    for p in parts:
+        h.update(p.encode() if isinstance(p, str) else p)
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+def _array_key(arr: np.ndarray) -> str:
+    arr = np.ascontiguousarray(arr)
+    return _digest(str(arr.shape), str(arr.dtype), memoryview(arr).cast("B"))
+
+
+def _freeze(value: Any) -> Hashable:
+    """A hashable, order-independent version of a parameter value (for cache keys)."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, (set, frozenset)):
+        return tuple(sorted(_freeze(v) for v in value))
+    if isinstance(value, np.ndarray):
+        return ("ndarray", _array_key(value))
+    if isinstance(value, Image.Image):
+        return ("image", _array_key(np.asarray(value)))
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, Path):
+        return ("path", str(value.resolve()))
+    if value is None or isinstance(value, (bool, int, float, str, bytes)):
+        return value
+    # Modules, callables…: identity (a different object means a different result).
+    return ("id", type(value).__name__, id(value))
+
+
+class _LRU:
+    """A tiny least-recently-used dict."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable) -> Any:
+        if key in self.data:
+            self.data.move_to_end(key)
+            return self.data[key]
+        return None
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self.data[key] = value
+        self.data.move_to_end(key)
+        while len(self.data) > self.size:
+            self.data.popitem(last=False)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self.data
+
+    def clear(self) -> None:
+        self.data.clear()
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything one pipeline run made, all at the photo's working size.
+
+    ``output`` is the chosen blend; ``hard`` the hard paste (the baseline to compare against).
+    Images are float32 H×W×3 in 0..1, ``labels`` uint8, ``mask`` bool, ``saliency`` float32.
+    """
+
+    content: np.ndarray
+    labels: np.ndarray
+    saliency: np.ndarray
+    mask: np.ndarray
+    stylized: np.ndarray
+    output: np.ndarray
+    hard: np.ndarray
+    mode: str
+    classes: tuple[int, ...]
+    method: str
+
+    def image(self, which: str = "output") -> Image.Image:
+        """One of the images as a PIL image (``"output"``, ``"hard"``, ``"stylized"``, ``"content"``,
+        ``"saliency"`` or ``"mask"``)."""
+        arr = getattr(self, which)
+        if which == "mask":
+            return Image.fromarray(arr.astype(np.uint8) * 255, "L")
+        if which == "saliency":
+            return Image.fromarray(to_uint8(arr), "L")
+        return Image.fromarray(to_uint8(arr))
+
+
+def gatys_features(*, allow_random: bool | None = None):
+    """The VGG-19 feature network for Gatys transfer, or ``None`` to let :mod:`fsutils.style` load
+    the ImageNet weights itself.
+
+    The ImageNet VGG-19 weights (548 MB) are downloaded on users' machines; where they cannot be
+    obtained (offline machines, CI) **and only in test mode** (``FSUTILS_TINY=1``, or
+    ``allow_random=True``) a randomly initialised VGG-19 is returned with a printed warning, so that
+    the notebooks still run top to bottom — the pictures are then meaningless. Outside test mode the
+    weights error is raised with its instructions.
+    """
+    from fsutils.models.vgg import vgg19_features
+    from fsutils.weights import WeightsError
+
+    try:
+        return vgg19_features(pretrained=True)
+    except WeightsError as err:
+        if allow_random is None:
+            allow_random = _tiny()
+        if not allow_random:
+            raise
+        msg = ("WARNING: VGG-19 ImageNet weights are not available here "
+               f"({str(err).splitlines()[0]}); TEST MODE: using a randomly initialised VGG-19, so "
+               "the Gatys pictures below are NOT real style transfer.")
+        print(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=2)
+        return vgg19_features(pretrained=False)
+
+
+def _tiny() -> bool:
+    try:
+        from fsutils.env import tiny_mode
+    except ImportError:  # pragma: no cover - env is part of the kit
+        return os.environ.get("FSUTILS_TINY", "") not in ("", "0")
+    return bool(tiny_mode())
+
+
+# ---------------------------------------------------------------------------------------------
+# default stage functions (lazy: nothing heavy is imported until a stage first runs)
+
+
+def _style_image(style: Any) -> Image.Image:
+    """A painting given as a PIL image, an array, a file path, or the name of a bundled sample."""
+    from fsutils import io as fio
+
+    if isinstance(style, Image.Image):
+        return style.convert("RGB")
+    if isinstance(style, np.ndarray):
+        return fio.to_pil(style)
+    if isinstance(style, (str, Path)):
+        p = Path(style)
+        if p.is_file():
+            return fio.load_image(p)
+        samples = {Path(s).stem.lower(): s for s in fio.sample_styles()}
+        key = str(style).strip().lower()
+        if key in samples:
+            return fio.load_image(samples[key])
+        raise FileNotFoundError(f"style {style!r} is neither an image file nor a bundled sample "
+                                f"painting ({', '.join(sorted(samples))})")
+    raise TypeError(f"style must be a PIL image, an array, a path or a sample name, got "
+                    f"{type(style).__name__}")
+
+
+def _fast(content: Image.Image, style: Any, *, mask=None, callback=None, progress=False,
+          **params) -> Image.Image:
+    from fsutils.style import fast_stylize
+
+    if params:
+        raise TypeError(f"the fast method takes no parameters, got {sorted(params)}")
+    return fast_stylize(content, style)
+
+
+def _adain(content: Image.Image, style: Any, *, mask=None, callback=None, progress=False,
+           **params) -> Image.Image:
+    from fsutils.style import adain_transfer
+
+    return adain_transfer(content, _style_image(style), **params)
+
+
+def _gatys(content: Image.Image, style: Any, *, mask=None, callback=None, progress=False,
+           **params) -> Image.Image:
+    from fsutils.style import gatys_transfer
+
+    params.setdefault("size", max(content.size))
+    if "features" not in params:
+        params["features"] = gatys_features()
+    return gatys_transfer(content, _style_image(style), mask=mask, callback=callback,
+                          progress=progress, **params)
+
+
+DEFAULT_STYLERS: dict[str, StageFn] = {"fast": _fast, "adain": _adain, "gatys": _gatys}
+
+
+class Pipeline:
+    """segment → saliency → style → blend, each stage cached (see the module docstring).
+
+    Args:
+        segment: a ``ClothSegmenter``-like object (``.predict(photo) -> uint8 labels``) or a function
+            ``photo -> labels``; default ``fsutils.segment.ClothSegmenter(weights=segment_weights)``.
+        saliency: a ``SaliencyModel``-like object or a function ``photo -> float32 map in 0..1``;
+            default ``fsutils.saliency.SaliencyModel(saliency_weights)``.
+        stylers: ``{method: fn}`` added to / replacing the defaults for ``"fast"``, ``"adain"`` and
+            ``"gatys"``; ``fn(content, style, *, mask, callback, progress, **params) -> PIL image``
+            gets the photo at the style's working size and may return any size (it is resized back).
+        max_size: the photo is shrunk so its longer side is at most this many pixels (None: as is).
+        style_size: default working size of the style stage (longer side); default
+            ``fsutils.env.default_style_size()``.
+        cache_size: results kept per stage.
+    """
+
+    def __init__(self, segment: Any = None, saliency: Any = None, *,
+                 stylers: Mapping[str, StageFn] | None = None, max_size: int | None = None,
+                 style_size: int | None = None, segment_weights: str | None = None,
+                 saliency_weights: str = "u2netp", cache_size: int = 4,
+                 class_names: tuple[str, ...] | None = None) -> None:
+        self._segment_arg, self._saliency_arg = segment, saliency
+        self._segment_fn: StageFn | None = None
+        self._saliency_fn: StageFn | None = None
+        self.segment_weights, self.saliency_weights = segment_weights, saliency_weights
+        self.stylers: dict[str, StageFn] = {**DEFAULT_STYLERS, **(stylers or {})}
+        self.max_size, self._style_size = max_size, style_size
+        self._class_names = class_names
+        self._caches = {s: _LRU(cache_size) for s in ("segment", "saliency", "style", "mask",
+                                                      "blend")}
+        #: How many times each stage actually computed (cache misses), e.g. for tests and benchmarks.
+        self.computed: Counter[str] = Counter()
+        self.content: np.ndarray | None = None
+        self.photo: Image.Image | None = None
+        self.image_key: str | None = None
+        self._last_style: Hashable | None = None
+
+    # -- configuration ----------------------------------------------------------------------
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        if self._class_names is None:
+            seg = self._segmenter()
+            names = getattr(seg, "CLASS_NAMES", None) or getattr(seg, "class_names", None)
+            if names is None:
+                try:
+                    from fsutils.segment import CLASS_NAMES as names
+                except ImportError:  # pragma: no cover
+                    names = _CLASS_NAMES
+            self._class_names = tuple(names)
+        return self._class_names
+
+    @property
+    def style_size(self) -> int:
+        if self._style_size is None:
+            from fsutils.env import default_style_size
+            self._style_size = int(default_style_size())
+        return self._style_size
+
+    @style_size.setter
+    def style_size(self, value: int) -> None:
+        self._style_size = int(value)
+
+    def _segmenter(self) -> StageFn:
+        if self._segment_fn is None:
+            seg = self._segment_arg
+            if seg is None:
+                from fsutils.segment import ClothSegmenter
+                seg = (ClothSegmenter() if self.segment_weights is None
+                       else ClothSegmenter(weights=self.segment_weights))
+                self._segment_arg = seg
+            self._segment_fn = seg.predict if hasattr(seg, "predict") else seg
+        return self._segment_fn
+
+    @property
+    def segmenter(self) -> Any:
+        """The segmentation model (or function) in use (loaded on first use)."""
+        self._segmenter()
+        return self._segment_arg
+
+    def _saliency_model(self) -> StageFn:
+        if self._saliency_fn is None:
+            sal = self._saliency_arg
+            if sal is None:
+                from fsutils.saliency import SaliencyModel
+                sal = SaliencyModel(self.saliency_weights)
+                self._saliency_arg = sal
+            self._saliency_fn = sal.predict if hasattr(sal, "predict") else sal
+        return self._saliency_fn
+
+    def clear(self) -> None:
+        """Forget every cached result (the models stay loaded)."""
+        for c in self._caches.values():
+            c.clear()
+        self._last_style = None
+
+    # -- the photo ----------------------------------------------------------------------------
+
+    def set_image(self, image: Any) -> "Pipeline":
+        """Use ``image`` (PIL image, path, bytes, or H×W×3 array) as the photo. Cheap when it is the
+        same photo again: the caches are keyed by its pixels, not by the object."""
+        from fsutils import io as fio
+
+        if isinstance(image, Image.Image):
+            photo = image.convert("RGB")
+        elif isinstance(image, np.ndarray):
+            photo = fio.to_pil(image)
+        else:
+            photo = fio.load_image(image)
+        if self.max_size and max(photo.size) > self.max_size:
+            scale = self.max_size / max(photo.size)
+            photo = photo.resize((max(1, round(photo.width * scale)),
+                                  max(1, round(photo.height * scale))), Image.Resampling.LANCZOS)
+        arr = np.asarray(photo)
+        key = _array_key(arr)
+        if key != self.image_key:
+            self.photo, self.image_key = photo, key
+            self.content = arr.astype(np.float32) / np.float32(255)
+            self._last_style = None
+        return self
+
+    def _need_image(self) -> None:
+        if self.image_key is None:
+            raise RuntimeError("no photo yet: call pipe.set_image(photo) (or pass image= to run)")
+
+    def _cached(self, stage: str, key: Hashable, compute: Callable[[], Any]) -> Any:
+        cache = self._caches[stage]
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        value = compute()
+        self.computed[stage] += 1
+        cache.put(key, value)
+        return value
+
+    # -- stages -------------------------------------------------------------------------------
+
+    def labels(self) -> np.ndarray:
+        """Stage 1: the garment label map (uint8 H×W: 0 background, 1 upper, 2 lower, 3 full body)."""
+        self._need_image()
+
+        def compute() -> np.ndarray:
+            lab = np.asarray(self._segmenter()(self.photo))
+            if lab.shape != self.content.shape[:2]:
+                raise ValueError(f"the segmenter returned a {lab.shape} label map for a "
+                                 f"{self.content.shape[:2]} photo; it must return the photo's size")
+            lab = lab.astype(np.uint8, copy=False)
+            lab.setflags(write=False)
+            return lab
+
+        return self._cached("segment", (self.image_key,), compute)
+
+    def saliency(self) -> np.ndarray:
+        """Stage 2: the saliency map (float32 H×W in 0..1)."""
+        self._need_image()
+
+        def compute() -> np.ndarray:
+            sal = np.asarray(self._saliency_model()(self.photo), dtype=np.float32)
+            if sal.shape != self.content.shape[:2]:
+                raise ValueError(f"the saliency model returned a {sal.shape} map for a "
+                                 f"{self.content.shape[:2]} photo; it must return the photo's size")
+            sal.setflags(write=False)
+            return sal
+
+        return self._cached("saliency", (self.image_key,), compute)
+
+    def mask(self, classes: Iterable[int | str] | int | str | None = None) -> np.ndarray:
+        """The union of the chosen garment classes as a bool H×W mask."""
+        cls = resolve_classes(classes, self.class_names)
+
+        def compute() -> np.ndarray:
+            m = np.isin(self.labels(), cls)
+            m.setflags(write=False)
+            return m
+
+        self._need_image()
+        return self._cached("mask", (self.image_key, cls), compute)
+
+    def _style_key(self, method: str, style: Any, size: int, masked: tuple[int, ...] | None,
+                   params: Mapping[str, Any]) -> Hashable:
+        return (self.image_key, method, _freeze(style), size, masked, _freeze(params))
+
+    def stylize(self, method: str = "fast", style: Any = "candy", *, size: int | None = None,
+                mask_classes: Iterable[int | str] | int | str | None | bool = False,
+                callback: Callable | None = None, progress: bool = False,
+                **params: Any) -> np.ndarray:
+        """Stage 3: the whole photo stylised (float32 H×W×3 at the photo's size).
+
+        ``method`` is ``"fast"`` (``style`` = a model name such as ``"candy"``), ``"adain"`` (``style``
+        = a painting: PIL image, path or bundled sample name; ``alpha=``) or ``"gatys"`` (a painting;
+        ``content_weight``, ``style_weight``, ``tv_weight``, ``steps``, ``optimizer`` …). ``size`` is
+        the working size (longer side) of the style stage. ``mask_classes`` (Gatys only): compute
+        the style loss only over these garments (``True``: all garments). ``callback`` and
+        ``progress`` are not part of the cache key.
+        """
+        self._need_image()
+        if method not in self.stylers:
+            raise ValueError(f"unknown style method {method!r}; choose from "
+                             f"{', '.join(self.stylers)}")
+        size = int(size or self.style_size)
+        masked = None
+        if mask_classes is not False and mask_classes is not None:
+            masked = resolve_classes(None if mask_classes is True else mask_classes,
+                                     self.class_names)
+        key = self._style_key(method, style, size, masked, params)
+
+        def compute() -> np.ndarray:
+            h, w = self.content.shape[:2]
+            scale = min(1.0, size / max(h, w))
+            small_wh = (max(1, round(w * scale)), max(1, round(h * scale)))
+            small = (self.photo if small_wh == (w, h)
+                     else self.photo.resize(small_wh, Image.Resampling.LANCZOS))
+            mask = None
+            if masked is not None:
+                m = Image.fromarray(self.mask(masked).astype(np.uint8) * 255, "L")
+                mask = np.asarray(m.resize(small_wh, Image.Resampling.BILINEAR),
+                                  dtype=np.float32) / 255
+            out = self.stylers[method](small, style, mask=mask, callback=callback,
+                                       progress=progress, **params)
+            if not isinstance(out, Image.Image):
+                from fsutils import io as fio
+                out = fio.to_pil(np.asarray(out))
+            out = out.convert("RGB")
+            if out.size != (w, h):
+                out = out.resize((w, h), Image.Resampling.BICUBIC)
+            arr = np.asarray(out, dtype=np.float32) / np.float32(255)
+            arr.setflags(write=False)
+            return arr
+
+        result = self._cached("style", key, compute)
+        self._last_style = key
+        return result
+
+    @property
+    def stylized(self) -> np.ndarray:
+        """The most recent stylised image of the current photo (from :meth:`stylize` or :meth:`run`)."""
+        if self._last_style is None or self._last_style not in self._caches["style"]:
+            raise RuntimeError("nothing stylised for this photo yet: call pipe.stylize(...) or "
+                               "pipe.run(...) first")
+        return self._caches["style"].get(self._last_style)
+
+    def blend(self, mode: str = "saliency", *, classes: Iterable[int | str] | int | str | None = None,
+              strength: float = 1.0, width: float = 8.0,
+              stylized: np.ndarray | None = None) -> np.ndarray:
+        """Stage 4: composite the stylised image into the chosen garments (float32 H×W×3).
+
+        ``mode``: ``"hard"`` (paste inside the mask), ``"saliency"`` (equation 2:
+        ``M·S + (1−M)·C`` with ``M = clip(strength·saliency)·mask``) or ``"feathered"`` (mask
+        blurred by a Gaussian of ``width`` px). ``stylized`` defaults to the latest
+        :meth:`stylize` result; parameters that a mode does not use do not invalidate its cache.
+        """
+        from fsutils import blend as B
+
+        self._need_image()
+        if mode not in MODES:
+            raise ValueError(f"unknown blend mode {mode!r}; choose from {', '.join(MODES)}")
+        cls = resolve_classes(classes, self.class_names)
+        if stylized is None:
+            stylized = self.stylized
+            skey: Hashable = self._last_style
+        else:
+            skey = ("array", _array_key(stylized))
+        used = {"hard": (), "saliency": (("strength", float(strength)),),
+                "feathered": (("width", float(width)),)}[mode]
+        key = (self.image_key, skey, cls, mode, used)
+
+        def compute() -> np.ndarray:
+            mask = self.mask(cls)
+            if mode == "hard":
+                out = B.hard_paste(self.content, stylized, mask)
+            elif mode == "saliency":
+                out = B.saliency_blend(self.content, stylized, self.saliency(), mask,
+                                       strength=float(strength))
+            else:
+                out = B.feathered_blend(self.content, stylized, mask, width=float(width))
+            out.setflags(write=False)
+            return out
+
+        return self._cached("blend", key, compute)
+
+    # -- everything at once -------------------------------------------------------------------
+
+    def run(self, image: Any = None, *, method: str = "fast", style: Any = "candy",
+            classes: Iterable[int | str] | int | str | None = None, mode: str = "saliency",
+            strength: float = 1.0, width: float = 8.0, size: int | None = None,
+            masked_style: bool = False, callback: Callable | None = None,
+            progress: bool = False, **style_params: Any) -> Result:
+        """Run every stage (each one only if its inputs changed) and return a :class:`Result`.
+
+        ``image`` (optional) replaces the photo; the other arguments are those of :meth:`stylize`
+        and :meth:`blend`; ``masked_style=True`` restricts a Gatys style loss to the chosen garments.
+        """
+        if image is not None:
+            self.set_image(image)
+        self._need_image()
+        cls = resolve_classes(classes, self.class_names)
+        labels = self.labels()
+        sal = self.saliency() if mode == "saliency" else None
+        stylized = self.stylize(method, style, size=size,
+                                mask_classes=cls if masked_style else False,
+                                callback=callback, progress=progress, **style_params)
+        out = self.blend(mode, classes=cls, strength=strength, width=width)
+        hard = out if mode == "hard" else self.blend("hard", classes=cls)
+        return Result(content=self.content, labels=labels,
+                      saliency=sal if sal is not None else self.saliency(), mask=self.mask(cls),
+                      stylized=stylized, output=out, hard=hard, mode=mode, classes=cls,
+                      method=method)

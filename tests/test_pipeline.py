@@ -1,0 +1,254 @@
+"""fsutils.pipeline: what each parameter change recomputes, and that the results are the formulas.
+
+The stages are injected as small deterministic functions, so these tests need no weights and run
+in well under a second; the real models are exercised by the notebooks and the CLI tests.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fsutils.pipeline import Pipeline, resolve_classes, to_uint8
+
+H, W = 48, 64
+
+
+def make_photo(seed: int = 0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (H, W, 3), dtype=np.uint8))
+
+
+def fake_segment(photo: Image.Image) -> np.ndarray:
+    """Top rows upper body (1), bottom rows lower body (2), a right strip full body (3)."""
+    w, h = photo.size
+    lab = np.zeros((h, w), np.uint8)
+    lab[: h // 2, 8:] = 1
+    lab[h // 2:, 8:] = 2
+    lab[:, w - 8:] = 3
+    return lab
+
+
+def fake_saliency(photo: Image.Image) -> np.ndarray:
+    w, h = photo.size
+    return np.tile(np.linspace(0, 1, w, dtype=np.float32), (h, 1))
+
+
+class Recorder:
+    """A styler that inverts the photo (times `gain`) and records what it was given."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def __call__(self, content, style, *, mask=None, callback=None, progress=False, **params):
+        self.calls.append({"size": content.size, "style": style, "mask": mask,
+                           "params": params, "callback": callback})
+        if callback is not None:
+            callback(0, content, {"total": 1.0})
+        arr = 255 - np.asarray(content)
+        return Image.fromarray(arr)
+
+
+@pytest.fixture
+def pipe():
+    rec = Recorder()
+    p = Pipeline(fake_segment, fake_saliency, stylers={"fake": rec}, style_size=W,
+                 class_names=("background", "upper body", "lower body", "full body"))
+    p.recorder = rec
+    p.set_image(make_photo())
+    return p
+
+
+def run(p: Pipeline, **kw):
+    args = dict(method="fake", style="x", classes=(1,), mode="saliency", strength=1.0, width=4.0)
+    args.update(kw)
+    return p.run(**args)
+
+
+def test_first_run_computes_every_stage_once(pipe):
+    run(pipe)
+    assert pipe.computed == {"segment": 1, "saliency": 1, "style": 1, "mask": 1, "blend": 2}
+
+
+def test_blend_parameter_change_recomputes_only_the_blend(pipe):
+    run(pipe)
+    before = dict(pipe.computed)
+    r = run(pipe, strength=0.5)
+    diff = {k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed}
+    assert diff == {"segment": 0, "saliency": 0, "style": 0, "mask": 0, "blend": 1}
+    assert len(pipe.recorder.calls) == 1
+    # going back to a value seen before is a cache hit
+    run(pipe, strength=1.0)
+    assert pipe.computed["blend"] == before["blend"] + 1
+    assert r.mode == "saliency"
+
+
+def test_mode_switch_and_unused_parameters(pipe):
+    run(pipe, mode="hard")
+    n = pipe.computed["blend"]
+    run(pipe, mode="hard", strength=0.3, width=9.0)   # not used by a hard paste: cache hit
+    assert pipe.computed["blend"] == n
+    run(pipe, mode="feathered", width=2.0)
+    run(pipe, mode="feathered", width=2.0, strength=0.1)
+    assert pipe.computed["blend"] == n + 1
+    assert pipe.computed["style"] == 1 and pipe.computed["segment"] == 1
+
+
+def test_garment_change_recomputes_mask_and_blend_only(pipe):
+    run(pipe)
+    before = dict(pipe.computed)
+    run(pipe, classes=("upper body", "lower"))
+    diff = {k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed}
+    assert diff == {"segment": 0, "saliency": 0, "style": 0, "mask": 1, "blend": 2}
+
+
+def test_style_change_recomputes_style_and_blend_only(pipe):
+    run(pipe)
+    before = dict(pipe.computed)
+    run(pipe, style="y")
+    run(pipe, style="y", gain=2)          # a style parameter is part of the style key
+    diff = {k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed}
+    assert diff == {"segment": 0, "saliency": 0, "style": 2, "mask": 0, "blend": 4}
+    assert [c["style"] for c in pipe.recorder.calls] == ["x", "y", "y"]
+    assert pipe.recorder.calls[-1]["params"] == {"gain": 2}
+
+
+def test_callback_and_progress_are_not_part_of_the_key(pipe):
+    seen = []
+    run(pipe)
+    run(pipe, callback=lambda *a: seen.append(a), progress=True)
+    assert pipe.computed["style"] == 1 and seen == []
+
+
+def test_same_pixels_again_is_a_cache_hit_new_photo_recomputes(pipe):
+    run(pipe)
+    pipe.set_image(make_photo().copy())            # another object, same pixels
+    run(pipe)
+    assert pipe.computed["segment"] == 1 and pipe.computed["style"] == 1
+    pipe.set_image(make_photo(seed=1))
+    run(pipe)
+    assert pipe.computed == {"segment": 2, "saliency": 2, "style": 2, "mask": 2, "blend": 4}
+
+
+def test_results_follow_the_formulas(pipe):
+    r = run(pipe, classes=(1, 3), strength=0.7)
+    c = np.asarray(make_photo(), np.float32) / 255
+    s = 1 - c
+    lab = fake_segment(make_photo())
+    mask = np.isin(lab, (1, 3))
+    sal = fake_saliency(make_photo())
+    assert np.array_equal(r.mask, mask) and np.array_equal(r.labels, lab)
+    np.testing.assert_allclose(r.stylized, s, atol=1e-6)
+    m = np.clip(0.7 * sal, 0, 1) * mask
+    np.testing.assert_allclose(r.output, m[..., None] * s + (1 - m[..., None]) * c, atol=1e-5)
+    np.testing.assert_array_equal(r.output[~mask], c[~mask])        # photo untouched outside
+    np.testing.assert_allclose(r.hard, np.where(mask[..., None], s, c), atol=1e-6)
+    assert r.image().size == (W, H) and r.image("mask").mode == "L"
+    assert r.classes == (1, 3) and r.method == "fake"
+
+
+def test_feathered_differs_from_hard_only_near_the_edge(pipe):
+    hard = run(pipe, mode="hard").output
+    soft = run(pipe, mode="feathered", width=2.0).output
+    diff = np.abs(hard - soft).max(axis=2) > 1e-4
+    assert diff.any()
+    mask = pipe.mask(1)
+    ys, xs = np.nonzero(diff)
+    # every changed pixel is within ~4σ of a mask boundary: check against a distance transform
+    import cv2
+    inside = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    outside = cv2.distanceTransform((~mask).astype(np.uint8), cv2.DIST_L2, 3)
+    assert np.maximum(inside, outside)[ys, xs].max() <= 4 * 2.0 + 1
+
+
+def test_style_runs_at_its_working_size_and_comes_back_at_photo_size(pipe):
+    r = run(pipe, size=32)
+    assert pipe.recorder.calls[-1]["size"] == (32, 24)
+    assert r.stylized.shape == (H, W, 3) and r.stylized.dtype == np.float32
+    run(pipe, size=16)
+    assert pipe.recorder.calls[-1]["size"] == (16, 12)
+    assert pipe.computed["style"] == 2
+
+
+def test_masked_style_passes_the_garment_mask_at_working_size(pipe):
+    run(pipe, classes=(1,), masked_style=True, size=32)
+    m = pipe.recorder.calls[-1]["mask"]
+    assert m.shape == (24, 32) and 0 <= m.min() and m.max() <= 1
+    assert m[2, 20] > 0.9 and m[20, 20] < 0.1       # upper half is garment 1
+    run(pipe, classes=(2,), masked_style=True, size=32)   # the mask is part of the style key
+    assert pipe.computed["style"] == 2
+    run(pipe, classes=(2,), size=32)                       # unmasked is yet another result
+    assert pipe.computed["style"] == 3 and pipe.recorder.calls[-1]["mask"] is None
+
+
+def test_lru_keeps_only_cache_size_results():
+    p = Pipeline(fake_segment, fake_saliency, stylers={"fake": Recorder()}, cache_size=2,
+                 class_names=("background", "upper body", "lower body", "full body"))
+    p.set_image(make_photo())
+    for s in (0.1, 0.2, 0.3):
+        p.run(method="fake", style="x", strength=s)
+    n = p.computed["blend"]
+    p.run(method="fake", style="x", strength=0.3)    # most recent: kept
+    assert p.computed["blend"] == n
+    p.run(method="fake", style="x", strength=0.1)    # evicted: recomputed
+    assert p.computed["blend"] == n + 1
+
+
+def test_max_size_shrinks_the_photo():
+    p = Pipeline(fake_segment, fake_saliency, stylers={"fake": Recorder()}, max_size=32,
+                 class_names=("background", "upper body", "lower body", "full body"))
+    p.set_image(make_photo())
+    assert p.content.shape == (24, 32, 3) and p.content.dtype == np.float32
+    assert p.run(method="fake", style="x").output.shape == (24, 32, 3)
+
+
+def test_results_are_read_only(pipe):
+    r = run(pipe)
+    with pytest.raises(ValueError):
+        r.output[0, 0, 0] = 0
+    with pytest.raises(ValueError):
+        r.mask[0, 0] = True
+
+
+def test_clear_errors():
+    p = Pipeline(fake_segment, fake_saliency, stylers={"fake": Recorder()},
+                 class_names=("background", "upper body", "lower body", "full body"))
+    with pytest.raises(RuntimeError, match="set_image"):
+        p.labels()
+    p.set_image(make_photo())
+    with pytest.raises(RuntimeError, match="stylize"):
+        p.blend()
+    with pytest.raises(ValueError, match="unknown style method 'nope'"):
+        p.stylize("nope", "x")
+    p.stylize("fake", "x", size=16)
+    with pytest.raises(ValueError, match="unknown blend mode"):
+        p.blend("soft")
+    bad = Pipeline(lambda photo: np.zeros((3, 3), np.uint8), fake_saliency,
+                   class_names=("background", "upper body", "lower body", "full body"))
+    bad.set_image(make_photo())
+    with pytest.raises(ValueError, match="photo's size"):
+        bad.labels()
+
+
+def test_resolve_classes():
+    assert resolve_classes(None) == (1, 2, 3)
+    assert resolve_classes("upper body") == (1,)
+    assert resolve_classes(["full-body", "lower", 1, "upper_body"]) == (1, 2, 3)
+    assert resolve_classes(["2"]) == (2,)
+    with pytest.raises(ValueError, match="unknown garment class 'hat'"):
+        resolve_classes(["hat"])
+    with pytest.raises(ValueError, match="out of range"):
+        resolve_classes([7])
+    with pytest.raises(TypeError):
+        resolve_classes([1.5])
+
+
+def test_to_uint8_rounds_and_clips():
+    a = np.array([[[-0.1, 0.0, 0.5], [1.0, 1.2, 0.999]]], np.float32)
+    assert to_uint8(a).tolist() == [[[0, 0, 128], [255, 255, 255]]]
+
+
+def test_class_names_match_the_segmentation_module():
+    segment = pytest.importorskip("fsutils.segment")
+    from fsutils.pipeline import _CLASS_NAMES
+    assert tuple(segment.CLASS_NAMES) == _CLASS_NAMES
