@@ -1,0 +1,121 @@
+"""How fast does a blend slider respond? Median latency of a pipeline re-run that only re-blends.
+
+The notebooks' blend panel calls ``Pipeline.run`` with every parameter on each slider change; the
+caches make everything but the blend a lookup. This script measures that call on a 1024-px photo
+(target ≤ 50 ms median on a 2-core CPU) for each blend mode, plus the conversion to the 8-bit frame
+a screen shows, and prints the figures.
+
+    python benchmarks/pipeline_benchmark.py [--size 1024] [--repeats 30] [--real]
+
+By default the segmentation, saliency and style stages are stand-ins (their results are cached and
+do not take part in the measurement anyway); ``--real`` runs the kit's own models once first
+(needs the weights: the bundled cloth model, ``u2netp`` and ``fast_style/candy``, e.g. through
+``FSUTILS_WEIGHTS_MIRROR``).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from PIL import Image
+
+from fsutils.pipeline import Pipeline, to_uint8
+
+
+def _fake_photo(size: int) -> Image.Image:
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32) / size
+    base = np.stack([x, y, 1 - x], axis=2) * 200 + rng.normal(0, 20, (size, size, 3))
+    return Image.fromarray(np.clip(base, 0, 255).astype(np.uint8))
+
+
+def _fake_stages(size: int):
+    def segment(photo):
+        w, h = photo.size
+        yy, xx = np.mgrid[0:h, 0:w]
+        lab = np.zeros((h, w), np.uint8)
+        body = (np.abs(xx - w / 2) < w / 4)
+        lab[body & (yy < h / 2)] = 1
+        lab[body & (yy >= h / 2)] = 2
+        return lab
+
+    def saliency(photo):
+        w, h = photo.size
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        return np.exp(-((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / (2 * (w / 4) ** 2))
+
+    def style(content, style, **kw):
+        return Image.fromarray(255 - np.asarray(content))
+
+    return segment, saliency, {"fake": style}
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=1024, help="photo size (square), default 1024")
+    ap.add_argument("--repeats", type=int, default=30)
+    ap.add_argument("--real", action="store_true", help="use the kit's real models for stages 1–3")
+    args = ap.parse_args(argv)
+
+    import torch
+    print(f"torch threads: {torch.get_num_threads()}, photo {args.size}×{args.size}")
+    if args.real:
+        import fsutils.io as fio
+        photo = fio.load_image(fio.sample_photos()[0]).resize((args.size, args.size))
+        pipe = Pipeline(max_size=args.size, style_size=512)
+        method, style = "fast", "candy"
+    else:
+        photo = _fake_photo(args.size)
+        seg, sal, stylers = _fake_stages(args.size)
+        pipe = Pipeline(seg, sal, stylers=stylers, max_size=args.size, style_size=args.size,
+                        class_names=("background", "upper body", "lower body", "full body"))
+        method, style = "fake", None
+
+    t0 = time.perf_counter()
+    pipe.set_image(photo)
+    pipe.run(method=method, style=style, classes=(1, 2), mode="saliency")
+    print(f"first run (all stages): {(time.perf_counter() - t0) * 1e3:.0f} ms")
+    pipe.run(method=method, style=style, classes=(1, 2), mode="feathered")
+    before = dict(pipe.computed)
+
+    print(f"{'change':<34} {'median ms':>9} {'p90 ms':>7}   (+ uint8 frame: median ms)")
+    rng = np.random.default_rng(1)
+    results = {}
+    for mode, param in [("saliency", "strength"), ("feathered", "width"), ("hard", None)]:
+        blend_ms, frame_ms = [], []
+        for i in range(args.repeats):
+            kw = {"strength": 1.0, "width": 8.0}
+            if param == "strength":
+                kw["strength"] = float(rng.uniform(0.05, 2.0))
+            elif param == "width":
+                kw["width"] = float(rng.uniform(1.0, 20.0))
+            else:  # a hard paste changes with the garment selection
+                classes = ((1,), (2,), (1, 2))[i % 3]
+            t = time.perf_counter()
+            res = pipe.run(method=method, style=style, mode=mode,
+                           classes=classes if param is None else (1, 2), **kw)
+            t1 = time.perf_counter()
+            to_uint8(res.output)
+            t2 = time.perf_counter()
+            blend_ms.append((t1 - t) * 1e3)
+            frame_ms.append((t2 - t) * 1e3)
+            if param is None:
+                pipe._caches["blend"].clear()  # measure the recomputation, not the cache hit
+                pipe._caches["mask"].clear()
+        label = f"{mode} ({param or 'garments'})"
+        q = statistics.quantiles(blend_ms, n=10)[-1]
+        print(f"{label:<34} {statistics.median(blend_ms):9.1f} {q:7.1f}   "
+              f"{statistics.median(frame_ms):.1f}")
+        results[mode] = statistics.median(frame_ms)
+    after = dict(pipe.computed)
+    recomputed = {k: after.get(k, 0) - before.get(k, 0) for k in after}
+    print(f"stages recomputed during the measurement: {recomputed}")
+    worst = max(results.values())
+    print(f"slider latency (re-blend → 1024-px uint8 frame), worst mode median: {worst:.1f} ms "
+          f"({'within' if worst <= 50 else 'OVER'} the 50 ms target)")
+
+
+if __name__ == "__main__":
+    main()
