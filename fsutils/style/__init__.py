@@ -1,0 +1,20 @@
+"""Stage 3: style transfer — three methods with one image-in, image-out interface.
+
+- :func:`gatys_transfer` — optimisation (Gatys et al. 2016): any painting, best quality, masked and
+  per-garment styles, colour/shading preservation; seconds (GPU) to minutes (CPU).
+- :func:`fast_stylize` — feed-forward (Johnson et al. 2016): one pretrained network per painting
+  (candy, mosaic, rain_princess, udnie, pointilism); real time.
+- :func:`adain_transfer` — AdaIN (Huang & Belongie 2017): any painting in one pass; real time,
+  softer than Gatys.
+"""
+from .adain import adain_transfer, adaptive_instance_normalization, calc_mean_std
+from .fast import FAST_STYLES, fast_stylize
+from .gatys import CONTENT_LAYERS, STYLE_LAYERS, gatys_transfer
+from .losses import content_loss, gram_matrix, style_loss, tv_loss
+
+__all__ = [
+    "gatys_transfer", "fast_stylize", "adain_transfer",
+    "FAST_STYLES", "CONTENT_LAYERS", "STYLE_LAYERS",
+    "gram_matrix", "content_loss", "style_loss", "tv_loss",
+    "calc_mean_std", "adaptive_instance_normalization",
+]

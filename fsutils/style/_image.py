@@ -1,0 +1,89 @@
+"""Conversions between the kit's image types and the tensors the style code works on."""
+from __future__ import annotations
+
+import os
+from typing import Union
+
+import numpy as np
+import torch
+from PIL import Image
+
+ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
+MaskLike = Union[np.ndarray, torch.Tensor, Image.Image]
+
+
+def as_pil(image: ImageLike) -> Image.Image:
+    """PIL RGB image from a PIL image, a path, or an H×W×3 array (uint8 0..255 or float 0..1)."""
+    if isinstance(image, Image.Image):
+        return image.convert("RGB") if image.mode != "RGB" else image
+    if isinstance(image, (str, os.PathLike)):
+        from fsutils.io import load_image
+
+        return load_image(image)
+    if isinstance(image, np.ndarray):
+        arr = image
+        if arr.ndim == 2:
+            arr = np.repeat(arr[..., None], 3, axis=2)
+        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+            raise ValueError(f"expected an H×W×3 image array, got shape {arr.shape}")
+        arr = arr[..., :3]
+        if arr.dtype != np.uint8:
+            arr = (np.clip(arr.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
+        return Image.fromarray(arr)
+    raise TypeError(f"expected a PIL image, an image path or an H×W×3 array, got {type(image).__name__}")
+
+
+def fit_long_side(image: Image.Image, size: int | None) -> Image.Image:
+    """Resize so that the longer side is ``size`` pixels (aspect kept); ``None`` keeps the size."""
+    if size is None:
+        return image
+    w, h = image.size
+    scale = size / max(w, h)
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return image if new == (w, h) else image.resize(new, Image.Resampling.LANCZOS)
+
+
+def to_tensor(image: Image.Image, device: torch.device | str = "cpu") -> torch.Tensor:
+    """1×3×H×W float32 tensor in 0..1."""
+    arr = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous().to(device)
+
+
+def to_pil(tensor: torch.Tensor) -> Image.Image:
+    """PIL image from a 1×3×H×W (or 3×H×W) tensor in 0..1 (rounded to 8 bits)."""
+    t = tensor.detach()
+    if t.dim() == 4:
+        t = t[0]
+    arr = (t.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    return Image.fromarray(arr)
+
+
+def mask_to_tensor(mask: MaskLike, size_hw: tuple[int, int], expected_hw: tuple[int, int],
+                   device: torch.device | str = "cpu") -> torch.Tensor:
+    """1×1×h×w float mask in 0..1 at ``size_hw`` from an H×W mask of the original image's size."""
+    if isinstance(mask, Image.Image):
+        m = torch.from_numpy(np.asarray(mask.convert("L"), dtype=np.float32) / 255.0)
+    elif isinstance(mask, torch.Tensor):
+        m = mask.detach().float().cpu()
+    elif isinstance(mask, np.ndarray):
+        arr = mask
+        if arr.dtype == np.bool_:
+            arr = arr.astype(np.float32)
+        elif arr.dtype == np.uint8 and arr.max(initial=0) > 1:
+            arr = arr.astype(np.float32) / 255.0
+        m = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))
+    else:
+        raise TypeError(f"a mask must be an H×W array, tensor or PIL image, got {type(mask).__name__}")
+    m = m.squeeze()
+    if m.dim() != 2:
+        raise ValueError(f"a mask must be H×W, got shape {tuple(m.shape)}")
+    if tuple(m.shape) != tuple(expected_hw):
+        raise ValueError(f"mask is {tuple(m.shape)} but the content image is {tuple(expected_hw)} "
+                         "(H×W); make the mask at the content image's size")
+    if float(m.min()) < 0 or float(m.max()) > 1:
+        raise ValueError("mask values must lie in 0..1 (bool, float 0..1 or uint8 0/255)")
+    m = m[None, None]
+    if tuple(m.shape[-2:]) != tuple(size_hw):
+        m = torch.nn.functional.interpolate(m, size=size_hw, mode="bilinear", align_corners=False,
+                                            antialias=True).clamp(0, 1)
+    return m.to(device)
