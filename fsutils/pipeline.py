@@ -37,7 +37,7 @@ import numpy as np
 from PIL import Image
 
 __all__ = ["Pipeline", "Result", "METHODS", "MODES", "DEFAULT_CLASSES", "resolve_classes",
-           "gatys_features", "to_uint8"]
+           "gatys_features", "to_uint8", "load_style"]
 
 #: Style-transfer methods known to the default stylers.
 METHODS: tuple[str, ...] = ("fast", "adain", "gatys")
@@ -189,32 +189,42 @@ class Result:
         return Image.fromarray(to_uint8(arr))
 
 
-def gatys_features(*, allow_random: bool | None = None):
-    """The VGG-19 feature network for Gatys transfer, or ``None`` to let :mod:`fsutils.style` load
-    the ImageNet weights itself.
+_RANDOM_VGG: list = []
+
+
+def gatys_features(*, allow_random: bool | None = None, progress: bool = True):
+    """The feature network for Gatys transfer: ``None`` (meaning: let :mod:`fsutils.style` load and
+    cache the ImageNet VGG-19, fetched through :mod:`fsutils.weights`) — or, in test mode only, a
+    randomly initialised VGG-19.
 
     The ImageNet VGG-19 weights (548 MB) are downloaded on users' machines; where they cannot be
     obtained (offline machines, CI) **and only in test mode** (``FSUTILS_TINY=1``, or
     ``allow_random=True``) a randomly initialised VGG-19 is returned with a printed warning, so that
-    the notebooks still run top to bottom — the pictures are then meaningless. Outside test mode the
-    weights error is raised with its instructions.
+    the notebooks still run top to bottom — the pictures are then not real style transfer. Outside
+    test mode the weights error is raised with its instructions.
     """
-    from fsutils.models.vgg import vgg19_features
-    from fsutils.weights import WeightsError
+    from fsutils.weights import WeightsError, fetch
 
     try:
-        return vgg19_features(pretrained=True)
+        fetch("vgg19", progress=progress)
+        return None
     except WeightsError as err:
         if allow_random is None:
             allow_random = _tiny()
         if not allow_random:
             raise
-        msg = ("WARNING: VGG-19 ImageNet weights are not available here "
-               f"({str(err).splitlines()[0]}); TEST MODE: using a randomly initialised VGG-19, so "
-               "the Gatys pictures below are NOT real style transfer.")
+        msg = ("WARNING: the VGG-19 ImageNet weights are not available here "
+               f"({str(err).splitlines()[0]}). TEST MODE: using a randomly initialised VGG-19, so "
+               "the Gatys pictures are NOT real style transfer.")
         print(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
-        return vgg19_features(pretrained=False)
+        if not _RANDOM_VGG:
+            import torch
+            from fsutils.models.vgg import vgg19_features
+
+            torch.manual_seed(0)
+            _RANDOM_VGG.append(vgg19_features(pretrained=False))
+        return _RANDOM_VGG[0]
 
 
 def _tiny() -> bool:
@@ -229,7 +239,7 @@ def _tiny() -> bool:
 # default stage functions (lazy: nothing heavy is imported until a stage first runs)
 
 
-def _style_image(style: Any) -> Image.Image:
+def load_style(style: Any) -> Image.Image:
     """A painting given as a PIL image, an array, a file path, or the name of a bundled sample."""
     from fsutils import io as fio
 
@@ -264,7 +274,7 @@ def _adain(content: Image.Image, style: Any, *, mask=None, callback=None, progre
            **params) -> Image.Image:
     from fsutils.style import adain_transfer
 
-    return adain_transfer(content, _style_image(style), **params)
+    return adain_transfer(content, load_style(style), **params)
 
 
 def _gatys(content: Image.Image, style: Any, *, mask=None, callback=None, progress=False,
@@ -272,9 +282,9 @@ def _gatys(content: Image.Image, style: Any, *, mask=None, callback=None, progre
     from fsutils.style import gatys_transfer
 
     params.setdefault("size", max(content.size))
-    if "features" not in params:
-        params["features"] = gatys_features()
-    return gatys_transfer(content, _style_image(style), mask=mask, callback=callback,
+    if params.get("features") is None:
+        params["features"] = gatys_features(progress=progress)
+    return gatys_transfer(content, load_style(style), mask=mask, callback=callback,
                           progress=progress, **params)
 
 
@@ -318,6 +328,21 @@ class Pipeline:
         self.photo: Image.Image | None = None
         self.image_key: str | None = None
         self._last_style: Hashable | None = None
+        self._listeners: list[Callable[[str], None]] = []
+
+    # -- events (the widgets refresh themselves when another panel changes the photo or style) ---
+
+    def on_change(self, callback: Callable[[str], None], remove: bool = False) -> None:
+        """Call ``callback(event)`` after the photo changed (``"image"``) or a new stylised image
+        became the current one (``"style"``)."""
+        if remove:
+            self._listeners = [c for c in self._listeners if c != callback]
+        elif callback not in self._listeners:
+            self._listeners.append(callback)
+
+    def _emit(self, event: str) -> None:
+        for cb in list(self._listeners):
+            cb(event)
 
     # -- configuration ----------------------------------------------------------------------
 
@@ -401,6 +426,7 @@ class Pipeline:
             self.photo, self.image_key = photo, key
             self.content = arr.astype(np.float32) / np.float32(255)
             self._last_style = None
+            self._emit("image")
         return self
 
     def _need_image(self) -> None:
@@ -512,7 +538,9 @@ class Pipeline:
             return arr
 
         result = self._cached("style", key, compute)
-        self._last_style = key
+        if key != self._last_style:
+            self._last_style = key
+            self._emit("style")
         return result
 
     @property
