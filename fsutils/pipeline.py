@@ -37,7 +37,7 @@ import numpy as np
 from PIL import Image
 
 __all__ = ["Pipeline", "Result", "METHODS", "MODES", "DEFAULT_CLASSES", "resolve_classes",
-           "gatys_features", "to_uint8", "load_style"]
+           "gatys_features", "to_uint8", "load_style", "save_result", "SAVE_KINDS"]
 
 #: Style-transfer methods known to the default stylers.
 METHODS: tuple[str, ...] = ("fast", "adain", "gatys")
@@ -606,14 +606,80 @@ class Pipeline:
             self.set_image(image)
         self._need_image()
         cls = resolve_classes(classes, self.class_names)
-        labels = self.labels()
-        sal = self.saliency() if mode == "saliency" else None
-        stylized = self.stylize(method, style, size=size,
-                                mask_classes=cls if masked_style else False,
-                                callback=callback, progress=progress, **style_params)
+        self.labels()
+        if mode == "saliency":
+            self.saliency()
+        self.stylize(method, style, size=size, mask_classes=cls if masked_style else False,
+                     callback=callback, progress=progress, **style_params)
+        return self.result(mode=mode, classes=cls, strength=strength, width=width)
+
+    def result(self, *, mode: str = "saliency",
+               classes: Iterable[int | str] | int | str | None = None, strength: float = 1.0,
+               width: float = 8.0) -> Result:
+        """A :class:`Result` from the current photo and the latest stylised image (no new style)."""
+        self._need_image()
+        cls = resolve_classes(classes, self.class_names)
         out = self.blend(mode, classes=cls, strength=strength, width=width)
         hard = out if mode == "hard" else self.blend("hard", classes=cls)
-        return Result(content=self.content, labels=labels,
-                      saliency=sal if sal is not None else self.saliency(), mask=self.mask(cls),
-                      stylized=stylized, output=out, hard=hard, mode=mode, classes=cls,
-                      method=method)
+        method = self._last_style[1] if self._last_style else ""
+        return Result(content=self.content, labels=self.labels(), saliency=self.saliency(),
+                      mask=self.mask(cls), stylized=self.stylized, output=out, hard=hard,
+                      mode=mode, classes=cls, method=method)
+
+
+#: What :func:`save_result` can write (``<stem>_<kind>.png``).
+SAVE_KINDS: tuple[str, ...] = ("stylized", "hard_paste", "style_full", "labels", "mask",
+                               "saliency", "comparison")
+
+
+def save_result(res: Result, folder: str | Path, stem: str, *,
+                kinds: Iterable[str] | None = None,
+                box: tuple[int, int, int, int] | None = None) -> list[Path]:
+    """Write a :class:`Result` as PNG files ``<folder>/<stem>_<kind>.png`` (see :data:`SAVE_KINDS`;
+    ``mask`` also writes one ``<stem>_mask_<class>.png`` per garment class) and return the paths.
+
+    ``comparison`` is the figure of :func:`fsutils.viz.comparison_figure`: photo, stylised image,
+    hard paste and saliency blend, with the boundary close-up at ``box`` (found automatically on
+    the garment edge when ``None``).
+    """
+    kinds = tuple(SAVE_KINDS if kinds is None else kinds)
+    unknown = set(kinds) - set(SAVE_KINDS)
+    if unknown:
+        raise ValueError(f"unknown result kinds {sorted(unknown)}; choose from {SAVE_KINDS}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def save(img: Image.Image, kind: str) -> None:
+        path = folder / f"{stem}_{kind}.png"
+        img.save(path)
+        written.append(path)
+
+    if "stylized" in kinds:
+        save(res.image("output"), "stylized")
+    if "hard_paste" in kinds:
+        save(res.image("hard"), "hard_paste")
+    if "style_full" in kinds:
+        save(res.image("stylized"), "style_full")
+    if "labels" in kinds:
+        from fsutils import segment
+        save(Image.fromarray(segment.colorize(res.labels)), "labels")
+    if "mask" in kinds:
+        save(res.image("mask"), "mask")
+        for i, name in enumerate(_CLASS_NAMES[1:], start=1):
+            save(Image.fromarray((res.labels == i).astype(np.uint8) * 255, "L"),
+                 "mask_" + name.replace(" ", "_"))
+    if "saliency" in kinds:
+        save(res.image("saliency"), "saliency")
+    if "comparison" in kinds:
+        import matplotlib
+        from matplotlib.figure import Figure  # noqa: F401  (no pyplot: works without a display)
+
+        from fsutils import viz
+        fig = viz.comparison_figure(res.content, res.stylized, res.hard, res.output, res.mask,
+                                    box=box)
+        path = folder / f"{stem}_comparison.png"
+        fig.savefig(path, dpi=100, bbox_inches="tight")
+        matplotlib.pyplot.close(fig) if hasattr(matplotlib, "pyplot") else None
+        written.append(path)
+    return written

@@ -1,0 +1,187 @@
+"""fsutils.widgets without a browser: the panels draw, react to their controls and to each other.
+
+The pipeline's stages are small injected functions (no weights); the pictures each panel drew are
+in ``panel.last_image``. The real browser tests are in tests/test_browser.py.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+pytest.importorskip("ipywidgets")
+
+from fsutils import widgets  # noqa: E402
+from fsutils.pipeline import Pipeline  # noqa: E402
+
+NAMES = ("background", "upper body", "lower body", "full body")
+
+
+def fake_segment(photo):
+    w, h = photo.size
+    lab = np.zeros((h, w), np.uint8)
+    lab[h // 8: h // 2, w // 4: 3 * w // 4] = 1
+    lab[h // 2: 7 * h // 8, w // 4: 3 * w // 4] = 2
+    return lab
+
+
+def fake_saliency(photo):
+    w, h = photo.size
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    return np.exp(-((xx - w / 2) ** 2 + (yy - h / 2) ** 2) / (2 * (w / 5) ** 2))
+
+
+class Styler:
+    def __init__(self):
+        self.calls = []
+
+    def __call__(self, content, style, *, mask=None, callback=None, progress=False, **params):
+        self.calls.append((style, params))
+        arr = np.asarray(content).astype(np.int32)
+        out = np.stack([arr[..., 2], 255 - arr[..., 0], (arr[..., 1] * 3) % 256], axis=2)
+        if callback is not None:
+            for step in range(0, int(params.get("steps", 1)) + 1):
+                callback(step, Image.fromarray(out.astype(np.uint8)), {"total": 1.0 / (step + 1)})
+        return Image.fromarray(out.astype(np.uint8))
+
+
+@pytest.fixture
+def pipe():
+    styler = Styler()
+    p = Pipeline(fake_segment, fake_saliency, stylers={"fast": styler, "gatys": styler,
+                                                       "adain": styler},
+                 class_names=NAMES, max_size=160, style_size=160)
+    p.styler = styler
+    rng = np.random.default_rng(0)
+    p.set_image(Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)))
+    return p
+
+
+def pixels(panel):
+    return np.asarray(panel.last_image.convert("RGB")).astype(int)
+
+
+def test_blend_panel_sliders_change_the_picture_and_only_the_blend(pipe):
+    panel = widgets.BlendPanel(pipe)
+    first = pixels(panel)
+    assert pipe.styler.calls == [("candy", {})]        # stylised once with the default spec
+    before = dict(pipe.computed)
+    panel.strength.value = 0.3
+    after = pixels(panel)
+    assert first.shape == after.shape and (first != after).any()
+    assert pipe.computed["style"] == before["style"] and pipe.computed["segment"] == 1
+    assert set(panel.seam) == {"hard", "saliency"}
+    assert "seam score" in panel.scores.value
+
+
+def test_blend_panel_feather_width_and_mode(pipe):
+    panel = widgets.BlendPanel(pipe, mode="feathered", width=2.0)
+    a = pixels(panel)
+    panel.width.value = 12.0
+    b = pixels(panel)
+    assert (a != b).any()
+    assert set(panel.seam) == {"hard", "saliency", "feathered"}
+    # a wider feather gives a smoother boundary in the close-up
+    assert panel.seam["feathered"] < panel.seam["hard"]
+    panel.mode.value = "hard"
+    assert set(panel.seam) == {"hard", "saliency"}
+
+
+def test_zoom_box_starts_on_the_garment_edge_and_moves(pipe):
+    panel = widgets.BlendPanel(pipe, box=32)
+    x0, y0, x1, y1 = panel.crop_box()
+    assert x1 - x0 == 32 and y1 - y0 == 32
+    crop = pipe.mask((1, 2, 3))[y0:y1, x0:x1]
+    assert crop.any() and not crop.all(), "the box must straddle the garment boundary"
+    a = pixels(panel)
+    panel.box_x.value = panel.box_x.value + 20
+    assert panel.crop_box()[0] == x0 + 20
+    assert (a != pixels(panel)).any()
+
+
+def test_garment_checkboxes_change_the_mask(pipe):
+    seg = widgets.SegmentationExplorer(pipe)
+    both = pixels(seg)
+    seg.garments.boxes[2].value = False
+    assert seg.garments.classes == (1, 3)
+    assert (pixels(seg) != both).any()
+    assert [b.description for b in seg.garments.boxes.values()] == list(NAMES[1:])
+
+
+def test_panels_follow_a_new_photo(pipe):
+    seg = widgets.SegmentationExplorer(pipe)
+    blend = widgets.BlendPanel(pipe)
+    s0, b0 = pixels(seg), pixels(blend)
+    rng = np.random.default_rng(5)
+    pipe.set_image(Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)))
+    assert (pixels(seg) != s0).any() and (pixels(blend) != b0).any()
+    assert len(pipe.styler.calls) == 2              # the blend panel restyled the new photo
+
+
+def test_saliency_explorer_threshold_and_gamma(pipe):
+    panel = widgets.SaliencyExplorer(pipe)
+    a = pixels(panel)
+    panel.threshold.value = 0.9
+    b = pixels(panel)
+    panel.gamma.value = 3.0
+    c = pixels(panel)
+    assert (a != b).any() and (b != c).any()
+
+
+def test_style_panel_run_uses_the_settings_and_previews(pipe):
+    sp = widgets.StylePicker()
+    panel = widgets.StylePanel(pipe, style_picker=sp, method="gatys", steps=3, size=64)
+    panel.content_weight.value = 10.0
+    panel.run()
+    style, params = pipe.styler.calls[-1]
+    assert style is sp.value
+    assert params["steps"] == 3 and params["content_weight"] == 10.0
+    assert params["optimizer"] == "lbfgs" and "style_weight" in params
+    assert panel.last_image is not None
+    # the blend panel picks up the new stylised image through the pipeline's event
+    blend = widgets.BlendPanel(pipe, style=panel)
+    n = len(pipe.styler.calls)
+    blend.strength.value = 0.5
+    assert len(pipe.styler.calls) == n
+    panel.method.value = "fast"
+    assert panel.spec() == {"method": "fast", "style": "candy", "size": 64}
+    panel.method.value = "adain"
+    assert panel.spec()["alpha"] == 1.0 and panel._gatys_box.layout.display == "none"
+
+
+def test_blend_panel_waits_for_gatys_instead_of_running_it(pipe, capsys):
+    style = widgets.StylePanel(pipe, method="gatys", steps=2, size=32)
+    widgets.BlendPanel(pipe, style=style)
+    assert pipe.styler.calls == []
+
+
+def test_photo_picker_sets_the_pipeline(pipe):
+    picker = widgets.PhotoPicker(pipe)
+    assert pipe.photo.size[0] <= 160 and picker.value is not None
+    key = pipe.image_key
+    names = picker.dropdown.options
+    picker.dropdown.value = names[1]
+    assert pipe.image_key != key and picker.name == names[1]
+    assert picker.thumb.value[:4] == b"\x89PNG"
+
+
+def test_pipeline_panel_saves(pipe, tmp_path, monkeypatch):
+    saved = {}
+
+    def fake_save(res, folder, stem, box=None, kinds=None):
+        saved.update(folder=folder, stem=stem, box=box, mode=res.mode)
+        return []
+
+    monkeypatch.setattr("fsutils.pipeline.save_result", fake_save)
+    panel = widgets.PipelinePanel(pipe, output_dir=tmp_path)
+    panel.blend.mode.value = "feathered"
+    panel.save()
+    assert saved["folder"] == tmp_path and saved["mode"] == "feathered"
+    assert saved["stem"] == panel.photo.name and len(saved["box"]) == 4
+
+
+def test_compose_puts_titles_above_same_height_tiles():
+    a = np.zeros((10, 20, 3), np.float32)
+    b = np.ones((5, 5), bool)
+    img = widgets.compose([(a, "a"), (b, "b")], height=40)
+    assert img.height == 40 + 22 and img.width == 80 + 6 + 40
