@@ -1,0 +1,130 @@
+"""Where the kit runs: Colab or not, which device, and defaults that suit it.
+
+- :func:`device` — CUDA, then Apple MPS, then CPU; ``FSUTILS_DEVICE=cpu|cuda|cuda:1|mps`` or the
+  ``prefer`` argument overrides the choice.
+- :func:`report` — one call that prints torch/torchvision versions, the device and the GPU, and on
+  Colab without a GPU how to switch the runtime type.
+- :func:`tiny_mode` — ``FSUTILS_TINY=1``: notebooks and the main job use tiny sizes and iteration
+  counts so that headless test runs finish in seconds.
+- :func:`default_style_size`, :func:`default_work_size`, :func:`default_gatys_steps` — CPU-aware
+  working resolutions and iteration counts.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+__all__ = ["is_colab", "device", "report", "tiny_mode", "default_style_size", "default_work_size",
+           "default_gatys_steps"]
+
+_TRUE = {"1", "true", "yes", "on"}
+COLAB_GPU_HINT = ("No GPU in this Colab session: everything runs on the CPU and style transfer is "
+                  "slow. Switch with Runtime → Change runtime type → Hardware accelerator: GPU "
+                  "(e.g. T4), then run the notebook again from the top.")
+
+
+def is_colab() -> bool:
+    """True inside Google Colab (the ``google.colab`` module has been imported by the runtime)."""
+    return "google.colab" in sys.modules
+
+
+def _mps_available(torch) -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return bool(mps is not None and mps.is_available())
+
+
+def device(prefer: str | None = None):
+    """The ``torch.device`` to compute on.
+
+    ``prefer`` (or else ``$FSUTILS_DEVICE``) forces one (``"cpu"``, ``"cuda"``, ``"cuda:1"``,
+    ``"mps"``); asking for one that is not available raises ``RuntimeError``. Otherwise CUDA, then
+    Apple MPS, then CPU.
+    """
+    import torch
+
+    choice = (prefer or os.environ.get("FSUTILS_DEVICE", "")).strip().lower()
+    if choice and choice != "auto":
+        try:
+            dev = torch.device(choice)
+        except RuntimeError as e:
+            raise RuntimeError(f"Unknown device {choice!r} (FSUTILS_DEVICE / prefer): {e}. "
+                               f"Use cpu, cuda, cuda:N or mps.") from None
+        if dev.type == "cuda":
+            if not torch.cuda.is_available():
+                raise RuntimeError(f"Device {choice!r} was requested but CUDA is not available "
+                                   f"here; unset FSUTILS_DEVICE or use cpu.")
+            if dev.index is not None and dev.index >= torch.cuda.device_count():
+                raise RuntimeError(f"Device {choice!r} was requested but only "
+                                   f"{torch.cuda.device_count()} CUDA device(s) exist.")
+        elif dev.type == "mps" and not _mps_available(torch):
+            raise RuntimeError(f"Device {choice!r} was requested but Apple MPS is not available "
+                               f"here; unset FSUTILS_DEVICE or use cpu.")
+        return dev
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if _mps_available(torch):
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _is_accelerated(dev) -> bool:
+    return getattr(dev, "type", str(dev)) != "cpu"
+
+
+def tiny_mode() -> bool:
+    """``FSUTILS_TINY=1``: use tiny sizes and step counts (headless test runs of the notebooks)."""
+    return os.environ.get("FSUTILS_TINY", "").strip().lower() in _TRUE
+
+
+def default_style_size(dev=None) -> int:
+    """Longest side for style transfer: 512 on a GPU, 256 on a CPU, 64 in tiny mode."""
+    if tiny_mode():
+        return 64
+    return 512 if _is_accelerated(dev if dev is not None else device()) else 256
+
+
+def default_work_size(dev=None) -> int:
+    """Longest side the photo is worked on (segmentation/blending output): 1024 on a GPU, 512 on a
+    CPU, 128 in tiny mode."""
+    if tiny_mode():
+        return 128
+    return 1024 if _is_accelerated(dev if dev is not None else device()) else 512
+
+
+def default_gatys_steps(dev=None) -> int:
+    """Optimisation steps for Gatys style transfer: 300 on a GPU, 100 on a CPU, 3 in tiny mode."""
+    if tiny_mode():
+        return 3
+    return 300 if _is_accelerated(dev if dev is not None else device()) else 100
+
+
+def report(file=None) -> str:
+    """Print (and return) versions, the device, the GPU, and on Colab without a GPU what to do."""
+    import torch
+    import torchvision
+
+    dev = device()
+    lines = [
+        f"fsutils on Python {platform.python_version()} ({platform.system()}), "
+        f"{'Google Colab' if is_colab() else 'not Colab'}",
+        f"torch {torch.__version__}, torchvision {torchvision.__version__}",
+        f"device: {dev}",
+    ]
+    if dev.type == "cuda":
+        idx = dev.index if dev.index is not None else torch.cuda.current_device()
+        props = torch.cuda.get_device_properties(idx)
+        lines.append(f"GPU: {props.name}, {props.total_memory / 2**30:.1f} GiB")
+    elif dev.type == "mps":
+        lines.append("GPU: Apple Silicon (MPS)")
+    else:
+        lines.append(f"GPU: none (CPU with {torch.get_num_threads()} threads)")
+        if is_colab():
+            lines.append(COLAB_GPU_HINT)
+    if tiny_mode():
+        lines.append("FSUTILS_TINY is set: tiny sizes and step counts")
+    lines.append(f"defaults: style size {default_style_size(dev)}, work size "
+                 f"{default_work_size(dev)}")
+    text = "\n".join(lines)
+    print(text, file=file or sys.stdout)
+    return text

@@ -1,0 +1,771 @@
+"""The weights layer: one registry of checkpoints, one ``fetch``, one safe ``load_state_dict``.
+
+``fetch(name)`` looks in this order and returns the first good file:
+
+1. the **mirror** folder ``$FSUTILS_WEIGHTS_MIRROR/<filename>`` (read-only; CI points it at
+   ``../shared/weights``);
+2. the **cache**: ``weights/`` of the checkout, ``$FSUTILS_WEIGHTS_DIR`` if set, or
+   ``~/.cache/fsutils/weights`` for a non-editable install;
+3. the entry's **sources**, in order: a Google Drive id, an HTTPS URL, a member of a zip archive at
+   a URL, or a file bundled in ``fsutils/assets``.
+
+Downloads go through gdown (Google Drive confirmation pages, retries that resume with HTTP ranges,
+detection of bodies shorter than their ``Content-Length``) into a private temporary folder inside
+the cache and are renamed into place only after every check has passed: not empty, not a web page
+(the classic Google Drive quota / virus-scan page saved as ``.pth``), a PyTorch file whose zip
+directory is intact, at least as large as the architecture's tensors, the exact size and SHA-256
+where published, and — where no hash is published — the SHA-256 recorded from the first good copy
+(``.hashes.json`` in the cache). Whatever fails is deleted, so nothing malformed stays in the cache.
+
+``load_state_dict(model, name_or_path)`` reads with ``torch.load(map_location="cpu",
+weights_only=True)`` (a checkpoint can never run code), strips a DataParallel ``module.`` prefix
+only when every key carries it, and loads strictly with an error that names the checkpoint and the
+architecture it was expected to fit.
+
+Environment: ``FSUTILS_WEIGHTS_DIR`` (cache folder), ``FSUTILS_WEIGHTS_MIRROR`` (mirror folder),
+``FSUTILS_OFFLINE=1`` (never touch the network; loopback URLs stay allowed for tests),
+``FSUTILS_DOWNLOAD_TIMEOUT`` (seconds without data before giving up, default 60),
+``FSUTILS_DOWNLOAD_RETRIES`` (extra attempts that resume the transfer, default 2).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib
+import json
+import os
+import pickle
+import re
+import shutil
+import sys
+import tempfile
+import time
+import urllib.parse
+import warnings
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+__all__ = [
+    "REGISTRY", "Weights", "Drive", "Url", "ZipMember", "Bundled",
+    "fetch", "get", "load_state_dict", "load_model", "cache_dir", "mirror_dir", "cache_path",
+    "print_registry",
+    "WeightsError", "UnknownWeightsError", "DownloadError", "NoNetworkError", "HtmlPageError",
+    "TruncatedDownloadError", "SizeMismatchError", "HashMismatchError", "CheckpointError",
+    "NotACheckpointError", "UnsafeCheckpointError", "ArchitectureMismatchError",
+]
+
+#: Google Drive download address for a file id (tests point it at a local server).
+DRIVE_URL = "https://drive.google.com/uc?id={id}"
+DRIVE_VIEW_URL = "https://drive.google.com/file/d/{id}/view"
+HASHES_FILE = ".hashes.json"
+ARCHIVES_DIR = ".archives"
+_ASSETS = Path(__file__).resolve().parent / "assets"
+
+
+# --------------------------------------------------------------------------------------- errors
+class WeightsError(Exception):
+    """Anything that went wrong with a checkpoint; the message says what to do next."""
+
+
+class UnknownWeightsError(WeightsError):
+    """The name is not in :data:`REGISTRY` (and is not a path to a file)."""
+
+
+class DownloadError(WeightsError):
+    """A source could not deliver the file (HTTP error, missing archive member …)."""
+
+
+class NoNetworkError(DownloadError):
+    """The server could not be reached (no network, offline mode, DNS or connection failure)."""
+
+
+class HtmlPageError(DownloadError):
+    """A web page (for example Google Drive's quota or virus-scan page) arrived instead of the file."""
+
+
+class TruncatedDownloadError(DownloadError):
+    """The file is incomplete: empty, shorter than announced, interrupted, or its zip directory is cut off."""
+
+
+class SizeMismatchError(WeightsError):
+    """The file is larger than / different from the published size."""
+
+
+class HashMismatchError(WeightsError):
+    """The SHA-256 differs from the published hash or from the hash recorded at the first download."""
+
+
+class CheckpointError(WeightsError):
+    """The file is not a loadable checkpoint."""
+
+
+class NotACheckpointError(CheckpointError):
+    """Neither a PyTorch zip checkpoint nor a legacy PyTorch pickle, or unreadable as one."""
+
+
+class UnsafeCheckpointError(CheckpointError):
+    """The checkpoint holds pickled Python objects beyond tensors (it could run code); refused."""
+
+
+class ArchitectureMismatchError(CheckpointError):
+    """The state dict does not fit the model (missing / unexpected keys, other shapes)."""
+
+
+# -------------------------------------------------------------------------------------- sources
+@dataclass(frozen=True)
+class Drive:
+    """A Google Drive file id, downloaded with gdown."""
+
+    file_id: str
+
+    @property
+    def url(self) -> str:
+        return DRIVE_URL.format(id=self.file_id)
+
+    @property
+    def manual_url(self) -> str:
+        return DRIVE_VIEW_URL.format(id=self.file_id)
+
+
+@dataclass(frozen=True)
+class Url:
+    """A plain HTTP(S) address of the checkpoint file."""
+
+    url: str
+
+    @property
+    def manual_url(self) -> str:
+        return self.url
+
+
+@dataclass(frozen=True)
+class ZipMember:
+    """The file ``member`` inside a zip archive at ``url`` (the archive is cached in ``.archives/``).
+
+    ``member`` is an archive path (``saved_models/candy.pth``) or a base name that occurs once.
+    ``archive`` names the cached archive (default: the last part of the URL path); the mirror is
+    searched for it too.
+    """
+
+    url: str
+    member: str
+    archive: str = ""
+
+    @property
+    def archive_name(self) -> str:
+        return self.archive or Path(urllib.parse.urlparse(self.url).path).name or "archive.zip"
+
+    @property
+    def manual_url(self) -> str:
+        return f"{self.url} (then extract {self.member})"
+
+
+@dataclass(frozen=True)
+class Bundled:
+    """A file shipped inside the package, ``fsutils/assets/<path>``."""
+
+    path: str
+
+    @property
+    def file(self) -> Path:
+        return _ASSETS / self.path
+
+    @property
+    def manual_url(self) -> str:
+        return f"the fsutils package itself (fsutils/assets/{self.path}; reinstall fsutils)"
+
+
+Source = Union[Drive, Url, ZipMember, Bundled]
+
+
+@dataclass(frozen=True)
+class Weights:
+    """One checkpoint of the registry.
+
+    ``filename`` is the path inside the cache or mirror (``u2netp.pth``, ``fast_style/candy.pth``).
+    ``size``/``sha256`` are the published values (``None`` when unknown); ``min_size`` is a lower
+    bound that no complete copy can fall below (the float32 tensors of ``arch``), which catches a
+    truncated file even when the exact size is not published. ``factory`` (``"module:callable"``)
+    with ``factory_kwargs`` builds the architecture the file loads into; ``arch`` says it in words.
+    """
+
+    name: str
+    filename: str
+    sources: tuple[Source, ...]
+    arch: str
+    license: str
+    credit: str
+    sha256: str | None = None
+    size: int | None = None
+    min_size: int | None = None
+    factory: str | None = None
+    factory_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    notes: str = ""
+
+    def build(self):
+        """A freshly initialised instance of the architecture (no weights loaded)."""
+        if not self.factory:
+            raise WeightsError(f"The registry entry {self.name!r} does not say which model to build "
+                               f"({self.arch}); construct the model yourself and use load_state_dict.")
+        module, _, attr = self.factory.partition(":")
+        return getattr(importlib.import_module(module), attr)(**dict(self.factory_kwargs))
+
+    @property
+    def manual_urls(self) -> list[str]:
+        return [s.manual_url for s in self.sources]
+
+
+# ------------------------------------------------------------------------------------- registry
+# Other stages add their entries to this table (one Weights(...) each).
+_ENTRIES: tuple[Weights, ...] = (
+    Weights(
+        name="cloth_segm",
+        filename="cloth_segm_u2net_latest.pth",
+        sources=(Drive("1mhF3yqd7R-Uje092eypktNl-RoZNuiCJ"),),
+        arch="U2NET(in_ch=3, out_ch=4): 4-class cloth segmentation",
+        license="MIT",
+        credit="levindabhi/cloth-segmentation, https://github.com/levindabhi/cloth-segmentation",
+        min_size=176_321_008,  # float32 tensors of U2NET(3, 4)
+        factory="fsutils.models.u2net:U2NET",
+        factory_kwargs={"in_ch": 3, "out_ch": 4},
+        meta={"input_size": 768, "mean": 0.5, "std": 0.5,
+              "classes": ("background", "upper_body", "lower_body", "full_body")},
+        notes="about 176 MB; saved from DataParallel, so every key starts with 'module.'",
+    ),
+    Weights(
+        name="u2net",
+        filename="u2net.pth",
+        sources=(Drive("1ao1ovG1Qtx4b7EoskHXmi2E9rp5CHLcZ"),),
+        arch="U2NET(in_ch=3, out_ch=1): U-2-Net salient object detection",
+        license="Apache-2.0",
+        credit="Qin et al., U2-Net (Pattern Recognition 2020), https://github.com/xuebinqin/U-2-Net",
+        min_size=176_154_676,  # float32 tensors of U2NET(3, 1)
+        factory="fsutils.models.u2net:U2NET",
+        factory_kwargs={"in_ch": 3, "out_ch": 1},
+        meta={"input_size": 320},
+        notes=("176.3 MB per the U-2-Net README. xuebinqin/U-2-Net issue 395 reports the Drive copy "
+               "at 176,290,937 bytes where 184,970,715 were expected; the exact size is not "
+               "published, so it is not enforced (its float32 tensors alone take 176,154,676 bytes)."),
+    ),
+    Weights(
+        name="u2netp",
+        filename="u2netp.pth",
+        sources=(Drive("1rbSTGKAE-MTxBYHd-51l2hMOQPT_7EPy"),),
+        arch="U2NETP(in_ch=3, out_ch=1): small U-2-Net salient object detection",
+        license="Apache-2.0",
+        credit="Qin et al., U2-Net (Pattern Recognition 2020), https://github.com/xuebinqin/U-2-Net",
+        min_size=4_547_508,  # float32 tensors of U2NETP(3, 1)
+        factory="fsutils.models.u2net:U2NETP",
+        factory_kwargs={"in_ch": 3, "out_ch": 1},
+        meta={"input_size": 320},
+        notes="4.7 MB",
+    ),
+)
+
+REGISTRY: dict[str, Weights] = {w.name: w for w in _ENTRIES}
+
+
+def get(name: str) -> Weights:
+    """The registry entry ``name`` (clear error listing the known names otherwise)."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UnknownWeightsError(
+            f"No checkpoint called {name!r} in fsutils.weights.REGISTRY; known: "
+            f"{', '.join(sorted(REGISTRY))}.") from None
+
+
+def print_registry(file=None) -> None:
+    """List every checkpoint with its architecture, licence and where it is expected."""
+    out = file or sys.stdout
+    for w in REGISTRY.values():
+        print(f"{w.name}: {w.arch} [{w.license}]", file=out)
+        print(f"    file  {cache_path(w.name)}", file=out)
+        for url in w.manual_urls:
+            print(f"    from  {url}", file=out)
+
+
+# ---------------------------------------------------------------------------------- locations
+def _checkout_root() -> Path | None:
+    root = Path(__file__).resolve().parent.parent
+    return root if (root / "pyproject.toml").is_file() else None
+
+
+def cache_dir() -> Path:
+    """Where downloads are kept: ``$FSUTILS_WEIGHTS_DIR``, else ``weights/`` of the checkout, else
+    ``~/.cache/fsutils/weights`` (``$XDG_CACHE_HOME`` respected) for a non-editable install."""
+    env = os.environ.get("FSUTILS_WEIGHTS_DIR")
+    if env:
+        return Path(env).expanduser().resolve()
+    root = _checkout_root()
+    if root is not None:
+        return root / "weights"
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "fsutils" / "weights"
+
+
+def mirror_dir() -> Path | None:
+    """``$FSUTILS_WEIGHTS_MIRROR`` resolved (a relative path is tried from the working directory,
+    then from the checkout root), or ``None`` when unset."""
+    env = os.environ.get("FSUTILS_WEIGHTS_MIRROR")
+    if not env:
+        return None
+    p = Path(env).expanduser()
+    if not p.is_absolute() and not p.is_dir() and _checkout_root() is not None:
+        p = _checkout_root() / p
+    if not p.is_dir():
+        warnings.warn(f"FSUTILS_WEIGHTS_MIRROR={env!r} is not a folder; ignoring it.", stacklevel=3)
+        return None
+    return p.resolve()
+
+
+def cache_path(name: str) -> Path:
+    """The exact path where ``fetch(name)`` keeps (and where you may put by hand) the file."""
+    return cache_dir() / get(name).filename
+
+
+def _manual_help(w: Weights) -> str:
+    links = "\n".join(f"  - {u}" for u in w.manual_urls) or "  (no known source)"
+    return (f"To install it by hand, download {Path(w.filename).name} from\n{links}\n"
+            f"and save it exactly as\n  {cache_dir() / w.filename}\n"
+            f"(or put it under a folder named by FSUTILS_WEIGHTS_MIRROR, as <mirror>/{w.filename}).")
+
+
+# -------------------------------------------------------------------------------------- checks
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_MAGIC = b"\x80"  # legacy torch.save files start with a pickle protocol opcode
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _describe_page(head: bytes) -> str:
+    text = head.decode("utf-8", "replace").lower()
+    if "too many users" in text or "quota" in text:
+        return "Google Drive's 'download quota exceeded' page"
+    if "virus scan" in text or "can't scan" in text or "cannot scan" in text:
+        return "Google Drive's virus-scan warning page"
+    if "sign in" in text or "accounts.google" in text:
+        return "a Google sign-in page"
+    return "a web page"
+
+
+def _check_content(w: Weights, path: Path, what: str) -> None:
+    """Structural checks that need no hash. Raises the documented error; deletes nothing."""
+    size = path.stat().st_size
+    if size == 0:
+        raise TruncatedDownloadError(f"{what} for {w.name!r} is empty (0 bytes).")
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if head.lstrip()[:1] == b"<":
+        raise HtmlPageError(
+            f"{what} for {w.name!r} is {_describe_page(head)} ({size:,} bytes of HTML), not the "
+            f"checkpoint. Google Drive sends such pages when a file's download quota is used up "
+            f"or it cannot be virus-scanned: retry later, or download the file in a browser.")
+    if w.size is not None and size < w.size:
+        raise TruncatedDownloadError(
+            f"{what} for {w.name!r} is truncated: {size:,} bytes of the published {w.size:,}.")
+    if w.size is not None and size != w.size:
+        raise SizeMismatchError(f"{what} for {w.name!r} has {size:,} bytes; the published size is "
+                                f"{w.size:,}.")
+    if w.min_size is not None and size < w.min_size:
+        raise TruncatedDownloadError(
+            f"{what} for {w.name!r} is truncated: {size:,} bytes, but the tensors of {w.arch} alone "
+            f"take {w.min_size:,}.")
+    if head.startswith(_ZIP_MAGIC):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                zf.infolist()
+        except (zipfile.BadZipFile, OSError) as e:
+            raise TruncatedDownloadError(
+                f"{what} for {w.name!r} is truncated or damaged: its zip directory is unreadable "
+                f"({e}).") from None
+    elif not head.startswith(_PICKLE_MAGIC):
+        raise NotACheckpointError(
+            f"{what} for {w.name!r} is not a PyTorch checkpoint (it starts with {head[:8]!r}).")
+
+
+def _check_hash(w: Weights, digest: str, what: str, recorded: str | None) -> None:
+    if w.sha256 is not None and digest != w.sha256.lower():
+        raise HashMismatchError(f"{what} for {w.name!r} has SHA-256 {digest}; the published hash is "
+                                f"{w.sha256}. The file is corrupt or not the official one.")
+    if w.sha256 is None and recorded is not None and digest != recorded:
+        raise HashMismatchError(
+            f"{what} for {w.name!r} has SHA-256 {digest}, but the first good copy had {recorded} "
+            f"(recorded in {cache_dir() / HASHES_FILE}). If the upstream file really changed, "
+            f"delete its entry there.")
+
+
+def _read_records() -> dict[str, Any]:
+    try:
+        data = json.loads((cache_dir() / HASHES_FILE).read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _recorded_hash(w: Weights) -> str | None:
+    entry = _read_records().get(w.filename)
+    return entry.get("sha256") if isinstance(entry, dict) else None
+
+
+def _record(w: Weights, digest: str, size: int, source: str) -> None:
+    """Remember the hash of the first good copy of a file that has no published hash."""
+    if w.sha256 is not None or _recorded_hash(w) is not None:
+        return
+    records = _read_records()
+    records[w.filename] = {"sha256": digest, "size": size, "source": source,
+                           "recorded": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    d = cache_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".hashes-", suffix=".tmp", dir=d)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(records, f, indent=1, sort_keys=True)
+        os.replace(tmp, d / HASHES_FILE)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+# Files verified in this process, keyed by (path, size, mtime): hashing 176 MB once is enough.
+_VERIFIED: set[tuple[str, int, int]] = set()
+
+
+def _verify_file(w: Weights, path: Path, what: str, digest: str | None = None,
+                 *, use_record: bool = True) -> str | None:
+    """All checks for a file on disk; returns its SHA-256 when computed."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key in _VERIFIED:
+        return None
+    _check_content(w, path, what)
+    recorded = _recorded_hash(w) if use_record else None
+    if w.sha256 is not None or use_record:
+        digest = digest or _sha256(path)
+        _check_hash(w, digest, what, recorded)
+    _VERIFIED.add(key)
+    return digest
+
+
+# ----------------------------------------------------------------------------------- downloads
+def _offline() -> bool:
+    return os.environ.get("FSUTILS_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _is_loopback(url: str) -> bool:
+    return urllib.parse.urlparse(url).hostname in {"127.0.0.1", "localhost", "::1"}
+
+
+def _download(url: str, dest: Path, *, label: str, progress: bool, drive: bool) -> str:
+    """Download ``url`` to ``dest`` with gdown; returns the SHA-256. Raises DownloadError kinds."""
+    import gdown
+    import requests
+    import urllib3
+    from gdown.exceptions import DownloadError as GdownDownloadError
+    from gdown.exceptions import FileURLRetrievalError
+    from tqdm.auto import tqdm
+
+    if _offline() and not _is_loopback(url):
+        raise NoNetworkError(f"Not downloading {label} from {url}: FSUTILS_OFFLINE is set.")
+    timeout = float(os.environ.get("FSUTILS_DOWNLOAD_TIMEOUT", "60"))
+    retries = int(os.environ.get("FSUTILS_DOWNLOAD_RETRIES", "2"))
+    hasher = hashlib.sha256()
+    received = 0
+    bar = None  # created at the first byte, so a failed connection prints no empty bar
+
+    def on_chunk(done: int, total: int | None) -> None:
+        nonlocal received, bar
+        if bar is None:
+            bar = tqdm(desc=label, total=total, unit="B", unit_scale=True, unit_divisor=1024,
+                       disable=not progress)
+        if total and bar.total != total:
+            bar.total = total
+            bar.refresh()
+        bar.update(done - received)
+        received = done
+
+    try:
+        gdown.download(url=url, output=str(dest), quiet=True, use_cookies=drive, progress=on_chunk,
+                       hasher=hasher, timeout=(min(timeout, 30.0), timeout), retries=retries)
+    except FileURLRetrievalError as e:
+        raise HtmlPageError(f"Google Drive did not hand out {label} ({url}): it answered with a "
+                            f"page instead of the file (download quota used up, virus-scan "
+                            f"warning or no permission). Retry later or download it in a "
+                            f"browser.\n{e}") from None
+    except requests.HTTPError as e:
+        code = e.response.status_code if e.response is not None else "?"
+        raise DownloadError(f"Downloading {label} from {url} failed: the server answered HTTP "
+                            f"{code}.") from None
+    except (GdownDownloadError, requests.RequestException, OSError) as e:
+        # requests reports a read timeout *inside the body* as ConnectionError(ReadTimeoutError);
+        # one before the headers is requests.ReadTimeout, a refused connection ConnectionError.
+        stalled = (isinstance(e, requests.ConnectionError) and bool(e.args)
+                   and isinstance(e.args[0], urllib3.exceptions.ReadTimeoutError))
+        why = (str(e).strip().splitlines() or [""])[0]  # gdown's first line (not its resume hint)
+        if received or stalled or "incomplete" in why.lower():
+            raise TruncatedDownloadError(
+                f"Downloading {label} from {url} was interrupted after {received:,} bytes "
+                f"({type(e).__name__}: {why}); the partial file was deleted.") from None
+        raise NoNetworkError(f"Could not download {label} from {url}: {type(e).__name__}: {why} "
+                             f"No network, or the server is unreachable.") from None
+    finally:
+        if bar is not None:
+            bar.close()
+    if not dest.is_file():
+        raise DownloadError(f"Downloading {label} from {url} produced no file.")
+    return hasher.hexdigest()
+
+
+@contextlib.contextmanager
+def _scratch() -> Any:
+    """A private temporary folder inside the cache (same file system, so renames are atomic);
+    removed with everything in it, whatever happens."""
+    d = cache_dir()
+    d.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".fetch-", dir=d))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _archive(w: Weights, src: ZipMember, progress: bool) -> Path:
+    """The zip archive of ``src`` from the mirror or cache, downloading it if needed."""
+    mirror = mirror_dir()
+    if mirror is not None and (mirror / src.archive_name).is_file():
+        return mirror / src.archive_name
+    cached = cache_dir() / ARCHIVES_DIR / src.archive_name
+    if cached.is_file():
+        if zipfile.is_zipfile(cached):
+            return cached
+        cached.unlink()
+    with _scratch() as tmp:
+        part = tmp / src.archive_name
+        _download(src.url, part, label=src.archive_name, progress=progress, drive=False)
+        if not zipfile.is_zipfile(part):
+            with open(part, "rb") as f:
+                head = f.read(4096)
+            if head.lstrip()[:1] == b"<":
+                raise HtmlPageError(f"{src.url} gave {_describe_page(head)}, not the zip archive "
+                                    f"holding {w.filename}.")
+            raise TruncatedDownloadError(f"The archive {src.url} (for {w.name!r}) is truncated or "
+                                         f"not a zip file.")
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(part, cached)
+    return cached
+
+
+def _extract(w: Weights, src: ZipMember, archive: Path, dest: Path) -> str:
+    with zipfile.ZipFile(archive) as zf:
+        names = zf.namelist()
+        member = src.member if src.member in names else None
+        if member is None:
+            matches = [n for n in names if Path(n).name == src.member]
+            if len(matches) != 1:
+                raise DownloadError(f"The archive {src.url} has no single member {src.member!r} "
+                                    f"(it holds: {', '.join(names[:20])}).")
+            member = matches[0]
+        h = hashlib.sha256()
+        try:
+            with zf.open(member) as fin, open(dest, "wb") as fout:
+                for block in iter(lambda: fin.read(1 << 20), b""):
+                    h.update(block)
+                    fout.write(block)
+        except (zipfile.BadZipFile, OSError, EOFError) as e:
+            raise TruncatedDownloadError(f"{member} in {archive} is damaged ({e}).") from None
+    return h.hexdigest()
+
+
+def fetch(name: str, *, progress: bool = True) -> Path:
+    """The local path of checkpoint ``name``: mirror, then cache, then download (see module doc).
+
+    Raises a :class:`WeightsError` subclass whose message names the file, what went wrong, and
+    where to put a copy downloaded by hand.
+    """
+    w = get(name)
+    mirror = mirror_dir()
+    if mirror is not None and (mirror / w.filename).is_file():
+        path = mirror / w.filename
+        try:
+            _verify_file(w, path, f"The mirror copy {path}", use_record=False)
+        except WeightsError as e:
+            raise type(e)(f"{e}\nFix or remove that file, or unset FSUTILS_WEIGHTS_MIRROR.") from None
+        return path
+
+    target = cache_dir() / w.filename
+    removed = ""
+    if target.is_file():
+        try:
+            digest = _verify_file(w, target, f"The cached file {target}")
+            if digest:
+                _record(w, digest, target.stat().st_size, "found in the cache")
+            return target
+        except WeightsError as e:
+            target.unlink()
+            removed = f"\n(A bad cached copy was deleted: {e})"
+
+    errors: list[WeightsError] = []
+    for src in w.sources:
+        try:
+            if isinstance(src, Bundled):
+                if not src.file.is_file():
+                    raise DownloadError(f"The bundled file {src.file} is missing from this "
+                                        f"installation of fsutils.")
+                _verify_file(w, src.file, f"The bundled file {src.file}", use_record=False)
+                return src.file
+            with _scratch() as tmp:
+                part = tmp / Path(w.filename).name
+                if isinstance(src, ZipMember):
+                    digest = _extract(w, src, _archive(w, src, progress), part)
+                else:
+                    digest = _download(src.url, part, label=w.filename, progress=progress,
+                                       drive=isinstance(src, Drive))
+                _verify_file(w, part, f"The download from {src.manual_url}", digest)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(part, target)
+            _record(w, digest, target.stat().st_size, src.manual_url)
+            _VERIFIED.add((str(target), target.stat().st_size, target.stat().st_mtime_ns))
+            return target
+        except WeightsError as e:
+            errors.append(e)
+
+    if not errors:
+        raise DownloadError(f"The registry entry {w.name!r} has no sources.\n{_manual_help(w)}")
+    detail = "\n".join(f"- {e}" for e in errors)
+    raise type(errors[0])(f"Could not get the checkpoint {w.name!r} ({w.filename}, {w.arch}):\n"
+                          f"{detail}\nNothing was left in the cache.{removed}\n{_manual_help(w)}")
+
+
+# -------------------------------------------------------------------------------------- loading
+def _entry_for(path: Path) -> Weights | None:
+    for w in REGISTRY.values():
+        if path.name == Path(w.filename).name:
+            return w
+    return None
+
+
+def _read_state_dict(path: Path, w: Weights | None) -> dict[str, Any]:
+    import torch
+
+    what = f"the checkpoint {path}" + (f" ({w.name!r})" if w else "")
+    if not path.is_file():
+        raise CheckpointError(f"There is no file {path}.")
+    with open(path, "rb") as f:
+        head = f.read(4096)
+    if not head:
+        raise TruncatedDownloadError(f"{what} is empty (0 bytes); delete it and fetch it again.")
+    if head.lstrip()[:1] == b"<":
+        raise HtmlPageError(f"{what} is {_describe_page(head)}, not a checkpoint (a failed "
+                            f"download); delete it and download the file again.")
+    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC)):
+        raise NotACheckpointError(f"{what} is not a PyTorch checkpoint (it starts with "
+                                  f"{head[:8]!r}).")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "weights only" not in str(e).lower():
+            raise NotACheckpointError(f"Could not read {what}: {e}. The file is truncated or not "
+                                      f"a PyTorch checkpoint; delete it and fetch it again.") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise UnsafeCheckpointError(
+            f"Refusing to load {what}: it contains pickled Python objects other than tensors, "
+            f"which could run code when loaded ({first}). Only plain state dicts are accepted; "
+            f"re-save it with torch.save(model.state_dict(), path) from a trusted "
+            f"environment.") from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as e:
+        raise NotACheckpointError(f"Could not read {what}: {type(e).__name__}: {e}. The file is "
+                                  f"truncated or not a PyTorch checkpoint; delete it and fetch it "
+                                  f"again.") from None
+    if isinstance(obj, Mapping) and not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        for key in ("state_dict", "model", "model_state_dict"):
+            inner = obj.get(key)
+            if isinstance(inner, Mapping) and inner and all(
+                    isinstance(v, torch.Tensor) for v in inner.values()):
+                obj = inner
+                break
+    if not isinstance(obj, Mapping) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise NotACheckpointError(f"{what} holds a {type(obj).__name__}, not a state dict of "
+                                  f"tensors.")
+    return dict(obj)
+
+
+def _strip_module_prefix(sd: dict[str, Any], model_keys: set[str]) -> dict[str, Any]:
+    """Drop DataParallel's ``module.`` only when every key carries it and the model does not."""
+    if sd and all(k.startswith("module.") for k in sd) and not all(
+            k.startswith("module.") for k in model_keys):
+        return {k[len("module."):]: v for k, v in sd.items()}
+    return sd
+
+
+def _shorten(msg: str, limit: int = 6) -> str:
+    """torch's strict-load message, with its long key lists cut to ``limit`` names each."""
+    lines = []
+    size_lines = 0
+    for line in msg.splitlines():
+        m = re.match(r"(\s*(?:Missing|Unexpected) key\(s\) in state_dict: )(.*)$", line)
+        if m:
+            keys = re.findall(r'"([^"]+)"', m.group(2))
+            shown = ", ".join(keys[:limit]) + (f", … ({len(keys)} in all)" if len(keys) > limit else "")
+            lines.append(f"{m.group(1).strip()} {shown}")
+        elif "size mismatch for" in line:
+            size_lines += 1
+            if size_lines <= limit:
+                lines.append(line.strip())
+        elif line.strip():
+            lines.append(line.strip())
+    if size_lines > limit:
+        lines.append(f"… {size_lines} size mismatches in all")
+    return "\n  ".join(lines)
+
+
+def load_state_dict(model, name_or_path):
+    """Load a registry checkpoint (by name) or a file into ``model`` strictly; returns ``model``.
+
+    ``torch.load(map_location="cpu", weights_only=True)``: pickled objects that could run code
+    are refused (:class:`UnsafeCheckpointError`). A ``{"state_dict": …}`` / ``{"model": …}``
+    wrapper is unwrapped; a ``module.`` prefix is removed only when every key has it.
+    """
+    if isinstance(name_or_path, str) and name_or_path in REGISTRY:
+        w: Weights | None = REGISTRY[name_or_path]
+        path = fetch(name_or_path)
+    else:
+        path = Path(name_or_path).expanduser()
+        if isinstance(name_or_path, str) and not path.exists() and os.sep not in name_or_path \
+                and not path.suffix:
+            get(name_or_path)  # raises UnknownWeightsError with the known names
+        w = _entry_for(path)
+    sd = _read_state_dict(path, w)
+    model_keys = set(model.state_dict().keys())
+    sd = _strip_module_prefix(sd, model_keys)
+    try:
+        model.load_state_dict(sd, strict=True)
+    except RuntimeError as e:
+        expected = (f"it is the registry checkpoint {w.name!r}, made for {w.arch}"
+                    if w else "no registry entry names this file")
+        raise ArchitectureMismatchError(
+            f"The checkpoint {path} does not fit {type(model).__name__} ({expected}; the file has "
+            f"{len(sd)} tensors, the model expects {len(model_keys)}).\n  {_shorten(str(e))}\n"
+            f"Build the architecture the checkpoint was made for, or pick the checkpoint of "
+            f"this architecture.") from None
+    return model
+
+
+def load_model(name: str, device=None):
+    """``get(name).build()`` with the checkpoint loaded, in eval mode, on ``device`` (default
+    :func:`fsutils.env.device`)."""
+    from fsutils.env import device as default_device
+
+    w = get(name)
+    model = load_state_dict(w.build(), name)
+    return model.eval().to(device if device is not None else default_device())
