@@ -12,6 +12,8 @@ and the kit maps its 59 labels onto the 4 classes of the cloth checkpoint (see `
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 __all__ = [
-    "CLASS_NAMES", "GARMENT_GROUPS", "CCPError", "read_label_names", "label_lookup", "list_ids",
+    "CLASS_NAMES", "GARMENT_GROUPS", "CCPError", "CCP_REPO", "locate_ccp", "clone_ccp", "read_label_names", "label_lookup", "list_ids",
     "load_photo", "load_labels", "split_ids", "is_validation", "CCPDataset",
 ]
 
@@ -45,8 +47,45 @@ VALIDATION_FRACTION = 0.2
 IMAGENET_FREE_NORM = (0.5, 0.5)  # the cloth model's input normalisation: (x - 0.5) / 0.5
 
 
+#: Where the dataset lives for users with internet (photos, annotations, label_list.mat).
+CCP_REPO = "https://github.com/bearpaw/clothing-co-parsing"
+
+
 class CCPError(RuntimeError):
     """A CCP-format folder is missing or malformed."""
+
+
+def _is_ccp(path: Path) -> bool:
+    return (path / "label_list.mat").is_file() and (path / "annotations" / "pixel-level").is_dir()
+
+
+def locate_ccp(root: str | Path | None = None) -> Path:
+    """The CCP folder: ``root``, else ``$FSUTILS_CCP_ROOT``, else ``../shared/data/ccp`` beside the
+    repository (development machines and CI), else ``./clothing-co-parsing`` (see :func:`clone_ccp`).
+    """
+    candidates = [Path(root)] if root else []
+    if os.environ.get("FSUTILS_CCP_ROOT"):
+        candidates.append(Path(os.environ["FSUTILS_CCP_ROOT"]))
+    repo = Path(__file__).resolve().parents[1]
+    candidates += [repo.parent / "shared" / "data" / "ccp", Path.cwd() / "clothing-co-parsing"]
+    for c in candidates:
+        if _is_ccp(c):
+            return c
+    raise CCPError("Clothing Co-Parsing was not found (looked in "
+                   f"{', '.join(str(c) for c in candidates)}). Get it with "
+                   f"fsutils.data.clone_ccp() or `git clone {CCP_REPO}`, or set FSUTILS_CCP_ROOT.")
+
+
+def clone_ccp(dest: str | Path = "clothing-co-parsing") -> Path:
+    """``git clone`` the public CCP repository (about 100 MB) unless ``dest`` already holds it."""
+    dest = Path(dest)
+    if not _is_ccp(dest):
+        try:
+            subprocess.run(["git", "clone", "--depth", "1", CCP_REPO, str(dest)], check=True)
+        except (OSError, subprocess.CalledProcessError) as e:
+            raise CCPError(f"could not clone {CCP_REPO} into {dest} ({e}); check the internet "
+                           "connection, or download the repository by hand and set FSUTILS_CCP_ROOT.") from e
+    return dest
 
 
 def read_label_names(root: str | Path) -> list[str]:

@@ -48,7 +48,8 @@ def mean_iou_garments(cm: np.ndarray) -> float:
 
 
 def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all",
-                          device: str | None = None, progress: bool = True) -> dict:
+                          device: str | None = None, progress: bool = True,
+                          max_images: int | None = None) -> dict:
     """Run a :class:`fsutils.segment.ClothSegmenter` over a CCP folder at full resolution."""
     from tqdm.auto import tqdm
 
@@ -61,6 +62,7 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
         ids = {"val": val, "train": train}[split]
         if not ids:
             raise data.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
+    ids = ids[:max_images]
     lookup = data.label_lookup(data.read_label_names(ccp_root))
     seg = ClothSegmenter(weights=weights, device=device)
     cm = np.zeros((4, 4), dtype=np.int64)
@@ -81,6 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--weights", default="ccp_u2netp", help="registry name of the cloth model (default: ccp_u2netp)")
     s.add_argument("--split", choices=("all", "val", "train"), default="all",
                    help="which photos: all in the folder (default), or the kit's validation/training split")
+    s.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
     s.add_argument("--device", default=None)
     s.add_argument("--no-progress", action="store_true")
     return p
@@ -88,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    r = evaluate_segmentation(args.ccp_root, args.weights, args.split, args.device, not args.no_progress)
+    r = evaluate_segmentation(args.ccp_root, args.weights, args.split, args.device,
+                              not args.no_progress, args.max_images)
     print(f"weights={r['weights']} split={r['split']} images={r['images']}")
     for name in ("upper body", "lower body", "full body"):
         print(f"iou[{name}]={r['iou'][name]:.4f}")

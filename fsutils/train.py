@@ -28,7 +28,8 @@ from .evaluate import confusion_matrix, iou_per_class, mean_iou_garments
 from .models import U2NETP
 
 __all__ = ["OUTPUT_LAYERS", "surgery_from_saliency", "calibrate_identity_batchnorm",
-           "deep_supervision_loss", "TrainConfig", "train", "export_half"]
+           "deep_supervision_loss", "TrainConfig", "train", "export_half", "load_run", "plot_history",
+           "show_examples"]
 
 #: Layers whose shape depends on the number of output classes; everything else is transferred.
 OUTPUT_LAYERS = tuple(f"side{i}" for i in range(1, 7)) + ("outconv",)
@@ -115,6 +116,26 @@ class TrainConfig:
     threads: int | None = None
     progress: bool = True
     history: list = field(default_factory=list)
+
+    @classmethod
+    def preset(cls, name: str, ccp_root: str | Path, out: str = "runs/ccp_u2netp", **overrides) -> "TrainConfig":
+        """Named settings: ``tiny`` (seconds, for headless tests), ``demo`` (a few minutes on a
+        CPU) and ``full`` (the shipped model's recipe: 160 px on a CPU, 320 px on a GPU)."""
+        presets = {
+            "tiny": dict(size=64, epochs=1, batch_size=2, max_steps=3, max_train_images=8,
+                         max_val_images=4, warmup_steps=1, checkpoint_every=100),
+            "demo": dict(size=128, epochs=1, batch_size=4, max_steps=25, max_train_images=100,
+                         max_val_images=40, warmup_steps=5),
+            "full": dict(size=160, epochs=4, batch_size=4, lr=6e-4, warmup_steps=40),
+        }
+        if name not in presets:
+            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
+        settings = presets[name]
+        if name == "full":
+            import torch as _torch
+            if _torch.cuda.is_available():
+                settings = dict(settings, size=320, epochs=30, batch_size=16, lr=1e-3)
+        return cls(ccp_root=str(ccp_root), out=out, **{**settings, **overrides})
 
 
 def _load_init(init: str) -> dict[str, torch.Tensor]:
@@ -257,6 +278,64 @@ def export_half(checkpoint: str | Path, dest: str | Path) -> Path:
     torch.save(half, tmp)
     tmp.replace(dest)
     return dest
+
+
+def load_run(out: str | Path, which: str = "best") -> tuple[U2NETP, list[dict]]:
+    """The model (``best`` or ``last``) and the history of a training run folder."""
+    ckpt = torch.load(Path(out) / f"{which}.pt", map_location="cpu", weights_only=True)
+    model = U2NETP(3, 4)
+    model.load_state_dict(ckpt["model"])
+    return model.eval(), ckpt["state"]["history"]
+
+
+def plot_history(history: list[dict], smooth: int = 10):
+    """Figure: training loss per step (raw and smoothed) and validation IoU per epoch."""
+    import matplotlib.pyplot as plt
+
+    steps = [h for h in history if "loss" in h]
+    epochs = [h for h in history if "val_iou" in h]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
+    if steps:
+        x = np.array([h["step"] for h in steps])
+        y = np.array([h["loss"] for h in steps])
+        a.plot(x, y, alpha=0.35, label="loss (sum of 7 outputs)")
+        if len(y) >= smooth:
+            a.plot(x[smooth - 1:], np.convolve(y, np.ones(smooth) / smooth, "valid"), label=f"mean of {smooth}")
+    a.set(xlabel="step", ylabel="deep-supervision loss", title="training loss")
+    a.legend()
+    if epochs:
+        e = [h["epoch"] for h in epochs]
+        for c, name in ((1, "upper body"), (2, "lower body"), (3, "full body")):
+            b.plot(e, [h["val_iou"][c] for h in epochs], "o-", label=name)
+        b.plot(e, [h["val_mean_iou_garments"] for h in epochs], "k--", label="mean (garments)")
+    b.set(xlabel="epoch", ylabel="IoU", ylim=(0, 1), title="validation IoU")
+    b.legend()
+    fig.tight_layout()
+    return fig
+
+
+def show_examples(ccp_root: str | Path, ids: list[str], segmenters: dict | None = None):
+    """Figure: for each photo id, the photo, its 4-class ground truth and each segmenter's prediction
+    (``segmenters`` maps a title to anything with ``.predict(photo) -> labels``)."""
+    import matplotlib.pyplot as plt
+
+    from .data import label_lookup, load_labels, load_photo, read_label_names
+    from .segment import colorize
+
+    segmenters = segmenters or {}
+    lookup = label_lookup(read_label_names(ccp_root))
+    cols = 2 + len(segmenters)
+    fig, axes = plt.subplots(len(ids), cols, figsize=(2.4 * cols, 3.4 * len(ids)), squeeze=False)
+    for row, image_id in zip(axes, ids):
+        photo = load_photo(ccp_root, image_id)
+        panels = [("photo " + image_id, photo), ("ground truth", colorize(load_labels(ccp_root, image_id, lookup)))]
+        panels += [(title, colorize(seg.predict(photo))) for title, seg in segmenters.items()]
+        for ax, (title, img) in zip(row, panels):
+            ax.imshow(img)
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
 
 
 def _parser() -> argparse.ArgumentParser:

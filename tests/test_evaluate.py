@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+from fsutils import data, evaluate
+from tests.ccp_fixture import person_groundtruth, write_ccp
+
+
+def test_iou_on_synthetic_predictions_with_a_known_answer():
+    target = np.array([[0, 1, 1, 2],
+                       [0, 1, 2, 2],
+                       [3, 3, 3, 0]])
+    pred = np.array([[0, 1, 2, 2],
+                     [0, 1, 2, 2],
+                     [3, 3, 0, 0]])
+    cm = evaluate.confusion_matrix(pred, target)
+    assert cm.sum() == 12 and cm[1, 2] == 1 and cm[3, 0] == 1
+    iou = evaluate.iou_per_class(cm)
+    # class 1: tp 2, union 3; class 2: tp 3, union 4; class 3: tp 2, union 3; class 0: tp 3, union 4
+    assert np.allclose(iou, [3 / 4, 2 / 3, 3 / 4, 2 / 3])
+    assert evaluate.mean_iou_garments(cm) == pytest.approx((2 / 3 + 3 / 4 + 2 / 3) / 3)
+    assert evaluate.pixel_accuracy(cm) == pytest.approx(10 / 12)
+
+
+def test_absent_class_is_skipped_not_counted_as_zero():
+    t = np.array([[0, 1], [1, 2]])
+    cm = evaluate.confusion_matrix(t, t)
+    assert np.isnan(evaluate.iou_per_class(cm)[3])
+    assert evaluate.mean_iou_garments(cm) == 1.0
+
+
+def test_shape_mismatch_is_explained():
+    with pytest.raises(ValueError, match="resize"):
+        evaluate.confusion_matrix(np.zeros((2, 2)), np.zeros((3, 2)))
+
+
+def test_command_prints_the_contract_last_line(tmp_path, monkeypatch, capsys):
+    # photo numbers with gaps: the command must take whatever the folder holds
+    items = {"0004": person_groundtruth(40, 20, "shirt", "jeans"),
+             "0010": person_groundtruth(40, 20, "blouse", "skirt"),
+             "0333": person_groundtruth(40, 20, "dress", None)}
+    root = write_ccp(tmp_path / "ccp", items)
+    lookup = data.label_lookup(data.read_label_names(root))
+    truth = {i: lookup[gt] for i, gt in items.items()}
+    by_size = {}
+
+    class Oracle:
+        """Stand-in segmenter: the ground truth, except photo 0010's lower body called upper body."""
+
+        def __init__(self, weights, device=None):
+            self.weights = weights
+
+        def predict(self, photo):
+            return by_size[photo.tobytes()]  # the photos differ in content; look them up by pixels
+
+    for i in items:
+        pred = truth[i].copy()
+        if i == "0010":
+            pred[pred == 2] = 1  # all lower-body pixels of one photo predicted as upper body
+        by_size[data.load_photo(root, i).tobytes()] = pred
+    import fsutils.segment as segment
+
+    monkeypatch.setattr(segment, "ClothSegmenter", Oracle, raising=False)
+    assert evaluate.main(["segmentation", "--ccp-root", str(root), "--weights", "oracle", "--no-progress"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    cm = sum(evaluate.confusion_matrix(by_size[data.load_photo(root, i).tobytes()], truth[i]) for i in items)
+    expected = evaluate.mean_iou_garments(cm)
+    assert expected < 0.99  # the corruption matters
+    assert lines[-1] == f"mean_iou_garments={expected:.4f}"
+    assert lines[0] == "weights=oracle split=all images=3"
+    assert any(line.startswith("iou[lower body]=") for line in lines)
