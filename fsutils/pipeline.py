@@ -274,7 +274,8 @@ def _adain(content: Image.Image, style: Any, *, mask=None, callback=None, progre
            **params) -> Image.Image:
     from fsutils.style import adain_transfer
 
-    return adain_transfer(content, load_style(style), **params)
+    params.setdefault("size", max(content.size))
+    return adain_transfer(content, load_style(style), mask=mask, **params)
 
 
 def _gatys(content: Image.Image, style: Any, *, mask=None, callback=None, progress=False,
