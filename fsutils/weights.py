@@ -359,39 +359,45 @@ def _describe_page(head: bytes) -> str:
     return "a web page"
 
 
-def _check_content(w: Weights, path: Path, what: str) -> None:
-    """Structural checks that need no hash. Raises the documented error; deletes nothing."""
-    size = path.stat().st_size
-    if size == 0:
-        raise TruncatedDownloadError(f"{what} for {w.name!r} is empty (0 bytes).")
+def _sniff(path: Path, what: str) -> bytes:
+    """The first bytes of a would-be checkpoint; raises if it is empty, a web page, or neither a
+    PyTorch zip file nor a legacy PyTorch pickle."""
     with open(path, "rb") as f:
         head = f.read(4096)
+    if not head:
+        raise TruncatedDownloadError(f"{what} is empty (0 bytes).")
     if head.lstrip()[:1] == b"<":
         raise HtmlPageError(
-            f"{what} for {w.name!r} is {_describe_page(head)} ({size:,} bytes of HTML), not the "
+            f"{what} is {_describe_page(head)} ({path.stat().st_size:,} bytes of HTML), not the "
             f"checkpoint. Google Drive sends such pages when a file's download quota is used up "
             f"or it cannot be virus-scanned: retry later, or download the file in a browser.")
+    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC)):
+        raise NotACheckpointError(f"{what} is not a PyTorch checkpoint (it starts with "
+                                  f"{head[:8]!r}).")
+    return head
+
+
+def _check_content(w: Weights, path: Path, what: str) -> None:
+    """Structural checks that need no hash. Raises the documented error; deletes nothing."""
+    what = f"{what} for {w.name!r}"
+    head = _sniff(path, what)
+    size = path.stat().st_size
     if w.size is not None and size < w.size:
         raise TruncatedDownloadError(
-            f"{what} for {w.name!r} is truncated: {size:,} bytes of the published {w.size:,}.")
+            f"{what} is truncated: {size:,} bytes of the published {w.size:,}.")
     if w.size is not None and size != w.size:
-        raise SizeMismatchError(f"{what} for {w.name!r} has {size:,} bytes; the published size is "
-                                f"{w.size:,}.")
+        raise SizeMismatchError(f"{what} has {size:,} bytes; the published size is {w.size:,}.")
     if w.min_size is not None and size < w.min_size:
         raise TruncatedDownloadError(
-            f"{what} for {w.name!r} is truncated: {size:,} bytes, but the tensors of {w.arch} alone "
-            f"take {w.min_size:,}.")
+            f"{what} is truncated: {size:,} bytes, but the tensors of {w.arch} alone take "
+            f"{w.min_size:,}.")
     if head.startswith(_ZIP_MAGIC):
         try:
             with zipfile.ZipFile(path) as zf:
                 zf.infolist()
         except (zipfile.BadZipFile, OSError) as e:
             raise TruncatedDownloadError(
-                f"{what} for {w.name!r} is truncated or damaged: its zip directory is unreadable "
-                f"({e}).") from None
-    elif not head.startswith(_PICKLE_MAGIC):
-        raise NotACheckpointError(
-            f"{what} for {w.name!r} is not a PyTorch checkpoint (it starts with {head[:8]!r}).")
+                f"{what} is truncated or damaged: its zip directory is unreadable ({e}).") from None
 
 
 def _check_hash(w: Weights, digest: str, what: str, recorded: str | None) -> None:
@@ -661,26 +667,18 @@ def _read_state_dict(path: Path, w: Weights | None) -> dict[str, Any]:
     what = f"the checkpoint {path}" + (f" ({w.name!r})" if w else "")
     if not path.is_file():
         raise CheckpointError(f"There is no file {path}.")
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    if not head:
-        raise TruncatedDownloadError(f"{what} is empty (0 bytes); delete it and fetch it again.")
-    if head.lstrip()[:1] == b"<":
-        raise HtmlPageError(f"{what} is {_describe_page(head)}, not a checkpoint (a failed "
-                            f"download); delete it and download the file again.")
-    if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC)):
-        raise NotACheckpointError(f"{what} is not a PyTorch checkpoint (it starts with "
-                                  f"{head[:8]!r}).")
+    _sniff(path, what)
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         if "weights only" not in str(e).lower():
             raise NotACheckpointError(f"Could not read {what}: {e}. The file is truncated or not "
                                       f"a PyTorch checkpoint; delete it and fetch it again.") from None
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        found = re.search(r"Unsupported (?:global|operand)[^\n]*?(?=\.\s|$)", str(e), re.M)
+        detail = f" ({found.group(0)})" if found else ""
         raise UnsafeCheckpointError(
             f"Refusing to load {what}: it contains pickled Python objects other than tensors, "
-            f"which could run code when loaded ({first}). Only plain state dicts are accepted; "
+            f"which could run code when loaded{detail}. Only plain state dicts are accepted; "
             f"re-save it with torch.save(model.state_dict(), path) from a trusted "
             f"environment.") from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as e:
