@@ -1,0 +1,241 @@
+"""Stage 1: cloth segmentation into 4 classes with a U-2-Net.
+
+Classes (the convention of levindabhi/cloth-segmentation, MIT): 0 background, 1 upper body,
+2 lower body, 3 full body. :class:`ClothSegmenter` builds the network described by a registry
+entry of :mod:`fsutils.weights` (``U2NET``/``U2NETP`` with ``out_ch=4``), loads it once, and
+predicts at the photo's own size:
+
+* preprocessing as the original inference (``infer.py`` there): the photo resized to a square
+  ``input_size × input_size`` (768 for the official ``cloth_segm``; the kit's own ``ccp_u2netp``
+  states its own size in the registry), ``ToTensor``, ``(x − 0.5) / 0.5``;
+* the first (fused) output, softmax over the 4 classes, **resized bilinearly to the photo**, then
+  argmax. (The original argmaxes at 768 px and resizes the label image with a bicubic filter,
+  which can invent a class between two others along an edge; resizing the probabilities cannot.)
+
+Helpers work on any uint8 label map: :func:`masks`, :func:`combine_masks` (classes by index or
+name), :func:`colorize` and :func:`overlay` with the official colours (red upper body, green
+lower body, yellow full body).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+__all__ = ["ClothSegmenter", "CLASS_NAMES", "PALETTE", "DEFAULT_CLOTH_WEIGHTS", "CLOTH_WEIGHTS",
+           "class_index", "masks", "combine_masks", "colorize", "overlay"]
+
+#: Label index → name.
+CLASS_NAMES: tuple[str, ...] = ("background", "upper body", "lower body", "full body")
+#: Label index → RGB colour, as in the official outputs (black, red, green, yellow).
+PALETTE = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [255, 255, 0]], np.uint8)
+PALETTE.setflags(write=False)
+#: The kit's own 4-class model (trained on CCP, bundled); ``"cloth_segm"`` is the official one.
+DEFAULT_CLOTH_WEIGHTS = "ccp_u2netp"
+CLOTH_WEIGHTS: tuple[str, ...] = ("ccp_u2netp", "cloth_segm")
+_DEFAULT_INPUT_SIZE = 768
+_RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
+             "lanczos": Image.Resampling.LANCZOS}
+
+
+def _key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+_NAME_TO_INDEX = {_key(n): i for i, n in enumerate(CLASS_NAMES)}
+_NAME_TO_INDEX.update({_key(n.split()[0]): i for i, n in enumerate(CLASS_NAMES)})  # "upper"…
+
+
+def class_index(cls: int | str) -> int:
+    """A class given by index (0–3) or name (``"upper body"``, ``"upper_body"``, ``"Upper"``…)."""
+    if isinstance(cls, (bool, np.bool_)):
+        raise TypeError(f"a class is an index or a name, got the bool {cls!r}")
+    if isinstance(cls, (int, np.integer)):
+        idx = int(cls)
+    elif isinstance(cls, str):
+        key = _key(cls)
+        if key.isdigit():
+            idx = int(key)
+        elif key in _NAME_TO_INDEX:
+            idx = _NAME_TO_INDEX[key]
+        else:
+            raise ValueError(f"unknown class {cls!r}; choose from "
+                             f"{', '.join(repr(n) for n in CLASS_NAMES)} or their indices 0–3")
+    else:
+        raise TypeError(f"a class is an index or a name, got {type(cls).__name__}")
+    if not 0 <= idx < len(CLASS_NAMES):
+        raise ValueError(f"class index {idx} is out of range 0–{len(CLASS_NAMES) - 1} "
+                         f"({', '.join(CLASS_NAMES)})")
+    return idx
+
+
+def _labels(labels: np.ndarray) -> np.ndarray:
+    arr = np.asarray(labels)
+    if arr.ndim != 2 or not np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"labels must be an integer H×W label map, got shape {arr.shape} and "
+                         f"dtype {arr.dtype}")
+    return arr
+
+
+def masks(labels: np.ndarray) -> dict[str, np.ndarray]:
+    """One bool H×W mask per class name (background included)."""
+    lab = _labels(labels)
+    return {name: lab == i for i, name in enumerate(CLASS_NAMES)}
+
+
+def combine_masks(labels: np.ndarray, classes: Iterable[int | str] | int | str) -> np.ndarray:
+    """Bool H×W: pixels whose label is any of ``classes`` (indices or names, e.g.
+    ``("upper body", 3)``). An empty selection gives an all-False mask."""
+    lab = _labels(labels)
+    if isinstance(classes, (int, np.integer, str)):
+        classes = [classes]
+    idx = sorted({class_index(c) for c in classes})
+    if not idx:
+        return np.zeros(lab.shape, bool)
+    table = np.zeros(max(256, int(lab.max()) + 1) if lab.size else 256, bool)
+    table[idx] = True
+    if lab.size and lab.min() < 0:
+        return np.isin(lab, idx)
+    return table[lab]
+
+
+def colorize(labels: np.ndarray, palette: np.ndarray = PALETTE) -> np.ndarray:
+    """The label map as a uint8 H×W×3 colour image (labels outside the palette are black)."""
+    lab = _labels(labels)
+    pal = np.asarray(palette, np.uint8)
+    if pal.ndim != 2 or pal.shape[1] != 3:
+        raise ValueError(f"palette must be N×3 RGB, got shape {pal.shape}")
+    safe = np.where((lab >= 0) & (lab < len(pal)), lab, 0)
+    return pal[safe]
+
+
+def overlay(image: Any, labels: np.ndarray, alpha: float = 0.5,
+            palette: np.ndarray = PALETTE) -> np.ndarray:
+    """The photo with the garment classes tinted (background untouched) as uint8 H×W×3.
+
+    ``image``: PIL image or H×W×3 array (uint8 or float 0..1); ``alpha`` the colour's opacity.
+    """
+    from fsutils import io
+
+    photo = io.to_float(image)
+    lab = _labels(labels)
+    if photo.shape[:2] != lab.shape:
+        raise ValueError(f"labels {lab.shape} and image {photo.shape[:2]} must have the same size")
+    if not 0.0 <= float(alpha) <= 1.0:
+        raise ValueError(f"alpha must be in 0..1, got {alpha!r}")
+    colours = colorize(lab, palette).astype(np.float32) / 255
+    a = np.where(lab > 0, np.float32(alpha), np.float32(0))[..., None]
+    out = photo * (1 - a) + colours * a
+    return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def _as_pil(image: Any) -> Image.Image:
+    from fsutils import io
+
+    if isinstance(image, Image.Image):
+        return image if image.mode == "RGB" else io.to_pil(io.to_float(image))
+    if isinstance(image, np.ndarray):
+        return io.to_pil(image if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
+                         else io.to_float(image))
+    return io.load_image(image)
+
+
+class ClothSegmenter:
+    """4-class cloth segmentation: ``predict(image) -> uint8 H×W`` label map at the photo's size.
+
+    ``weights`` names a registry checkpoint (default :data:`DEFAULT_CLOTH_WEIGHTS`; the official
+    one is ``"cloth_segm"``) whose ``meta`` gives ``input_size`` (and optionally ``mean``, ``std``
+    and ``resample``); it is fetched through :func:`fsutils.weights.fetch` — any failure raises
+    the :class:`fsutils.weights.WeightsError` that says what to do. ``weights`` may also be an
+    already built ``nn.Module`` returning ``(d0, …)`` logits with 4 channels (for tests or your own
+    models; see also :meth:`from_model`). ``device`` defaults to :func:`fsutils.env.device`.
+    """
+
+    CLASS_NAMES = CLASS_NAMES
+    PALETTE = PALETTE
+
+    def __init__(self, weights: str | torch.nn.Module = DEFAULT_CLOTH_WEIGHTS, device: Any = None,
+                 *, input_size: int | None = None, mean: float | None = None,
+                 std: float | None = None, resample: str | None = None):
+        from fsutils import env
+
+        self.device = torch.device(device) if device is not None else env.device()
+        meta: dict[str, Any] = {}
+        if isinstance(weights, torch.nn.Module):
+            model = weights
+            self.name = type(model).__name__
+        else:
+            from fsutils import weights as W
+
+            entry = W.get(weights)
+            meta = dict(entry.meta)
+            model = entry.build()
+            channels = getattr(model, "out_ch", None)
+            if channels is not None and channels != len(CLASS_NAMES):
+                raise W.ArchitectureMismatchError(
+                    f"{weights!r} is not a cloth model: {entry.arch} has {channels} output "
+                    f"channel(s), a cloth segmenter needs {len(CLASS_NAMES)} "
+                    f"(choose one of {', '.join(CLOTH_WEIGHTS)}).")
+            W.load_state_dict(model, weights)
+            self.name = weights
+        self.input_size = int(input_size or meta.get("input_size", _DEFAULT_INPUT_SIZE))
+        self.mean = float(mean if mean is not None else meta.get("mean", 0.5))
+        self.std = float(std if std is not None else meta.get("std", 0.5))
+        resample = resample or meta.get("resample", "bicubic")
+        if resample not in _RESAMPLE:
+            raise ValueError(f"resample must be one of {sorted(_RESAMPLE)}, got {resample!r}")
+        self.resample = resample
+        self.model = model.to(self.device).eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    @classmethod
+    def from_model(cls, model: torch.nn.Module, input_size: int = _DEFAULT_INPUT_SIZE,
+                   device: Any = None, **kw: Any) -> "ClothSegmenter":
+        """Wrap an already built network (e.g. randomly initialised, or fresh from training)."""
+        return cls(model, device=device, input_size=input_size, **kw)
+
+    def __repr__(self) -> str:
+        return (f"ClothSegmenter({self.name!r}, device={str(self.device)!r}, "
+                f"input_size={self.input_size})")
+
+    def preprocess(self, image: Any) -> torch.Tensor:
+        """The photo as the network sees it: 1×3×S×S, square-resized, ``(x − mean) / std``."""
+        photo = _as_pil(image)
+        s = self.input_size
+        small = photo.resize((s, s), _RESAMPLE[self.resample])
+        x = torch.from_numpy(np.asarray(small, dtype=np.float32) / np.float32(255))
+        x = (x.permute(2, 0, 1) - self.mean) / self.std
+        return x.unsqueeze(0).to(self.device)
+
+    @torch.inference_mode()
+    def _proba(self, image: Any) -> torch.Tensor:
+        photo = _as_pil(image)
+        out = self.model(self.preprocess(photo))
+        logits = out[0] if isinstance(out, (tuple, list)) else out
+        if logits.ndim != 4 or logits.shape[1] != len(CLASS_NAMES):
+            raise ValueError(f"the model's first output has shape {tuple(logits.shape)}; a cloth "
+                             f"model must give 1×{len(CLASS_NAMES)}×S×S class logits")
+        prob = torch.softmax(logits.float(), dim=1)
+        return F.interpolate(prob, size=(photo.height, photo.width), mode="bilinear",
+                             align_corners=False)[0]
+
+    def predict_proba(self, image: Any) -> np.ndarray:
+        """Class probabilities as float32 4×H×W at the photo's size (softmax of the first output,
+        bilinearly resized; each pixel sums to 1)."""
+        return self._proba(image).cpu().numpy()
+
+    def predict(self, image: Any) -> np.ndarray:
+        """The uint8 H×W label map (0 background, 1 upper, 2 lower, 3 full body) of ``image``
+        (PIL image, H×W×3 uint8/float array, path or bytes)."""
+        return self._proba(image).argmax(dim=0).to(torch.uint8).cpu().numpy()
+
+    __call__ = predict
+
+    def masks(self, image: Any) -> dict[str, np.ndarray]:
+        """Predict, then one bool mask per class name."""
+        return masks(self.predict(image))
