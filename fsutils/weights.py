@@ -223,6 +223,22 @@ class Weights:
 # Other stages add their entries to this table (one Weights(...) each).
 _ENTRIES: tuple[Weights, ...] = (
     Weights(
+        name="ccp_u2netp",
+        filename="ccp_u2netp.pth",
+        sources=(Bundled("ccp_u2netp.pth"),),
+        arch="U2NETP(in_ch=3, out_ch=4): 4-class cloth segmentation, the kit's own model",
+        license="Apache-2.0",
+        credit=("fsutils: U2NETP (Qin et al. 2020) fine-tuned from the u2netp saliency weights on "
+                "Clothing Co-Parsing (Yang, Luo, Lin, CVPR 2014) with python -m fsutils.train"),
+        sha256="0fdf603b4c4029d2b4b9b5956907bb4e94ccdd69c13a88e39e69c2d3e41b767a",
+        size=2526767,
+        factory="fsutils.models.u2net:U2NETP",
+        factory_kwargs={"in_ch": 3, "out_ch": 4},
+        meta={"input_size": 160, "mean": 0.5, "std": 0.5, "resample": "bilinear",
+              "classes": ("background", "upper_body", "lower_body", "full_body")},
+        notes="half precision, about 2.5 MB, shipped inside the package: works offline",
+    ),
+    Weights(
         name="cloth_segm",
         filename="cloth_segm_u2net_latest.pth",
         sources=(Drive("1mhF3yqd7R-Uje092eypktNl-RoZNuiCJ"),),
