@@ -106,6 +106,7 @@ class TrainConfig:
     batch_size: int = 8
     lr: float = 1e-3
     weight_decay: float = 1e-4
+    class_weights: tuple[float, ...] | None = None  # cross-entropy weights of classes 0–3
     warmup_steps: int = 30
     checkpoint_every: int = 20      # steps
     max_steps: int | None = None    # stop early (notebook demos, tests)
@@ -126,7 +127,8 @@ class TrainConfig:
                          max_val_images=4, warmup_steps=1, checkpoint_every=100),
             "demo": dict(size=128, epochs=1, batch_size=4, max_steps=25, max_train_images=100,
                          max_val_images=40, warmup_steps=5),
-            "full": dict(size=160, epochs=4, batch_size=4, lr=6e-4, warmup_steps=40),
+            "full": dict(size=160, epochs=7, batch_size=4, lr=6e-4, warmup_steps=40,
+                         class_weights=(1.0, 2.0, 2.0, 2.0)),
         }
         if name not in presets:
             raise ValueError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
@@ -136,6 +138,17 @@ class TrainConfig:
             if _torch.cuda.is_available():
                 settings = dict(settings, size=320, epochs=30, batch_size=16, lr=1e-3)
         return cls(ccp_root=str(ccp_root), out=out, **{**settings, **overrides})
+
+
+def initial_model(state_dict: dict[str, torch.Tensor], num_classes: int = 4) -> tuple[U2NETP, list[str]]:
+    """Start from a cloth checkpoint of the same shape (continue training, e.g. the shipped
+    ``ccp_u2netp``) or, for a saliency checkpoint, by :func:`surgery_from_saliency`."""
+    out = state_dict.get("outconv.weight")
+    if out is not None and out.shape[0] == num_classes:
+        model = U2NETP(3, num_classes)
+        model.load_state_dict({k: v.float() for k, v in state_dict.items()})
+        return model, []
+    return surgery_from_saliency(state_dict, num_classes)
 
 
 def _load_init(init: str) -> dict[str, torch.Tensor]:
@@ -197,7 +210,7 @@ def train(cfg: TrainConfig) -> dict:
         model.load_state_dict(ckpt["model"])
         state = ckpt["state"]
     else:
-        model, fresh = surgery_from_saliency(_load_init(cfg.init))
+        model, fresh = initial_model(_load_init(cfg.init))
         calib = torch.stack([val_set[k][0] for k in range(min(8, len(val_set)))] or [train_set[0][0]])
         calibrate_identity_batchnorm(model, calib)
         ckpt = None
@@ -208,6 +221,7 @@ def train(cfg: TrainConfig) -> dict:
     if ckpt is not None:
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
+    class_weight = torch.tensor(cfg.class_weights, dtype=torch.float32, device=dev) if cfg.class_weights else None
     use_amp = dev.type == "cuda"
     scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
 
@@ -229,7 +243,7 @@ def train(cfg: TrainConfig) -> dict:
             xs, ys = zip(*(train_set[k] for k in idx))
             x, y = torch.stack(xs).to(dev), torch.stack(ys).to(dev)
             with torch.autocast(dev.type, dtype=torch.float16, enabled=use_amp):
-                loss = deep_supervision_loss(model(x), y)
+                loss = deep_supervision_loss(model(x), y, class_weight)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -349,6 +363,8 @@ def _parser() -> argparse.ArgumentParser:
         default = getattr(d, name)
         kind = type(default) if default is not None else (str if name == "device" else int)
         p.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
+    p.add_argument("--class-weights", type=lambda t: tuple(float(v) for v in t.split(",")), default=None,
+                   metavar="W0,W1,W2,W3", help="cross-entropy weights of the 4 classes, e.g. 1,2,2,2")
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--export", metavar="DEST", help="after training, export best.pt as fp16 to DEST")
     return p
