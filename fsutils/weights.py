@@ -280,6 +280,78 @@ _ENTRIES: tuple[Weights, ...] = (
         meta={"input_size": 320},
         notes="4.7 MB",
     ),
+    # --- style transfer (helper "style"): VGG-19, pytorch/examples fast-style models, AdaIN ---
+    Weights(
+        name="vgg19",
+        filename="vgg19-dcbb9e9d.pth",
+        sources=(Url("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"),),
+        arch="torchvision.models.vgg19(): VGG-19 ImageNet classifier (Gatys style transfer uses "
+             "its convolutional part)",
+        license="BSD-3-Clause (torchvision); VGG by Simonyan & Zisserman, CC BY 4.0",
+        credit="torchvision VGG19_Weights.IMAGENET1K_V1; Simonyan & Zisserman, 'Very Deep "
+               "Convolutional Networks for Large-Scale Image Recognition', ICLR 2015",
+        min_size=574_668_960,  # float32 tensors of torchvision's vgg19()
+        factory="torchvision.models:vgg19",
+        meta={"sha256_prefix": "dcbb9e9d", "mean": (0.485, 0.456, 0.406),
+              "std": (0.229, 0.224, 0.225)},
+        notes="548 MB; torchvision's file name carries the first 8 hex digits of its SHA-256, "
+              "which fsutils.models.vgg checks for downloaded copies",
+    ),
+    *(Weights(
+        name=f"fast_style/{style}",
+        filename=f"fast_style/{style}.pth",
+        sources=(ZipMember("https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1",
+                           f"{style}.pth", archive="saved_models.zip"),),
+        arch="TransformerNet (pytorch/examples fast_neural_style): feed-forward style network, "
+             "RGB 0..255 in and out",
+        license="BSD-3-Clause",
+        credit="pytorch/examples fast_neural_style pretrained models; Johnson, Alahi & Fei-Fei, "
+               "'Perceptual Losses for Real-Time Style Transfer and Super-Resolution', ECCV 2016",
+        min_size=6_716_940,  # float32 tensors of TransformerNet
+        factory="fsutils.models.transformer_net:TransformerNet",
+        meta={"style": style},
+        notes="saved by PyTorch < 0.4: carries InstanceNorm running_mean/running_var keys, which "
+              "TransformerNet drops while loading",
+    ) for style in ("candy", "mosaic", "rain_princess", "udnie")),
+    Weights(
+        name="fast_style/pointilism",
+        filename="fast_style/pointilism.pth",
+        sources=(),
+        arch="TransformerNet (pytorch/examples fast_neural_style): feed-forward style network, "
+             "RGB 0..255 in and out",
+        license="BSD-3-Clause (pytorch/examples); model from the ONNX model zoo (Apache-2.0)",
+        credit="ONNX model zoo fast-neural-style 'pointilism', converted to the TransformerNet "
+               "state dict; Johnson et al., ECCV 2016",
+        min_size=6_716_940,
+        factory="fsutils.models.transformer_net:TransformerNet",
+        meta={"style": "pointilism"},
+        notes="no official PyTorch download: available through the mirror "
+              "(FSUTILS_WEIGHTS_MIRROR) or placed in the cache by hand",
+    ),
+    Weights(
+        name="adain/vgg_normalised",
+        filename="adain/vgg_normalised.pth",
+        sources=(Url("https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/"
+                     "vgg_normalised.pth"),),
+        arch="fsutils.models.adain.adain_vgg(): normalised VGG-19 of pytorch-AdaIN net.py (53 "
+             "layers; the AdaIN encoder uses the first 31, up to relu4_1)",
+        license="MIT",
+        credit="naoto0804/pytorch-AdaIN; Huang & Belongie, 'Arbitrary Style Transfer in "
+               "Real-time with Adaptive Instance Normalization', ICCV 2017",
+        min_size=80_097_584,  # float32 tensors of adain_vgg()
+        factory="fsutils.models.adain:adain_vgg",
+    ),
+    Weights(
+        name="adain/decoder",
+        filename="adain/decoder.pth",
+        sources=(Url("https://github.com/naoto0804/pytorch-AdaIN/releases/download/v0.0.0/"
+                     "decoder.pth"),),
+        arch="fsutils.models.adain.adain_decoder(): AdaIN decoder of pytorch-AdaIN net.py",
+        license="MIT",
+        credit="naoto0804/pytorch-AdaIN; Huang & Belongie, ICCV 2017",
+        min_size=14_020_876,  # float32 tensors of adain_decoder()
+        factory="fsutils.models.adain:adain_decoder",
+    ),
 )
 
 REGISTRY: dict[str, Weights] = {w.name: w for w in _ENTRIES}
