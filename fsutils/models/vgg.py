@@ -11,6 +11,7 @@ with respect to the image (no weight gradients).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from copy import deepcopy as copy_module
 
 import torch
 import torch.nn as nn
@@ -53,12 +54,16 @@ class FeatureExtractor(nn.Module):
 
     The input is an RGB batch in 0..1; it is normalised with ``mean``/``std`` (ImageNet by default,
     ``None`` to skip). Layers after the deepest requested one are dropped. ReLUs keep ``inplace=True``
-    only where they would not overwrite an activation that is returned.
+    only where they would not overwrite an activation that is returned. With ``channels_last``
+    (default) the convolutions run in NHWC memory layout (same results, faster on CPU and GPU).
+    The extractor works on its own frozen copy of the layers (``copy=False`` shares and freezes
+    the given modules instead, for a network the caller owns).
     """
 
     def __init__(self, features: nn.Sequential, layers: Sequence[str],
                  mean: Sequence[float] | None = IMAGENET_MEAN,
-                 std: Sequence[float] | None = IMAGENET_STD):
+                 std: Sequence[float] | None = IMAGENET_STD, channels_last: bool = True,
+                 copy: bool = True):
         super().__init__()
         names = layer_names(features)
         wanted = list(dict.fromkeys(layers))
@@ -67,7 +72,10 @@ class FeatureExtractor(nn.Module):
             raise ValueError(f"layers {missing} do not exist in this network; it has {names}")
         last = max(names.index(n) for n in wanted)
         kept: list[nn.Module] = []
-        for i, layer in enumerate(list(features)[: last + 1]):
+        layers_in = list(features)[: last + 1]
+        if copy:  # freezing and re-laying-out must not change the caller's network
+            layers_in = [copy_module(m) for m in layers_in]
+        for i, layer in enumerate(layers_in):
             if isinstance(layer, nn.ReLU):
                 layer = nn.ReLU(inplace=names[i - 1] not in wanted if i > 0 else False)
             kept.append(layer)
@@ -80,12 +88,17 @@ class FeatureExtractor(nn.Module):
             self.register_buffer("std", torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1))
         else:
             self.mean = self.std = None
+        self.channels_last = channels_last
+        if channels_last:  # NHWC avoids layout reorders around oneDNN / cuDNN convolutions
+            self.body.to(memory_format=torch.channels_last)
         self.requires_grad_(False)
         self.eval()
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         if self.mean is not None:
             x = (x - self.mean) / self.std
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
         out: dict[str, torch.Tensor] = {}
         for name, layer in zip(self.names, self.body):
             x = layer(x)
@@ -98,16 +111,40 @@ def vgg19_features(pretrained: bool = True, *, progress: bool = True) -> nn.Sequ
     """torchvision VGG-19 ``features`` (convolutional part), ImageNet weights if ``pretrained``.
 
     The weights come through the kit's registry (``fsutils.weights.fetch("vgg19")``: the file
-    ``vgg19-dcbb9e9d.pth`` from download.pytorch.org, or the mirror / cache) and are loaded strictly.
+    ``vgg19-dcbb9e9d.pth`` from download.pytorch.org, or the mirror / cache) and are loaded strictly;
+    like torchvision, a downloaded or cached copy must have a SHA-256 that starts with the 8 hex
+    digits in its file name (mirror copies are trusted as they are).
     ``pretrained=False`` gives the same network with random weights (same compute; for benchmarks).
     """
     import torchvision
 
     model = torchvision.models.vgg19(weights=None)
     if pretrained:
-        from fsutils.weights import load_state_dict
+        from fsutils import weights
 
-        load_state_dict(model, "vgg19")
+        path = weights.fetch("vgg19", progress=progress)
+        _check_torchvision_hash(path, weights)
+        weights.load_state_dict(model, path)
     features = model.features
     del model
     return features.eval()
+
+
+def _check_torchvision_hash(path, weights) -> None:
+    """torchvision's own check: the file name carries the first hex digits of the SHA-256."""
+    import hashlib
+    from pathlib import Path
+
+    prefix = weights.get("vgg19").meta.get("sha256_prefix")
+    mirror = weights.mirror_dir()
+    if not prefix or (mirror is not None and Path(path).resolve().is_relative_to(mirror)):
+        return
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    if not h.hexdigest().startswith(prefix):
+        raise weights.HashMismatchError(
+            f"{path} has SHA-256 {h.hexdigest()}, which does not start with {prefix} as "
+            f"torchvision's VGG19_Weights.IMAGENET1K_V1 does; the file is corrupt or not the "
+            f"official one. Delete it and run again to download it afresh.")

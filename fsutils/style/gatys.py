@@ -43,9 +43,14 @@ def _vgg19_on(device: str) -> nn.Sequential:
     return vgg19_features(pretrained=True).to(device)
 
 
+@functools.lru_cache(maxsize=4)
+def _default_extractor(layers: tuple[str, ...], device: str) -> FeatureExtractor:
+    return FeatureExtractor(_vgg19_on(device), layers, copy=False)
+
+
 def default_extractor(layers: Sequence[str], device: torch.device | str) -> FeatureExtractor:
     """VGG-19 (ImageNet weights from the registry, loaded once per device) cut after ``layers``."""
-    return FeatureExtractor(_vgg19_on(str(torch.device(device))), layers)
+    return _default_extractor(tuple(dict.fromkeys(layers)), str(torch.device(device)))
 
 
 def _defaults(device, size, steps) -> tuple[torch.device, int, int]:
