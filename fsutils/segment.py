@@ -160,7 +160,7 @@ class ClothSegmenter:
 
     def __init__(self, weights: str | torch.nn.Module = DEFAULT_CLOTH_WEIGHTS, device: Any = None,
                  *, input_size: int | None = None, mean: float | None = None,
-                 std: float | None = None, resample: str | None = None):
+                 std: float | None = None, resample: str | None = None, verbose: bool = True):
         from fsutils import env
 
         self.device = torch.device(device) if device is not None else env.device()
@@ -182,6 +182,8 @@ class ClothSegmenter:
                     f"(choose one of {', '.join(CLOTH_WEIGHTS)}).")
             W.load_state_dict(model, weights)
             self.name = weights
+            if verbose:  # one line, so a user always knows which model segmented the photo
+                print(f"cloth segmentation: {weights} — {entry.arch}")
         self.input_size = int(input_size or meta.get("input_size", _DEFAULT_INPUT_SIZE))
         self.mean = float(mean if mean is not None else meta.get("mean", 0.5))
         self.std = float(std if std is not None else meta.get("std", 0.5))

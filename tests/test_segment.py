@@ -134,3 +134,11 @@ def test_colorize_and_overlay():
 
 def test_default_weights_constant():
     assert segment.DEFAULT_CLOTH_WEIGHTS == "ccp_u2netp"
+
+
+def test_loading_a_registry_model_says_which_model_in_one_line(capsys):
+    ClothSegmenter("ccp_u2netp", device="cpu")
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1 and out[0].startswith("cloth segmentation: ccp_u2netp")
+    ClothSegmenter("ccp_u2netp", device="cpu", verbose=False)
+    assert capsys.readouterr().out == ""
