@@ -29,7 +29,7 @@ __all__ = [
     "load_photo", "load_labels", "split_ids", "is_validation", "CCPDataset",
 ]
 
-CLASS_NAMES = ("background", "upper body", "lower body", "full body")
+from .segment import CLASS_NAMES  # noqa: E402  (one list of class names for the whole kit)
 
 #: CCP label names for each garment class; every other label (skin, hair, shoes, bags,
 #: accessories, tights, socks …) is background (0).
