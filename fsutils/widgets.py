@@ -15,23 +15,32 @@
 - :class:`PipelinePanel` — all of the above on one photo, plus saving the results.
 
 Every panel is an ``ipywidgets.VBox`` (display it, or leave it as a cell's last expression) with
-one ``Output`` that is redrawn with ``clear_output(wait=True)`` when a control changes (``observe``)
-or when another panel changes the pipeline's photo or style. Expensive sliders only report when
-released (``continuous_update=False``). Pictures are drawn with Pillow into one PNG per update,
-which keeps a slider change on a 2-core CPU in tens of milliseconds.
+one ``Output`` that is redrawn when a control changes (``observe``) or when another panel changes
+the pipeline's photo or style. Expensive sliders only report when released
+(``continuous_update=False``). Pictures are drawn with Pillow into one PNG per update, which keeps
+a slider change on a 2-core CPU in tens of milliseconds.
+
+A redraw replaces the Output's ``outputs`` in **one assignment** — the flicker-free equivalent of
+``clear_output(wait=True)`` followed by ``display``. The panels deliberately do not use the
+``with output:`` capture protocol: under server-side execution (nbclient, which Voila also uses)
+with ipykernel 7, a widget that captures output while a cell runs makes the client send comm
+messages on the shell channel, and the cell's execute reply can then be lost for the whole cell
+timeout. An error while drawing is shown in the panel *and* raised.
 """
 from __future__ import annotations
 
+import base64
 import io as _io
 import math
 import sys
+import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as W
 import numpy as np
-from IPython.display import HTML, display
+from IPython.display import display
 from IPython.display import Image as IPyImage
 from PIL import Image, ImageDraw, ImageFont
 
@@ -143,8 +152,28 @@ def _stack(top: Image.Image, bottom: Image.Image) -> Image.Image:
 # ------------------------------------------------------------------------------- base panel
 
 
+def _png_output(img: Image.Image) -> dict[str, Any]:
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(_png(img)).decode("ascii"),
+                     "text/plain": f"<image {img.width}×{img.height}>"}}
+
+
+def _text_output(text: str) -> dict[str, Any]:
+    return {"output_type": "stream", "name": "stdout", "text": text.rstrip("\n") + "\n"}
+
+
+def _html_output(html: str) -> dict[str, Any]:
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"text/html": html, "text/plain": html}}
+
+
+def _error_output(err: BaseException) -> dict[str, Any]:
+    return {"output_type": "error", "ename": type(err).__name__, "evalue": str(err),
+            "traceback": [line.rstrip("\n") for line in traceback.format_exception(err)]}
+
+
 class _Panel(W.VBox):
-    """A VBox with one Output that is redrawn by :meth:`refresh`."""
+    """A VBox with one Output that :meth:`refresh` redraws in one assignment."""
 
     css: str = ""
 
@@ -157,6 +186,7 @@ class _Panel(W.VBox):
         if self.css:
             self.add_class(self.css)
         self._busy = False
+        self._pending: list[dict[str, Any]] = []
         self.last_image: Image.Image | None = None
         pipe.on_change(self._on_pipeline)
 
@@ -168,23 +198,33 @@ class _Panel(W.VBox):
         self.refresh()
 
     def refresh(self) -> None:
-        """Redraw the panel from the current controls (errors are shown in the panel)."""
+        """Redraw the panel from the current controls. An error is shown in the panel and raised
+        (in a notebook cell it fails the cell; in a slider callback ipywidgets logs it)."""
         if self._busy:
             return
         self._busy = True
+        self._pending = []
         try:
-            with self.out:
-                self.out.clear_output(wait=True)
-                if self.pipe.image_key is None:
-                    print("Choose a photo first (PhotoPicker, or pipe.set_image(photo)).")
-                    return
+            if self.pipe.image_key is None:
+                self._text("Choose a photo first (PhotoPicker, or pipe.set_image(photo)).")
+            else:
                 self.render()
+        except Exception as err:
+            self.out.outputs = (*self._pending, _error_output(err))
+            raise
         finally:
             self._busy = False
+        self.out.outputs = tuple(self._pending)
 
     def _show(self, img: Image.Image) -> None:
         self.last_image = img
-        show(img)
+        self._pending.append(_png_output(img))
+
+    def _text(self, text: str) -> None:
+        self._pending.append(_text_output(text))
+
+    def _html(self, html: str) -> None:
+        self._pending.append(_html_output(html))
 
     def render(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -394,7 +434,7 @@ class SegmentationExplorer(_Panel):
         top = compose([(over, "labels over the photo"),
                        (cut, f"chosen garments ({mask.mean() * 100:.1f}% of the photo)")])
         self._show(_stack(top, _legend(self.pipe.class_names)))
-        display(HTML(f"<small>pixels per class: {shares}</small>"))
+        self._html(f"<small>pixels per class: {shares}</small>")
 
 
 class SaliencyExplorer(_Panel):
@@ -435,8 +475,8 @@ class StylePanel(_Panel):
 
     def __init__(self, pipe: Pipeline, *, style_picker: StylePicker | None = None,
                  garments: GarmentPicker | None = None, method: str = "fast",
-                 fast_style: str = "candy", steps: int | None = None, size: int | None = None,
-                 preview_every: int = 10) -> None:
+                 fast_style: str = "candy", steps: int | None = None,
+                 size: int | None = None) -> None:
         from fsutils import env
         from fsutils.style import FAST_STYLES
 
@@ -469,12 +509,14 @@ class StylePanel(_Panel):
         self.run_button.add_class("fsutils-run")
         self.preview = W.Output()
         self.preview.add_class("fsutils-style-preview")
-        self.preview_every = preview_every
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="progress",
+                                      style=_STYLE_WIDE)
         self._gatys_box = W.VBox([self.content_weight, self.style_weight, self.tv_weight,
                                   self.steps, self.optimizer, self.masked])
         self._paint_box = W.VBox([W.HTML("<b>painting</b>"), self.style_picker])
         super().__init__(pipe, [self.method, self.fast_style, self.adain_alpha, self._gatys_box,
-                                self.size, self._paint_box, self.run_button, self.preview])
+                                self.size, self._paint_box,
+                                W.HBox([self.run_button, self.progress]), self.preview])
         self.method.observe(lambda c: self._layout(), names="value")
         self.run_button.on_click(lambda b: self.run())
         self._layout()
@@ -505,34 +547,37 @@ class StylePanel(_Panel):
         return spec
 
     def _callback(self, step: int, image: Image.Image, losses: dict[str, float]) -> None:
-        if step % self.preview_every and step < int(self.steps.value):
-            return
+        total = int(self.steps.value)
+        self.progress.max = max(total, 1)
+        self.progress.value = min(step, self.progress.max)
         text = ", ".join(f"{k} {v:.3g}" for k, v in losses.items())
-        with self.preview:
-            self.preview.clear_output(wait=True)
-            show(image)
-            print(f"step {step}: {text}")
+        self.preview.outputs = (_png_output(compose([(image, f"step {step} / {total}")],
+                                                    height=min(DISPLAY_HEIGHT, 256))),
+                                _text_output(f"step {step}: {text}"))
 
     def run(self) -> np.ndarray:
-        """Stylise the photo with the current settings (the Run button)."""
+        """Stylise the photo with the current settings (the Run button); Gatys shows the image and
+        the losses in the preview while it optimises."""
         self.pipe._need_image()
+        spec = self.spec()
         self.run_button.disabled, self.run_button.description = True, "Running…"
+        self.preview.outputs = ()
+        self.progress.value = 0
         try:
-            with self.preview:
-                self.preview.clear_output()
-            spec = self.spec()
-            with self.out:
-                self.out.clear_output(wait=True)
-                return self.pipe.stylize(**spec, callback=self._callback, progress=True)
+            result = self.pipe.stylize(**spec, callback=self._callback, progress=False)
+        except Exception as err:
+            self.out.outputs = (_error_output(err),)
+            raise
         finally:
             self.run_button.disabled, self.run_button.description = False, "Run"
-            self.refresh()
+        self.refresh()
+        return result
 
     def render(self) -> None:
         try:
             styled = self.pipe.stylized
         except RuntimeError:
-            print("Press Run to stylise the photo.")
+            self._text("Press Run to stylise the photo.")
             return
         tiles = [(self.pipe.content, "photo")]
         if self.method.value != "fast" and self.style_picker.value is not None:
@@ -608,7 +653,7 @@ class BlendPanel(_Panel):
             pass
         spec = self.style.spec() if isinstance(self.style, StylePanel) else dict(self.style)
         if spec["method"] == "gatys":
-            print("No stylised image for this photo yet: press Run in the style panel.")
+            self._text("No stylised image for this photo yet: press Run in the style panel.")
             return False
         self.pipe.stylize(**spec)
         return True
@@ -623,8 +668,8 @@ class BlendPanel(_Panel):
         self._box_key = key
         size = min(self._requested_box or max(16, min(h, w) // 5), h, w)
         cx, cy = auto_box(mask, size)
-        with self.hold_trait_notifications(), self.box_x.hold_trait_notifications(), \
-                self.box_y.hold_trait_notifications(), self.box_size.hold_trait_notifications():
+        with self.box_x.hold_trait_notifications(), self.box_y.hold_trait_notifications(), \
+                self.box_size.hold_trait_notifications():
             self.box_size.max = max(8, min(h, w))
             self.box_size.value = size
             self.box_x.max, self.box_y.max = w - 1, h - 1
@@ -643,7 +688,7 @@ class BlendPanel(_Panel):
 
         classes = self.garments.classes
         if not classes:
-            print("Tick at least one garment.")
+            self._text("Tick at least one garment.")
             return
         if not self._ensure_style():
             return
@@ -698,7 +743,7 @@ class PipelinePanel(W.VBox):
         self.output_dir = Path(output_dir or os.environ.get("FSUTILS_OUTPUT_DIR", "outputs"))
         self.save_button = W.Button(description="Save results", icon="save")
         self.save_button.add_class("fsutils-save")
-        self.saved = W.Output()
+        self.saved = W.HTML()
         self.save_button.on_click(lambda b: self.save())
         tabs = W.Tab(children=[self.segmentation, self.saliency, self.style, self.blend])
         for i, t in enumerate(["1 · garments", "2 · saliency", "3 · style", "4 · blend"]):
@@ -711,13 +756,11 @@ class PipelinePanel(W.VBox):
         """Write the current results (what the Save button does); returns the files."""
         from fsutils.pipeline import save_result
 
-        with self.saved:
-            self.saved.clear_output()
-            res = self.pipe.result(mode=self.blend.mode.value, classes=self.garments.classes,
-                                   strength=float(self.blend.strength.value),
-                                   width=float(self.blend.width.value))
-            files = save_result(res, self.output_dir, self.photo.name or "photo",
-                                box=self.blend.crop_box())
-            print(f"saved {len(files)} files to {self.output_dir}/: "
-                  + ", ".join(p.name for p in files))
-            return files
+        res = self.pipe.result(mode=self.blend.mode.value, classes=self.garments.classes,
+                               strength=float(self.blend.strength.value),
+                               width=float(self.blend.width.value))
+        files = save_result(res, self.output_dir, self.photo.name or "photo",
+                            box=self.blend.crop_box())
+        self.saved.value = (f"saved {len(files)} files to <code>{self.output_dir}/</code>: "
+                            + ", ".join(p.name for p in files))
+        return files

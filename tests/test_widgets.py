@@ -185,3 +185,20 @@ def test_compose_puts_titles_above_same_height_tiles():
     b = np.ones((5, 5), bool)
     img = widgets.compose([(a, "a"), (b, "b")], height=40)
     assert img.height == 40 + 22 and img.width == 80 + 6 + 40
+
+
+def test_outputs_are_replaced_in_one_assignment_and_errors_are_shown_and_raised(pipe):
+    panel = widgets.SaliencyExplorer(pipe)
+    (out,) = panel.out.outputs
+    assert out["output_type"] == "display_data" and out["data"]["image/png"]
+
+    def broken(photo):
+        raise ValueError("broken saliency model")
+
+    pipe._saliency_fn = broken
+    pipe.clear()
+    with pytest.raises(ValueError, match="broken saliency model"):
+        panel.refresh()
+    err = panel.out.outputs[-1]
+    assert err["output_type"] == "error" and "broken saliency model" in err["evalue"]
+    assert any("broken" in line for line in err["traceback"])
