@@ -25,6 +25,7 @@ the ImageNet VGG-19 and AdaIN its two files.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -82,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--alpha", type=float, default=1.0, help="AdaIN style amount 0..1")
     w = p.add_argument_group("weights")
     w.add_argument("--segment-weights", default=None,
-                   help="cloth model: the bundled ccp_u2netp (default) or cloth_segm (official, "
-                        "176 MB download) or a .pth file")
+                   help="cloth model: the bundled ccp_u2netp (default, no download) or cloth_segm "
+                        "(the official model, a 176 MB download)")
     w.add_argument("--saliency-weights", default="u2netp", help="u2netp or u2net")
     p.add_argument("--save", default="all",
                    help="what to write: all, or a comma-separated subset of stylized, hard_paste, "
@@ -195,10 +196,17 @@ def main(argv: list[str] | None = None) -> int:
     size = args.size or (env.default_style_size(dev) if style["method"] == "gatys" else max_size)
     pipe = Pipeline(max_size=max_size, style_size=size, segment_weights=args.segment_weights,
                     saliency_weights=args.saliency_weights)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            names = pipe.class_names  # loads the cloth model, which says which one it is
+    except WeightsError as e:
+        raise SystemExit(f"error: the cloth-segmentation model could not be obtained:\n{e}\n\n"
+                         "What to do: leave out --segment-weights to use the bundled ccp_u2netp "
+                         "model, or follow the instructions above.") from None
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"fsutils: {len(photos)} photo(s) → {args.out}/ | method {style['method']} "
           f"({style['style'] if isinstance(style['style'], str) else 'painting'}), garments "
-          f"{', '.join(pipe.class_names[c] for c in classes)}, "
+          f"{', '.join(names[c] for c in classes)}, "
           f"mode {args.mode}, device {dev}, work size {max_size}px, style size {size}px",
           file=sys.stderr)
     written: list[Path] = []
@@ -208,9 +216,11 @@ def main(argv: list[str] | None = None) -> int:
         bar.set_postfix_str(path.name)
         try:
             pipe.set_image(fio.load_image(path))
-            res = pipe.run(mode=args.mode, classes=classes, strength=args.strength,
-                           width=args.width, masked_style=args.masked_style,
-                           progress=not args.quiet, **style)
+            # stdout lists only the written files; what the models say goes to stderr
+            with contextlib.redirect_stdout(sys.stderr):
+                res = pipe.run(mode=args.mode, classes=classes, strength=args.strength,
+                               width=args.width, masked_style=args.masked_style,
+                               progress=not args.quiet, **style)
         except WeightsError as e:
             raise SystemExit(_weights_help(style["method"], e)) from None
         except fio.ImageLoadError as e:

@@ -214,7 +214,7 @@ def gatys_features(*, allow_random: bool | None = None, progress: bool = True):
         if not allow_random:
             raise
         msg = ("WARNING: the VGG-19 ImageNet weights are not available here "
-               f"({str(err).splitlines()[0]}). TEST MODE: using a randomly initialised VGG-19, so "
+               f"({str(err).splitlines()[0].rstrip(': ')}). TEST MODE: using a randomly initialised VGG-19, so "
                "the Gatys pictures are NOT real style transfer.")
         print(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
@@ -673,14 +673,12 @@ def save_result(res: Result, folder: str | Path, stem: str, *,
     if "saliency" in kinds:
         save(res.image("saliency"), "saliency")
     if "comparison" in kinds:
-        import matplotlib
-        from matplotlib.figure import Figure  # noqa: F401  (no pyplot: works without a display)
-
-        from fsutils import viz
+        from fsutils import viz  # matplotlib Figures without pyplot: no display needed
+        title = {"hard": "hard paste", "saliency": "saliency blend",
+                 "feathered": "feathered blend"}[res.mode]
         fig = viz.comparison_figure(res.content, res.stylized, res.hard, res.output, res.mask,
-                                    box=box)
+                                    saliency=res.saliency, box=box, blend_title=title)
         path = folder / f"{stem}_comparison.png"
-        fig.savefig(path, dpi=100, bbox_inches="tight")
-        matplotlib.pyplot.close(fig) if hasattr(matplotlib, "pyplot") else None
+        fig.savefig(path, dpi=80)
         written.append(path)
     return written

@@ -49,13 +49,10 @@ from fsutils.pipeline import MODES, Pipeline, resolve_classes, to_uint8
 
 __all__ = ["PhotoPicker", "StylePicker", "GarmentPicker", "SegmentationExplorer",
            "SaliencyExplorer", "StylePanel", "BlendPanel", "PipelinePanel", "colab_upload",
-           "compose", "show", "PALETTE", "DISPLAY_HEIGHT"]
+           "compose", "show", "DISPLAY_HEIGHT"]
 
 #: Height in pixels of the pictures the panels draw.
 DISPLAY_HEIGHT = 320
-#: Colours of the label map (background, upper body, lower body, full body) — the same convention
-#: as the official cloth model's pictures (red upper, green lower, yellow full body).
-PALETTE = np.array([[0, 0, 0], [230, 40, 40], [40, 180, 60], [240, 200, 30]], np.uint8)
 _LAYOUT_SLIDER = W.Layout(width="420px")
 _STYLE_WIDE = {"description_width": "120px"}
 
@@ -125,11 +122,9 @@ def _thumbnail(img: Image.Image, side: int = 96) -> bytes:
     return _png(im)
 
 
-def _colorize(labels: np.ndarray) -> np.ndarray:
-    return PALETTE[np.clip(labels, 0, len(PALETTE) - 1)]
-
-
 def _legend(names: Iterable[str], height: int = 24) -> Image.Image:
+    from fsutils.segment import PALETTE
+
     names = list(names)
     font = _font(13)
     canvas = Image.new("RGB", (150 * len(names), height), "white")
@@ -421,11 +416,11 @@ class SegmentationExplorer(_Panel):
         self.refresh()
 
     def render(self) -> None:
+        from fsutils.segment import overlay
+
         labels = self.pipe.labels()
         photo = self.pipe.content
-        a = float(self.opacity.value)
-        colours = _colorize(labels).astype(np.float32) / 255
-        over = np.where((labels > 0)[..., None], (1 - a) * photo + a * colours, photo)
+        over = overlay(photo, labels, alpha=float(self.opacity.value))
         classes = self.garments.classes
         mask = self.pipe.mask(classes) if classes else np.zeros(labels.shape, bool)
         cut = np.where(mask[..., None], photo, 0.25 * photo + 0.75)
@@ -589,24 +584,6 @@ class StylePanel(_Panel):
 # ------------------------------------------------------------------------------- blend panel
 
 
-def auto_box(mask: np.ndarray, size: int) -> tuple[int, int]:
-    """A zoom-box centre on the garment's boundary: the boundary pixel nearest the garment's
-    centroid (or the photo's centre when there is no boundary)."""
-    h, w = mask.shape
-    m = mask.astype(bool)
-    edge = m.copy()
-    edge[1:-1, 1:-1] &= ~(m[:-2, 1:-1] & m[2:, 1:-1] & m[1:-1, :-2] & m[1:-1, 2:])
-    edge[0, :] = edge[-1, :] = edge[:, 0] = edge[:, -1] = False
-    ys, xs = np.nonzero(edge)
-    if len(ys) == 0:
-        return w // 2, h // 2
-    cy, cx = np.mean(np.nonzero(m), axis=1)
-    i = int(np.argmin((ys - cy) ** 2 + (xs - cx) ** 2))
-    half = size // 2
-    return (int(np.clip(xs[i], half, max(half, w - half))),
-            int(np.clip(ys[i], half, max(half, h - half))))
-
-
 class BlendPanel(_Panel):
     """Blend mode, feather width, saliency strength — and the boundary close-up.
 
@@ -666,8 +643,14 @@ class BlendPanel(_Panel):
         if key == self._box_key:
             return
         self._box_key = key
+        from fsutils.viz import boundary_box
+
         size = min(self._requested_box or max(16, min(h, w) // 5), h, w)
-        cx, cy = auto_box(mask, size)
+        if mask.any() and not mask.all():
+            x0, y0, x1, y1 = boundary_box(mask, size)
+            cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+        else:
+            cx, cy = w // 2, h // 2
         with self.box_x.hold_trait_notifications(), self.box_y.hold_trait_notifications(), \
                 self.box_size.hold_trait_notifications():
             self.box_size.max = max(8, min(h, w))

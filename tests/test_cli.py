@@ -1,0 +1,150 @@
+"""`python -m fsutils`, the main job: real models (bundled cloth model, u2netp and the fast-style
+models through the weights mirror) on the bundled samples at a small working size."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fsutils import io as fio
+from fsutils.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+ALL_KINDS = {"stylized", "hard_paste", "style_full", "labels", "mask", "mask_upper_body",
+             "mask_lower_body", "mask_full_body", "saliency", "comparison"}
+
+
+def need_models(weights_path):
+    """Skip when the mirror's fast-style and saliency weights are not on this machine."""
+    weights_path("u2netp")
+    weights_path("fast_style/candy")
+
+
+def outputs(folder: Path, stem: str) -> dict[str, Path]:
+    return {p.stem[len(stem) + 1:]: p for p in folder.glob(f"{stem}_*.png")}
+
+
+@pytest.mark.slow
+def test_main_job_on_the_default_sample(tmp_path, weights_path, capsys):
+    need_models(weights_path)
+    assert main(["--out", str(tmp_path), "--max-size", "192", "--quiet"]) == 0
+    stem = fio.sample_photos()[0].stem
+    files = outputs(tmp_path, stem)
+    assert set(files) == ALL_KINDS
+    printed = capsys.readouterr().out.split()
+    assert sorted(printed) == sorted(str(p) for p in files.values())
+
+    result = np.asarray(Image.open(files["stylized"]).convert("RGB")).astype(int)
+    hard = np.asarray(Image.open(files["hard_paste"]).convert("RGB")).astype(int)
+    full = np.asarray(Image.open(files["style_full"]).convert("RGB")).astype(int)
+    mask = np.asarray(Image.open(files["mask"])) > 127
+    sal = np.asarray(Image.open(files["saliency"]))
+    labels = np.asarray(Image.open(files["labels"]).convert("RGB"))
+    assert max(result.shape[:2]) == 192 and result.shape == hard.shape == full.shape
+    assert mask.shape == sal.shape == result.shape[:2] == labels.shape[:2]
+    assert 0.02 < mask.mean() < 0.9, "the garments of a fashion photo cover part of it"
+    # outside the garments both results are the photo; inside, the hard paste is the stylised image
+    assert np.array_equal(result[~mask], hard[~mask])
+    assert np.abs(hard[mask] - full[mask]).max() <= 1
+    # inside the garments the result is equation 2, C + M·(S − C), with the photo C at work size
+    photo = fio.load_image(fio.sample_photos()[0])
+    scale = 192 / max(photo.size)
+    photo = photo.resize((round(photo.width * scale), round(photo.height * scale)),
+                         Image.Resampling.LANCZOS)
+    c = np.asarray(photo).astype(float)
+    m = sal.astype(float)[..., None] / 255
+    expected = c + m * (full - c)
+    assert np.abs(result - expected)[mask].max() <= 2.5
+    assert np.array_equal(result[~mask], c[~mask].astype(int))
+    # the per-class masks add up to the chosen garments (all three by default)
+    per_class = sum(np.asarray(Image.open(files[f"mask_{n}"])) > 127
+                    for n in ("upper_body", "lower_body", "full_body"))
+    assert np.array_equal(per_class > 0, mask)
+    assert sal.dtype == np.uint8 and sal.max() > 200
+    assert Image.open(files["comparison"]).size[0] > 400
+
+
+@pytest.mark.slow
+def test_batch_folder_with_options(tmp_path, weights_path):
+    need_models(weights_path)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for p in fio.sample_photos()[:2]:
+        shutil.copy(p, photos / p.name)
+    (photos / "notes.txt").write_text("not a photo")
+    out = tmp_path / "out"
+    rc = main([str(photos), "--out", str(out), "--style", "mosaic", "--garments", "upper,lower",
+               "--mode", "feathered", "--width", "4", "--max-size", "128",
+               "--save", "stylized,mask", "--quiet"])
+    assert rc == 0
+    for p in fio.sample_photos()[:2]:
+        got = outputs(out, p.stem)
+        assert set(got) == {"stylized", "mask", "mask_upper_body", "mask_lower_body",
+                            "mask_full_body"}
+        mask = np.asarray(Image.open(got["mask"])) > 127
+        upper = np.asarray(Image.open(got["mask_upper_body"])) > 127
+        lower = np.asarray(Image.open(got["mask_lower_body"])) > 127
+        assert np.array_equal(mask, upper | lower)
+    assert len(list(out.iterdir())) == 10
+
+
+def test_gatys_without_vgg_weights_says_what_to_do(tmp_path, monkeypatch, isolated_weights):
+    monkeypatch.delenv("FSUTILS_TINY", raising=False)
+    monkeypatch.setenv("FSUTILS_OFFLINE", "1")
+    fake_seg = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.uint8)  # noqa: E731
+    fake_sal = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.float32)  # noqa: E731
+    import fsutils.pipeline as P
+
+    real = P.Pipeline
+
+    def offline_stages(*a, **kw):
+        kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
+        return real(fake_seg, fake_sal, class_names=P._CLASS_NAMES, **kw)
+
+    monkeypatch.setattr(P, "Pipeline", offline_stages)
+    with pytest.raises(SystemExit) as info:
+        main(["--method", "gatys", "--out", str(tmp_path), "--max-size", "64", "--steps", "1",
+              "--quiet"])
+    msg = str(info.value)
+    assert "VGG-19" in msg and "--method fast" in msg
+    assert not list(tmp_path.glob("*.png"))
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["no_such_photo.jpg"], "neither a file"),
+    (["--garments", "hat"], "unknown garment class 'hat'"),
+    (["--garments", "background"], "background"),
+    (["--style", "starry_night_vangogh"], "not a fast-style model"),
+    (["--method", "adain", "--style", "nope.jpg"], "neither an image file"),
+    (["--save", "stylized,everything"], "--save"),
+])
+def test_user_errors_are_clear(tmp_path, args, expected):
+    with pytest.raises(SystemExit) as info:
+        main([*args, "--out", str(tmp_path)])
+    assert expected in str(info.value)
+
+
+def test_empty_folder_is_an_error(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SystemExit, match="holds no images"):
+        main([str(tmp_path / "empty"), "--out", str(tmp_path)])
+
+
+def test_list_samples(capsys):
+    assert main(["--list-samples"]) == 0
+    out = capsys.readouterr().out
+    assert fio.sample_photos()[0].stem in out and "starry_night_vangogh" in out
+
+
+def test_python_dash_m_entry_point():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    r = subprocess.run([sys.executable, "-m", "fsutils", "--help"], capture_output=True,
+                       text=True, env=env, timeout=300, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    assert "--method" in r.stdout and "--garments" in r.stdout and "photos" in r.stdout
