@@ -230,7 +230,7 @@ _ENTRIES: tuple[Weights, ...] = (
         license="Apache-2.0",
         credit=("fsutils: U2NETP (Qin et al. 2020) fine-tuned from the u2netp saliency weights on "
                 "Clothing Co-Parsing (Yang, Luo, Lin, CVPR 2014) with python -m fsutils.train"),
-        sha256="0fdf603b4c4029d2b4b9b5956907bb4e94ccdd69c13a88e39e69c2d3e41b767a",
+        sha256="ab5b683e077c5db54303e187a21a65d5386b512b2e51f65e29eb23e4fc9f8b24",
         size=2526767,
         factory="fsutils.models.u2net:U2NETP",
         factory_kwargs={"in_ch": 3, "out_ch": 4},
