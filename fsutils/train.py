@@ -127,7 +127,7 @@ class TrainConfig:
                          max_val_images=4, warmup_steps=1, checkpoint_every=100),
             "demo": dict(size=128, epochs=1, batch_size=4, max_steps=25, max_train_images=100,
                          max_val_images=40, warmup_steps=5),
-            "full": dict(size=160, epochs=7, batch_size=4, lr=6e-4, warmup_steps=40,
+            "full": dict(size=160, epochs=8, batch_size=4, lr=6e-4, warmup_steps=40,
                          class_weights=(1.0, 2.0, 2.0, 2.0)),
         }
         if name not in presets:
