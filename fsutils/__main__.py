@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     dev = env.device()
     max_size = args.max_size or env.default_work_size(dev)
     size = args.size or (env.default_style_size(dev) if style["method"] == "gatys" else max_size)
-    pipe = Pipeline(max_size=max_size, style_size=size, segment_weights=args.segment_weights,
+    pipe = Pipeline(max_size=max_size, style_size=args.size, segment_weights=args.segment_weights,
                     saliency_weights=args.saliency_weights)
     try:
         with contextlib.redirect_stdout(sys.stderr):

@@ -304,8 +304,9 @@ class Pipeline:
             ``"gatys"``; ``fn(content, style, *, mask, callback, progress, **params) -> PIL image``
             gets the photo at the style's working size and may return any size (it is resized back).
         max_size: the photo is shrunk so its longer side is at most this many pixels (None: as is).
-        style_size: default working size of the style stage (longer side); default
-            ``fsutils.env.default_style_size()``.
+        style_size: default working size of the style stage (longer side). Default: the photo's
+            working size for the one-pass methods (fast, AdaIN), and
+            ``fsutils.env.default_style_size()`` (256 px on a CPU) for the Gatys optimisation.
         cache_size: results kept per stage.
     """
 
@@ -360,16 +361,15 @@ class Pipeline:
             self._class_names = tuple(names)
         return self._class_names
 
-    @property
-    def style_size(self) -> int:
-        if self._style_size is None:
+    def default_style_size(self, method: str) -> int:
+        """The style stage's working size when none is given (see ``style_size``)."""
+        if self._style_size is not None:
+            return int(self._style_size)
+        if method == "gatys":
             from fsutils.env import default_style_size
-            self._style_size = int(default_style_size())
-        return self._style_size
-
-    @style_size.setter
-    def style_size(self, value: int) -> None:
-        self._style_size = int(value)
+            return int(default_style_size())
+        self._need_image()
+        return int(max(self.content.shape[:2]))
 
     def _segmenter(self) -> StageFn:
         if self._segment_fn is None:
@@ -508,7 +508,7 @@ class Pipeline:
         if method not in self.stylers:
             raise ValueError(f"unknown style method {method!r}; choose from "
                              f"{', '.join(self.stylers)}")
-        size = int(size or self.style_size)
+        size = int(size or self.default_style_size(method))
         masked = None
         if mask_classes is not False and mask_classes is not None:
             masked = resolve_classes(None if mask_classes is True else mask_classes,

@@ -690,7 +690,8 @@ class BlendPanel(_Panel):
             img = result if m == mode else self.pipe.blend(m, **kw)
             crop = img[y0:y1, x0:x1]
             self.seam[m] = seam_score(np.ascontiguousarray(crop), mcrop)
-            crops.append((crop, f"{m}: seam {self.seam[m]:.3f}"))
+            score = "n/a (no edge here)" if math.isnan(self.seam[m]) else f"{self.seam[m]:.3f}"
+            crops.append((crop, f"{m}: seam {score}"))
         frame = Image.fromarray(to_uint8(result))
         ImageDraw.Draw(frame).rectangle((x0, y0, x1 - 1, y1 - 1), outline=(0, 200, 255),
                                         width=max(1, frame.width // 256))

@@ -280,3 +280,15 @@ def test_gatys_features_refuses_random_weights_outside_test_mode(monkeypatch, is
         net = gatys_features(allow_random=True, progress=False)
         again = gatys_features(allow_random=True, progress=False)
     assert net is not None and net is again
+
+
+def test_default_style_size_depends_on_the_method(monkeypatch):
+    monkeypatch.setenv("FSUTILS_TINY", "1")            # env.default_style_size() == 64
+    rec = Recorder()
+    p = Pipeline(fake_segment, fake_saliency, stylers={"fast": rec, "gatys": rec},
+                 class_names=("background", "upper body", "lower body", "full body"))
+    p.set_image(make_photo().resize((256, 192)))
+    p.stylize("fast", "x")                              # one pass: at the photo's working size
+    assert rec.calls[-1]["size"] == (256, 192)
+    p.stylize("gatys", "x")                             # optimisation: the CPU-sized default
+    assert rec.calls[-1]["size"] == (64, 48)

@@ -1,0 +1,160 @@
+"""The notebooks: committed clean, Colab badges that point at themselves, and every notebook runs
+top to bottom headless (nbclient) in tiny mode.
+
+- Clean: no outputs, no execution counts, no Colab metadata (``colab``, ``accelerator``, cell
+  ``id``s from Colab, ``executionInfo`` …), a ``python3`` kernelspec so Lab/Voila open them without
+  a kernel picker.
+- Badges: every ``colab.research.google.com`` link in a notebook (and in README.md) points at the
+  notebook's own file on the one configured repository (``fsutils.REPO_SLUG``), branch ``main``.
+- Headless (``-m notebook``): ``FSUTILS_TINY=1`` (tiny sizes and steps), the shared weights through
+  the mirror (``tests/conftest.py``), no network; an error in any cell fails the test with the cell
+  and its traceback. Each notebook runs in a temporary working directory, so results it saves do
+  not land in the checkout.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+import fsutils
+
+ROOT = Path(__file__).resolve().parent.parent
+NB_DIR = ROOT / "notebooks"
+NOTEBOOKS = sorted(NB_DIR.glob("*.ipynb"))
+COURSE = [f"0{i}_{n}.ipynb" for i, n in enumerate(
+    ["cloth_segmentation", "saliency", "style_transfer", "saliency_blending", "full_pipeline"],
+    start=1)]
+COLAB_URL = re.compile(r"https://colab\.research\.google\.com/[^\s)\"'<>\]]*")
+BADGE_IMG = "https://colab.research.google.com/assets/colab-badge.svg"
+# Metadata that Colab (or a local run) adds and that must not be committed.
+NB_META_FORBIDDEN = {"colab", "accelerator", "gpuClass", "widgets", "varInspector", "toc"}
+CELL_META_FORBIDDEN = {"colab", "executionInfo", "outputId", "collapsed", "scrolled",
+                       "execution"}
+
+
+def colab_url(name: str) -> str:
+    return f"https://colab.research.google.com/github/{fsutils.REPO_SLUG}/blob/main/notebooks/{name}"
+
+
+def load(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def ids(paths):
+    return [p.name for p in paths]
+
+
+def test_the_course_notebooks_exist():
+    missing = [n for n in COURSE if not (NB_DIR / n).is_file()]
+    assert not missing, f"notebooks missing from {NB_DIR}: {missing}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_committed_without_outputs_or_colab_metadata(path):
+    nb = load(path)
+    assert nb.get("nbformat") == 4
+    problems = []
+    bad_nb = NB_META_FORBIDDEN & set(nb.get("metadata", {}))
+    if bad_nb:
+        problems.append(f"notebook metadata {sorted(bad_nb)}")
+    ks = nb.get("metadata", {}).get("kernelspec", {})
+    if ks.get("name") != "python3":
+        problems.append(f"kernelspec name {ks.get('name')!r} (want 'python3')")
+    for i, cell in enumerate(nb["cells"]):
+        bad = CELL_META_FORBIDDEN & set(cell.get("metadata", {}))
+        if bad:
+            problems.append(f"cell {i} metadata {sorted(bad)}")
+        if cell["cell_type"] == "code":
+            if cell.get("outputs"):
+                problems.append(f"cell {i} has {len(cell['outputs'])} output(s)")
+            if cell.get("execution_count") is not None:
+                problems.append(f"cell {i} execution_count {cell['execution_count']}")
+    assert not problems, f"{path.name}: strip before committing: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_colab_badge_points_at_this_notebook(path):
+    nb = load(path)
+    first = "".join(nb["cells"][0]["source"])
+    assert nb["cells"][0]["cell_type"] == "markdown" and first.lstrip().startswith("# "), \
+        f"{path.name}: the first cell must be a markdown title ('# …')"
+    assert colab_url(path.name) in first and BADGE_IMG in first, \
+        f"{path.name}: the title cell needs the badge [![Open In Colab]({BADGE_IMG})]({colab_url(path.name)})"
+    for cell in nb["cells"]:
+        for url in COLAB_URL.findall("".join(cell["source"])):
+            assert url in (colab_url(path.name), BADGE_IMG), \
+                f"{path.name}: Colab link {url} does not point at this notebook"
+
+
+def test_readme_badges_point_at_existing_notebooks():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    urls = [u for u in COLAB_URL.findall(readme) if u != BADGE_IMG]
+    prefix = colab_url("")
+    for url in urls:
+        assert url.startswith(prefix), f"README Colab link {url} is not on {fsutils.REPO_SLUG}/main"
+        assert (NB_DIR / url[len(prefix):]).is_file(), f"README links a missing notebook: {url}"
+    linked = {u[len(prefix):] for u in urls}
+    missing = [n for n in COURSE if n not in linked]
+    assert not missing, f"README has no Colab badge for {missing}"
+
+
+@pytest.mark.parametrize("name", COURSE)
+def test_course_notebook_structure(name):
+    """Setup cell installs the kit on Colab without touching torch and prints env.report();
+    the notebook explains with a formula, uses a panel from fsutils.widgets and ends with ideas."""
+    path = NB_DIR / name
+    if not path.is_file():
+        pytest.skip(f"{name} not written yet")
+    cells = load(path)["cells"]
+    code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
+    md = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    setup = next((c for c in code if "env.report()" in c), None)
+    assert setup is not None, f"{name}: no setup cell printing fsutils.env.report()"
+    assert "google.colab" in setup and fsutils.PIP_INSTALL_URL in setup, \
+        f"{name}: the setup cell must install {fsutils.PIP_INSTALL_URL} on Colab"
+    for line in setup.splitlines():
+        if "pip install" in line:
+            assert "--no-deps" in line or not re.search(r"\btorch(vision)?\b", line), \
+                f"{name}: the Colab install must not reinstall torch: {line.strip()}"
+            assert "fsutils" not in line or "--no-deps" in line, \
+                f"{name}: install the kit with --no-deps so Colab's torch stays: {line.strip()}"
+    assert any("$" in m for m in md), f"{name}: explain the idea with its formula (LaTeX $…$)"
+    assert any("fsutils.widgets" in c or "widgets." in c for c in code), \
+        f"{name}: use a panel from fsutils.widgets"
+    assert "try next" in md[-1].lower(), f"{name}: end with a 'what to try next' cell"
+    # widget code stays in fsutils.widgets
+    assert not any("ipywidgets" in c for c in code), f"{name}: widget code belongs in fsutils.widgets"
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_notebook_runs_headless(path, tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("FSUTILS_TINY", "1")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
+    monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "1"))
+    monkeypatch.setenv("FSUTILS_OUTPUT_DIR", str(tmp_path / "outputs"))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
+        [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    try:
+        client.execute()
+    except nbclient.exceptions.CellExecutionError as err:
+        pytest.fail(f"{path.name} failed in a cell:\n{err}", pytrace=False)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    errors = [o for o in outputs if o.get("output_type") == "error"]
+    assert not errors
+    if path.name in COURSE:
+        # the interactive panel was displayed, and the pictures were drawn
+        kinds = {k for o in outputs for k in o.get("data", {})}
+        assert "application/vnd.jupyter.widget-view+json" in kinds, f"{path.name}: no panel shown"
+        assert "image/png" in kinds, f"{path.name}: no picture drawn"
