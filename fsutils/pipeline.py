@@ -68,34 +68,15 @@ def to_uint8(image: np.ndarray) -> np.ndarray:
 def resolve_classes(classes: Iterable[int | str] | int | str | None,
                     names: tuple[str, ...] = _CLASS_NAMES) -> tuple[int, ...]:
     """Garment classes as sorted label indices; accepts indices or names ("upper body", "upper",
-    "upper_body", "full-body" …). ``None`` means all garments (1, 2, 3)."""
+    "upper_body", "full-body" …, see :func:`fsutils.segment.class_index`). ``None`` means all
+    garments (1, 2, 3)."""
+    from .segment import class_index  # one parser of class names for the kit (imports torch: lazily)
+
     if classes is None:
         return DEFAULT_CLASSES
     if isinstance(classes, (int, np.integer, str)):
         classes = [classes]
-    norm = {n.replace(" ", "").lower(): i for i, n in enumerate(names)}
-    norm.update({n.split()[0].lower(): i for i, n in enumerate(names)})
-    out: set[int] = set()
-    for c in classes:
-        if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
-            idx = int(c)
-        elif isinstance(c, str):
-            key = c.strip().lower().replace("_", "").replace("-", "").replace(" ", "")
-            if key.isdigit():
-                idx = int(key)
-            elif key in norm:
-                idx = norm[key]
-            else:
-                raise ValueError(f"unknown garment class {c!r}; choose from "
-                                 f"{', '.join(repr(n) for n in names[1:])} (or their indices 1–"
-                                 f"{len(names) - 1})")
-        else:
-            raise TypeError(f"garment classes must be ints or names, got {type(c).__name__}")
-        if not 0 <= idx < len(names):
-            raise ValueError(f"garment class {idx} is out of range 0..{len(names) - 1} "
-                             f"({', '.join(names)})")
-        out.add(idx)
-    return tuple(sorted(out))
+    return tuple(sorted({class_index(c, names) for c in classes}))
 
 
 def _digest(*parts: bytes | str) -> str:

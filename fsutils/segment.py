@@ -18,7 +18,7 @@ lower body, yellow full body).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -46,30 +46,40 @@ def _key(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
-_NAME_TO_INDEX = {_key(n): i for i, n in enumerate(CLASS_NAMES)}
-_NAME_TO_INDEX.update({_key(n.split()[0]): i for i, n in enumerate(CLASS_NAMES)})  # "upper"…
+def _name_table(names: Sequence[str]) -> dict[str, int]:
+    table = {_key(n): i for i, n in enumerate(names)}
+    table.update({_key(n.split()[0]): i for i, n in enumerate(names) if n.split()})  # "upper"…
+    return table
 
 
-def class_index(cls: int | str) -> int:
-    """A class given by index (0–3) or name (``"upper body"``, ``"upper_body"``, ``"Upper"``…)."""
+_NAME_TO_INDEX = _name_table(CLASS_NAMES)
+
+
+def class_index(cls: int | str, names: Sequence[str] = CLASS_NAMES) -> int:
+    """A class given by index (0–3) or name (``"upper body"``, ``"upper_body"``, ``"Upper"``…).
+
+    ``names`` are the model's class names (the kit's four by default); a name is matched without
+    case, spaces, ``_`` or ``-``, and by its first word alone.
+    """
     if isinstance(cls, (bool, np.bool_)):
         raise TypeError(f"a class is an index or a name, got the bool {cls!r}")
     if isinstance(cls, (int, np.integer)):
         idx = int(cls)
     elif isinstance(cls, str):
         key = _key(cls)
+        table = _NAME_TO_INDEX if names is CLASS_NAMES else _name_table(names)
         if key.isdigit():
             idx = int(key)
-        elif key in _NAME_TO_INDEX:
-            idx = _NAME_TO_INDEX[key]
+        elif key in table:
+            idx = table[key]
         else:
             raise ValueError(f"unknown class {cls!r}; choose from "
-                             f"{', '.join(repr(n) for n in CLASS_NAMES)} or their indices 0–3")
+                             f"{', '.join(repr(n) for n in names)} or their indices 0–{len(names) - 1}")
     else:
         raise TypeError(f"a class is an index or a name, got {type(cls).__name__}")
-    if not 0 <= idx < len(CLASS_NAMES):
-        raise ValueError(f"class index {idx} is out of range 0–{len(CLASS_NAMES) - 1} "
-                         f"({', '.join(CLASS_NAMES)})")
+    if not 0 <= idx < len(names):
+        raise ValueError(f"class index {idx} is out of range 0–{len(names) - 1} "
+                         f"({', '.join(names)})")
     return idx
 
 

@@ -235,12 +235,13 @@ def test_resolve_classes():
     assert resolve_classes("upper body") == (1,)
     assert resolve_classes(["full-body", "lower", 1, "upper_body"]) == (1, 2, 3)
     assert resolve_classes(["2"]) == (2,)
-    with pytest.raises(ValueError, match="unknown garment class 'hat'"):
+    with pytest.raises(ValueError, match="unknown class 'hat'"):
         resolve_classes(["hat"])
     with pytest.raises(ValueError, match="out of range"):
         resolve_classes([7])
     with pytest.raises(TypeError):
         resolve_classes([1.5])
+    assert resolve_classes(["Shoes"], ("background", "shoes", "hat")) == (1,)   # a model's own names
 
 
 def test_to_uint8_rounds_and_clips():
