@@ -28,7 +28,7 @@ from .evaluate import confusion_matrix, iou_per_class, mean_iou_garments
 from .models import U2NETP
 
 __all__ = ["OUTPUT_LAYERS", "surgery_from_saliency", "calibrate_identity_batchnorm",
-           "deep_supervision_loss", "TrainConfig", "train", "export_half", "load_run", "plot_history",
+           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "TrainConfig", "train", "export_half", "load_run", "plot_history",
            "show_examples"]
 
 #: Layers whose shape depends on the number of output classes; everything else is transferred.
@@ -91,9 +91,51 @@ def calibrate_identity_batchnorm(model: nn.Module, batch: torch.Tensor) -> int:
 
 
 def deep_supervision_loss(outputs: tuple[torch.Tensor, ...], target: torch.Tensor,
-                          weight: torch.Tensor | None = None) -> torch.Tensor:
-    """Sum of the cross-entropies of the fused output and every side output (U-2-Net's loss)."""
-    return sum(F.cross_entropy(o.float(), target, weight=weight) for o in outputs)
+                          weight: torch.Tensor | None = None, dice_weight: float = 0.0) -> torch.Tensor:
+    """Sum of the cross-entropies of the fused output and every side output (U-2-Net's loss),
+    plus ``dice_weight`` × the soft Dice loss of the garment classes on the fused output."""
+    loss = sum(F.cross_entropy(o.float(), target, weight=weight) for o in outputs)
+    if dice_weight:
+        loss = loss + dice_weight * soft_dice_loss(outputs[0], target)
+    return loss
+
+
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, classes: tuple[int, ...] = (1, 2, 3),
+                   smooth: float = 1.0) -> torch.Tensor:
+    """``1 − mean Dice`` over ``classes`` of the softmax probabilities, pooled over the batch.
+
+    Dice (= 2·IoU / (1 + IoU)) rewards the overlap of each garment as a whole, so it pushes
+    towards the evaluation's IoU where per-pixel cross-entropy spends its effort on the many easy
+    background pixels.
+    """
+    prob = logits.float().softmax(1)[:, list(classes)]
+    onehot = torch.stack([target == c for c in classes], 1).to(prob.dtype)
+    inter = (prob * onehot).sum((0, 2, 3))
+    total = prob.sum((0, 2, 3)) + onehot.sum((0, 2, 3))
+    return 1 - ((2 * inter + smooth) / (total + smooth)).mean()
+
+
+def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype | None:
+    """The mixed-precision type for training on ``device``, or ``None`` for plain float32.
+
+    ``"auto"``: float16 on CUDA; bfloat16 on a CPU with native bf16 instructions (AVX512-BF16 /
+    AMX, where oneDNN runs bf16 convolutions about twice as fast as float32); float32 elsewhere.
+    """
+    if precision == "fp32":
+        return None
+    if precision in ("bf16", "fp16"):
+        return torch.bfloat16 if precision == "bf16" else torch.float16
+    if precision != "auto":
+        raise ValueError(f"precision must be 'auto', 'fp32', 'bf16' or 'fp16', not {precision!r}")
+    if device.type == "cuda":
+        return torch.float16
+    if device.type == "cpu" and torch.backends.mkldnn.is_available():
+        try:
+            if torch.ops.mkldnn._is_mkldnn_bf16_supported():
+                return torch.bfloat16
+        except (AttributeError, RuntimeError):
+            pass
+    return None
 
 
 @dataclass
@@ -107,6 +149,9 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1e-4
     class_weights: tuple[float, ...] | None = None  # cross-entropy weights of classes 0–3
+    dice_weight: float = 0.0        # + this × soft Dice loss of the garment classes (fused output)
+    precision: str = "auto"         # auto | fp32 | bf16 | fp16 (see autocast_dtype)
+    val_every: int = 1              # validate every N epochs (and always after the last)
     warmup_steps: int = 30
     checkpoint_every: int = 20      # steps
     max_steps: int | None = None    # stop early (notebook demos, tests)
@@ -174,7 +219,8 @@ def validate(model: nn.Module, dataset: CCPDataset, device: torch.device, batch_
     cm = np.zeros((4, 4), dtype=np.int64)
     for s in range(0, len(dataset), batch_size):
         xs, ys = zip(*(dataset[k] for k in range(s, min(len(dataset), s + batch_size))))
-        pred = model(torch.stack(xs).to(device))[0].argmax(1).cpu().numpy()
+        x = torch.stack(xs).to(device).contiguous(memory_format=torch.channels_last)
+        pred = model(x)[0].argmax(1).cpu().numpy()
         cm += confusion_matrix(pred, torch.stack(ys).numpy())
     model.train()
     return cm
@@ -215,15 +261,15 @@ def train(cfg: TrainConfig) -> dict:
         calibrate_identity_batchnorm(model, calib)
         ckpt = None
         state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": -1.0, "history": []}
-    model.to(dev).train()
+    model.to(dev, memory_format=torch.channels_last).train()  # NHWC: faster convolutions (oneDNN, cuDNN)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total_steps, cfg.warmup_steps))
     if ckpt is not None:
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
     class_weight = torch.tensor(cfg.class_weights, dtype=torch.float32, device=dev) if cfg.class_weights else None
-    use_amp = dev.type == "cuda"
-    scaler = torch.amp.GradScaler("cuda", enabled=use_amp)
+    amp_dtype = autocast_dtype(dev, cfg.precision)
+    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16 and dev.type == "cuda")
 
     def save(path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -241,9 +287,11 @@ def train(cfg: TrainConfig) -> dict:
         for step in bar:
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             xs, ys = zip(*(train_set[k] for k in idx))
-            x, y = torch.stack(xs).to(dev), torch.stack(ys).to(dev)
-            with torch.autocast(dev.type, dtype=torch.float16, enabled=use_amp):
-                loss = deep_supervision_loss(model(x), y, class_weight)
+            x = torch.stack(xs).to(dev).contiguous(memory_format=torch.channels_last)
+            y = torch.stack(ys).to(dev)
+            with torch.autocast(dev.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
+                outputs = model(x)
+            loss = deep_supervision_loss(outputs, y, class_weight, cfg.dice_weight)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
@@ -260,14 +308,20 @@ def train(cfg: TrainConfig) -> dict:
             if cfg.max_steps and state["global_step"] >= cfg.max_steps:
                 stop = True
                 break
-        if state["step_in_epoch"] >= steps_per_epoch or stop:
+        finished = state["step_in_epoch"] >= steps_per_epoch
+        if finished and not stop and (epoch + 1) % max(1, cfg.val_every) and epoch + 1 < cfg.epochs:
+            state["epoch"] += 1  # no validation this epoch
+            state["step_in_epoch"] = 0
+            save(last)
+            continue
+        if finished or stop:
             cm = validate(model, val_set, dev)
             iou = iou_per_class(cm)
             miou = mean_iou_garments(cm)
             record = {"epoch": epoch + 1, "step": state["global_step"], "val_iou": [float(v) for v in iou],
                       "val_mean_iou_garments": miou, "time": time.time()}
             state["history"].append(record)
-            print(f"epoch {epoch + 1}: val IoU upper {iou[1]:.3f} lower {iou[2]:.3f} full {iou[3]:.3f} "
+            print(f"epoch {epoch + 1} (step {state['global_step']}, {time.strftime('%H:%M:%S')}): val IoU upper {iou[1]:.3f} lower {iou[2]:.3f} full {iou[3]:.3f} "
                   f"mean_iou_garments={miou:.4f}", flush=True)
             if not stop:
                 state["epoch"] += 1
@@ -358,8 +412,8 @@ def _parser() -> argparse.ArgumentParser:
     d = TrainConfig(ccp_root="")
     p.add_argument("--ccp-root", required=True)
     for name in ("out", "init", "size", "epochs", "batch_size", "lr", "weight_decay", "warmup_steps",
-                 "checkpoint_every", "max_steps", "max_train_images", "max_val_images", "seed", "device",
-                 "threads"):
+                 "dice_weight", "precision", "val_every", "checkpoint_every", "max_steps", "max_train_images",
+                 "max_val_images", "seed", "device", "threads"):
         default = getattr(d, name)
         kind = type(default) if default is not None else (str if name == "device" else int)
         p.add_argument("--" + name.replace("_", "-"), type=kind, default=default)

@@ -83,3 +83,55 @@ def test_train_resumes_and_exports_half_precision(tmp_path):
     sd = torch.load(dest, weights_only=True)
     assert all(v.dtype == torch.float16 for v in sd.values() if v.is_floating_point())
     U2NETP(3, 4).load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()}, strict=True)
+
+
+def test_soft_dice_loss_known_values():
+    y = torch.ones(1, 2, 2, dtype=torch.long)            # every pixel is class 1 (upper body)
+    uniform = torch.zeros(1, 4, 2, 2)                    # p = 1/4 for every class
+    # class 1: (2·1 + 1) / (1 + 4 + 1) = 0.5; classes 2, 3: (0 + 1) / (1 + 0 + 1) = 0.5
+    assert abs(train.soft_dice_loss(uniform, y).item() - 0.5) < 1e-6
+    perfect = torch.full((1, 4, 2, 2), -30.0)
+    perfect[:, 1] = 30.0
+    assert train.soft_dice_loss(perfect, y).item() < 1e-6   # absent classes 2, 3 count as matched
+    wrong = torch.full((1, 4, 2, 2), -30.0)
+    wrong[:, 3] = 30.0
+    # class 1: 1/(4+1); class 2: 1/1; class 3: 1/(4+1)  ->  1 - mean = 1 - 1.4/3
+    assert abs(train.soft_dice_loss(wrong, y).item() - (1 - 1.4 / 3)) < 1e-5
+
+
+def test_dice_term_is_added_to_the_deep_supervision_loss():
+    torch.manual_seed(0)
+    outputs = tuple(torch.randn(2, 4, 8, 8) for _ in range(7))
+    y = torch.randint(0, 4, (2, 8, 8))
+    ce = train.deep_supervision_loss(outputs, y)
+    both = train.deep_supervision_loss(outputs, y, dice_weight=0.5)
+    assert torch.allclose(both, ce + 0.5 * train.soft_dice_loss(outputs[0], y))
+
+
+def test_autocast_dtype_choices():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert train.autocast_dtype(cpu, "fp32") is None
+    assert train.autocast_dtype(cpu, "bf16") == torch.bfloat16
+    assert train.autocast_dtype(cuda, "auto") == torch.float16
+    assert train.autocast_dtype(cuda, "fp32") is None
+    assert train.autocast_dtype(cpu, "auto") in (torch.bfloat16, None)
+    try:
+        train.autocast_dtype(cpu, "int8")
+    except ValueError as e:
+        assert "precision" in str(e)
+    else:
+        raise AssertionError("an unknown precision must be refused")
+
+
+def test_val_every_validates_every_nth_and_the_last_epoch(tmp_path):
+    items = {f"{i:04d}": person_groundtruth(48, 32, "shirt", "pants") for i in range(1, 13)}
+    root = write_ccp(tmp_path / "ccp", items)
+    init = tmp_path / "u2netp.pth"
+    torch.save(_saliency_state_dict(), init)
+    summary = train.train(train.TrainConfig(
+        ccp_root=str(root), out=str(tmp_path / "run"), init=str(init), size=32, epochs=3, batch_size=2,
+        val_every=2, device="cpu", progress=False, precision="bf16", dice_weight=1.0))
+    _, history = train.load_run(tmp_path / "run", "last")
+    assert summary["epochs"] == 3
+    assert [h["epoch"] for h in history if "val_iou" in h] == [2, 3]
+    assert all(torch.isfinite(torch.tensor(h["loss"])) for h in history if "loss" in h)
