@@ -170,7 +170,8 @@ class ClothSegmenter:
 
     def __init__(self, weights: str | torch.nn.Module = DEFAULT_CLOTH_WEIGHTS, device: Any = None,
                  *, input_size: int | None = None, mean: float | None = None,
-                 std: float | None = None, resample: str | None = None, verbose: bool = True):
+                 std: float | None = None, resample: str | None = None, flip: bool | None = None,
+                 verbose: bool = True):
         from fsutils import env
 
         self.device = torch.device(device) if device is not None else env.device()
@@ -201,6 +202,8 @@ class ClothSegmenter:
         if resample not in _RESAMPLE:
             raise ValueError(f"resample must be one of {sorted(_RESAMPLE)}, got {resample!r}")
         self.resample = resample
+        #: test-time augmentation: average the probabilities of the photo and of its mirror image
+        self.flip = bool(meta.get("flip", False) if flip is None else flip)
         self.model = model.to(self.device).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
@@ -227,14 +230,20 @@ class ClothSegmenter:
     @torch.inference_mode()
     def _proba(self, image: Any) -> torch.Tensor:
         photo = _as_pil(image)
-        out = self.model(self.preprocess(photo))
+        x = self.preprocess(photo)
+        prob = self._softmax(x)
+        if self.flip:  # a garment's mirror image is the same garment: average both views
+            prob = 0.5 * (prob + self._softmax(x.flip(-1)).flip(-1))
+        return F.interpolate(prob, size=(photo.height, photo.width), mode="bilinear",
+                             align_corners=False)[0]
+
+    def _softmax(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.model(x)
         logits = out[0] if isinstance(out, (tuple, list)) else out
         if logits.ndim != 4 or logits.shape[1] != len(CLASS_NAMES):
             raise ValueError(f"the model's first output has shape {tuple(logits.shape)}; a cloth "
                              f"model must give 1×{len(CLASS_NAMES)}×S×S class logits")
-        prob = torch.softmax(logits.float(), dim=1)
-        return F.interpolate(prob, size=(photo.height, photo.width), mode="bilinear",
-                             align_corners=False)[0]
+        return torch.softmax(logits.float(), dim=1)
 
     def predict_proba(self, image: Any) -> np.ndarray:
         """Class probabilities as float32 4×H×W at the photo's size (softmax of the first output,

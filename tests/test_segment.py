@@ -142,3 +142,13 @@ def test_loading_a_registry_model_says_which_model_in_one_line(capsys):
     assert len(out) == 1 and out[0].startswith("cloth segmentation: ccp_u2netp")
     ClothSegmenter("ccp_u2netp", device="cpu", verbose=False)
     assert capsys.readouterr().out == ""
+
+
+def test_flip_averages_the_photo_and_its_mirror_image(photo):
+    plain = ClothSegmenter.from_model(Biased(), input_size=64, device="cpu")
+    both = ClothSegmenter.from_model(Biased(), input_size=64, device="cpu", flip=True)
+    assert not plain.flip and both.flip
+    p, q = plain.predict_proba(photo), both.predict_proba(photo)
+    np.testing.assert_allclose(q, 0.5 * (p + p[:, :, ::-1]), atol=1e-5)   # left-right symmetric
+    assert plain.predict(photo)[20, 5] == 0 and both.predict(photo)[20, 5] in (0, 3)
+    np.testing.assert_allclose(q.sum(0), 1, atol=1e-5)
