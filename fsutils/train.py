@@ -28,7 +28,7 @@ from .evaluate import confusion_matrix, iou_per_class, mean_iou_garments
 from .models import U2NETP
 
 __all__ = ["OUTPUT_LAYERS", "surgery_from_saliency", "calibrate_identity_batchnorm",
-           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "TrainConfig", "train", "export_half", "load_run", "plot_history",
+           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "update_ema", "TrainConfig", "train", "export_half", "load_run", "plot_history",
            "show_examples"]
 
 #: Layers whose shape depends on the number of output classes; everything else is transferred.
@@ -152,6 +152,8 @@ class TrainConfig:
     dice_weight: float = 0.0        # + this × soft Dice loss of the garment classes (fused output)
     precision: str = "auto"         # auto | fp32 | bf16 | fp16 (see autocast_dtype)
     val_every: int = 1              # validate every N epochs (and always after the last)
+    ema_decay: float | None = None  # keep an exponential moving average of the weights (e.g. 0.995);
+                                    # it is what gets validated and saved as best.pt
     warmup_steps: int = 30
     checkpoint_every: int = 20      # steps
     max_steps: int | None = None    # stop early (notebook demos, tests)
@@ -206,6 +208,17 @@ def _load_init(init: str) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in sd.items()}
 
 
+@torch.no_grad()
+def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
+    """``ema ← decay·ema + (1 − decay)·model`` for every float parameter and buffer (BatchNorm
+    running statistics included, so the average is usable as it is); integer buffers are copied."""
+    for e, m in zip(ema.state_dict().values(), model.state_dict().values()):
+        if e.is_floating_point():
+            e.lerp_(m.to(e.dtype), 1 - decay)
+        else:
+            e.copy_(m)
+
+
 def _lr_factor(step: int, total: int, warmup: int) -> float:
     if step < warmup:
         return (step + 1) / warmup
@@ -215,6 +228,7 @@ def _lr_factor(step: int, total: int, warmup: int) -> float:
 @torch.no_grad()
 def validate(model: nn.Module, dataset: CCPDataset, device: torch.device, batch_size: int = 8) -> np.ndarray:
     """Confusion matrix of the fused output on a (non-augmented) dataset at training size."""
+    was_training = model.training
     model.eval()
     cm = np.zeros((4, 4), dtype=np.int64)
     for s in range(0, len(dataset), batch_size):
@@ -222,7 +236,7 @@ def validate(model: nn.Module, dataset: CCPDataset, device: torch.device, batch_
         x = torch.stack(xs).to(device).contiguous(memory_format=torch.channels_last)
         pred = model(x)[0].argmax(1).cpu().numpy()
         cm += confusion_matrix(pred, torch.stack(ys).numpy())
-    model.train()
+    model.train(was_training)
     return cm
 
 
@@ -255,13 +269,21 @@ def train(cfg: TrainConfig) -> dict:
         model = U2NETP(3, 4)
         model.load_state_dict(ckpt["model"])
         state = ckpt["state"]
+        ema_state = ckpt.get("ema")
     else:
         model, fresh = initial_model(_load_init(cfg.init))
         calib = torch.stack([val_set[k][0] for k in range(min(8, len(val_set)))] or [train_set[0][0]])
         calibrate_identity_batchnorm(model, calib)
-        ckpt = None
+        ckpt = ema_state = None
         state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": -1.0, "history": []}
     model.to(dev, memory_format=torch.channels_last).train()  # NHWC: faster convolutions (oneDNN, cuDNN)
+    ema = None
+    if cfg.ema_decay:
+        ema = U2NETP(3, 4).to(dev, memory_format=torch.channels_last).eval()
+        ema.load_state_dict(ema_state if ema_state is not None else model.state_dict())
+        for p in ema.parameters():
+            p.requires_grad_(False)
+    evaluated = ema if ema is not None else model
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total_steps, cfg.warmup_steps))
     if ckpt is not None:
@@ -271,10 +293,13 @@ def train(cfg: TrainConfig) -> dict:
     amp_dtype = autocast_dtype(dev, cfg.precision)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16 and dev.type == "cuda")
 
-    def save(path: Path) -> None:
+    def save(path: Path, best: bool = False) -> None:
         tmp = path.with_suffix(".tmp")
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                    "scheduler": sched.state_dict(), "state": state, "config": {**asdict(cfg), "history": []}}, tmp)
+        ckpt = {"model": (evaluated if best else model).state_dict(), "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(), "state": state, "config": {**asdict(cfg), "history": []}}
+        if ema is not None:
+            ckpt["ema"] = ema.state_dict()
+        torch.save(ckpt, tmp)
         tmp.replace(path)
 
     stop = False
@@ -297,6 +322,8 @@ def train(cfg: TrainConfig) -> dict:
             scaler.step(opt)
             scaler.update()
             sched.step()
+            if ema is not None:
+                update_ema(ema, model, cfg.ema_decay)
             running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
             state["global_step"] += 1
             state["step_in_epoch"] = step + 1
@@ -315,7 +342,7 @@ def train(cfg: TrainConfig) -> dict:
             save(last)
             continue
         if finished or stop:
-            cm = validate(model, val_set, dev)
+            cm = validate(evaluated, val_set, dev)
             iou = iou_per_class(cm)
             miou = mean_iou_garments(cm)
             record = {"epoch": epoch + 1, "step": state["global_step"], "val_iou": [float(v) for v in iou],
@@ -328,7 +355,7 @@ def train(cfg: TrainConfig) -> dict:
                 state["step_in_epoch"] = 0
             if miou > state["best"]:
                 state["best"] = miou
-                save(out / "best.pt")
+                save(out / "best.pt", best=True)
             save(last)
     (out / "history.json").write_text(json.dumps(state["history"], indent=1))
     return {"best_mean_iou_garments": state["best"], "epochs": state["epoch"], "steps": state["global_step"],
@@ -412,10 +439,10 @@ def _parser() -> argparse.ArgumentParser:
     d = TrainConfig(ccp_root="")
     p.add_argument("--ccp-root", required=True)
     for name in ("out", "init", "size", "epochs", "batch_size", "lr", "weight_decay", "warmup_steps",
-                 "dice_weight", "precision", "val_every", "checkpoint_every", "max_steps", "max_train_images",
+                 "dice_weight", "precision", "val_every", "ema_decay", "checkpoint_every", "max_steps", "max_train_images",
                  "max_val_images", "seed", "device", "threads"):
         default = getattr(d, name)
-        kind = type(default) if default is not None else (str if name == "device" else int)
+        kind = type(default) if default is not None else {"device": str, "ema_decay": float}.get(name, int)
         p.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
     p.add_argument("--class-weights", type=lambda t: tuple(float(v) for v in t.split(",")), default=None,
                    metavar="W0,W1,W2,W3", help="cross-entropy weights of the 4 classes, e.g. 1,2,2,2")

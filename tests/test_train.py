@@ -135,3 +135,33 @@ def test_val_every_validates_every_nth_and_the_last_epoch(tmp_path):
     assert summary["epochs"] == 3
     assert [h["epoch"] for h in history if "val_iou" in h] == [2, 3]
     assert all(torch.isfinite(torch.tensor(h["loss"])) for h in history if "loss" in h)
+
+
+def test_update_ema_moves_float_tensors_and_copies_counters():
+    ema, model = nn.BatchNorm2d(2), nn.BatchNorm2d(2)
+    with torch.no_grad():
+        ema.weight.fill_(1.0)
+        model.weight.fill_(3.0)
+        model.running_mean.fill_(4.0)
+        model.num_batches_tracked.fill_(7)
+    train.update_ema(ema, model, decay=0.75)
+    assert torch.allclose(ema.weight, torch.full((2,), 1.5))        # 0.75·1 + 0.25·3
+    assert torch.allclose(ema.running_mean, torch.full((2,), 1.0))  # 0.75·0 + 0.25·4
+    assert ema.num_batches_tracked.item() == 7
+
+
+def test_ema_run_saves_the_average_as_best_and_resumes_it(tmp_path):
+    items = {f"{i:04d}": person_groundtruth(48, 32, "dress", None) for i in range(1, 13)}
+    root = write_ccp(tmp_path / "ccp", items)
+    init = tmp_path / "u2netp.pth"
+    torch.save(_saliency_state_dict(), init)
+    cfg = dict(ccp_root=str(root), out=str(tmp_path / "run"), init=str(init), size=32, epochs=1,
+               batch_size=2, checkpoint_every=1, device="cpu", progress=False, ema_decay=0.5, lr=1e-2)
+    train.train(train.TrainConfig(**cfg, max_steps=2))
+    last = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    assert set(last["ema"]) == set(last["model"])
+    assert any(not torch.equal(last["ema"][k], last["model"][k]) for k in last["model"])
+    train.train(train.TrainConfig(**cfg))  # resume: the average continues from last.pt
+    last = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
+    best = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
+    assert all(torch.equal(best["model"][k], last["ema"][k]) for k in last["ema"])
