@@ -157,6 +157,16 @@ class Augment:
     contrast: float = 0.2
     saturation: float = 0.2
 
+    @classmethod
+    def named(cls, name: str) -> "Augment":
+        """``"default"`` (the settings above) or ``"strong"`` (wider crops and aspect changes,
+        stronger colour jitter: against over-fitting the 711 training photos in long runs)."""
+        presets = {"default": {}, "strong": dict(min_scale=0.35, max_aspect=1.5, brightness=0.3,
+                                                 contrast=0.3, saturation=0.4)}
+        if name not in presets:
+            raise ValueError(f"unknown augmentation {name!r}; choose one of {sorted(presets)}")
+        return cls(**presets[name])
+
 
 class CCPDataset(Dataset):
     """CCP photos and 4-class labels as tensors ``(3×S×S float in (x−0.5)/0.5, S×S long)``.

@@ -152,6 +152,7 @@ class TrainConfig:
     dice_weight: float = 0.0        # + this × soft Dice loss of the garment classes (fused output)
     precision: str = "auto"         # auto | fp32 | bf16 | fp16 (see autocast_dtype)
     val_every: int = 1              # validate every N epochs (and always after the last)
+    augment: str = "default"        # default | strong (see fsutils.data.Augment.named)
     ema_decay: float | None = None  # keep an exponential moving average of the weights (e.g. 0.995);
                                     # it is what gets validated and saved as best.pt
     warmup_steps: int = 30
@@ -258,7 +259,7 @@ def train(cfg: TrainConfig) -> dict:
     train_ids, val_ids = split_ids(list_ids(cfg.ccp_root))
     train_ids = train_ids[: cfg.max_train_images]
     val_ids = val_ids[: cfg.max_val_images]
-    train_set = CCPDataset(cfg.ccp_root, train_ids, cfg.size, augment=Augment(), seed=cfg.seed)
+    train_set = CCPDataset(cfg.ccp_root, train_ids, cfg.size, augment=Augment.named(cfg.augment), seed=cfg.seed)
     val_set = CCPDataset(cfg.ccp_root, val_ids, cfg.size)
 
     steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
@@ -439,7 +440,7 @@ def _parser() -> argparse.ArgumentParser:
     d = TrainConfig(ccp_root="")
     p.add_argument("--ccp-root", required=True)
     for name in ("out", "init", "size", "epochs", "batch_size", "lr", "weight_decay", "warmup_steps",
-                 "dice_weight", "precision", "val_every", "ema_decay", "checkpoint_every", "max_steps", "max_train_images",
+                 "dice_weight", "precision", "val_every", "augment", "ema_decay", "checkpoint_every", "max_steps", "max_train_images",
                  "max_val_images", "seed", "device", "threads"):
         default = getattr(d, name)
         kind = type(default) if default is not None else {"device": str, "ema_decay": float}.get(name, int)

@@ -78,3 +78,11 @@ def test_dataset_tensors_and_augmentation(ccp):
     for k in range(len(aug)):
         xa, ya = aug[k]
         assert xa.shape == (3, 32, 32) and set(torch.unique(ya).tolist()) <= {0, 1, 2, 3}
+
+
+def test_named_augmentations():
+    assert data.Augment.named("default") == data.Augment()
+    strong = data.Augment.named("strong")
+    assert strong.min_scale < data.Augment().min_scale and strong.max_aspect > data.Augment().max_aspect
+    with pytest.raises(ValueError, match="strong"):
+        data.Augment.named("heavy")
