@@ -230,8 +230,8 @@ _ENTRIES: tuple[Weights, ...] = (
         license="Apache-2.0",
         credit=("fsutils: U2NETP (Qin et al. 2020) fine-tuned from the u2netp saliency weights on "
                 "Clothing Co-Parsing (Yang, Luo, Lin, CVPR 2014) with python -m fsutils.train"),
-        sha256="ab5b683e077c5db54303e187a21a65d5386b512b2e51f65e29eb23e4fc9f8b24",
-        size=2526767,
+        sha256="35520568f5af3ca1c1574e76db898081c1bb019afad48a7e80d479eedae712d5",
+        size=2528375,
         factory="fsutils.models.u2net:U2NETP",
         factory_kwargs={"in_ch": 3, "out_ch": 4},
         meta={"input_size": 160, "mean": 0.5, "std": 0.5, "resample": "bilinear",
