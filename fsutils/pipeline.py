@@ -76,7 +76,7 @@ def resolve_classes(classes: Iterable[int | str] | int | str | None,
         return DEFAULT_CLASSES
     if isinstance(classes, (int, np.integer, str)):
         classes = [classes]
-    return tuple(sorted({class_index(c, names) for c in classes}))
+    return tuple(sorted({class_index(c, names, what="garment class") for c in classes}))
 
 
 def _digest(*parts: bytes | str) -> str:

@@ -55,11 +55,12 @@ def _name_table(names: Sequence[str]) -> dict[str, int]:
 _NAME_TO_INDEX = _name_table(CLASS_NAMES)
 
 
-def class_index(cls: int | str, names: Sequence[str] = CLASS_NAMES) -> int:
+def class_index(cls: int | str, names: Sequence[str] = CLASS_NAMES, *, what: str = "class") -> int:
     """A class given by index (0–3) or name (``"upper body"``, ``"upper_body"``, ``"Upper"``…).
 
     ``names`` are the model's class names (the kit's four by default); a name is matched without
-    case, spaces, ``_`` or ``-``, and by its first word alone.
+    case, spaces, ``_`` or ``-``, and by its first word alone. ``what`` names the value in error
+    messages (e.g. ``"garment class"``).
     """
     if isinstance(cls, (bool, np.bool_)):
         raise TypeError(f"a class is an index or a name, got the bool {cls!r}")
@@ -73,7 +74,7 @@ def class_index(cls: int | str, names: Sequence[str] = CLASS_NAMES) -> int:
         elif key in table:
             idx = table[key]
         else:
-            raise ValueError(f"unknown class {cls!r}; choose from "
+            raise ValueError(f"unknown {what} {cls!r}; choose from "
                              f"{', '.join(repr(n) for n in names)} or their indices 0–{len(names) - 1}")
     else:
         raise TypeError(f"a class is an index or a name, got {type(cls).__name__}")

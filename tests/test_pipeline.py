@@ -235,7 +235,7 @@ def test_resolve_classes():
     assert resolve_classes("upper body") == (1,)
     assert resolve_classes(["full-body", "lower", 1, "upper_body"]) == (1, 2, 3)
     assert resolve_classes(["2"]) == (2,)
-    with pytest.raises(ValueError, match="unknown class 'hat'"):
+    with pytest.raises(ValueError, match="unknown garment class 'hat'"):
         resolve_classes(["hat"])
     with pytest.raises(ValueError, match="out of range"):
         resolve_classes([7])
