@@ -19,6 +19,7 @@ lower body, yellow full body).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -46,13 +47,11 @@ def _key(name: str) -> str:
     return "".join(ch for ch in name.lower() if ch.isalnum())
 
 
-def _name_table(names: Sequence[str]) -> dict[str, int]:
+@lru_cache(maxsize=8)
+def _name_table(names: tuple[str, ...]) -> dict[str, int]:
     table = {_key(n): i for i, n in enumerate(names)}
     table.update({_key(n.split()[0]): i for i, n in enumerate(names) if n.split()})  # "upper"…
     return table
-
-
-_NAME_TO_INDEX = _name_table(CLASS_NAMES)
 
 
 def class_index(cls: int | str, names: Sequence[str] = CLASS_NAMES, *, what: str = "class") -> int:
@@ -68,7 +67,7 @@ def class_index(cls: int | str, names: Sequence[str] = CLASS_NAMES, *, what: str
         idx = int(cls)
     elif isinstance(cls, str):
         key = _key(cls)
-        table = _NAME_TO_INDEX if names is CLASS_NAMES else _name_table(names)
+        table = _name_table(tuple(names))
         if key.isdigit():
             idx = int(key)
         elif key in table:
@@ -232,19 +231,18 @@ class ClothSegmenter:
     def _proba(self, image: Any) -> torch.Tensor:
         photo = _as_pil(image)
         x = self.preprocess(photo)
-        prob = self._softmax(x)
-        if self.flip:  # a garment's mirror image is the same garment: average both views
-            prob = 0.5 * (prob + self._softmax(x.flip(-1)).flip(-1))
-        return F.interpolate(prob, size=(photo.height, photo.width), mode="bilinear",
-                             align_corners=False)[0]
-
-    def _softmax(self, x: torch.Tensor) -> torch.Tensor:
+        if self.flip:  # a garment's mirror image is the same garment: both views in one batch
+            x = torch.cat([x, x.flip(-1)])
         out = self.model(x)
         logits = out[0] if isinstance(out, (tuple, list)) else out
         if logits.ndim != 4 or logits.shape[1] != len(CLASS_NAMES):
             raise ValueError(f"the model's first output has shape {tuple(logits.shape)}; a cloth "
                              f"model must give 1×{len(CLASS_NAMES)}×S×S class logits")
-        return torch.softmax(logits.float(), dim=1)
+        prob = torch.softmax(logits.float(), dim=1)
+        if self.flip:
+            prob = 0.5 * (prob[:1] + prob[1:].flip(-1))
+        return F.interpolate(prob, size=(photo.height, photo.width), mode="bilinear",
+                             align_corners=False)[0]
 
     def predict_proba(self, image: Any) -> np.ndarray:
         """Class probabilities as float32 4×H×W at the photo's size (softmax of the first output,

@@ -11,6 +11,7 @@ Checkpoints are written every few steps, so an interrupted run resumes where it 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import sys
@@ -28,8 +29,8 @@ from .evaluate import confusion_matrix, iou_per_class, mean_iou_garments
 from .models import U2NETP
 
 __all__ = ["OUTPUT_LAYERS", "surgery_from_saliency", "calibrate_identity_batchnorm",
-           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "update_ema", "TrainConfig", "train", "export_half", "load_run", "plot_history",
-           "show_examples"]
+           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "update_ema", "TrainConfig",
+           "train", "export_half", "load_run", "plot_history", "show_examples"]
 
 #: Layers whose shape depends on the number of output classes; everything else is transferred.
 OUTPUT_LAYERS = tuple(f"side{i}" for i in range(1, 7)) + ("outconv",)
@@ -121,10 +122,9 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
     ``"auto"``: float16 on CUDA; bfloat16 on a CPU with native bf16 instructions (AVX512-BF16 /
     AMX, where oneDNN runs bf16 convolutions about twice as fast as float32); float32 elsewhere.
     """
-    if precision == "fp32":
-        return None
-    if precision in ("bf16", "fp16"):
-        return torch.bfloat16 if precision == "bf16" else torch.float16
+    fixed = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+    if precision in fixed:
+        return fixed[precision]
     if precision != "auto":
         raise ValueError(f"precision must be 'auto', 'fp32', 'bf16' or 'fp16', not {precision!r}")
     if device.type == "cuda":
@@ -282,12 +282,9 @@ def train(cfg: TrainConfig) -> dict:
         ckpt = ema_state = None
         state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": -1.0, "history": []}
     model.to(dev, memory_format=torch.channels_last).train()  # NHWC: faster convolutions (oneDNN, cuDNN)
-    ema = None
-    if cfg.ema_decay:
-        ema = U2NETP(3, 4).to(dev, memory_format=torch.channels_last).eval()
-        ema.load_state_dict(ema_state if ema_state is not None else model.state_dict())
-        for p in ema.parameters():
-            p.requires_grad_(False)
+    ema = copy.deepcopy(model).eval().requires_grad_(False) if cfg.ema_decay else None
+    if ema is not None and ema_state is not None:
+        ema.load_state_dict(ema_state)
     evaluated = ema if ema is not None else model
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total_steps, cfg.warmup_steps))
@@ -341,26 +338,24 @@ def train(cfg: TrainConfig) -> dict:
                 stop = True
                 break
         finished = state["step_in_epoch"] >= steps_per_epoch
-        if finished and not stop and (epoch + 1) % max(1, cfg.val_every) and epoch + 1 < cfg.epochs:
-            state["epoch"] += 1  # no validation this epoch
+        due = (epoch + 1) % max(1, cfg.val_every) == 0 or epoch + 1 == cfg.epochs
+        if finished and not stop:
+            state["epoch"] += 1
             state["step_in_epoch"] = 0
-            save(last)
-            continue
-        if finished or stop:
+        if stop or (finished and due):
             cm = validate(evaluated, val_set, dev)
             iou = iou_per_class(cm)
             miou = mean_iou_garments(cm)
             record = {"epoch": epoch + 1, "step": state["global_step"], "val_iou": [float(v) for v in iou],
                       "val_mean_iou_garments": miou, "time": time.time()}
             state["history"].append(record)
-            print(f"epoch {epoch + 1} (step {state['global_step']}, {time.strftime('%H:%M:%S')}): val IoU upper {iou[1]:.3f} lower {iou[2]:.3f} full {iou[3]:.3f} "
+            print(f"epoch {epoch + 1} (step {state['global_step']}, {time.strftime('%H:%M:%S')}): "
+                  f"val IoU upper {iou[1]:.3f} lower {iou[2]:.3f} full {iou[3]:.3f} "
                   f"mean_iou_garments={miou:.4f}", flush=True)
-            if not stop:
-                state["epoch"] += 1
-                state["step_in_epoch"] = 0
             if miou > state["best"]:
                 state["best"] = miou
                 save(out / "best.pt", best=True)
+        if finished or stop:
             save(last)
     (out / "history.json").write_text(json.dumps(state["history"], indent=1))
     return {"best_mean_iou_garments": state["best"], "epochs": state["epoch"], "steps": state["global_step"],
@@ -444,8 +439,8 @@ def _parser() -> argparse.ArgumentParser:
     d = TrainConfig(ccp_root="")
     p.add_argument("--ccp-root", required=True)
     for name in ("out", "init", "size", "epochs", "batch_size", "lr", "weight_decay", "warmup_steps",
-                 "dice_weight", "precision", "val_every", "augment", "ema_decay", "checkpoint_every", "max_steps", "max_train_images",
-                 "max_val_images", "seed", "device", "threads"):
+                 "dice_weight", "precision", "val_every", "augment", "ema_decay", "checkpoint_every",
+                 "max_steps", "max_train_images", "max_val_images", "seed", "device", "threads"):
         default = getattr(d, name)
         kind = type(default) if default is not None else {"device": str, "ema_decay": float}.get(name, int)
         p.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
