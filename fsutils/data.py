@@ -26,7 +26,7 @@ from torch.utils.data import Dataset
 
 __all__ = [
     "CLASS_NAMES", "GARMENT_GROUPS", "CCPError", "CCP_REPO", "locate_ccp", "clone_ccp", "read_label_names", "label_lookup", "list_ids",
-    "load_photo", "load_labels", "split_ids", "is_validation", "CCPDataset",
+    "load_photo", "load_groundtruth", "load_labels", "split_ids", "is_validation", "CCPDataset",
 ]
 
 from .segment import CLASS_NAMES  # noqa: E402  (one list of class names for the whole kit)
@@ -127,10 +127,15 @@ def load_photo(root: str | Path, image_id: str) -> Image.Image:
     return Image.open(Path(root) / "photos" / f"{image_id}.jpg").convert("RGB")
 
 
+def load_groundtruth(root: str | Path, image_id: str) -> np.ndarray:
+    """The uint8 H×W map of CCP label indices (into :func:`read_label_names`) of one photo."""
+    gt = scipy.io.loadmat(str(Path(root) / "annotations" / "pixel-level" / f"{image_id}.mat"))["groundtruth"]
+    return np.asarray(gt, dtype=np.uint8)
+
+
 def load_labels(root: str | Path, image_id: str, lookup: np.ndarray) -> np.ndarray:
     """The 4-class uint8 H×W label map of one photo."""
-    gt = scipy.io.loadmat(str(Path(root) / "annotations" / "pixel-level" / f"{image_id}.mat"))["groundtruth"]
-    return lookup[np.asarray(gt, dtype=np.uint8)]
+    return lookup[load_groundtruth(root, image_id)]
 
 
 def is_validation(image_id: str, fraction: float = VALIDATION_FRACTION) -> bool:

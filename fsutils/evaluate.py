@@ -3,7 +3,9 @@
     python -m fsutils.evaluate segmentation --ccp-root DIR --weights NAME [--split val]
 
 prints per-class IoU for the garment classes (1–3), pixel accuracy, and as the last line
-``mean_iou_garments=<float>`` (the mean IoU over classes 1–3).
+``mean_iou_garments=<float>`` (the mean IoU over classes 1–3). With ``--by-label`` it first prints,
+for every CCP label (coat, blazer, skirt …), which kit class its pixels were predicted as: the
+place to see which garments a model confuses.
 """
 from __future__ import annotations
 
@@ -13,21 +15,33 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["confusion_matrix", "iou_per_class", "pixel_accuracy", "mean_iou_garments",
-           "evaluate_segmentation", "main"]
+__all__ = ["confusion_matrix", "label_breakdown", "iou_per_class", "pixel_accuracy",
+           "mean_iou_garments", "evaluate_segmentation", "main"]
 
 GARMENT_CLASSES = (1, 2, 3)
+CLASS_SHORT = ("background", "upper", "lower", "full")
 
 
-def confusion_matrix(pred: np.ndarray, target: np.ndarray, num_classes: int = 4) -> np.ndarray:
-    """``cm[t, p]`` = number of pixels of true class ``t`` predicted as ``p`` (int64)."""
+def _cross_count(pred: np.ndarray, target: np.ndarray, num_target: int, num_pred: int) -> np.ndarray:
+    """``n[t, p]``: how many pixels have ``target == t`` and ``pred == p``."""
     pred = np.asarray(pred)
     target = np.asarray(target)
     if pred.shape != target.shape:
         raise ValueError(f"prediction {pred.shape} and ground truth {target.shape} differ in shape; "
                          "resize the prediction to the photo's size first.")
-    idx = target.astype(np.int64).ravel() * num_classes + pred.astype(np.int64).ravel()
-    return np.bincount(idx, minlength=num_classes**2).reshape(num_classes, num_classes)
+    idx = target.astype(np.int64).ravel() * num_pred + pred.astype(np.int64).ravel()
+    return np.bincount(idx, minlength=num_target * num_pred).reshape(num_target, num_pred)
+
+
+def confusion_matrix(pred: np.ndarray, target: np.ndarray, num_classes: int = 4) -> np.ndarray:
+    """``cm[t, p]`` = number of pixels of true class ``t`` predicted as ``p`` (int64)."""
+    return _cross_count(pred, target, num_classes, num_classes)
+
+
+def label_breakdown(pred: np.ndarray, groundtruth: np.ndarray, num_classes: int = 4) -> np.ndarray:
+    """``b[l, p]`` = number of pixels of CCP label ``l`` (0–255, the raw annotation) predicted as
+    kit class ``p`` (int64, 256 × ``num_classes``)."""
+    return _cross_count(pred, groundtruth, 256, num_classes)
 
 
 def iou_per_class(cm: np.ndarray) -> np.ndarray:
@@ -50,7 +64,11 @@ def mean_iou_garments(cm: np.ndarray) -> float:
 def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all",
                           device: str | None = None, progress: bool = True,
                           max_images: int | None = None) -> dict:
-    """Run a :class:`fsutils.segment.ClothSegmenter` over a CCP folder at full resolution."""
+    """Run a :class:`fsutils.segment.ClothSegmenter` over a CCP folder at full resolution.
+
+    The result holds the 4×4 ``confusion``, per-class ``iou``, ``pixel_accuracy``,
+    ``mean_iou_garments`` and ``by_label``: for every CCP label with pixels (largest first), its
+    kit class and the pixel counts predicted as each kit class."""
     from tqdm.auto import tqdm
 
     from . import data
@@ -63,15 +81,22 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
         if not ids:
             raise data.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
     ids = ids[:max_images]
-    lookup = data.label_lookup(data.read_label_names(ccp_root))
+    names = data.read_label_names(ccp_root)
+    lookup = data.label_lookup(names)
     seg = ClothSegmenter(weights=weights, device=device)
-    cm = np.zeros((4, 4), dtype=np.int64)
+    counts = np.zeros((256, 4), dtype=np.int64)
     for i in tqdm(ids, desc=f"evaluating {weights}", disable=not progress):
-        cm += confusion_matrix(seg.predict(data.load_photo(ccp_root, i)), data.load_labels(ccp_root, i, lookup))
+        counts += label_breakdown(seg.predict(data.load_photo(ccp_root, i)), data.load_groundtruth(ccp_root, i))
+    cm = np.zeros((4, 4), dtype=np.int64)
+    np.add.at(cm, lookup, counts)  # each CCP label's row goes to its kit class
+    by_label = {(names[l] if l < len(names) else f"#{l}"):
+                {"class": data.CLASS_NAMES[lookup[l]], "predicted": counts[l]}
+                for l in np.argsort(-counts.sum(1), kind="stable") if counts[l].sum()}
     iou = iou_per_class(cm)
     return {"weights": weights, "split": split, "images": len(ids), "confusion": cm,
             "iou": {data.CLASS_NAMES[c]: float(iou[c]) for c in range(4)},
-            "pixel_accuracy": pixel_accuracy(cm), "mean_iou_garments": mean_iou_garments(cm)}
+            "pixel_accuracy": pixel_accuracy(cm), "mean_iou_garments": mean_iou_garments(cm),
+            "by_label": by_label}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -84,6 +109,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--split", choices=("all", "val", "train"), default="all",
                    help="which photos: all in the folder (default), or the kit's validation/training split")
     s.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
+    s.add_argument("--by-label", action="store_true",
+                   help="also print, per CCP label, the share of its pixels predicted as each kit class")
     s.add_argument("--device", default=None)
     s.add_argument("--no-progress", action="store_true")
     return p
@@ -94,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     r = evaluate_segmentation(args.ccp_root, args.weights, args.split, args.device,
                               not args.no_progress, args.max_images)
     print(f"weights={r['weights']} split={r['split']} images={r['images']}")
+    if args.by_label:
+        for name, row in r["by_label"].items():
+            share = row["predicted"] / row["predicted"].sum()
+            print(f"label[{name}] class={row['class']!r} pixels={row['predicted'].sum()} predicted: "
+                  + " ".join(f"{c}={100 * x:.1f}%" for c, x in zip(CLASS_SHORT, share)))
     for name in ("upper body", "lower body", "full body"):
         print(f"iou[{name}]={r['iou'][name]:.4f}")
     print(f"pixel_accuracy={r['pixel_accuracy']:.4f}")

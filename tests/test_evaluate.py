@@ -68,3 +68,47 @@ def test_command_prints_the_contract_last_line(tmp_path, monkeypatch, capsys):
     assert lines[-1] == f"mean_iou_garments={expected:.4f}"
     assert lines[0] == "weights=oracle split=all images=3"
     assert any(line.startswith("iou[lower body]=") for line in lines)
+
+
+def test_label_breakdown_counts_raw_labels_per_predicted_class():
+    gt = np.array([[0, 7, 7], [9, 9, 9]], dtype=np.uint8)
+    pred = np.array([[0, 1, 3], [2, 2, 0]])
+    b = evaluate.label_breakdown(pred, gt)
+    assert b.shape == (256, 4) and b.sum() == 6
+    assert b[7].tolist() == [0, 1, 0, 1] and b[9].tolist() == [1, 0, 2, 0] and b[0].tolist() == [1, 0, 0, 0]
+
+
+def test_by_label_names_the_confused_garment(tmp_path, monkeypatch, capsys):
+    items = {"0002": person_groundtruth(40, 20, "shirt", "skirt"),
+             "0005": person_groundtruth(40, 20, "blouse", "jeans")}
+    root = write_ccp(tmp_path / "ccp", items)
+    lookup = data.label_lookup(data.read_label_names(root))
+    preds = {}
+    for i, gt in items.items():
+        pred = lookup[gt].copy()
+        pred[pred == 2] = 3 if i == "0002" else 2  # the skirt called a dress, the jeans right
+        preds[data.load_photo(root, i).tobytes()] = pred
+
+    class Fixed:
+        def __init__(self, weights, device=None):
+            pass
+
+        def predict(self, photo):
+            return preds[photo.tobytes()]
+
+    import fsutils.segment as segment
+    monkeypatch.setattr(segment, "ClothSegmenter", Fixed, raising=False)
+    r = evaluate.evaluate_segmentation(root, "fixed", progress=False)
+    assert r["by_label"]["skirt"]["class"] == "lower body"
+    assert r["by_label"]["skirt"]["predicted"].tolist()[:3] == [0, 0, 0]
+    assert r["by_label"]["jeans"]["predicted"][2] == r["by_label"]["jeans"]["predicted"].sum() > 0
+    cm = sum(evaluate.confusion_matrix(p, lookup[items[i]])
+             for i, p in zip(items, preds.values()))
+    assert (r["confusion"] == cm).all()  # the 4×4 matrix is the label rows summed by kit class
+
+    assert evaluate.main(["segmentation", "--ccp-root", str(root), "--weights", "fixed",
+                          "--no-progress", "--by-label"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    skirt = next(line for line in lines if line.startswith("label[skirt]"))
+    assert "class='lower body'" in skirt and "full=100.0%" in skirt and "lower=0.0%" in skirt
+    assert lines[-1].startswith("mean_iou_garments=")
