@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 __all__ = ["confusion_matrix", "label_breakdown", "iou_per_class", "pixel_accuracy",
-           "mean_iou_garments", "evaluate_segmentation", "main"]
+           "mean_iou_garments", "evaluate_segmentation", "by_label_lines", "main"]
 
 GARMENT_CLASSES = (1, 2, 3)
 CLASS_SHORT = ("background", "upper", "lower", "full")
@@ -99,6 +99,17 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
             "by_label": by_label}
 
 
+def by_label_lines(by_label: dict, top: int | None = None) -> list[str]:
+    """One line per CCP label of :func:`evaluate_segmentation`'s ``by_label`` (largest first):
+    ``label[coat] class='full body' pixels=… predicted: background=…% upper=…% lower=…% full=…%``."""
+    lines = []
+    for name, row in list(by_label.items())[:top]:
+        share = row["predicted"] / row["predicted"].sum()
+        lines.append(f"label[{name}] class={row['class']!r} pixels={row['predicted'].sum()} predicted: "
+                     + " ".join(f"{c}={100 * x:.1f}%" for c, x in zip(CLASS_SHORT, share)))
+    return lines
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m fsutils.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -122,10 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                               not args.no_progress, args.max_images)
     print(f"weights={r['weights']} split={r['split']} images={r['images']}")
     if args.by_label:
-        for name, row in r["by_label"].items():
-            share = row["predicted"] / row["predicted"].sum()
-            print(f"label[{name}] class={row['class']!r} pixels={row['predicted'].sum()} predicted: "
-                  + " ".join(f"{c}={100 * x:.1f}%" for c, x in zip(CLASS_SHORT, share)))
+        print("\n".join(by_label_lines(r["by_label"])))
     for name in ("upper body", "lower body", "full body"):
         print(f"iou[{name}]={r['iou'][name]:.4f}")
     print(f"pixel_accuracy={r['pixel_accuracy']:.4f}")

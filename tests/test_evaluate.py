@@ -105,6 +105,8 @@ def test_by_label_names_the_confused_garment(tmp_path, monkeypatch, capsys):
     cm = sum(evaluate.confusion_matrix(p, lookup[items[i]])
              for i, p in zip(items, preds.values()))
     assert (r["confusion"] == cm).all()  # the 4×4 matrix is the label rows summed by kit class
+    top = evaluate.by_label_lines(r["by_label"], top=2)
+    assert len(top) == 2 and top[0].startswith("label[null]")  # the largest label first
 
     assert evaluate.main(["segmentation", "--ccp-root", str(root), "--weights", "fixed",
                           "--no-progress", "--by-label"]) == 0
