@@ -63,8 +63,9 @@ def mean_iou_garments(cm: np.ndarray) -> float:
 
 def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all",
                           device: str | None = None, progress: bool = True,
-                          max_images: int | None = None) -> dict:
-    """Run a :class:`fsutils.segment.ClothSegmenter` over a CCP folder at full resolution.
+                          max_images: int | None = None, input_size: int | None = None) -> dict:
+    """Run a :class:`fsutils.segment.ClothSegmenter` (a registry name or a checkpoint file) over a
+    CCP folder at full resolution; ``input_size`` overrides the model's own.
 
     The result holds the 4×4 ``confusion``, per-class ``iou``, ``pixel_accuracy``,
     ``mean_iou_garments`` and ``by_label``: for every CCP label with pixels (largest first), its
@@ -83,7 +84,8 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
     ids = ids[:max_images]
     names = data.read_label_names(ccp_root)
     lookup = data.label_lookup(names)
-    seg = ClothSegmenter(weights=weights, device=device)
+    size = {} if input_size is None else {"input_size": input_size}
+    seg = ClothSegmenter(weights=weights, device=device, **size)
     counts = np.zeros((256, 4), dtype=np.int64)
     for i in tqdm(ids, desc=f"evaluating {weights}", disable=not progress):
         counts += label_breakdown(seg.predict(data.load_photo(ccp_root, i)), data.load_groundtruth(ccp_root, i))
@@ -116,7 +118,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="task", required=True)
     s = sub.add_parser("segmentation", help="per-class IoU of a cloth segmenter on a CCP folder")
     s.add_argument("--ccp-root", required=True, type=Path, help="folder with photos/, annotations/, label_list.mat")
-    s.add_argument("--weights", default="ccp_u2netp", help="registry name of the cloth model (default: ccp_u2netp)")
+    s.add_argument("--weights", default="ccp_u2netp",
+                   help="registry name of the cloth model (default: ccp_u2netp), or the path of a "
+                        "checkpoint file, e.g. one written by `python -m fsutils.train --export`")
+    s.add_argument("--input-size", type=int, default=None,
+                   help="square input size of the network (default: the model's own, 160 for ccp_u2netp)")
     s.add_argument("--split", choices=("all", "val", "train"), default="all",
                    help="which photos: all in the folder (default), or the kit's validation/training split")
     s.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
@@ -130,7 +136,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     r = evaluate_segmentation(args.ccp_root, args.weights, args.split, args.device,
-                              not args.no_progress, args.max_images)
+                              not args.no_progress, args.max_images, args.input_size)
     print(f"weights={r['weights']} split={r['split']} images={r['images']}")
     if args.by_label:
         print("\n".join(by_label_lines(r["by_label"])))

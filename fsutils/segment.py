@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -154,13 +155,44 @@ def _as_pil(image: Any) -> Image.Image:
     return io.load_image(image)
 
 
+def _is_checkpoint_file(weights: str | Path) -> bool:
+    """A path rather than a registry name: an existing file, or a name with a folder or suffix."""
+    from fsutils import weights as W
+
+    if isinstance(weights, str) and weights in W.REGISTRY:
+        return False
+    path = Path(weights).expanduser()
+    return isinstance(weights, Path) or path.is_file() or path.suffix != "" or len(path.parts) > 1
+
+
+def _load_cloth_file(path: Path) -> tuple[Any, torch.nn.Module]:
+    """A cloth checkpoint file (say one exported by ``fsutils.train --export``, or a training
+    ``best.pt``) in whichever registry cloth architecture it fits; that entry's ``meta`` (input
+    size, normalisation) then applies."""
+    from fsutils import weights as W
+
+    for name in CLOTH_WEIGHTS:
+        entry = W.get(name)
+        try:
+            return entry, W.load_state_dict(entry.build(), path)
+        except W.ArchitectureMismatchError:
+            continue
+    raise W.ArchitectureMismatchError(
+        f"{path} is not a 4-class cloth checkpoint: it fits none of the cloth architectures "
+        f"({'; '.join(W.get(n).arch for n in CLOTH_WEIGHTS)}). Pass a file written by "
+        f"`python -m fsutils.train --export` or the official cloth_segm_u2net_latest.pth, or a "
+        f"registry name ({', '.join(CLOTH_WEIGHTS)}).")
+
+
 class ClothSegmenter:
     """4-class cloth segmentation: ``predict(image) -> uint8 H×W`` label map at the photo's size.
 
     ``weights`` names a registry checkpoint (default :data:`DEFAULT_CLOTH_WEIGHTS`; the official
     one is ``"cloth_segm"``) whose ``meta`` gives ``input_size`` (and optionally ``mean``, ``std``
     and ``resample``); it is fetched through :func:`fsutils.weights.fetch` — any failure raises
-    the :class:`fsutils.weights.WeightsError` that says what to do. ``weights`` may also be an
+    the :class:`fsutils.weights.WeightsError` that says what to do. ``weights`` may also be the
+    path of a cloth checkpoint file (your own model from ``fsutils.train``: it is loaded into the
+    cloth architecture it fits, with that model's settings; ``input_size=`` overrides), or an
     already built ``nn.Module`` returning ``(d0, …)`` logits with 4 channels (for tests or your own
     models; see also :meth:`from_model`). ``device`` defaults to :func:`fsutils.env.device`.
     """
@@ -168,7 +200,7 @@ class ClothSegmenter:
     CLASS_NAMES = CLASS_NAMES
     PALETTE = PALETTE
 
-    def __init__(self, weights: str | torch.nn.Module = DEFAULT_CLOTH_WEIGHTS, device: Any = None,
+    def __init__(self, weights: str | Path | torch.nn.Module = DEFAULT_CLOTH_WEIGHTS, device: Any = None,
                  *, input_size: int | None = None, mean: float | None = None,
                  std: float | None = None, resample: str | None = None, flip: bool | None = None,
                  verbose: bool = True):
@@ -182,17 +214,20 @@ class ClothSegmenter:
         else:
             from fsutils import weights as W
 
-            entry = W.get(weights)
+            if _is_checkpoint_file(weights):
+                entry, model = _load_cloth_file(Path(weights).expanduser())
+            else:
+                entry = W.get(weights)
+                model = entry.build()
+                channels = getattr(model, "out_ch", None)
+                if channels is not None and channels != len(CLASS_NAMES):
+                    raise W.ArchitectureMismatchError(
+                        f"{weights!r} is not a cloth model: {entry.arch} has {channels} output "
+                        f"channel(s), a cloth segmenter needs {len(CLASS_NAMES)} "
+                        f"(choose one of {', '.join(CLOTH_WEIGHTS)}).")
+                W.load_state_dict(model, weights)
             meta = dict(entry.meta)
-            model = entry.build()
-            channels = getattr(model, "out_ch", None)
-            if channels is not None and channels != len(CLASS_NAMES):
-                raise W.ArchitectureMismatchError(
-                    f"{weights!r} is not a cloth model: {entry.arch} has {channels} output "
-                    f"channel(s), a cloth segmenter needs {len(CLASS_NAMES)} "
-                    f"(choose one of {', '.join(CLOTH_WEIGHTS)}).")
-            W.load_state_dict(model, weights)
-            self.name = weights
+            self.name = str(weights)
             if verbose:  # one line, so a user always knows which model segmented the photo
                 print(f"cloth segmentation: {weights} — {entry.arch}")
         self.input_size = int(input_size or meta.get("input_size", _DEFAULT_INPUT_SIZE))

@@ -152,3 +152,29 @@ def test_flip_averages_the_photo_and_its_mirror_image(photo):
     np.testing.assert_allclose(q, 0.5 * (p + p[:, :, ::-1]), atol=1e-5)   # left-right symmetric
     assert plain.predict(photo)[20, 5] == 0 and both.predict(photo)[20, 5] in (0, 3)
     np.testing.assert_allclose(q.sum(0), 1, atol=1e-5)
+
+
+def test_a_checkpoint_file_is_loaded_into_the_architecture_it_fits(photo, tmp_path, capsys):
+    torch.manual_seed(1)
+    mine = U2NETP(3, 4).eval()
+    path = tmp_path / "my_cloth_model.pth"
+    torch.save({k: v.half() for k, v in mine.state_dict().items()}, path)  # as train --export does
+    from_file = ClothSegmenter(str(path), device="cpu", input_size=64)
+    assert from_file.name == str(path) and from_file.input_size == 64
+    assert capsys.readouterr().out.startswith(f"cloth segmentation: {path} — U2NETP")
+    direct = ClothSegmenter.from_model(mine, input_size=64, device="cpu", resample=from_file.resample)
+    np.testing.assert_allclose(from_file.predict_proba(photo), direct.predict_proba(photo), atol=2e-2)
+    # without input_size, the kit's own model's settings apply
+    assert ClothSegmenter(path, device="cpu", verbose=False).input_size == ClothSegmenter(
+        "ccp_u2netp", device="cpu", verbose=False).input_size
+
+
+def test_a_file_that_is_no_cloth_checkpoint_or_missing_is_explained(tmp_path):
+    from fsutils.weights import ArchitectureMismatchError, CheckpointError
+
+    saliency = tmp_path / "saliency.pth"
+    torch.save(U2NETP(3, 1).state_dict(), saliency)
+    with pytest.raises(ArchitectureMismatchError, match="not a 4-class cloth checkpoint.*--export"):
+        ClothSegmenter(str(saliency), device="cpu")
+    with pytest.raises(CheckpointError, match="no file"):
+        ClothSegmenter(str(tmp_path / "runs" / "missing.pth"), device="cpu")
