@@ -164,10 +164,15 @@ class Augment:
 
     @classmethod
     def named(cls, name: str) -> "Augment":
-        """``"default"`` (the settings above) or ``"strong"`` (wider crops and aspect changes,
-        stronger colour jitter: against over-fitting the 711 training photos in long runs)."""
-        presets = {"default": {}, "strong": dict(min_scale=0.35, max_aspect=1.5, brightness=0.3,
-                                                 contrast=0.3, saturation=0.4)}
+        """``"default"`` (the settings above), ``"strong"`` (wider crops and aspect changes,
+        stronger colour jitter: against over-fitting the 711 training photos in long runs) or
+        ``"context"`` (crops that keep most of the photo, strong colour jitter: whether a garment
+        is a dress or a top is decided by the whole figure, which a small crop cuts away)."""
+        presets = {"default": {},
+                   "strong": dict(min_scale=0.35, max_aspect=1.5, brightness=0.3, contrast=0.3,
+                                  saturation=0.4),
+                   "context": dict(min_scale=0.85, max_aspect=1.15, brightness=0.3, contrast=0.3,
+                                   saturation=0.4)}
         if name not in presets:
             raise ValueError(f"unknown augmentation {name!r}; choose one of {sorted(presets)}")
         return cls(**presets[name])

@@ -433,6 +433,24 @@ def show_examples(ccp_root: str | Path, ids: list[str], segmenters: dict | None 
     return fig
 
 
+_HELP = {
+    "out": "run folder: last.pt, best.pt, history.json (an existing run resumes)",
+    "init": "start weights: the saliency u2netp (model surgery), or a cloth checkpoint to continue "
+            "(ccp_u2netp or a file)",
+    "size": "square training input size in pixels",
+    "warmup_steps": "linear learning-rate warm-up steps before the cosine decay",
+    "dice_weight": "weight of the soft Dice term on the fused output (0 = cross-entropy only)",
+    "precision": "auto (bf16 on CPUs with native bf16, fp16 on CUDA), fp32, bf16 or fp16",
+    "val_every": "validate every N epochs (and after the last)",
+    "augment": "default, strong (small crops, strong jitter) or context (crops keep most of the figure)",
+    "ema_decay": "keep an exponential moving average of the weights (e.g. 0.998); it is validated "
+                 "and saved as best.pt",
+    "checkpoint_every": "write last.pt every N steps",
+    "max_steps": "stop after N steps (quick checks)",
+    "threads": "CPU threads for torch",
+}
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m fsutils.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -443,7 +461,7 @@ def _parser() -> argparse.ArgumentParser:
                  "max_steps", "max_train_images", "max_val_images", "seed", "device", "threads"):
         default = getattr(d, name)
         kind = type(default) if default is not None else {"device": str, "ema_decay": float}.get(name, int)
-        p.add_argument("--" + name.replace("_", "-"), type=kind, default=default)
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=default, help=_HELP.get(name))
     p.add_argument("--class-weights", type=lambda t: tuple(float(v) for v in t.split(",")), default=None,
                    metavar="W0,W1,W2,W3", help="cross-entropy weights of the 4 classes, e.g. 1,2,2,2")
     p.add_argument("--no-progress", action="store_true")

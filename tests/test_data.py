@@ -84,5 +84,7 @@ def test_named_augmentations():
     assert data.Augment.named("default") == data.Augment()
     strong = data.Augment.named("strong")
     assert strong.min_scale < data.Augment().min_scale and strong.max_aspect > data.Augment().max_aspect
+    context = data.Augment.named("context")  # keeps most of the figure in every crop
+    assert context.min_scale > data.Augment().min_scale and context.max_aspect < data.Augment().max_aspect
     with pytest.raises(ValueError, match="strong"):
         data.Augment.named("heavy")
