@@ -83,8 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--alpha", type=float, default=1.0, help="AdaIN style amount 0..1")
     w = p.add_argument_group("weights")
     w.add_argument("--segment-weights", default=None,
-                   help="cloth model: the bundled ccp_u2netp (default, no download) or cloth_segm "
-                        "(the official model, a 176 MB download)")
+                   help="cloth model: the bundled ccp_u2netp (default, no download), cloth_segm "
+                        "(the official model, a 176 MB download) or the path of your own "
+                        "checkpoint (python -m fsutils.train --export)")
     w.add_argument("--saliency-weights", default="u2netp", help="u2netp or u2net")
     p.add_argument("--save", default="all",
                    help="what to write: all, or a comma-separated subset of stylized, hard_paste, "
