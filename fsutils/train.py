@@ -29,7 +29,7 @@ from .evaluate import confusion_matrix, iou_per_class, mean_iou_garments
 from .models import U2NETP
 
 __all__ = ["OUTPUT_LAYERS", "surgery_from_saliency", "calibrate_identity_batchnorm",
-           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "update_ema", "TrainConfig",
+           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "update_ema", "ema_decay_at", "TrainConfig",
            "train", "export_half", "load_run", "plot_history", "show_examples"]
 
 #: Layers whose shape depends on the number of output classes; everything else is transferred.
@@ -213,6 +213,13 @@ def _load_init(init: str) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in sd.items()}
 
 
+def ema_decay_at(step: int, decay: float) -> float:
+    """The moving average's decay at optimiser step ``step`` (0-based): ``min(decay, (1 + step) /
+    (10 + step))``. Early steps follow the model closely, so the average is not stuck near the
+    starting weights (e.g. the saliency model's) for the first ``1 / (1 − decay)`` steps."""
+    return min(decay, (1 + step) / (10 + step))
+
+
 @torch.no_grad()
 def update_ema(ema: nn.Module, model: nn.Module, decay: float) -> None:
     """``ema ← decay·ema + (1 − decay)·model`` for every float parameter and buffer (BatchNorm
@@ -325,7 +332,7 @@ def train(cfg: TrainConfig) -> dict:
             scaler.update()
             sched.step()
             if ema is not None:
-                update_ema(ema, model, cfg.ema_decay)
+                update_ema(ema, model, ema_decay_at(state["global_step"], cfg.ema_decay))
             running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
             state["global_step"] += 1
             state["step_in_epoch"] = step + 1

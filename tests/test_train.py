@@ -1,3 +1,4 @@
+import pytest
 import torch
 import torch.nn as nn
 
@@ -148,6 +149,13 @@ def test_update_ema_moves_float_tensors_and_copies_counters():
     assert torch.allclose(ema.weight, torch.full((2,), 1.5))        # 0.75·1 + 0.25·3
     assert torch.allclose(ema.running_mean, torch.full((2,), 1.0))  # 0.75·0 + 0.25·4
     assert ema.num_batches_tracked.item() == 7
+
+
+def test_ema_decay_warms_up_to_the_configured_value():
+    decays = [train.ema_decay_at(t, 0.998) for t in range(0, 20000, 50)]
+    assert decays[0] == pytest.approx(0.1)          # the first update nearly copies the model
+    assert all(a <= b for a, b in zip(decays, decays[1:])) and decays[-1] == 0.998
+    assert train.ema_decay_at(100, 0.5) == 0.5      # a short horizon is used as it is
 
 
 def test_ema_run_saves_the_average_as_best_and_resumes_it(tmp_path):
