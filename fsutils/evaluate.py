@@ -19,7 +19,6 @@ __all__ = ["confusion_matrix", "label_breakdown", "iou_per_class", "pixel_accura
            "mean_iou_garments", "evaluate_segmentation", "by_label_lines", "main"]
 
 GARMENT_CLASSES = (1, 2, 3)
-CLASS_SHORT = ("background", "upper", "lower", "full")
 
 
 def _cross_count(pred: np.ndarray, target: np.ndarray, num_target: int, num_pred: int) -> np.ndarray:
@@ -84,8 +83,7 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
     ids = ids[:max_images]
     names = data.read_label_names(ccp_root)
     lookup = data.label_lookup(names)
-    size = {} if input_size is None else {"input_size": input_size}
-    seg = ClothSegmenter(weights=weights, device=device, **size)
+    seg = ClothSegmenter(weights=weights, device=device, input_size=input_size)
     counts = np.zeros((256, 4), dtype=np.int64)
     for i in tqdm(ids, desc=f"evaluating {weights}", disable=not progress):
         counts += label_breakdown(seg.predict(data.load_photo(ccp_root, i)), data.load_groundtruth(ccp_root, i))
@@ -104,11 +102,14 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
 def by_label_lines(by_label: dict, top: int | None = None) -> list[str]:
     """One line per CCP label of :func:`evaluate_segmentation`'s ``by_label`` (largest first):
     ``label[coat] class='full body' pixels=… predicted: background=…% upper=…% lower=…% full=…%``."""
+    from .segment import CLASS_NAMES
+
+    short = [n.split()[0] for n in CLASS_NAMES]  # background, upper, lower, full
     lines = []
     for name, row in list(by_label.items())[:top]:
         share = row["predicted"] / row["predicted"].sum()
         lines.append(f"label[{name}] class={row['class']!r} pixels={row['predicted'].sum()} predicted: "
-                     + " ".join(f"{c}={100 * x:.1f}%" for c, x in zip(CLASS_SHORT, share)))
+                     + " ".join(f"{c}={100 * x:.1f}%" for c, x in zip(short, share)))
     return lines
 
 

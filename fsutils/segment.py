@@ -155,26 +155,17 @@ def _as_pil(image: Any) -> Image.Image:
     return io.load_image(image)
 
 
-def _is_checkpoint_file(weights: str | Path) -> bool:
-    """A path rather than a registry name: an existing file, or a name with a folder or suffix."""
-    from fsutils import weights as W
-
-    if isinstance(weights, str) and weights in W.REGISTRY:
-        return False
-    path = Path(weights).expanduser()
-    return isinstance(weights, Path) or path.is_file() or path.suffix != "" or len(path.parts) > 1
-
-
-def _load_cloth_file(path: Path) -> tuple[Any, torch.nn.Module]:
+def _load_cloth_file(path: str | Path) -> tuple[Any, torch.nn.Module]:
     """A cloth checkpoint file (say one exported by ``fsutils.train --export``, or a training
     ``best.pt``) in whichever registry cloth architecture it fits; that entry's ``meta`` (input
     size, normalisation) then applies."""
     from fsutils import weights as W
 
+    state = W.read_state_dict(path)  # read once, tried on each architecture
     for name in CLOTH_WEIGHTS:
         entry = W.get(name)
         try:
-            return entry, W.load_state_dict(entry.build(), path)
+            return entry, W.load_state_dict(entry.build(), state)
         except W.ArchitectureMismatchError:
             continue
     raise W.ArchitectureMismatchError(
@@ -214,8 +205,8 @@ class ClothSegmenter:
         else:
             from fsutils import weights as W
 
-            if _is_checkpoint_file(weights):
-                entry, model = _load_cloth_file(Path(weights).expanduser())
+            if not (isinstance(weights, str) and weights in W.REGISTRY):  # a file (or a typo)
+                entry, model = _load_cloth_file(weights)
             else:
                 entry = W.get(weights)
                 model = entry.build()

@@ -152,7 +152,7 @@ class TrainConfig:
     dice_weight: float = 0.0        # + this × soft Dice loss of the garment classes (fused output)
     precision: str = "auto"         # auto | fp32 | bf16 | fp16 (see autocast_dtype)
     val_every: int = 1              # validate every N epochs (and always after the last)
-    augment: str = "default"        # default | strong (see fsutils.data.Augment.named)
+    augment: str = "default"        # default | strong | context (see fsutils.data.Augment.named)
     ema_decay: float | None = None  # keep an exponential moving average of the weights (e.g. 0.995);
                                     # it is what gets validated and saved as best.pt
     warmup_steps: int = 30

@@ -50,7 +50,7 @@ from typing import Any, Union
 
 __all__ = [
     "REGISTRY", "Weights", "Drive", "Url", "ZipMember", "Bundled",
-    "fetch", "get", "load_state_dict", "load_model", "cache_dir", "mirror_dir", "cache_path",
+    "fetch", "get", "read_state_dict", "load_state_dict", "load_model", "cache_dir", "mirror_dir", "cache_path",
     "print_registry",
     "WeightsError", "UnknownWeightsError", "DownloadError", "NoNetworkError", "HtmlPageError",
     "TruncatedDownloadError", "SizeMismatchError", "HashMismatchError", "CheckpointError",
@@ -815,23 +815,36 @@ def _shorten(msg: str, limit: int = 6) -> str:
     return "\n  ".join(lines)
 
 
+def _locate(name_or_path) -> tuple[Path, Weights | None]:
+    """The local file of a registry name (fetched) or a path, and its registry entry if any."""
+    if isinstance(name_or_path, str) and name_or_path in REGISTRY:
+        return fetch(name_or_path), REGISTRY[name_or_path]
+    path = Path(name_or_path).expanduser()
+    if isinstance(name_or_path, str) and not path.exists() and os.sep not in name_or_path \
+            and not path.suffix:
+        get(name_or_path)  # raises UnknownWeightsError with the known names
+    return path, _entry_for(path)
+
+
+def read_state_dict(name_or_path) -> dict[str, Any]:
+    """The state dict of a registry checkpoint (by name) or a file, read as
+    :func:`load_state_dict` reads it — to load one file into several candidate models."""
+    return _read_state_dict(*_locate(name_or_path))
+
+
 def load_state_dict(model, name_or_path):
-    """Load a registry checkpoint (by name) or a file into ``model`` strictly; returns ``model``.
+    """Load a registry checkpoint (by name), a file, or an already read state dict (from
+    :func:`read_state_dict`) into ``model`` strictly; returns ``model``.
 
     ``torch.load(map_location="cpu", weights_only=True)``: pickled objects that could run code
     are refused (:class:`UnsafeCheckpointError`). A ``{"state_dict": …}`` / ``{"model": …}``
     wrapper is unwrapped; a ``module.`` prefix is removed only when every key has it.
     """
-    if isinstance(name_or_path, str) and name_or_path in REGISTRY:
-        w: Weights | None = REGISTRY[name_or_path]
-        path = fetch(name_or_path)
+    if isinstance(name_or_path, Mapping):
+        sd, what, w = dict(name_or_path), "The given state dict", None
     else:
-        path = Path(name_or_path).expanduser()
-        if isinstance(name_or_path, str) and not path.exists() and os.sep not in name_or_path \
-                and not path.suffix:
-            get(name_or_path)  # raises UnknownWeightsError with the known names
-        w = _entry_for(path)
-    sd = _read_state_dict(path, w)
+        path, w = _locate(name_or_path)
+        sd, what = _read_state_dict(path, w), f"The checkpoint {path}"
     model_keys = set(model.state_dict().keys())
     sd = _strip_module_prefix(sd, model_keys)
     try:
@@ -840,7 +853,7 @@ def load_state_dict(model, name_or_path):
         expected = (f"it is the registry checkpoint {w.name!r}, made for {w.arch}"
                     if w else "no registry entry names this file")
         raise ArchitectureMismatchError(
-            f"The checkpoint {path} does not fit {type(model).__name__} ({expected}; the file has "
+            f"{what} does not fit {type(model).__name__} ({expected}; the file has "
             f"{len(sd)} tensors, the model expects {len(model_keys)}).\n  {_shorten(str(e))}\n"
             f"Build the architecture the checkpoint was made for, or pick the checkpoint of "
             f"this architecture.") from None

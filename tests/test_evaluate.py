@@ -46,7 +46,7 @@ def test_command_prints_the_contract_last_line(tmp_path, monkeypatch, capsys):
     class Oracle:
         """Stand-in segmenter: the ground truth, except photo 0010's lower body called upper body."""
 
-        def __init__(self, weights, device=None):
+        def __init__(self, weights, device=None, input_size=None):
             self.weights = weights
 
         def predict(self, photo):
@@ -90,7 +90,7 @@ def test_by_label_names_the_confused_garment(tmp_path, monkeypatch, capsys):
         preds[data.load_photo(root, i).tobytes()] = pred
 
     class Fixed:
-        def __init__(self, weights, device=None):
+        def __init__(self, weights, device=None, input_size=None):
             pass
 
         def predict(self, photo):

@@ -434,6 +434,19 @@ def test_plain_and_module_prefixed_state_dicts_load(tmp_path):
             assert torch.equal(m.state_dict()[k], v), (path.name, k)
 
 
+def test_a_state_dict_read_once_loads_like_its_file(tmp_path):
+    src = Tiny()
+    path = tmp_path / "dp.pth"
+    torch.save({"state_dict": nn.DataParallel(src).state_dict()}, path)
+    state = W.read_state_dict(path)  # unwrapped, still prefixed: the model decides
+    assert all(k.startswith("module.") for k in state)
+    m = W.load_state_dict(Tiny(), state)
+    for k, v in src.state_dict().items():
+        assert torch.equal(m.state_dict()[k], v), k
+    with pytest.raises(W.ArchitectureMismatchError, match="The given state dict does not fit"):
+        W.load_state_dict(Tiny(ch=8), state)
+
+
 def test_module_prefix_kept_when_the_model_itself_has_it(tmp_path):
     class Holder(nn.Module):
         def __init__(self):
