@@ -205,6 +205,9 @@ class Weights:
     factory_kwargs: Mapping[str, Any] = field(default_factory=dict)
     meta: Mapping[str, Any] = field(default_factory=dict)
     notes: str = ""
+    #: ``"pytorch"`` (a ``torch.save`` state dict) or ``"tflite"`` (a TensorFlow Lite flatbuffer,
+    #: read with :mod:`fsutils.tflite` and converted into a PyTorch model).
+    format: str = "pytorch"
 
     def build(self):
         """A freshly initialised instance of the architecture (no weights loaded)."""
@@ -220,6 +223,49 @@ class Weights:
 
 
 # ------------------------------------------------------------------------------------- registry
+
+_CORAL = "https://raw.githubusercontent.com/google-coral/test_data/104342d2d3480b3e66203073dac24f4e2dbb4c41/"
+_UNITY = ("https://raw.githubusercontent.com/asus4/tf-lite-unity-sample/"
+          "29ab4cd24453ab2153acc992d5164db1dd784821/Assets/StreamingAssets/")
+_TF_STORAGE = "https://storage.googleapis.com/download.tensorflow.org/models/tflite/"
+_DEEPLAB_CREDIT = ("Chen et al., 'Encoder-Decoder with Atrous Separable Convolution' (DeepLabV3+, ECCV "
+                   "2018) with MobileNetV2 (Sandler et al., CVPR 2018); TensorFlow models, trained on "
+                   "COCO then PASCAL VOC")
+_MAGENTA_CREDIT = ("Magenta arbitrary image stylization: Ghiasi et al., 'Exploring the structure of a "
+                   "real-time, arbitrary neural artistic stylization network', BMVC 2017")
+#: (file stem, sources in order, sha256, size, architecture, credit, notes) of the TFLite originals.
+_TFLITE_FILES = (
+    ("deeplabv3_mnv2_pascal_quant", (_CORAL + "deeplabv3_mnv2_pascal_quant.tflite",),
+     "350af47fd346ea6d74b58833a351f583ba860e9806ec5bd292ff8d8f1f249398", 2_193_224,
+     "DeepLabV3 + MobileNetV2 (width 1.0, output stride 16), 21 PASCAL VOC classes, 513x513",
+     _DEEPLAB_CREDIT, "uint8 weights, BatchNorm folded; the cloth segmenter starts from it"),
+    ("deeplabv3_257_mv_gpu", ("https://raw.githubusercontent.com/floe/backscrub/"
+                              "16b591612109cb05585db2466e0a3cd46a40f35f/models/deeplabv3_257_mv_gpu.tflite",
+                              _TF_STORAGE + "gpu/deeplabv3_257_mv_gpu.tflite"),
+     "68a539782c2c6a72f8aac3724600124a85ed977162b44e84cbae5db717c933c6", 2_779_264,
+     "DeepLabV3 + MobileNetV2 (narrow), 21 PASCAL VOC classes, 257x257, float32",
+     _DEEPLAB_CREDIT, "float32 weights, BatchNorm folded"),
+    ("mobilenet_v2_1.0_224_quant", (_CORAL + "mobilenet_v2_1.0_224_quant.tflite",),
+     "7aad0c74c5e3c06e5eb3c827e13304fdd68a83da6087d92ee169c24ff9fd4776", 3_610_798,
+     "MobileNetV2 1.0 ImageNet classifier (1001 classes), 224x224",
+     "Sandler et al., 'MobileNetV2: Inverted Residuals and Linear Bottlenecks', CVPR 2018; "
+     "TensorFlow models", "uint8 weights"),
+    ("style_predict_quantized_256", (_UNITY + "style_predict_quantized_256.tflite",
+                                     _TF_STORAGE + "arbitrary_style_transfer/style_predict_quantized_256.tflite"),
+     "af6ad4b2e7aeba0675f32636082ab915ced5375229a3f8aff7e714c6213f5ed2", 2_828_838,
+     "Magenta style-prediction network (MobileNetV2-based): painting 256x256 -> 100-number style vector",
+     _MAGENTA_CREDIT, "int8 weights"),
+    ("style_transfer_f16_384", (_UNITY + "style_transfer_f16_384.tflite",
+                                _TF_STORAGE + "arbitrary_style_transfer/style_transfer_f16_384.tflite"),
+     "53b5243ed5aa33e408db7976c8a8e51a90a0f7708fd122a31428cd00fbdf6aa6", 422_086,
+     "Magenta style-transfer network: photo + style vector -> stylised photo", _MAGENTA_CREDIT,
+     "float16 weights"),
+    ("style_transfer_quantized_384", (_UNITY + "style_transfer_quantized_384.tflite",
+                                      _TF_STORAGE + "arbitrary_style_transfer/style_transfer_quantized_384.tflite"),
+     "7a1550643cf034a4d813c0aa276976cd15da4141b4f1ec3631db1d0d9c8e2cd1", 284_398,
+     "Magenta style-transfer network, int8 weights (smaller, slightly less exact)", _MAGENTA_CREDIT,
+     "int8 weights"),
+)
 # Other stages add their entries to this table (one Weights(...) each).
 _ENTRIES: tuple[Weights, ...] = (
     Weights(
@@ -352,6 +398,19 @@ _ENTRIES: tuple[Weights, ...] = (
         min_size=14_020_876,  # float32 tensors of adain_decoder()
         factory="fsutils.models.adain:adain_decoder",
     ),
+    # --- TensorFlow Lite originals (read by fsutils.tflite, converted to PyTorch modules) ---
+    *(Weights(
+        name=f"tflite/{stem}",
+        filename=f"tflite/{stem}.tflite",
+        sources=tuple(Url(u) for u in urls),
+        arch=arch,
+        license="Apache-2.0",
+        credit=credit,
+        sha256=sha,
+        size=size,
+        format="tflite",
+        notes=notes,
+    ) for stem, urls, sha, size, arch, credit, notes in _TFLITE_FILES),
 )
 
 REGISTRY: dict[str, Weights] = {w.name: w for w in _ENTRIES}
@@ -426,6 +485,7 @@ def _manual_help(w: Weights) -> str:
 # -------------------------------------------------------------------------------------- checks
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_MAGIC = b"\x80"  # legacy torch.save files start with a pickle protocol opcode
+_TFLITE_MAGIC = b"TFL3"  # flatbuffer file identifier at bytes 4..8 of a .tflite file
 
 
 def _sha256(path: Path) -> str:
@@ -447,9 +507,9 @@ def _describe_page(head: bytes) -> str:
     return "a web page"
 
 
-def _sniff(path: Path, what: str) -> bytes:
-    """The first bytes of a would-be checkpoint; raises if it is empty, a web page, or neither a
-    PyTorch zip file nor a legacy PyTorch pickle."""
+def _sniff(path: Path, what: str, fmt: str = "pytorch") -> bytes:
+    """The first bytes of a would-be checkpoint; raises if it is empty, a web page, or not of the
+    expected format (a PyTorch zip file or legacy pickle; or a TensorFlow Lite flatbuffer)."""
     with open(path, "rb") as f:
         head = f.read(4096)
     if not head:
@@ -459,6 +519,11 @@ def _sniff(path: Path, what: str) -> bytes:
             f"{what} is {_describe_page(head)} ({path.stat().st_size:,} bytes of HTML), not the "
             f"checkpoint. Google Drive sends such pages when a file's download quota is used up "
             f"or it cannot be virus-scanned: retry later, or download the file in a browser.")
+    if fmt == "tflite":
+        if head[4:8] != _TFLITE_MAGIC:
+            raise NotACheckpointError(f"{what} is not a TensorFlow Lite file (no 'TFL3' "
+                                      f"identifier; it starts with {head[:8]!r}).")
+        return head
     if not (head.startswith(_ZIP_MAGIC) or head.startswith(_PICKLE_MAGIC)):
         raise NotACheckpointError(f"{what} is not a PyTorch checkpoint (it starts with "
                                   f"{head[:8]!r}).")
@@ -468,7 +533,7 @@ def _sniff(path: Path, what: str) -> bytes:
 def _check_content(w: Weights, path: Path, what: str) -> None:
     """Structural checks that need no hash. Raises the documented error; deletes nothing."""
     what = f"{what} for {w.name!r}"
-    head = _sniff(path, what)
+    head = _sniff(path, what, w.format)
     size = path.stat().st_size
     if w.size is not None and size < w.size:
         raise TruncatedDownloadError(
