@@ -1,0 +1,47 @@
+"""Interactive panels for the notebooks (ipywidgets), all driven by one cached
+:class:`~fsutils.pipeline.Pipeline`.
+
+- :class:`PhotoPicker` — bundled sample photos, your own upload (``FileUpload``; on Colab also
+  :func:`colab_upload`), a thumbnail; choosing a photo sets it on the pipeline.
+- :class:`StylePicker` — the bundled paintings as clickable thumbnails, plus an upload.
+- :class:`GarmentPicker` — one checkbox per garment class, by name.
+- :class:`SegmentationExplorer` — class overlay with legend and opacity, garment checkboxes.
+- :class:`SaliencyExplorer` — the saliency map with threshold and gamma previews.
+- :class:`StylePanel` — method (Gatys / fast / AdaIN), content weight α, style weight β, TV weight,
+  steps, size, optimizer, AdaIN α; a Run button and a live preview during the optimisation.
+- :class:`BlendPanel` — mode (hard paste / saliency / feathered), feather width, saliency strength
+  and the **boundary close-up**: a zoom box moved with sliders, showing the same crop of the hard
+  paste and the saliency blend side by side with a seam score for each.
+- :class:`PipelinePanel` — all of the above on one photo, plus saving the results.
+
+Every panel is an ``ipywidgets.VBox`` (display it, or leave it as a cell's last expression) with
+one ``Output`` that is redrawn when a control changes (``observe``) or when another panel changes
+the pipeline's photo or style. Expensive sliders only report when released
+(``continuous_update=False``). Pictures are drawn with Pillow into one PNG per update, which keeps
+a slider change on a 2-core CPU in tens of milliseconds.
+
+A redraw replaces the Output's ``outputs`` in **one assignment** — the flicker-free equivalent of
+``clear_output(wait=True)`` followed by ``display``. The panels deliberately do not use the
+``with output:`` capture protocol: under server-side execution (nbclient, which Voila also uses)
+with ipykernel 7, a widget that captures output while a cell runs makes the client send comm
+messages on the shell channel, and the cell's execute reply can then be lost for the whole cell
+timeout. An error while drawing is shown in the panel *and* raised.
+
+The package: :mod:`~fsutils.widgets.drawing` (tiles with titles, legends, PNG), the pickers
+(:mod:`~fsutils.widgets.pickers`, one :class:`~fsutils.widgets.pickers.ImagePicker` base for photo
+and painting), the panel base (:mod:`~fsutils.widgets.base`) and one module per panel. Panels talk
+to each other and to the pipeline through public methods only.
+"""
+from __future__ import annotations
+
+from .base import Panel
+from .blend_panel import BlendPanel
+from .drawing import DISPLAY_HEIGHT, compose, show
+from .explorers import SaliencyExplorer, SegmentationExplorer
+from .pickers import GarmentPicker, ImagePicker, PhotoPicker, StylePicker, colab_upload
+from .pipeline_panel import PipelinePanel
+from .style_panel import StylePanel
+
+__all__ = ["PhotoPicker", "StylePicker", "GarmentPicker", "SegmentationExplorer",
+           "SaliencyExplorer", "StylePanel", "BlendPanel", "PipelinePanel", "colab_upload",
+           "compose", "show", "DISPLAY_HEIGHT", "ImagePicker", "Panel"]

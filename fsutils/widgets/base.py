@@ -1,0 +1,100 @@
+"""The base of every panel: a VBox with one Output redrawn in one assignment, and the sliders."""
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as W
+from PIL import Image
+
+from fsutils.pipeline import Pipeline
+
+from .drawing import error_output, html_output, png_output, text_output
+
+__all__ = ["Panel", "slider", "STYLE_WIDE"]
+
+STYLE_WIDE = {"description_width": "120px"}
+_LAYOUT_SLIDER = W.Layout(width="420px")
+
+
+def slider(cls, value, min, max, step, description, css, *, continuous=False,
+           readout_format=None, **kw):
+    """An ipywidgets slider of class ``cls`` with the panels' layout and the CSS class ``css``;
+    it reports only when released unless ``continuous``."""
+    args = dict(value=value, min=min, max=max, step=step, description=description,
+                continuous_update=continuous, layout=_LAYOUT_SLIDER, style=STYLE_WIDE, **kw)
+    if readout_format:
+        args["readout_format"] = readout_format
+    s = cls(**args)
+    s.add_class(css)
+    return s
+
+
+class Panel(W.VBox):
+    """A VBox with one Output that :meth:`refresh` redraws in one assignment.
+
+    A subclass lists its controls, calls :meth:`watch` on those that redraw, and implements
+    :meth:`render` with :meth:`show_image`, :meth:`show_text` and :meth:`show_html`.
+    """
+
+    css: str = ""
+
+    def __init__(self, pipe: Pipeline, children: list[W.Widget], **kw: Any) -> None:
+        self.pipe = pipe
+        self.out = W.Output()
+        if self.css:
+            self.out.add_class(f"{self.css}-view")
+        super().__init__(children=[*children, self.out], **kw)
+        if self.css:
+            self.add_class(self.css)
+        self._busy = False
+        self._pending: list[dict[str, Any]] = []
+        self.last_image: Image.Image | None = None
+        pipe.on_change(self._on_pipeline)
+
+    def watch(self, *widgets: W.Widget) -> None:
+        """Redraw when any of ``widgets`` changes value."""
+        for w in widgets:
+            w.observe(lambda change: self.refresh(), names="value")
+
+    def _on_pipeline(self, event: str) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw the panel from the current controls. An error is shown in the panel and raised
+        (in a notebook cell it fails the cell; in a slider callback ipywidgets logs it).
+        Control changes made while drawing do not start another redraw."""
+        if self._busy:
+            return
+        self._busy = True
+        self._pending = []
+        try:
+            if self.pipe.image_key is None:
+                self.show_text("Choose a photo first (PhotoPicker, or pipe.set_image(photo)).")
+            else:
+                self.render()
+        except Exception as err:
+            self.out.outputs = (*self._pending, error_output(err))
+            raise
+        finally:
+            self._busy = False
+        self.out.outputs = tuple(self._pending)
+
+    def show_error(self, err: BaseException) -> None:
+        """Show ``err`` (with its traceback) as the panel's only output."""
+        self.out.outputs = (error_output(err),)
+
+    def show_image(self, img: Image.Image) -> None:
+        """Add a picture to what this redraw shows (it becomes :attr:`last_image`)."""
+        self.last_image = img
+        self._pending.append(png_output(img))
+
+    def show_text(self, text: str) -> None:
+        """Add a line of text to what this redraw shows."""
+        self._pending.append(text_output(text))
+
+    def show_html(self, html: str) -> None:
+        """Add HTML to what this redraw shows."""
+        self._pending.append(html_output(html))
+
+    def render(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError

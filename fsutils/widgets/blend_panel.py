@@ -1,0 +1,137 @@
+"""The blend panel: blend mode, feather width, saliency strength and the boundary close-up."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+from PIL import Image, ImageDraw
+
+from fsutils.pipeline import Pipeline, to_uint8
+
+from .base import STYLE_WIDE, Panel, slider
+from .drawing import compose
+from .pickers import GarmentPicker
+from .style_panel import StylePanel
+
+__all__ = ["BlendPanel"]
+
+
+class BlendPanel(Panel):
+    """Blend mode, feather width, saliency strength — and the boundary close-up.
+
+    The picture shows the result with the zoom box, then the same crop of the hard paste and of the
+    saliency blend (and of the feathered blend in that mode), each with its seam score (the mean
+    colour step across the garment boundary; lower = smoother, see :func:`fsutils.blend.seam_score`).
+    """
+
+    css = "fsutils-blend"
+
+    def __init__(self, pipe: Pipeline, *, garments: GarmentPicker | None = None,
+                 style: "StylePanel | dict[str, Any] | None" = None, mode: str = "saliency",
+                 strength: float = 1.0, width: float = 8.0, box: int | None = None) -> None:
+        self.garments = garments or GarmentPicker(pipe.class_names)
+        self.style = style if style is not None else {"method": "fast", "style": "candy"}
+        self.mode = W.ToggleButtons(options=[("hard paste", "hard"), ("saliency", "saliency"),
+                                             ("feathered", "feathered")], value=mode,
+                                    description="mode", style=STYLE_WIDE)
+        self.mode.add_class("fsutils-mode")
+        self.strength = slider(W.FloatSlider, strength, 0.0, 3.0, 0.05, "saliency strength",
+                                "fsutils-strength")
+        self.width = slider(W.FloatSlider, width, 0.0, 40.0, 0.5, "feather width (px)",
+                             "fsutils-width")
+        self.box_size = slider(W.IntSlider, box or 64, 8, 512, 2, "zoom box (px)",
+                                "fsutils-box-size")
+        self.box_x = slider(W.IntSlider, 0, 0, 1, 1, "zoom box x", "fsutils-box-x")
+        self.box_y = slider(W.IntSlider, 0, 0, 1, 1, "zoom box y", "fsutils-box-y")
+        self.scores = W.HTML()
+        self.scores.add_class("fsutils-seam-scores")
+        self.seam: dict[str, float] = {}
+        self._box_key: str | None = None
+        super().__init__(pipe, [self.garments, self.mode, self.strength, self.width,
+                                W.HBox([self.box_x, self.box_y]), self.box_size, self.scores])
+        self._requested_box = box
+        self.watch(self.mode, self.strength, self.width, self.box_x, self.box_y, self.box_size,
+                    *self.garments.boxes.values())
+        self.refresh()
+
+    def _ensure_style(self) -> bool:
+        try:
+            self.pipe.stylized
+            return True
+        except RuntimeError:
+            pass
+        spec = self.style.spec() if isinstance(self.style, StylePanel) else dict(self.style)
+        if spec["method"] == "gatys":
+            self.show_text("No stylised image for this photo yet: press Run in the style panel.")
+            return False
+        self.pipe.stylize(**spec)
+        return True
+
+    def _place_box(self, mask: np.ndarray) -> None:
+        """Fit the zoom-box sliders to the photo, and put the box on the garment edge once per
+        photo and garment choice."""
+        h, w = mask.shape
+        key = f"{self.pipe.image_key}/{self.garments.classes}"
+        if key == self._box_key:
+            return
+        self._box_key = key
+        from fsutils.viz import boundary_box
+
+        size = min(self._requested_box or max(16, min(h, w) // 5), h, w)
+        if mask.any() and not mask.all():
+            x0, y0, x1, y1 = boundary_box(mask, size)
+            cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+        else:
+            cx, cy = w // 2, h // 2
+        with self.box_x.hold_trait_notifications(), self.box_y.hold_trait_notifications(), \
+                self.box_size.hold_trait_notifications():
+            self.box_size.max = max(8, min(h, w))
+            self.box_size.value = size
+            self.box_x.max, self.box_y.max = w - 1, h - 1
+            self.box_x.value, self.box_y.value = cx, cy
+
+    def crop_box(self) -> tuple[int, int, int, int]:
+        """The zoom box as ``(left, top, right, bottom)`` pixels of the photo."""
+        h, w = self.pipe.content.shape[:2]
+        s = min(int(self.box_size.value), h, w)
+        x0 = int(np.clip(self.box_x.value - s // 2, 0, w - s))
+        y0 = int(np.clip(self.box_y.value - s // 2, 0, h - s))
+        return x0, y0, x0 + s, y0 + s
+
+    def render(self) -> None:
+        from fsutils.blend import seam_score
+
+        classes = self.garments.classes
+        if not classes:
+            self.show_text("Tick at least one garment.")
+            return
+        if not self._ensure_style():
+            return
+        mask = self.pipe.mask(classes)
+        self._place_box(mask)
+        mode = self.mode.value
+        kw = dict(classes=classes, strength=float(self.strength.value),
+                  width=float(self.width.value))
+        result = self.pipe.blend(mode, **kw)
+        x0, y0, x1, y1 = self.crop_box()
+        compare = ["hard", "saliency"] + (["feathered"] if mode == "feathered" else [])
+        crops, self.seam = [], {}
+        mcrop = mask[y0:y1, x0:x1]
+        for m in compare:
+            img = result if m == mode else self.pipe.blend(m, **kw)
+            crop = img[y0:y1, x0:x1]
+            self.seam[m] = seam_score(np.ascontiguousarray(crop), mcrop)
+            score = "n/a (no edge here)" if math.isnan(self.seam[m]) else f"{self.seam[m]:.3f}"
+            crops.append((crop, f"{m}: seam {score}"))
+        frame = Image.fromarray(to_uint8(result))
+        ImageDraw.Draw(frame).rectangle((x0, y0, x1 - 1, y1 - 1), outline=(0, 200, 255),
+                                        width=max(1, frame.width // 256))
+        title = {"hard": "hard paste", "saliency": f"saliency blend (strength {kw['strength']:g})",
+                 "feathered": f"feathered (width {kw['width']:g} px)"}[mode]
+        full = compose([(frame, title)])
+        zoom = compose(crops, nearest=True)
+        self.show_image(compose([(full, ""), (zoom, "")], height=full.height))
+        self.scores.value = "seam score (lower = smoother boundary): " + ", ".join(
+            f"<b>{m}</b> {'n/a' if math.isnan(v) else f'{v:.4f}'}" for m, v in self.seam.items())

@@ -1,0 +1,141 @@
+"""Drawing for the panels: tiles side by side with titles, legends, PNG bytes, and the Output
+messages (``outputs`` dicts) that a panel assigns in one go."""
+from __future__ import annotations
+
+import base64
+import io as _io
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from IPython.display import display
+from IPython.display import Image as IPyImage
+from PIL import Image, ImageDraw, ImageFont
+
+from fsutils.pipeline import to_uint8
+
+__all__ = ["DISPLAY_HEIGHT", "compose", "show", "font", "to_image", "fit_height", "png",
+           "thumbnail", "legend", "stack", "png_output", "text_output", "html_output",
+           "error_output"]
+
+#: Height in pixels of the pictures the panels draw.
+DISPLAY_HEIGHT = 320
+
+
+def font(size: int = 14) -> ImageFont.ImageFont:
+    """The font of titles and legends, at ``size`` px."""
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: a fixed bitmap font
+        return ImageFont.load_default()
+
+
+def to_image(img: Any) -> Image.Image:
+    """A PIL image (RGB or L) from a PIL image, a bool mask, a uint8 or a 0..1 float array."""
+    if isinstance(img, Image.Image):
+        return img.convert("RGB") if img.mode not in ("RGB", "L") else img
+    arr = np.asarray(img)
+    if arr.dtype == np.bool_:
+        return Image.fromarray(arr.astype(np.uint8) * 255, "L")
+    if arr.dtype != np.uint8:
+        arr = to_uint8(arr)
+    return Image.fromarray(arr, "L" if arr.ndim == 2 else "RGB")
+
+
+def fit_height(img: Image.Image, height: int, nearest: bool = False) -> Image.Image:
+    """``img`` scaled to ``height`` px (aspect kept; nearest-neighbour for pixel close-ups)."""
+    if img.height == height:
+        return img
+    w = max(1, round(img.width * height / img.height))
+    return img.resize((w, height), Image.Resampling.NEAREST if nearest
+                      else Image.Resampling.BILINEAR)
+
+
+def compose(tiles: Iterable[tuple[Any, str]], height: int = DISPLAY_HEIGHT, *,
+            nearest: bool = False, gap: int = 6) -> Image.Image:
+    """Images side by side at one height, each with its title above: ``[(image, title), …]``."""
+    fnt = font(14)
+    row = [(fit_height(to_image(im).convert("RGB"), height, nearest), title) for im, title in tiles]
+    title_h = 22
+    width = sum(im.width for im, _ in row) + gap * (len(row) - 1)
+    canvas = Image.new("RGB", (max(width, 1), height + title_h), "white")
+    draw = ImageDraw.Draw(canvas)
+    x = 0
+    for im, title in row:
+        canvas.paste(im, (x, title_h))
+        draw.text((x + 2, 3), title, fill=(20, 20, 20), font=fnt)
+        x += im.width + gap
+    return canvas
+
+
+def png(img: Image.Image) -> bytes:
+    """``img`` as PNG bytes (fast compression)."""
+    buf = _io.BytesIO()
+    img.save(buf, "PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def show(img: Any, **kw: Any) -> None:
+    """Display one picture (PIL image, array, or the tiles of :func:`compose`) as a PNG."""
+    if isinstance(img, (list, tuple)):
+        img = compose(img, **kw)
+    display(IPyImage(data=png(to_image(img)), format="png"))
+
+
+def thumbnail(img: Image.Image, side: int = 96) -> bytes:
+    """A PNG thumbnail of ``img`` that fits in ``side``×``side`` px."""
+    im = img.copy()
+    im.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return png(im)
+
+
+def legend(names: Iterable[str], height: int = 24) -> Image.Image:
+    """One colour swatch (the segmentation palette) and name per class."""
+    from fsutils.segment import PALETTE
+
+    names = list(names)
+    fnt = font(13)
+    canvas = Image.new("RGB", (150 * len(names), height), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, name in enumerate(names):
+        x = 150 * i + 4
+        draw.rectangle((x, 5, x + 14, 19), fill=tuple(int(v) for v in PALETTE[i]),
+                       outline=(80, 80, 80))
+        draw.text((x + 20, 4), name, fill=(20, 20, 20), font=fnt)
+    return canvas
+
+
+def stack(top: Image.Image, bottom: Image.Image) -> Image.Image:
+    """``top`` above ``bottom`` on a white canvas."""
+    canvas = Image.new("RGB", (max(top.width, bottom.width), top.height + bottom.height), "white")
+    canvas.paste(top, (0, 0))
+    canvas.paste(bottom, (0, top.height))
+    return canvas
+
+
+# ------------------------------------------------------------------ Output messages (nbformat)
+
+
+def png_output(img: Image.Image) -> dict[str, Any]:
+    """A display_data message showing ``img`` as a PNG."""
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"image/png": base64.b64encode(png(img)).decode("ascii"),
+                     "text/plain": f"<image {img.width}×{img.height}>"}}
+
+
+def text_output(text: str) -> dict[str, Any]:
+    """A stdout stream message."""
+    return {"output_type": "stream", "name": "stdout", "text": text.rstrip("\n") + "\n"}
+
+
+def html_output(html: str) -> dict[str, Any]:
+    """A display_data message showing ``html``."""
+    return {"output_type": "display_data", "metadata": {},
+            "data": {"text/html": html, "text/plain": html}}
+
+
+def error_output(err: BaseException) -> dict[str, Any]:
+    """An error message with ``err``'s traceback."""
+    return {"output_type": "error", "ename": type(err).__name__, "evalue": str(err),
+            "traceback": [line.rstrip("\n") for line in traceback.format_exception(err)]}

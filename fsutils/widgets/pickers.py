@@ -1,0 +1,198 @@
+"""Pickers: the photo (:class:`PhotoPicker`), the painting (:class:`StylePicker`) and the garment
+classes (:class:`GarmentPicker`); :func:`colab_upload` for Colab's file dialog."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import ipywidgets as W
+from PIL import Image
+
+from fsutils import io as fio
+from fsutils.pipeline import Pipeline, resolve_classes
+
+from .base import STYLE_WIDE
+from .drawing import thumbnail
+
+__all__ = ["ImagePicker", "PhotoPicker", "StylePicker", "GarmentPicker", "colab_upload"]
+
+
+def _upload_image(upload: W.FileUpload) -> tuple[Image.Image, str] | None:
+    value = upload.value
+    if not value:
+        return None
+    item = value[0] if isinstance(value, (list, tuple)) else next(iter(value.values()))
+    return fio.load_image(bytes(item["content"])), Path(item.get("name", "upload")).stem
+
+
+class ImagePicker(W.VBox):
+    """What the photo and style pickers share: an upload button, ``.value`` (the chosen PIL
+    image), ``.name``, :meth:`set` and :meth:`on_pick`.
+
+    A subclass creates its own controls, calls ``super().__init__(upload_label)`` and implements
+    :meth:`_children` (the layout, which may use ``self.upload``) and :meth:`_use` (what choosing
+    an image changes besides ``.value`` and ``.name``).
+    """
+
+    default_name = "image"
+
+    def __init__(self, upload_label: str) -> None:
+        self.upload = W.FileUpload(accept="image/*", multiple=False, description=upload_label)
+        self.value: Image.Image | None = None
+        self.name: str = ""
+        self._callbacks: list[Callable[[Image.Image], None]] = []
+        super().__init__(self._children())
+        self.upload.observe(lambda c: self._pick_upload(), names="value")
+
+    def _children(self) -> list[W.Widget]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _use(self, img: Image.Image, name: str) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def on_pick(self, callback: Callable[[Image.Image], None]) -> None:
+        """Call ``callback(image)`` whenever an image is chosen."""
+        self._callbacks.append(callback)
+
+    def _pick_upload(self) -> None:
+        got = _upload_image(self.upload)
+        if got is not None:
+            self.set(*got)
+
+    def set(self, img: Image.Image, name: str | None = None) -> None:
+        """Use ``img`` (what the bundled choices and the upload call)."""
+        name = name or self.default_name
+        self.value, self.name = img, name
+        self._use(img, name)
+        for cb in self._callbacks:
+            cb(img)
+
+
+def colab_upload(picker: ImagePicker | None = None) -> Image.Image:
+    """On Colab: open the browser's file dialog (``google.colab.files.upload()``), load the first
+    file, and hand it to ``picker`` (a :class:`PhotoPicker` or :class:`StylePicker`). Run it in a
+    cell of its own: Colab's dialog cannot be opened from a button."""
+    if "google.colab" not in sys.modules:
+        raise RuntimeError("colab_upload() works on Google Colab only; use the picker's Upload "
+                           "button (or pass a file path to pipe.set_image) elsewhere.")
+    from google.colab import files  # type: ignore[import-not-found]
+
+    uploaded = files.upload()
+    if not uploaded:
+        raise RuntimeError("no file was uploaded")
+    name, data = next(iter(uploaded.items()))
+    img = fio.load_image(data)
+    if picker is not None:
+        picker.set(img, Path(name).stem)
+    return img
+
+
+class PhotoPicker(ImagePicker):
+    """Choose the photo: a bundled sample (dropdown) or an upload; shows a thumbnail and sets the
+    photo on ``pipe`` (so every panel of that pipeline follows)."""
+
+    default_name = "photo"
+
+    def __init__(self, pipe: Pipeline | None = None, *, value: str | None = None) -> None:
+        self.pipe = pipe
+        self.samples = {p.stem: p for p in fio.sample_photos()}
+        names = list(self.samples)
+        self.dropdown = W.Dropdown(options=names, value=value or names[0], description="photo",
+                                   style=STYLE_WIDE)
+        self.thumb = W.Image(format="png", layout=W.Layout(height="120px"))
+        self.status = W.HTML()
+        super().__init__("Upload photo")
+        self.add_class("fsutils-photo-picker")
+        self.dropdown.observe(lambda c: self._pick_sample(), names="value")
+        self._pick_sample()
+
+    def _children(self) -> list[W.Widget]:
+        hint = [W.HTML("On Colab you can also run <code>fsutils.widgets.colab_upload(picker)</code> "
+                       "in a cell.")] if "google.colab" in sys.modules else []
+        return [W.HBox([self.thumb, W.VBox([self.dropdown, self.upload, self.status])]), *hint]
+
+    def _pick_sample(self) -> None:
+        name = self.dropdown.value
+        self.set(fio.load_image(self.samples[name]), name)
+
+    def _use(self, img: Image.Image, name: str) -> None:
+        self.thumb.value = thumbnail(img, 160)
+        self.status.value = f"<b>{name}</b> — {img.width}×{img.height} px"
+        if self.pipe is not None:
+            self.pipe.set_image(img)
+
+
+class StylePicker(ImagePicker):
+    """The bundled paintings as thumbnails (click one) plus an upload; ``.value`` is the chosen
+    painting (PIL), ``.name`` its name."""
+
+    default_name = "painting"
+
+    def __init__(self, value: str = "starry_night_vangogh", *, columns: int = 6) -> None:
+        self.samples = {p.stem: p for p in fio.sample_styles()}
+        if value not in self.samples:
+            value = next(iter(self.samples))
+        self.buttons: dict[str, W.Button] = {}
+        self._cells = []
+        for name, path in self.samples.items():
+            img = fio.load_image(path)
+            thumb = W.Image(value=thumbnail(img, 84), format="png",
+                            layout=W.Layout(width="84px", height="84px", object_fit="cover"))
+            button = W.Button(description=name.split("_")[0][:12], tooltip=name,
+                              layout=W.Layout(width="84px"))
+            button.on_click(lambda b, n=name: self.select(n))
+            self.buttons[name] = button
+            self._cells.append(W.VBox([thumb, button], layout=W.Layout(align_items="center")))
+        self._columns = columns
+        self.label = W.HTML()
+        super().__init__("Your painting")
+        self.add_class("fsutils-style-picker")
+        self.select(value)
+
+    def _children(self) -> list[W.Widget]:
+        grid = W.GridBox(self._cells, layout=W.Layout(
+            grid_template_columns=f"repeat({self._columns}, 90px)", grid_gap="4px"))
+        return [grid, W.HBox([self.upload, self.label])]
+
+    def select(self, name: str) -> None:
+        """Choose a bundled painting by name."""
+        self.set(fio.load_image(self.samples[name]), name)
+
+    def _use(self, img: Image.Image, name: str) -> None:
+        for n, b in self.buttons.items():
+            b.button_style = "info" if n == name else ""
+        self.label.value = f"style: <b>{name}</b>"
+
+
+class GarmentPicker(W.HBox):
+    """One checkbox per garment class (by name); ``.classes`` is the chosen label indices.
+    ``names`` defaults to the cloth models' classes (:data:`fsutils.segment.CLASS_NAMES`)."""
+
+    def __init__(self, names: Iterable[str] | None = None,
+                 value: Iterable[int | str] | None = None) -> None:
+        if names is None:
+            from fsutils.segment import CLASS_NAMES as names
+        self.names = tuple(names)
+        chosen = resolve_classes(value, self.names)
+        self.boxes = {i: W.Checkbox(value=i in chosen, description=self.names[i], indent=False,
+                                    layout=W.Layout(width="130px"))
+                      for i in range(1, len(self.names))}
+        for i, b in self.boxes.items():
+            b.add_class(f"fsutils-garment-{i}")
+        super().__init__([W.HTML("<b>garments:</b>&nbsp;"), *self.boxes.values()])
+        self.add_class("fsutils-garments")
+
+    @property
+    def classes(self) -> tuple[int, ...]:
+        return tuple(i for i, b in self.boxes.items() if b.value)
+
+    @classes.setter
+    def classes(self, value: Iterable[int | str]) -> None:
+        chosen = resolve_classes(value, self.names)
+        for i, b in self.boxes.items():
+            b.value = i in chosen
+
+    def observe_classes(self, callback: Callable[[tuple[int, ...]], None]) -> None:
+        for b in self.boxes.values():
+            b.observe(lambda c: callback(self.classes), names="value")

@@ -1,0 +1,136 @@
+"""The style panel: a method and its parameters, a Run button and a live preview."""
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+from PIL import Image
+
+from fsutils.pipeline import Pipeline
+
+from .base import STYLE_WIDE, Panel, slider
+from .drawing import DISPLAY_HEIGHT, compose, png_output, text_output
+from .pickers import GarmentPicker, StylePicker
+
+__all__ = ["StylePanel"]
+
+
+class StylePanel(Panel):
+    """Choose a method and its parameters, press Run; Gatys shows a live preview while it optimises.
+
+    The result becomes the pipeline's current stylised image (the blend panel follows).
+    """
+
+    css = "fsutils-style"
+
+    def __init__(self, pipe: Pipeline, *, style_picker: StylePicker | None = None,
+                 garments: GarmentPicker | None = None, method: str = "fast",
+                 fast_style: str = "candy", steps: int | None = None,
+                 size: int | None = None) -> None:
+        from fsutils import env
+        from fsutils.style import FAST_STYLES
+
+        self.style_picker = style_picker or StylePicker()
+        self.garments = garments
+        self.method = W.ToggleButtons(options=[("Gatys (optimise)", "gatys"),
+                                               ("fast (pretrained)", "fast"),
+                                               ("AdaIN (any painting)", "adain")],
+                                      value=method, description="method", style=STYLE_WIDE)
+        self.method.add_class("fsutils-method")
+        self.fast_style = W.Dropdown(options=list(FAST_STYLES), value=fast_style,
+                                     description="fast model", style=STYLE_WIDE)
+        self.adain_alpha = slider(W.FloatSlider, 1.0, 0.0, 1.0, 0.05, "AdaIN α", "fsutils-alpha")
+        self.content_weight = slider(W.FloatLogSlider, 1.0, -3, 3, 0.25, "content weight α",
+                                      "fsutils-content-weight", base=10, readout_format=".3g")
+        self.style_weight = slider(W.FloatLogSlider, 1e6, 2, 9, 0.25, "style weight β",
+                                    "fsutils-style-weight", base=10, readout_format=".3g")
+        self.tv_weight = W.BoundedFloatText(value=0.0, min=0.0, max=1e6, step=1e-6,
+                                            description="TV weight", style=STYLE_WIDE)
+        self.steps = slider(W.IntSlider, steps or env.default_gatys_steps(), 1, 1000, 1, "steps",
+                             "fsutils-steps")
+        size = size or env.default_style_size()
+        self.size = slider(W.IntSlider, size, 32, 1024, 32 if size >= 32 else 1,
+                            "size (px)", "fsutils-size")
+        self.optimizer = W.Dropdown(options=["lbfgs", "adam"], value="lbfgs",
+                                    description="optimizer", style=STYLE_WIDE)
+        self.masked = W.Checkbox(value=False, description="style loss only on the garments",
+                                 indent=False)
+        self.run_button = W.Button(description="Run", button_style="primary", icon="play")
+        self.run_button.add_class("fsutils-run")
+        self.preview = W.Output()
+        self.preview.add_class("fsutils-style-preview")
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="progress",
+                                      style=STYLE_WIDE)
+        self._gatys_box = W.VBox([self.content_weight, self.style_weight, self.tv_weight,
+                                  self.steps, self.optimizer, self.masked])
+        self._paint_box = W.VBox([W.HTML("<b>painting</b>"), self.style_picker])
+        super().__init__(pipe, [self.method, self.fast_style, self.adain_alpha, self._gatys_box,
+                                self.size, self._paint_box,
+                                W.HBox([self.run_button, self.progress]), self.preview])
+        self.method.observe(lambda c: self._layout(), names="value")
+        self.run_button.on_click(lambda b: self.run())
+        self._layout()
+        self.refresh()
+
+    def _layout(self) -> None:
+        m = self.method.value
+        self.fast_style.layout.display = "" if m == "fast" else "none"
+        self.adain_alpha.layout.display = "" if m == "adain" else "none"
+        self._gatys_box.layout.display = "" if m == "gatys" else "none"
+        self._paint_box.layout.display = "none" if m == "fast" else ""
+
+    def spec(self) -> dict[str, Any]:
+        """The current settings as ``Pipeline.stylize`` arguments."""
+        m = self.method.value
+        if m == "fast":
+            return {"method": "fast", "style": self.fast_style.value, "size": self.size.value}
+        if m == "adain":
+            return {"method": "adain", "style": self.style_picker.value, "size": self.size.value,
+                    "alpha": float(self.adain_alpha.value)}
+        spec = {"method": "gatys", "style": self.style_picker.value, "size": self.size.value,
+                "content_weight": float(self.content_weight.value),
+                "style_weight": float(self.style_weight.value),
+                "tv_weight": float(self.tv_weight.value), "steps": int(self.steps.value),
+                "optimizer": self.optimizer.value}
+        if self.masked.value:
+            spec["mask_classes"] = self.garments.classes if self.garments else True
+        return spec
+
+    def _callback(self, step: int, image: Image.Image, losses: dict[str, float]) -> None:
+        total = int(self.steps.value)
+        self.progress.max = max(total, 1)
+        self.progress.value = min(step, self.progress.max)
+        text = ", ".join(f"{k} {v:.3g}" for k, v in losses.items())
+        self.preview.outputs = (png_output(compose([(image, f"step {step} / {total}")],
+                                                    height=min(DISPLAY_HEIGHT, 256))),
+                                text_output(f"step {step}: {text}"))
+
+    def run(self) -> np.ndarray:
+        """Stylise the photo with the current settings (the Run button); Gatys shows the image and
+        the losses in the preview while it optimises."""
+        spec = self.spec()
+        self.run_button.disabled, self.run_button.description = True, "Running…"
+        self.preview.outputs = ()
+        self.progress.value = 0
+        try:
+            result = self.pipe.stylize(**spec, callback=self._callback, progress=False)
+        except Exception as err:  # e.g. no photo yet: shown in the panel and raised
+            self.show_error(err)
+            raise
+        finally:
+            self.run_button.disabled, self.run_button.description = False, "Run"
+        self.refresh()
+        return result
+
+    def render(self) -> None:
+        try:
+            styled = self.pipe.stylized
+        except RuntimeError:
+            self.show_text("Press Run to stylise the photo.")
+            return
+        tiles = [(self.pipe.content, "photo")]
+        if self.method.value != "fast" and self.style_picker.value is not None:
+            tiles.append((self.style_picker.value, f"painting: {self.style_picker.name}"))
+        tiles.append((styled, "stylised (latest run)"))
+        self.show_image(compose(tiles))
