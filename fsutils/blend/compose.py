@@ -1,18 +1,14 @@
-"""Stage 4: put the stylised garment back into the photo.
+"""Compositing a stylised image ``S`` over the photo ``C`` through a weight map ``W``.
 
-Three ways of compositing a stylised image ``S`` over the photo ``C`` inside a garment mask, all
-on float32 H×W×3 images in 0..1 (convert with :func:`fsutils.io.to_float`):
+Every blend of the kit is ``C_final = W·S + (1−W)·C`` for some weight ``W`` in 0..1
+(:func:`weighted_blend`); the functions here are the weights that need nothing but the garment
+mask (and the saliency map), on float32 H×W×3 images in 0..1 (convert with
+:func:`fsutils.io.to_float`):
 
 * :func:`hard_paste` — the pre-saliency baseline: stylised pixels wherever the mask is set;
 * :func:`saliency_blend` — equation 2 of the report, ``C_final = M·S + (1−M)·C`` with the
   saliency map ``M`` inside the garment mask and the untouched photo elsewhere;
-* :func:`feathered_blend` — the mask softened by a Gaussian blur, a third comparison.
-
-:func:`seam_score` measures how visible the garment boundary is in a result (lower = smoother),
-for the boundary close-ups of :mod:`fsutils.viz` and the blend panel.
-
-Everything is vectorised numpy (OpenCV for the blur and the morphology); a 1024×1024 blend takes a
-few milliseconds (``python benchmarks/blend_benchmark.py``).
+* :func:`feathered_blend` — the mask softened by a Gaussian blur.
 """
 from __future__ import annotations
 
@@ -25,8 +21,7 @@ import numpy as np
 _CHUNK_VALUES = 49_152  # floats per band in _mix (192 kB)
 _FEATHER_STEP = 4.0  # blur widths ≥ 2·this are computed on a grid reduced by width // this
 
-__all__ = ["hard_paste", "saliency_blend", "feathered_blend", "feather_mask", "seam_score",
-           "boundary_band"]
+__all__ = ["weighted_blend", "hard_paste", "saliency_blend", "feathered_blend", "feather_mask"]
 
 
 def _image(name: str, arr: np.ndarray) -> np.ndarray:
@@ -90,6 +85,16 @@ def _mix(c: np.ndarray, s: np.ndarray, m: np.ndarray) -> np.ndarray:
         o *= cv2.merge([w, w, w])
         o += c[band]
     return out
+
+
+def weighted_blend(content: np.ndarray, stylized: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """``weight·stylized + (1−weight)·content`` for an H×W weight map in 0..1 (float32 H×W×3).
+
+    Pixels with weight 0 are the photo bit for bit; the weight is clipped to 0..1.
+    """
+    c, s = _pair(content, stylized)
+    w = np.clip(_plane("weight", weight, c.shape[:2]), 0.0, 1.0)
+    return _mix(c, s, w)
 
 
 def hard_paste(content: np.ndarray, stylized: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -175,51 +180,3 @@ def feathered_blend(content: np.ndarray, stylized: np.ndarray, mask: np.ndarray,
     """Stylised image over the photo through the mask blurred by a Gaussian of ``width`` px (σ)."""
     c, s = _pair(content, stylized)
     return _mix(c, s, _feather(_plane("mask", mask, c.shape[:2]), width))
-
-
-def boundary_band(mask: np.ndarray, band: int = 3) -> np.ndarray:
-    """Bool H×W: pixels within ``band`` px of the mask boundary (on either side)."""
-    if not isinstance(mask, np.ndarray) or mask.ndim != 2:
-        raise ValueError(f"mask must be a 2-D H×W array, got shape {getattr(mask, 'shape', None)}.")
-    if band < 1:
-        raise ValueError(f"band must be ≥ 1 pixel, got {band!r}.")
-    m = (_plane("mask", mask, mask.shape) > 0.5).astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
-    # Borders count as "same as the nearest pixel", so the image frame is not a boundary.
-    grown = cv2.dilate(m, kernel, borderType=cv2.BORDER_REPLICATE)
-    shrunk = cv2.erode(m, kernel, borderType=cv2.BORDER_REPLICATE)
-    return grown > shrunk
-
-
-def seam_score(image: np.ndarray, mask: np.ndarray, band: int = 3) -> float:
-    """How visible the garment boundary is in ``image``: lower = smoother.
-
-    The mean, over the pixels within ``band`` px of the mask boundary, of the image's derivative
-    **across** the boundary (the colour gradient projected on the mask's normal, Euclidean norm
-    over the three channels), in intensity units per pixel. A hard paste of a stylised texture
-    shows a step there; a good blend does not. Texture running along the edge counts less than a
-    jump across it. Returns ``nan`` when the mask has no boundary (empty or full), so compare
-    scores of the same crop only.
-    """
-    img = _image("image", image)
-    if not isinstance(mask, np.ndarray) or mask.shape[:2] != img.shape[:2] or mask.ndim != 2:
-        raise ValueError(f"mask shape {getattr(mask, 'shape', None)} must be the image's "
-                         f"{img.shape[:2]}.")
-    sel = boundary_band(mask, band)
-    if not sel.any():
-        return float("nan")
-    # Normal direction from the gradient of a slightly smoothed mask.
-    soft = cv2.GaussianBlur(_plane("mask", mask, mask.shape), (0, 0), sigmaX=max(1.0, band / 2),
-                            borderType=cv2.BORDER_REPLICATE)
-    ny = cv2.Sobel(soft, cv2.CV_32F, 0, 1, ksize=3, borderType=cv2.BORDER_REPLICATE)[sel]
-    nx = cv2.Sobel(soft, cv2.CV_32F, 1, 0, ksize=3, borderType=cv2.BORDER_REPLICATE)[sel]
-    norm = np.hypot(nx, ny)
-    ok = norm > 1e-6
-    if not ok.any():
-        return float("nan")
-    nx, ny = nx[ok] / norm[ok], ny[ok] / norm[ok]
-    # Central differences (Sobel/8 has unit gain on a linear ramp).
-    gx = cv2.Sobel(img, cv2.CV_32F, 1, 0, ksize=3, scale=0.125, borderType=cv2.BORDER_REPLICATE)
-    gy = cv2.Sobel(img, cv2.CV_32F, 0, 1, ksize=3, scale=0.125, borderType=cv2.BORDER_REPLICATE)
-    across = gx[sel][ok] * nx[:, None] + gy[sel][ok] * ny[:, None]
-    return float(np.sqrt((across ** 2).sum(axis=1)).mean())

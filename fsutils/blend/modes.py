@@ -1,0 +1,147 @@
+"""The blend modes by name, their parameters in one typed object, and one call that blends."""
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from .compose import (_feather, _image, _plane, feathered_blend, hard_paste, saliency_blend,
+                      weighted_blend)
+from .masks import refine_mask, soft_mask
+from .poisson import poisson_blend
+
+__all__ = ["MODES", "MODE_TITLES", "DEFAULT_MODE", "BlendParams", "blend_weight", "compose"]
+
+#: Every blend mode, in the order the tables and panels show them.
+MODES: tuple[str, ...] = ("hard", "saliency", "feathered", "soft", "soft_saliency", "guided",
+                          "poisson")
+#: A short human title per mode (figures, panels, CLI help).
+MODE_TITLES: dict[str, str] = {
+    "hard": "hard paste",
+    "saliency": "saliency blend (eq. 2)",
+    "feathered": "feathered mask",
+    "soft": "soft mask",
+    "soft_saliency": "soft mask × saliency",
+    "guided": "guided-filter mask",
+    "poisson": "Poisson blending",
+}
+#: The mode used when none is chosen (CLI, panels, pipeline); see README "Blending" for the
+#: measurement that chose it.
+DEFAULT_MODE = "saliency"
+
+# Which parameters each mode reads (the others do not change its result).
+_USES: dict[str, tuple[str, ...]] = {
+    "hard": (), "saliency": ("strength",), "feathered": ("width",), "soft": (),
+    "soft_saliency": ("strength",), "guided": ("radius", "eps"), "poisson": (),
+}
+# What each mode needs besides the photo and the stylised image.
+NEEDS_SALIENCY = frozenset({"saliency", "soft_saliency"})
+NEEDS_PROBABILITY = frozenset({"soft", "soft_saliency", "guided"})
+
+
+@dataclass(frozen=True)
+class BlendParams:
+    """How the stylised image goes into the garments: the mode and the parameters it reads.
+
+    - ``strength`` (saliency, soft_saliency): the saliency map is scaled by it and clipped to 1;
+    - ``width`` (feathered): standard deviation in px of the Gaussian that softens the mask;
+    - ``radius``, ``eps`` (guided): window radius in px and regularisation (squared intensity) of
+      the guided filter that snaps the garment probability to the photo's edges.
+
+    Bad values are refused when the object is made, before any work starts.
+    """
+
+    mode: str = DEFAULT_MODE
+    strength: float = 1.0
+    width: float = 8.0
+    radius: int = 8
+    eps: float = 1e-3
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown blend mode {self.mode!r}; choose from {', '.join(MODES)}.")
+        for name, low, strict in (("strength", 0.0, False), ("width", 0.0, False),
+                                  ("eps", 0.0, True)):
+            v = getattr(self, name)
+            if (not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v)
+                    or v < low or (strict and v == low)):
+                raise ValueError(f"blend {name} must be a finite number {'>' if strict else '≥'} "
+                                 f"{low:g}, got {v!r}.")
+        if not isinstance(self.radius, numbers.Integral) or isinstance(self.radius, bool) \
+                or self.radius < 1:
+            raise ValueError(f"blend radius must be a whole number of pixels ≥ 1, got {self.radius!r}.")
+
+    @property
+    def used(self) -> tuple[tuple[str, float], ...]:
+        """``(name, value)`` of the parameters this mode reads (e.g. for cache keys)."""
+        return tuple((n, getattr(self, n)) for n in _USES[self.mode])
+
+    @property
+    def title(self) -> str:
+        """The mode's title with the parameters it reads, e.g. ``feathered mask (width 8)``."""
+        extra = ", ".join(f"{n} {v:g}" for n, v in self.used)
+        return MODE_TITLES[self.mode] + (f" ({extra})" if extra else "")
+
+    def replace(self, **changes: object) -> "BlendParams":
+        """A copy with some fields changed (checked again)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return BlendParams(**values)  # type: ignore[arg-type]
+
+
+def _require(name: str, value: np.ndarray | None, mode: str) -> np.ndarray:
+    if value is None:
+        raise ValueError(f"blend mode {mode!r} needs the {name}; pass {name}= (see "
+                         "fsutils.blend.garment_probability for the probability).")
+    return value
+
+
+def blend_weight(params: BlendParams, photo: np.ndarray, mask: np.ndarray, *,
+                 probability: np.ndarray | None = None,
+                 saliency: np.ndarray | None = None) -> np.ndarray:
+    """The weight map ``W`` (float32 H×W in 0..1) of a weight mode: ``C_final = W·S + (1−W)·C``.
+
+    ``mask`` is the chosen garments' bool mask, ``probability`` their soft probability
+    (:func:`garment_probability`), ``saliency`` the saliency map. Poisson blending has no weight
+    map (it solves for colours) and raises ``ValueError``.
+    """
+    mode = params.mode
+    photo = _image("photo", photo)
+    m = _plane("mask", mask, photo.shape[:2])
+    if mode == "hard":
+        return (m > 0.5).astype(np.float32)
+    if mode == "saliency":  # equation 2: M = clip(strength·saliency)·mask
+        return soft_mask(m, _require("saliency", saliency, mode), params.strength)
+    if mode == "feathered":
+        return _feather(m, params.width)
+    if mode == "soft":
+        return soft_mask(_require("probability", probability, mode))
+    if mode == "soft_saliency":
+        return soft_mask(_require("probability", probability, mode),
+                         _require("saliency", saliency, mode), params.strength)
+    if mode == "guided":
+        return refine_mask(photo, _require("probability", probability, mode), params.radius,
+                           params.eps)
+    raise ValueError(f"blend mode {mode!r} has no weight map (it solves for the colours); "
+                     "use compose() for the blended image.")
+
+
+def compose(params: BlendParams, content: np.ndarray, stylized: np.ndarray, mask: np.ndarray, *,
+            probability: np.ndarray | None = None,
+            saliency: np.ndarray | None = None) -> np.ndarray:
+    """The stylised image blended into the photo by ``params.mode`` (float32 H×W×3 in 0..1)."""
+    # The three original modes through their own functions (equation 2 exactly as it was).
+    if params.mode == "hard":
+        return hard_paste(content, stylized, mask)
+    if params.mode == "saliency":
+        return saliency_blend(content, stylized, _require("saliency", saliency, "saliency"), mask,
+                              params.strength)
+    if params.mode == "feathered":
+        return feathered_blend(content, stylized, mask, params.width)
+    if params.mode == "poisson":
+        return poisson_blend(content, stylized, mask)
+    weight = blend_weight(params, content, mask, probability=probability, saliency=saliency)
+    return weighted_blend(content, stylized, weight)
+
