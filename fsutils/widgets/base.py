@@ -13,15 +13,17 @@ from .drawing import error_output, html_output, png_output, text_output
 __all__ = ["Panel", "slider", "STYLE_WIDE"]
 
 STYLE_WIDE = {"description_width": "120px"}
-_LAYOUT_SLIDER = W.Layout(width="420px")
+SLIDER_WIDTH = "420px"
 
 
 def slider(cls, value, min, max, step, description, css, *, continuous=False,
            readout_format=None, **kw):
     """An ipywidgets slider of class ``cls`` with the panels' layout and the CSS class ``css``;
-    it reports only when released unless ``continuous``."""
+    it reports only when released unless ``continuous``. Every slider gets its own ``Layout``:
+    a shared one would hide every slider when a panel hides one (``layout.display``)."""
     args = dict(value=value, min=min, max=max, step=step, description=description,
-                continuous_update=continuous, layout=_LAYOUT_SLIDER, style=STYLE_WIDE, **kw)
+                continuous_update=continuous, layout=W.Layout(width=SLIDER_WIDTH),
+                style=STYLE_WIDE, **kw)
     if readout_format:
         args["readout_format"] = readout_format
     s = cls(**args)
