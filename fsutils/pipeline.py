@@ -310,6 +310,8 @@ class Pipeline:
         self.content: np.ndarray | None = None
         self.photo: Image.Image | None = None
         self.image_key: str | None = None
+        #: The current photo's name (see :meth:`set_image`).
+        self.image_name: str = ""
         self._last_style: Hashable | None = None
         self._listeners: list[Callable[[str], None]] = []
 
@@ -387,10 +389,17 @@ class Pipeline:
 
     # -- the photo ----------------------------------------------------------------------------
 
-    def set_image(self, image: Any) -> "Pipeline":
+    def set_image(self, image: Any, *, name: str | None = None) -> "Pipeline":
         """Use ``image`` (PIL image, path, bytes, or H×W×3 array) as the photo. Cheap when it is the
-        same photo again: the caches are keyed by its pixels, not by the object."""
+        same photo again: the caches are keyed by its pixels, not by the object.
+
+        ``name`` (e.g. for the files a panel saves) becomes :attr:`image_name`; by default the
+        file's stem when ``image`` is a path, else ``"photo"``."""
         from fsutils import io as fio
+
+        if name is None:
+            name = Path(image).stem if isinstance(image, (str, Path)) else "photo"
+        self.image_name = name
 
         if isinstance(image, Image.Image):
             photo = image.convert("RGB")

@@ -90,7 +90,12 @@ def colab_upload(picker: ImagePicker | None = None) -> Image.Image:
 
 class PhotoPicker(ImagePicker):
     """Choose the photo: a bundled sample (dropdown) or an upload; shows a thumbnail and sets the
-    photo on ``pipe`` (so every panel of that pipeline follows)."""
+    photo on ``pipe`` (so every panel of that pipeline follows).
+
+    With a ``pipe`` that already has a photo, the picker opens on that photo (it does not switch
+    the pipeline to a sample), and it follows photos set on the pipeline elsewhere. ``value``
+    chooses a bundled sample instead; without either it opens on the first sample.
+    """
 
     default_name = "photo"
 
@@ -98,14 +103,21 @@ class PhotoPicker(ImagePicker):
         self.pipe = pipe
         self.samples = {p.stem: p for p in fio.sample_photos()}
         names = list(self.samples)
-        self.dropdown = W.Dropdown(options=names, value=value or names[0], description="photo",
-                                   style=STYLE_WIDE)
+        follow = value is None and pipe is not None and pipe.image_key is not None
+        self.dropdown = W.Dropdown(options=names, value=None if follow else (value or names[0]),
+                                   description="photo", style=STYLE_WIDE)
         self.thumb = W.Image(format="png", layout=W.Layout(height="120px"))
         self.status = W.HTML()
+        self._syncing = False
         super().__init__("Upload photo")
         self.add_class("fsutils-photo-picker")
         self.dropdown.observe(lambda c: self._pick_sample(), names="value")
-        self._pick_sample()
+        if pipe is not None:
+            pipe.on_change(self._on_pipeline)
+        if follow:
+            self._follow_pipeline()
+        else:
+            self._pick_sample()
 
     def _children(self) -> list[W.Widget]:
         hint = [W.HTML("On Colab you can also run <code>fsutils.widgets.colab_upload(picker)</code> "
@@ -114,13 +126,38 @@ class PhotoPicker(ImagePicker):
 
     def _pick_sample(self) -> None:
         name = self.dropdown.value
+        if self._syncing or name is None:
+            return
         self.set(fio.load_image(self.samples[name]), name)
 
-    def _use(self, img: Image.Image, name: str) -> None:
+    def _show(self, img: Image.Image, name: str) -> None:
         self.thumb.value = thumbnail(img, 160)
         self.status.value = f"<b>{name}</b> — {img.width}×{img.height} px"
+
+    def _use(self, img: Image.Image, name: str) -> None:
+        self._show(img, name)
         if self.pipe is not None:
-            self.pipe.set_image(img)
+            self._syncing = True  # the pipeline's "image" event must not redraw this picker
+            try:
+                self.pipe.set_image(img, name=name)
+            finally:
+                self._syncing = False
+
+    def _on_pipeline(self, event: str) -> None:
+        if event == "image" and not self._syncing:
+            self._follow_pipeline()
+
+    def _follow_pipeline(self) -> None:
+        """Show the pipeline's current photo (set by another cell or panel) as the chosen one."""
+        pipe = self.pipe
+        name = pipe.image_name or self.default_name
+        self._syncing = True
+        try:
+            self.dropdown.value = name if name in self.samples else None
+        finally:
+            self._syncing = False
+        self.value, self.name = pipe.photo, name
+        self._show(pipe.photo, name)
 
 
 class StylePicker(ImagePicker):
@@ -139,7 +176,7 @@ class StylePicker(ImagePicker):
             img = fio.load_image(path)
             thumb = W.Image(value=thumbnail(img, 84), format="png",
                             layout=W.Layout(width="84px", height="84px", object_fit="cover"))
-            button = W.Button(description=name.split("_")[0][:12], tooltip=name,
+            button = W.Button(description=self.label_of(name), tooltip=name.replace("_", " "),
                               layout=W.Layout(width="84px"))
             button.on_click(lambda b, n=name: self.select(n))
             self.buttons[name] = button
@@ -149,6 +186,12 @@ class StylePicker(ImagePicker):
         super().__init__("Your painting")
         self.add_class("fsutils-style-picker")
         self.select(value)
+
+    @staticmethod
+    def label_of(name: str) -> str:
+        """A painting's button label: the painter, the last part of the file name
+        (``starry_night_vangogh`` → ``vangogh``); the whole name when it has one part."""
+        return name.rsplit("_", 1)[-1]
 
     def _children(self) -> list[W.Widget]:
         grid = W.GridBox(self._cells, layout=W.Layout(
