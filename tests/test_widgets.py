@@ -202,3 +202,101 @@ def test_outputs_are_replaced_in_one_assignment_and_errors_are_shown_and_raised(
     err = panel.out.outputs[-1]
     assert err["output_type"] == "error" and "broken saliency model" in err["evalue"]
     assert any("broken" in line for line in err["traceback"])
+
+
+# ------------------------------------------------------------- what a new user ran into
+
+
+def test_hiding_one_slider_hides_no_other(pipe):
+    style = widgets.StylePanel(pipe, method="gatys", steps=2, size=32)
+    assert style.adain_alpha.layout.display == "none"          # AdaIN's α is hidden in Gatys mode
+    for s in (style.content_weight, style.style_weight, style.steps, style.size):
+        assert s.layout.display != "none", f"{s.description} is hidden"
+    blend = widgets.BlendPanel(pipe)                          # a panel built afterwards
+    for s in (blend.strength, blend.width, blend.box_x, blend.box_y, blend.box_size):
+        assert s.layout.display != "none", f"{s.description} is hidden"
+
+
+def test_photo_picker_opens_on_the_pipeline_photo_and_follows_it(pipe):
+    from fsutils import io as fio
+
+    other = fio.sample_photos()[1]
+    pipe.set_image(other)
+    key = pipe.image_key
+    panel = widgets.PipelinePanel(pipe)
+    assert pipe.image_key == key, "building the panel switched the pipeline to another photo"
+    assert panel.photo.name == other.stem and panel.photo.dropdown.value == other.stem
+    # a photo set on the pipeline elsewhere (another cell) shows in the picker too
+    third = fio.sample_photos()[2]
+    pipe.set_image(third)
+    assert panel.photo.name == third.stem and panel.photo.dropdown.value == third.stem
+    # an unnamed photo: no sample is shown as chosen
+    rng = np.random.default_rng(3)
+    pipe.set_image(Image.fromarray(rng.integers(0, 256, (90, 120, 3), dtype=np.uint8)))
+    assert panel.photo.name == "photo" and panel.photo.dropdown.value is None
+    # choosing a sample in the picker still sets it on the pipeline
+    panel.photo.dropdown.value = other.stem
+    assert pipe.image_key == key and pipe.image_name == other.stem
+
+
+def test_pipeline_panel_saves_the_pipeline_photo_under_its_name(pipe, tmp_path, monkeypatch):
+    from fsutils import io as fio
+
+    saved = {}
+    monkeypatch.setattr("fsutils.pipeline.save_result",
+                        lambda res, folder, stem, box=None, kinds=None: saved.update(
+                            stem=stem, content=res.content) or [])
+    photo = fio.sample_photos()[1]
+    pipe.set_image(photo)
+    content = pipe.content
+    panel = widgets.PipelinePanel(pipe, output_dir=tmp_path)
+    panel.save()
+    assert saved["stem"] == photo.stem and np.array_equal(saved["content"], content)
+
+
+def _glyph(fnt, ch):
+    return np.asarray(fnt.getmask(ch)), fnt.getbbox(ch)
+
+
+def test_titles_draw_greek_letters_and_symbols_and_are_not_cut_off():
+    from fsutils.widgets.drawing import font
+
+    fnt = font(14)
+    missing = _glyph(fnt, "\u0378")                      # an unassigned code point: the box glyph
+    for ch in "γα×β":
+        mask, box = _glyph(fnt, ch)
+        assert not (np.array_equal(mask, missing[0]) and box == missing[1]), f"{ch} is a box"
+    title = "chosen garments (13.6% of the photo)"
+    img = widgets.compose([(np.zeros((40, 20, 3), np.float32), title),
+                           (np.ones((40, 20, 3), np.float32), "b")], height=40)
+    ink = np.asarray(img.convert("L"))[:22] < 128        # the title row's dark pixels
+    columns = np.flatnonzero(ink.any(axis=0))
+    assert columns.max() - columns.min() + 1 >= fnt.getlength(title) - 4, "the title is cut off"
+    white = np.asarray(img)[22:, :, :].min(axis=2) > 250
+    first_tile_end = 20
+    assert white[:, first_tile_end:columns.max()].all(), "the second tile overlaps the title"
+
+
+def test_zoom_box_moved_by_the_user_stays_when_a_garment_is_ticked(pipe):
+    panel = widgets.BlendPanel(pipe, box=32)
+    auto = panel.crop_box()
+    panel.garments.boxes[2].value = False          # while untouched, the box follows the garments
+    panel.garments.boxes[2].value = True
+    assert panel.crop_box() == auto
+    panel.box_x.value = panel.box_x.value - 15     # the user moves it …
+    moved = panel.crop_box()
+    panel.garments.boxes[1].value = False          # … and ticks a garment: it stays
+    assert panel.crop_box() == moved
+    rng = np.random.default_rng(7)                 # a new photo places it again
+    pipe.set_image(Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)))
+    x0, y0, x1, y1 = panel.crop_box()
+    crop = pipe.mask(panel.garments.classes)[y0:y1, x0:x1]
+    assert crop.any() and not crop.all()
+
+
+def test_painting_buttons_name_the_painter():
+    picker = widgets.StylePicker()
+    labels = {name: b.description for name, b in picker.buttons.items()}
+    assert labels["starry_night_vangogh"] == "vangogh" and labels["the_scream_munch"] == "munch"
+    assert labels["en_campo_gris_kandinsky"] == "kandinsky" and labels["candy"] == "candy"
+    assert len(set(labels.values())) == len(labels)

@@ -35,7 +35,8 @@ class BlendPanel(Panel):
         self.style = style if style is not None else {"method": "fast", "style": "candy"}
         self.mode = W.ToggleButtons(options=[("hard paste", "hard"), ("saliency", "saliency"),
                                              ("feathered", "feathered")], value=mode,
-                                    description="mode", style=STYLE_WIDE)
+                                    description="mode",
+                                    style={**STYLE_WIDE, "button_width": "auto"})
         self.mode.add_class("fsutils-mode")
         self.strength = slider(W.FloatSlider, strength, 0.0, 3.0, 0.05, "saliency strength",
                                 "fsutils-strength")
@@ -49,6 +50,7 @@ class BlendPanel(Panel):
         self.scores.add_class("fsutils-seam-scores")
         self.seam: dict[str, float] = {}
         self._box_key: str | None = None
+        self._auto_box: tuple[int, int, int] | None = None
         super().__init__(pipe, [self.garments, self.mode, self.strength, self.width,
                                 W.HBox([self.box_x, self.box_y]), self.box_size, self.scores])
         self._requested_box = box
@@ -70,13 +72,19 @@ class BlendPanel(Panel):
         return True
 
     def _place_box(self, mask: np.ndarray) -> None:
-        """Fit the zoom-box sliders to the photo, and put the box on the garment edge once per
-        photo and garment choice."""
+        """Fit the zoom-box sliders to the photo and put the box on the garment edge: for each new
+        photo, and for a new garment choice only while the box is still where it was put (a box
+        the user moved stays where they moved it)."""
         h, w = mask.shape
         key = f"{self.pipe.image_key}/{self.garments.classes}"
         if key == self._box_key:
             return
+        same_photo = self._box_key is not None and self._box_key.startswith(
+            f"{self.pipe.image_key}/")
         self._box_key = key
+        here = (self.box_x.value, self.box_y.value, self.box_size.value)
+        if same_photo and here != self._auto_box:
+            return
         from fsutils.viz import boundary_box
 
         size = min(self._requested_box or max(16, min(h, w) // 5), h, w)
@@ -91,6 +99,7 @@ class BlendPanel(Panel):
             self.box_size.value = size
             self.box_x.max, self.box_y.max = w - 1, h - 1
             self.box_x.value, self.box_y.value = cx, cy
+        self._auto_box = (self.box_x.value, self.box_y.value, self.box_size.value)
 
     def crop_box(self) -> tuple[int, int, int, int]:
         """The zoom box as ``(left, top, right, bottom)`` pixels of the photo."""

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import io as _io
+import math
 import traceback
 from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,12 +26,18 @@ __all__ = ["DISPLAY_HEIGHT", "compose", "show", "font", "to_image", "fit_height"
 DISPLAY_HEIGHT = 320
 
 
+@lru_cache(maxsize=8)
 def font(size: int = 14) -> ImageFont.ImageFont:
-    """The font of titles and legends, at ``size`` px."""
+    """The font of titles and legends, at ``size`` px: DejaVu Sans, which matplotlib ships (so it
+    is there wherever the kit runs, Colab included) and which has the Greek letters and symbols
+    the titles use (γ, α, ×, …); Pillow's built-in font draws those as empty boxes."""
+    import matplotlib
+
+    path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
     try:
+        return ImageFont.truetype(str(path), size)
+    except OSError:  # a matplotlib without its fonts: Pillow's own (no Greek letters)
         return ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1: a fixed bitmap font
-        return ImageFont.load_default()
 
 
 def to_image(img: Any) -> Image.Image:
@@ -54,18 +63,21 @@ def fit_height(img: Image.Image, height: int, nearest: bool = False) -> Image.Im
 
 def compose(tiles: Iterable[tuple[Any, str]], height: int = DISPLAY_HEIGHT, *,
             nearest: bool = False, gap: int = 6) -> Image.Image:
-    """Images side by side at one height, each with its title above: ``[(image, title), …]``."""
+    """Images side by side at one height, each with its title above: ``[(image, title), …]``.
+    A title wider than its image widens the tile's slot, so no title is cut off."""
     fnt = font(14)
     row = [(fit_height(to_image(im).convert("RGB"), height, nearest), title) for im, title in tiles]
+    slots = [max(im.width, math.ceil(fnt.getlength(title)) + 4 if title else 0)
+             for im, title in row]
     title_h = 22
-    width = sum(im.width for im, _ in row) + gap * (len(row) - 1)
+    width = sum(slots) + gap * (len(row) - 1)
     canvas = Image.new("RGB", (max(width, 1), height + title_h), "white")
     draw = ImageDraw.Draw(canvas)
     x = 0
-    for im, title in row:
+    for (im, title), slot in zip(row, slots):
         canvas.paste(im, (x, title_h))
         draw.text((x + 2, 3), title, fill=(20, 20, 20), font=fnt)
-        x += im.width + gap
+        x += slot + gap
     return canvas
 
 

@@ -36,7 +36,8 @@ class StylePanel(Panel):
         self.method = W.ToggleButtons(options=[("Gatys (optimise)", "gatys"),
                                                ("fast (pretrained)", "fast"),
                                                ("AdaIN (any painting)", "adain")],
-                                      value=method, description="method", style=STYLE_WIDE)
+                                      value=method, description="method",
+                                      style={**STYLE_WIDE, "button_width": "auto"})
         self.method.add_class("fsutils-method")
         self.fast_style = W.Dropdown(options=list(FAST_STYLES), value=fast_style,
                                      description="fast model", style=STYLE_WIDE)
