@@ -29,6 +29,7 @@ import contextlib
 import sys
 import time
 from pathlib import Path
+from typing import NoReturn
 
 __all__ = ["main", "build_parser"]
 
@@ -36,10 +37,81 @@ _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
 _DEFAULT_PAINTING = "starry_night_vangogh"
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (``python -m fsutils: error: …``, exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: …)`` only where there is a value to show (not None, not an off flag)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def _number(kind: type, *, low: float, low_ok: bool = True, high: float | None = None):
+    """An argparse type: a ``kind`` number ≥ ``low`` (> ``low`` unless ``low_ok``) and ≤ ``high``."""
+    bound = (f"≥ {low:g}" if low_ok else f"> {low:g}") + ("" if high is None else f" and ≤ {high:g}")
+    word = "a whole number" if kind is int else "a number"
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {word}") from None
+        if value != value or (value < low if low_ok else value <= low) or \
+                (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {word} {bound}")
+        return value
+
+    parse.__name__ = "whole number" if kind is int else "number"
+    return parse
+
+
+_POSITIVE_INT = _number(int, low=0, low_ok=False)
+_NON_NEGATIVE = _number(float, low=0)
+
+
+def _garments(text: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated garment classes (names or 1-3) as label indices."""
+    from fsutils.pipeline import resolve_classes
+    from fsutils.segment import CLASS_NAMES
+
+    garments = ", ".join(f"{n.split()[0]} ({i})" for i, n in enumerate(CLASS_NAMES) if i)
+    parts = [c.strip() for c in text.split(",") if c.strip()]
+    try:
+        classes = resolve_classes(parts or None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} names no garment class; choose from "
+                                         f"{garments}") from None
+    if 0 in classes:
+        raise argparse.ArgumentTypeError(f"the background (0) is not a garment; choose from "
+                                         f"{garments}")
+    return classes
+
+
+def _save_kinds(text: str) -> tuple[str, ...] | None:
+    """An argparse type: ``all`` (None) or comma-separated result kinds."""
+    from fsutils.pipeline import SAVE_KINDS
+
+    wanted = {s.strip() for s in text.split(",") if s.strip()}
+    if wanted == {"all"}:
+        return None
+    unknown = wanted - set(SAVE_KINDS)
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(f"takes all or some of {', '.join(SAVE_KINDS)}; got "
+                                         f"{', '.join(sorted(unknown)) or 'nothing'}")
+    return tuple(sorted(wanted))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from fsutils.pipeline import METHODS, MODES
 
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m fsutils",
         description="Style the clothes in photos: cloth segmentation → saliency → style transfer "
                     "→ saliency-guided blend. Writes the result, the masks, the saliency map and "
@@ -47,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Garment classes: upper (body), lower (body), full (body). Fast models: candy, "
                "mosaic, rain_princess, udnie, pointilism. Bundled paintings: see "
                "--list-samples.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=_HelpFormatter)
     p.add_argument("photos", nargs="*", type=Path,
                    help="photos and/or folders of photos (default: a bundled sample photo)")
     p.add_argument("-s", "--style", default=None,
@@ -57,37 +129,43 @@ def build_parser() -> argparse.ArgumentParser:
                    help="fast = pretrained feed-forward model (real time, works offline with the "
                         "mirror); adain = any painting in one pass; gatys = optimisation (best, slow "
                         "on a CPU)")
-    p.add_argument("-g", "--garments", default="upper,lower,full",
-                   help="comma-separated garment classes to restyle (names or indices 1-3)")
+    p.add_argument("-g", "--garments", type=_garments, default="upper,lower,full",
+                   help="comma-separated garment classes to restyle: upper, lower, full (or their "
+                        "indices 1-3)")
     p.add_argument("--mode", choices=MODES, default="saliency",
                    help="how the style goes into the garment: hard paste, saliency blend "
                         "(C = M·S + (1−M)·C), or feathered mask")
-    p.add_argument("--strength", type=float, default=1.0, help="saliency strength (saliency mode)")
-    p.add_argument("--width", type=float, default=8.0, help="feather width in px (feathered mode)")
+    p.add_argument("--strength", type=_NON_NEGATIVE, default=1.0,
+                   help="saliency strength ≥ 0 (saliency mode)")
+    p.add_argument("--width", type=_NON_NEGATIVE, default=8.0,
+                   help="feather width in px ≥ 0 (feathered mode)")
     p.add_argument("-o", "--out", type=Path, default=Path("outputs"), help="output folder")
-    p.add_argument("--max-size", type=int, default=None,
+    p.add_argument("--max-size", type=_POSITIVE_INT, default=None,
                    help="longest side the photo is worked on (default: 512 on a CPU, 1024 on a GPU)")
-    p.add_argument("--size", type=int, default=None,
+    p.add_argument("--size", type=_POSITIVE_INT, default=None,
                    help="style working size, longest side (default: the photo's working size for "
                         "fast/adain, 256 on a CPU / 512 on a GPU for gatys)")
     g = p.add_argument_group("Gatys")
-    g.add_argument("--steps", type=int, default=None, help="optimisation steps (default 100 CPU / "
-                                                            "300 GPU)")
-    g.add_argument("--content-weight", type=float, default=1.0, help="α")
-    g.add_argument("--style-weight", type=float, default=1e6, help="β")
-    g.add_argument("--tv-weight", type=float, default=0.0, help="total-variation weight")
-    g.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
+    g.add_argument("--steps", type=_POSITIVE_INT, default=None,
+                   help="optimisation steps (default 100 CPU / 300 GPU)")
+    g.add_argument("--content-weight", type=_NON_NEGATIVE, default=1.0, help="content weight α")
+    g.add_argument("--style-weight", type=_NON_NEGATIVE, default=1e6, help="style weight β")
+    g.add_argument("--tv-weight", type=_NON_NEGATIVE, default=0.0, help="total-variation weight")
+    g.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
+                   help="lbfgs (the original method's choice: few steps) or adam (cheaper steps, "
+                        "more of them)")
     g.add_argument("--masked-style", action="store_true",
                    help="compute the style loss only over the chosen garments")
     a = p.add_argument_group("AdaIN")
-    a.add_argument("--alpha", type=float, default=1.0, help="AdaIN style amount 0..1")
+    a.add_argument("--alpha", type=_number(float, low=0, high=1), default=1.0,
+                   help="AdaIN style amount 0..1")
     w = p.add_argument_group("weights")
     w.add_argument("--segment-weights", default=None,
                    help="cloth model: the bundled ccp_u2netp (default, no download), cloth_segm "
                         "(the official model, a 176 MB download) or the path of your own "
                         "checkpoint (python -m fsutils.train --export)")
     w.add_argument("--saliency-weights", default="u2netp", help="u2netp or u2net")
-    p.add_argument("--save", default="all",
+    p.add_argument("--save", type=_save_kinds, default="all",
                    help="what to write: all, or a comma-separated subset of stylized, hard_paste, "
                         "style_full, labels, mask, saliency, comparison")
     p.add_argument("--device", default=None, help="cpu, cuda, mps (default: best available)")
@@ -97,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _collect(paths: list[Path]) -> list[Path]:
+def _collect(paths: list[Path], parser: argparse.ArgumentParser) -> list[Path]:
     from fsutils import io as fio
 
     if not paths:
@@ -107,8 +185,8 @@ def _collect(paths: list[Path]) -> list[Path]:
         if p.is_dir():
             found = sorted(q for q in p.iterdir() if q.suffix.lower() in _IMAGE_SUFFIXES)
             if not found:
-                raise SystemExit(f"error: the folder {p} holds no images "
-                                 f"({', '.join(sorted(_IMAGE_SUFFIXES))})")
+                parser.error(f"the folder {p} holds no images "
+                             f"({', '.join(sorted(_IMAGE_SUFFIXES))})")
             photos += found
         elif p.is_file():
             photos.append(p)
@@ -116,12 +194,12 @@ def _collect(paths: list[Path]) -> list[Path]:
             try:  # a bundled sample by name, e.g. ccp_0006
                 photos.append(fio.sample_path(str(p)))
             except FileNotFoundError:
-                raise SystemExit(f"error: {p} is neither a file, a folder nor a bundled sample "
-                                 "(see --list-samples)") from None
+                parser.error(f"{p} is neither a file, a folder nor a bundled sample "
+                             "(see --list-samples)")
     return photos
 
 
-def _style_args(args: argparse.Namespace) -> dict:
+def _style_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
     from fsutils import env
 
     if args.method == "fast":
@@ -132,15 +210,15 @@ def _style_args(args: argparse.Namespace) -> dict:
         try:
             registry_name(style)
         except ValueError:
-            raise SystemExit(f"error: {style!r} is not a fast-style model ({', '.join(FAST_STYLES)})"
-                             "; for a painting use --method adain or --method gatys") from None
+            parser.error(f"--style: {style!r} is not a fast-style model ({', '.join(FAST_STYLES)})"
+                         "; for a painting use --method adain or --method gatys")
         return {"method": "fast", "style": style}
     style = args.style or _DEFAULT_PAINTING
     from fsutils.pipeline import load_style
     try:
         load_style(style)
     except (FileNotFoundError, ValueError) as e:
-        raise SystemExit(f"error: {e}") from None
+        parser.error(f"--style: {e}")
     if args.method == "adain":
         return {"method": "adain", "style": style, "alpha": args.alpha}
     return {"method": "gatys", "style": style, "steps": args.steps or env.default_gatys_steps(),
@@ -162,8 +240,29 @@ def _weights_help(method: str, err: Exception) -> str:
     return f"error: a checkpoint could not be obtained:\n{first}"
 
 
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
+def _coverage_warning(path: Path, res, names: tuple[str, ...]) -> str | None:
+    """A warning when the chosen garments cover nothing, naming what the photo holds instead."""
+    if res.mask.any():
+        return None
+    import numpy as np
+
+    found = [(names[i], float(np.mean(res.labels == i))) for i in range(1, len(names))]
+    found = [(n, share) for n, share in found if share > 0]
+    chosen = ", ".join(names[c] for c in res.classes)
+    instead = (", ".join(f"{n} {100 * share:.1f}%" for n, share in found) if found
+               else "no garment at all")
+    hint = (f"; try --garments {','.join(n.split()[0] for n, _ in found)}" if found else "")
+    return (f"warning: {path.name}: the chosen garments ({chosen}) cover 0% of the photo, so its "
+            f"result is the unchanged photo; found {instead}{hint}")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     from fsutils import env
     from fsutils import io as fio
 
@@ -171,27 +270,17 @@ def main(argv: list[str] | None = None) -> int:
         print("photos:   " + ", ".join(p.stem for p in fio.sample_photos()))
         print("paintings: " + ", ".join(p.stem for p in fio.sample_styles()))
         return 0
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} is a file; give a folder (it is created if missing)")
     if args.device:
         import os
         os.environ["FSUTILS_DEVICE"] = args.device
-    wanted = {s.strip() for s in args.save.split(",") if s.strip()}
+    photos = _collect(args.photos, parser)
+    style = _style_args(args, parser)
 
-    from tqdm.auto import tqdm
-
-    from fsutils.pipeline import Pipeline, resolve_classes, save_result, SAVE_KINDS
+    from fsutils.pipeline import Pipeline
     from fsutils.weights import WeightsError
 
-    if wanted != {"all"} and wanted - set(SAVE_KINDS):
-        raise SystemExit(f"error: --save takes all or {', '.join(SAVE_KINDS)}; got "
-                         f"{', '.join(sorted(wanted - set(SAVE_KINDS)))}")
-    try:
-        classes = resolve_classes([c for c in args.garments.split(",") if c.strip()] or None)
-    except ValueError as e:
-        raise SystemExit(f"error: --garments: {e}") from None
-    if 0 in classes:
-        raise SystemExit("error: --garments: 0 is the background, not a garment")
-    photos = _collect(args.photos)
-    style = _style_args(args)
     dev = env.device()
     max_size = args.max_size or env.default_work_size(dev)
     size = args.size or (env.default_style_size(dev) if style["method"] == "gatys" else max_size)
@@ -207,35 +296,61 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"fsutils: {len(photos)} photo(s) → {args.out}/ | method {style['method']} "
           f"({style['style'] if isinstance(style['style'], str) else 'painting'}), garments "
-          f"{', '.join(names[c] for c in classes)}, "
+          f"{', '.join(names[c] for c in args.garments)}, "
           f"mode {args.mode}, device {dev}, work size {max_size}px, style size {size}px",
           file=sys.stderr)
-    written: list[Path] = []
     t0 = time.perf_counter()
-    bar = tqdm(photos, desc="photos", unit="photo", disable=args.quiet or len(photos) < 2)
+    written, failed = _run_batch(pipe, photos, args, style, names)
+    print(f"done in {time.perf_counter() - t0:.1f}s: {_files(len(written))} in {args.out}/",
+          file=sys.stderr)
+    for f in written:
+        print(f)
+    if failed:
+        print(f"error: {len(failed)} of {len(photos)} photo(s) failed:", file=sys.stderr)
+        for path, why in failed:
+            print(f"  {path}: {why}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
+               names: tuple[str, ...]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Every photo in turn; one that cannot be read is listed as failed and the batch goes on.
+    Per-photo lines go through ``tqdm.write`` so they never run into the progress bar, and the
+    bar is drawn only on a terminal (tqdm's ``disable=None``)."""
+    from tqdm.auto import tqdm
+
+    from fsutils import io as fio
+    from fsutils.pipeline import save_result
+    from fsutils.weights import WeightsError
+
+    written: list[Path] = []
+    failed: list[tuple[Path, str]] = []
+    bar = tqdm(photos, desc="photos", unit="photo", file=sys.stderr,
+               disable=True if args.quiet or len(photos) < 2 else None)
     for path in bar:
         bar.set_postfix_str(path.name)
         try:
-            pipe.set_image(fio.load_image(path))
+            pipe.set_image(fio.load_image(path), name=path.stem)
             # stdout lists only the written files; what the models say goes to stderr
             with contextlib.redirect_stdout(sys.stderr):
-                res = pipe.run(mode=args.mode, classes=classes, strength=args.strength,
+                res = pipe.run(mode=args.mode, classes=args.garments, strength=args.strength,
                                width=args.width, masked_style=args.masked_style,
                                progress=not args.quiet, **style)
         except WeightsError as e:
             raise SystemExit(_weights_help(style["method"], e)) from None
         except fio.ImageLoadError as e:
-            raise SystemExit(f"error: {path}: {e}") from None
-        files = save_result(res, args.out, path.stem,
-                            kinds=None if wanted == {"all"} else sorted(wanted))
+            failed.append((path, str(e).splitlines()[0]))
+            tqdm.write(f"error: {path}: {e}", file=sys.stderr)
+            continue
+        files = save_result(res, args.out, path.stem, kinds=args.save)
         written += files
-        print(f"{path.name}: garments cover {100 * res.mask.mean():.1f}% of the photo; wrote "
-              f"{len(files)} files", file=sys.stderr)
-    print(f"done in {time.perf_counter() - t0:.1f}s: {len(written)} files in {args.out}/",
-          file=sys.stderr)
-    for f in written:
-        print(f)
-    return 0
+        warning = _coverage_warning(path, res, names)
+        if warning:
+            tqdm.write(warning, file=sys.stderr)
+        tqdm.write(f"{path.name}: garments cover {100 * res.mask.mean():.1f}% of the photo; wrote "
+                   f"{_files(len(files))}", file=sys.stderr)
+    return written, failed
 
 
 if __name__ == "__main__":

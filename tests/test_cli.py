@@ -116,24 +116,143 @@ def test_gatys_without_vgg_weights_says_what_to_do(tmp_path, monkeypatch, isolat
     assert not list(tmp_path.glob("*.png"))
 
 
+def usage_error(capsys, args) -> str:
+    """Run the CLI with ``args``: it must stop with exit status 2 and one line on stderr."""
+    with pytest.raises(SystemExit) as info:
+        main(args)
+    err = capsys.readouterr().err
+    assert info.value.code == 2, f"exit status {info.value.code!r}, stderr: {err}"
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m fsutils: error: "), err
+    return lines[0]
+
+
 @pytest.mark.parametrize("args, expected", [
     (["no_such_photo.jpg"], "neither a file"),
-    (["--garments", "hat"], "unknown garment class 'hat'"),
+    (["--garments", "hat"], "'hat' names no garment class; choose from upper (1), lower (2), "
+                            "full (3)"),
     (["--garments", "background"], "background"),
+    (["--garments", "0"], "background"),
     (["--style", "starry_night_vangogh"], "not a fast-style model"),
     (["--method", "adain", "--style", "nope.jpg"], "neither an image file"),
     (["--save", "stylized,everything"], "--save"),
 ])
-def test_user_errors_are_clear(tmp_path, args, expected):
-    with pytest.raises(SystemExit) as info:
-        main([*args, "--out", str(tmp_path)])
-    assert expected in str(info.value)
+def test_user_errors_are_clear(tmp_path, args, expected, capsys, no_models):
+    assert expected in usage_error(capsys, [*args, "--out", str(tmp_path)])
 
 
-def test_empty_folder_is_an_error(tmp_path):
+def test_empty_folder_is_an_error(tmp_path, capsys, no_models):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(SystemExit, match="holds no images"):
-        main([str(tmp_path / "empty"), "--out", str(tmp_path)])
+    assert "holds no images" in usage_error(capsys, [str(tmp_path / "empty"), "--out",
+                                                     str(tmp_path)])
+
+
+@pytest.fixture
+def no_models(monkeypatch):
+    """The pipeline must not even be built (no model loads) for a usage error."""
+    import fsutils.pipeline as P
+
+    def refuse(*a, **kw):
+        raise AssertionError("the pipeline was built before the arguments were checked")
+
+    monkeypatch.setattr(P, "Pipeline", refuse)
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--strength", "-1"], "--strength"), (["--strength", "nan"], "--strength"),
+    (["--width", "-3"], "--width"), (["--size", "0"], "--size"),
+    (["--max-size", "-2"], "--max-size"), (["--alpha", "1.5"], "--alpha"),
+    (["--method", "gatys", "--steps", "-5"], "--steps"), (["--steps", "many"], "--steps"),
+    (["--style-weight", "-1e6"], "--style-weight"),
+])
+def test_bad_numbers_are_refused_before_any_work(tmp_path, args, option, capsys, no_models):
+    line = usage_error(capsys, [*args, "--out", str(tmp_path / "out")])
+    assert option in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_naming_a_file_is_a_usage_error(tmp_path, capsys, no_models):
+    existing = tmp_path / "results.png"
+    existing.write_bytes(b"x")
+    assert "is a file; give a folder" in usage_error(capsys, ["--out", str(existing)])
+
+
+def test_help_shows_only_real_defaults():
+    from fsutils.__main__ import build_parser
+
+    text = " ".join(build_parser().format_help().split())   # without the line wrapping
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert "indices 1-3" in text and "(default: upper,lower,full)" in text
+    optimizer = next(a for a in build_parser()._actions if "--optimizer" in a.option_strings)
+    assert optimizer.help
+
+
+class _FakeStages:
+    """Stand-in models for the CLI: labels from ``classes_present``, a flat saliency map and an
+    inverted photo as the 'style'."""
+
+    def __init__(self, monkeypatch, classes_present=(1, 2)):
+        import fsutils.pipeline as P
+
+        real = P.Pipeline
+
+        def segment(photo):
+            w, h = photo.size
+            lab = np.zeros((h, w), np.uint8)
+            for k, c in enumerate(classes_present):
+                lab[h * (k + 1) // 4: h * (k + 2) // 4, w // 4: 3 * w // 4] = c
+            return lab
+
+        def saliency(photo):
+            return np.full((photo.size[1], photo.size[0]), 0.7, np.float32)
+
+        def style(content, style, **kw):
+            return Image.fromarray(255 - np.asarray(content))
+
+        def build(*a, **kw):
+            kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
+            return real(segment, saliency, stylers={"fast": style},
+                        class_names=("background", "upper body", "lower body", "full body"), **kw)
+
+        monkeypatch.setattr(P, "Pipeline", build)
+
+
+def test_batch_goes_on_past_an_unreadable_photo_and_lists_it(tmp_path, monkeypatch, capsys):
+    _FakeStages(monkeypatch)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "bad.jpg").write_text("this is text, not a photo")
+    shutil.copy(fio.sample_photos()[0], photos / "good.jpg")
+    out = tmp_path / "out"
+    rc = main([str(photos), "--out", str(out), "--max-size", "64", "--save", "stylized"])
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert (out / "good_stylized.png").is_file()
+    assert "1 of 2 photo(s) failed" in err
+    listed = err[err.index("failed:"):]
+    assert "bad.jpg" in listed and "good.jpg" not in listed
+
+
+def test_garments_that_cover_nothing_are_warned_about(tmp_path, monkeypatch, capsys):
+    _FakeStages(monkeypatch, classes_present=(3,))
+    rc = main([str(fio.sample_photos()[0]), "--garments", "upper,lower", "--out", str(tmp_path),
+               "--max-size", "64", "--save", "stylized"])
+    err = capsys.readouterr().err
+    assert rc == 0
+    warning = next(line for line in err.splitlines() if line.startswith("warning:"))
+    assert "cover 0%" in warning and "full body" in warning and "--garments full" in warning
+    assert "wrote 1 file" in err and "1 files" not in err
+
+
+def test_per_photo_lines_do_not_run_into_a_progress_bar_off_a_terminal(tmp_path, monkeypatch,
+                                                                       capsys):
+    _FakeStages(monkeypatch)
+    photos = [str(p) for p in fio.sample_photos()[:2]]
+    assert main([*photos, "--out", str(tmp_path), "--max-size", "64", "--save", "stylized"]) == 0
+    err = capsys.readouterr().err                    # captured: not a terminal
+    assert "\r" not in err and "photo/s" not in err and "it/s" not in err
+    per_photo = [line for line in err.splitlines() if "garments cover" in line]
+    assert [line.split(":")[0] for line in per_photo] == [Path(p).name for p in photos]
 
 
 def test_list_samples(capsys):
