@@ -1,15 +1,15 @@
 """The main job: ``python -m fsutils`` — style the clothes in a photo (or a folder of photos).
 
-Runs the whole pipeline (cloth segmentation → saliency → style transfer → saliency-guided blend)
-and writes, per photo, into the output folder:
+Runs the whole pipeline (cloth segmentation → saliency → style transfer → blend into the garments,
+``--mode``, see ``fsutils.blend``) and writes, per photo, into the output folder:
 
-    <name>_stylized.png      the result: the style inside the chosen garments, blended by saliency
+    <name>_stylized.png      the result: the style inside the chosen garments, blended by --mode
     <name>_hard_paste.png    the pre-saliency baseline (stylised pixels pasted inside the mask)
     <name>_style_full.png    the whole photo stylised (before blending)
     <name>_labels.png        the garment label map in colour (red upper, green lower, yellow full)
     <name>_mask.png          the chosen garments; <name>_mask_<class>.png for every class
     <name>_saliency.png      the saliency map
-    <name>_comparison.png    photo | stylised | hard paste | saliency blend, with a boundary close-up
+    <name>_comparison.png    photo | stylised | hard paste | the blend, with a boundary close-up
 
 Examples::
 
@@ -109,6 +109,7 @@ def _save_kinds(text: str) -> tuple[str, ...] | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from fsutils.blend import DEFAULT_MODE, MODE_TITLES, BlendParams
     from fsutils.pipeline import METHODS, MODES
 
     p = _Parser(
@@ -132,13 +133,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-g", "--garments", type=_garments, default="upper,lower,full",
                    help="comma-separated garment classes to restyle: upper, lower, full (or their "
                         "indices 1-3)")
-    p.add_argument("--mode", choices=MODES, default="saliency",
-                   help="how the style goes into the garment: hard paste, saliency blend "
-                        "(C = M·S + (1−M)·C), or feathered mask")
-    p.add_argument("--strength", type=_NON_NEGATIVE, default=1.0,
-                   help="saliency strength ≥ 0 (saliency mode)")
-    p.add_argument("--width", type=_NON_NEGATIVE, default=8.0,
-                   help="feather width in px ≥ 0 (feathered mode)")
+    d = BlendParams()
+    b = p.add_argument_group("blending")
+    b.add_argument("--mode", "--blend", dest="mode", choices=MODES, default=DEFAULT_MODE,
+                   help="how the style goes into the garments: "
+                        + "; ".join(f"{m} = {MODE_TITLES[m]}" for m in MODES))
+    b.add_argument("--strength", type=_NON_NEGATIVE, default=d.strength,
+                   help="saliency strength ≥ 0 (the …saliency modes)")
+    b.add_argument("--width", type=_NON_NEGATIVE, default=d.width,
+                   help="feather width in px ≥ 0 (feathered)")
+    b.add_argument("--radius", type=_POSITIVE_INT, default=d.radius,
+                   help="guided-filter window radius in px (the guided modes)")
+    b.add_argument("--eps", type=_number(float, low=0, low_ok=False), default=d.eps,
+                   help="guided-filter regularisation > 0; larger = smoother mask (the guided modes)")
     p.add_argument("-o", "--out", type=Path, default=Path("outputs"), help="output folder")
     p.add_argument("--max-size", type=_POSITIVE_INT, default=None,
                    help="longest side the photo is worked on (default: 512 on a CPU, 1024 on a GPU)")
@@ -277,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FSUTILS_DEVICE"] = args.device
     photos = _collect(args.photos, parser)
     style = _style_args(args, parser)
+    from fsutils.blend import BlendParams
+
+    args.blend = BlendParams(args.mode, strength=args.strength, width=args.width,
+                             radius=args.radius, eps=args.eps)
 
     from fsutils.pipeline import Pipeline
     from fsutils.weights import WeightsError
@@ -297,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"fsutils: {len(photos)} photo(s) → {args.out}/ | method {style['method']} "
           f"({style['style'] if isinstance(style['style'], str) else 'painting'}), garments "
           f"{', '.join(names[c] for c in args.garments)}, "
-          f"mode {args.mode}, device {dev}, work size {max_size}px, style size {size}px",
+          f"blend {args.blend.title}, device {dev}, work size {max_size}px, style size {size}px",
           file=sys.stderr)
     t0 = time.perf_counter()
     written, failed = _run_batch(pipe, photos, args, style, names)
@@ -334,8 +345,8 @@ def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
             pipe.set_image(fio.load_image(path), name=path.stem)
             # stdout lists only the written files; what the models say goes to stderr
             with contextlib.redirect_stdout(sys.stderr):
-                res = pipe.run(mode=args.mode, classes=args.garments, strength=args.strength,
-                               width=args.width, masked_style=args.masked_style,
+                res = pipe.run(mode=args.blend, classes=args.garments,
+                               masked_style=args.masked_style,
                                progress=not args.quiet, **style)
         except WeightsError as e:
             raise SystemExit(_weights_help(style["method"], e)) from None

@@ -14,7 +14,9 @@ a new painting recomputes only the style and the blend, and a new photo recomput
 Counter({'segment': 1, 'saliency': 1, 'style': 1, 'mask': 1, 'blend': 2})
 
 Every stage is a plain function that can be injected (tests, other models): ``segment(photo) ->
-uint8 labels``, ``saliency(photo) -> float32 map``, and ``stylers[method](content, style, *, mask,
+uint8 labels`` (an object with ``predict_proba`` also gives the class probabilities that the soft
+blend modes use; with labels only, those modes see 0/1 probabilities), ``saliency(photo) -> float32
+map``, and ``stylers[method](content, style, *, mask,
 callback, progress, **params) -> PIL image``. By default they come from :mod:`fsutils.segment`,
 :mod:`fsutils.saliency` and :mod:`fsutils.style`, loaded on first use.
 
@@ -36,13 +38,17 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from fsutils import blend as _blend
+from fsutils.blend import BlendParams
+
 __all__ = ["Pipeline", "Result", "METHODS", "MODES", "DEFAULT_CLASSES", "resolve_classes",
            "gatys_features", "to_uint8", "load_style", "save_result", "SAVE_KINDS"]
 
 #: Style-transfer methods known to the default stylers.
 METHODS: tuple[str, ...] = ("fast", "adain", "gatys")
-#: Blend modes: the pre-saliency baseline, equation 2 of the report, and a feathered mask.
-MODES: tuple[str, ...] = ("hard", "saliency", "feathered")
+#: Blend modes (see :mod:`fsutils.blend`): hard paste, equation 2, feathered, soft and guided
+#: masks, Poisson blending.
+MODES: tuple[str, ...] = _blend.MODES
 #: Garment classes used when none are chosen: upper body, lower body, full body.
 DEFAULT_CLASSES: tuple[int, ...] = (1, 2, 3)
 #: Class names of the 4-class cloth models (index = label). Kept in step with
@@ -158,6 +164,8 @@ class Result:
     mode: str
     classes: tuple[int, ...]
     method: str
+    #: the blend's mode and parameters
+    params: BlendParams = BlendParams()
 
     def image(self, which: str = "output") -> Image.Image:
         """One of the images as a PIL image (``"output"``, ``"hard"``, ``"stylized"``, ``"content"``,
@@ -298,13 +306,14 @@ class Pipeline:
                  class_names: tuple[str, ...] | None = None) -> None:
         self._segment_arg, self._saliency_arg = segment, saliency
         self._segment_fn: StageFn | None = None
+        self._proba_fn: StageFn | None = None
         self._saliency_fn: StageFn | None = None
         self.segment_weights, self.saliency_weights = segment_weights, saliency_weights
         self.stylers: dict[str, StageFn] = {**DEFAULT_STYLERS, **(stylers or {})}
         self.max_size, self._style_size = max_size, style_size
         self._class_names = class_names
         self._caches = {s: _LRU(cache_size) for s in ("segment", "saliency", "style", "mask",
-                                                      "blend")}
+                                                      "weight", "blend")}
         #: How many times each stage actually computed (cache misses), e.g. for tests and benchmarks.
         self.computed: Counter[str] = Counter()
         self.content: np.ndarray | None = None
@@ -363,6 +372,7 @@ class Pipeline:
                        else ClothSegmenter(weights=self.segment_weights))
                 self._segment_arg = seg
             self._segment_fn = seg.predict if hasattr(seg, "predict") else seg
+            self._proba_fn = getattr(seg, "predict_proba", None)
         return self._segment_fn
 
     @property
@@ -436,20 +446,51 @@ class Pipeline:
 
     # -- stages -------------------------------------------------------------------------------
 
-    def labels(self) -> np.ndarray:
-        """Stage 1: the garment label map (uint8 H×W: 0 background, 1 upper, 2 lower, 3 full body)."""
+    def _segmentation(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """One segmentation pass: the label map and, when the segmenter gives them, the class
+        probabilities (K×H×W); the labels are then their arg-max."""
         self._need_image()
 
-        def compute() -> np.ndarray:
-            lab = np.asarray(self._segmenter()(self.photo))
-            if lab.shape != self.content.shape[:2]:
+        def compute() -> tuple[np.ndarray, np.ndarray | None]:
+            self._segmenter()
+            h, w = self.content.shape[:2]
+            proba = None
+            if self._proba_fn is not None:
+                proba = np.asarray(self._proba_fn(self.photo), dtype=np.float32)
+                if proba.ndim != 3 or proba.shape[1:] != (h, w):
+                    raise ValueError(f"the segmenter's predict_proba returned shape {proba.shape} "
+                                     f"for a {h}×{w} photo; it must return K×{h}×{w}")
+                lab = proba.argmax(axis=0).astype(np.uint8)
+                proba.setflags(write=False)
+            else:
+                lab = np.asarray(self._segment_fn(self.photo))
+            if lab.shape != (h, w):
                 raise ValueError(f"the segmenter returned a {lab.shape} label map for a "
-                                 f"{self.content.shape[:2]} photo; it must return the photo's size")
+                                 f"{(h, w)} photo; it must return the photo's size")
             lab = lab.astype(np.uint8, copy=False)
             lab.setflags(write=False)
-            return lab
+            return lab, proba
 
         return self._cached("segment", (self.image_key,), compute)
+
+    def labels(self) -> np.ndarray:
+        """Stage 1: the garment label map (uint8 H×W: 0 background, 1 upper, 2 lower, 3 full body)."""
+        return self._segmentation()[0]
+
+    def probability(self, classes: Iterable[int | str] | int | str | None = None) -> np.ndarray:
+        """The segmenter's probability of the chosen garments (float32 H×W in 0..1): the soft
+        counterpart of :meth:`mask`. A segmenter without ``predict_proba`` gives the 0/1 mask."""
+        cls = resolve_classes(classes, self.class_names)
+
+        def compute() -> np.ndarray:
+            proba = self._segmentation()[1]
+            p = (_blend.garment_probability(proba, cls) if proba is not None
+                 else self.mask(cls).astype(np.float32))
+            p.setflags(write=False)
+            return p
+
+        self._need_image()
+        return self._cached("mask", (self.image_key, cls, "probability"), compute)
 
     def saliency(self) -> np.ndarray:
         """Stage 2: the saliency map (float32 H×W in 0..1)."""
@@ -542,40 +583,71 @@ class Pipeline:
                                "pipe.run(...) first")
         return self._caches["style"].get(self._last_style)
 
-    def blend(self, mode: str = "saliency", *, classes: Iterable[int | str] | int | str | None = None,
-              strength: float = 1.0, width: float = 8.0,
-              stylized: np.ndarray | None = None) -> np.ndarray:
-        """Stage 4: composite the stylised image into the chosen garments (float32 H×W×3).
+    @staticmethod
+    def blend_params(mode: str | BlendParams | None = None, **changes: Any) -> BlendParams:
+        """A :class:`fsutils.blend.BlendParams` from a mode name or params object, with some of its
+        fields (``strength``, ``width``, ``radius``, ``eps``) changed; ``None`` values are ignored."""
+        base = mode if isinstance(mode, BlendParams) else BlendParams(mode or _blend.DEFAULT_MODE)
+        changes = {k: (float(v) if k in ("strength", "width", "eps") else v)
+                   for k, v in changes.items() if v is not None}
+        return base.replace(**changes) if changes else base
 
-        ``mode``: ``"hard"`` (paste inside the mask), ``"saliency"`` (equation 2:
-        ``M·S + (1−M)·C`` with ``M = clip(strength·saliency)·mask``) or ``"feathered"`` (mask
-        blurred by a Gaussian of ``width`` px). ``stylized`` defaults to the latest
-        :meth:`stylize` result; parameters that a mode does not use do not invalidate its cache.
-        """
-        from fsutils import blend as B
+    def weight(self, mode: str | BlendParams | None = None, *,
+               classes: Iterable[int | str] | int | str | None = None,
+               **params: Any) -> np.ndarray | None:
+        """The blend weight ``W`` of a mode (float32 H×W in 0..1, ``C_final = W·S + (1−W)·C``), or
+        ``None`` for Poisson blending, which has no weight map."""
+        p = self.blend_params(mode, **params)
+        if p.mode == "poisson":
+            return None
+        cls = resolve_classes(classes, self.class_names)
+
+        def compute() -> np.ndarray:
+            w = _blend.blend_weight(p, self.content, self.mask(cls), **self._inputs(p, cls))
+            w.setflags(write=False)
+            return w
 
         self._need_image()
-        if mode not in MODES:
-            raise ValueError(f"unknown blend mode {mode!r}; choose from {', '.join(MODES)}")
+        return self._cached("weight", (self.image_key, cls, p.mode, p.used), compute)
+
+    def _inputs(self, p: BlendParams, cls: tuple[int, ...]) -> dict[str, np.ndarray]:
+        """What a mode reads besides the photo, the stylised image and the mask."""
+        from fsutils.blend.modes import NEEDS_PROBABILITY, NEEDS_SALIENCY
+
+        out = {}
+        if p.mode in NEEDS_SALIENCY:
+            out["saliency"] = self.saliency()
+        if p.mode in NEEDS_PROBABILITY:
+            out["probability"] = self.probability(cls)
+        return out
+
+    def blend(self, mode: str | BlendParams | None = None, *,
+              classes: Iterable[int | str] | int | str | None = None,
+              stylized: np.ndarray | None = None, **params: Any) -> np.ndarray:
+        """Stage 4: composite the stylised image into the chosen garments (float32 H×W×3).
+
+        ``mode`` is a mode name of :data:`fsutils.blend.MODES` (default
+        :data:`fsutils.blend.DEFAULT_MODE`) or a :class:`fsutils.blend.BlendParams`; ``params``
+        change its fields (``strength``, ``width``, ``radius``, ``eps``). ``stylized`` defaults to
+        the latest :meth:`stylize` result; parameters that a mode does not read do not invalidate
+        its cache.
+        """
+        p = self.blend_params(mode, **params)
+        self._need_image()
         cls = resolve_classes(classes, self.class_names)
         if stylized is None:
             stylized = self.stylized
             skey: Hashable = self._last_style
         else:
             skey = ("array", _array_key(stylized))
-        used = {"hard": (), "saliency": (("strength", float(strength)),),
-                "feathered": (("width", float(width)),)}[mode]
-        key = (self.image_key, skey, cls, mode, used)
+        key = (self.image_key, skey, cls, p.mode, p.used)
 
         def compute() -> np.ndarray:
             mask = self.mask(cls)
-            if mode == "hard":
-                out = B.hard_paste(self.content, stylized, mask)
-            elif mode == "saliency":
-                out = B.saliency_blend(self.content, stylized, self.saliency(), mask,
-                                       strength=float(strength))
+            if p.mode in ("hard", "saliency", "feathered", "poisson"):
+                out = _blend.compose(p, self.content, stylized, mask, **self._inputs(p, cls))
             else:
-                out = B.feathered_blend(self.content, stylized, mask, width=float(width))
+                out = _blend.weighted_blend(self.content, stylized, self.weight(p, classes=cls))
             out.setflags(write=False)
             return out
 
@@ -584,38 +656,40 @@ class Pipeline:
     # -- everything at once -------------------------------------------------------------------
 
     def run(self, image: Any = None, *, method: str = "fast", style: Any = "candy",
-            classes: Iterable[int | str] | int | str | None = None, mode: str = "saliency",
-            strength: float = 1.0, width: float = 8.0, size: int | None = None,
+            classes: Iterable[int | str] | int | str | None = None,
+            mode: str | BlendParams | None = None, strength: float | None = None,
+            width: float | None = None, size: int | None = None,
             masked_style: bool = False, callback: Callable | None = None,
             progress: bool = False, **style_params: Any) -> Result:
         """Run every stage (each one only if its inputs changed) and return a :class:`Result`.
 
         ``image`` (optional) replaces the photo; the other arguments are those of :meth:`stylize`
-        and :meth:`blend`; ``masked_style=True`` restricts a Gatys style loss to the chosen garments.
+        and :meth:`blend` (``mode`` a name or a :class:`fsutils.blend.BlendParams`; ``strength``
+        and ``width`` change it); ``masked_style=True`` restricts a Gatys style loss to the chosen
+        garments.
         """
         if image is not None:
             self.set_image(image)
         self._need_image()
         cls = resolve_classes(classes, self.class_names)
         self.labels()
-        if mode == "saliency":
-            self.saliency()
         self.stylize(method, style, size=size, mask_classes=cls if masked_style else False,
                      callback=callback, progress=progress, **style_params)
         return self.result(mode=mode, classes=cls, strength=strength, width=width)
 
-    def result(self, *, mode: str = "saliency",
-               classes: Iterable[int | str] | int | str | None = None, strength: float = 1.0,
-               width: float = 8.0) -> Result:
+    def result(self, *, mode: str | BlendParams | None = None,
+               classes: Iterable[int | str] | int | str | None = None,
+               strength: float | None = None, width: float | None = None) -> Result:
         """A :class:`Result` from the current photo and the latest stylised image (no new style)."""
         self._need_image()
+        p = self.blend_params(mode, strength=strength, width=width)
         cls = resolve_classes(classes, self.class_names)
-        out = self.blend(mode, classes=cls, strength=strength, width=width)
-        hard = out if mode == "hard" else self.blend("hard", classes=cls)
+        out = self.blend(p, classes=cls)
+        hard = out if p.mode == "hard" else self.blend("hard", classes=cls)
         method = self._last_style[1] if self._last_style else ""
         return Result(content=self.content, labels=self.labels(), saliency=self.saliency(),
                       mask=self.mask(cls), stylized=self.stylized, output=out, hard=hard,
-                      mode=mode, classes=cls, method=method)
+                      mode=p.mode, classes=cls, method=method, params=p)
 
 
 #: What :func:`save_result` can write (``<stem>_<kind>.png``).
@@ -664,8 +738,7 @@ def save_result(res: Result, folder: str | Path, stem: str, *,
         save(res.image("saliency"), "saliency")
     if "comparison" in kinds:
         from fsutils import viz  # matplotlib Figures without pyplot: no display needed
-        title = {"hard": "hard paste", "saliency": "saliency blend",
-                 "feathered": "feathered blend"}[res.mode]
+        title = _blend.MODE_TITLES[res.mode]
         fig = viz.comparison_figure(res.content, res.stylized, res.hard, res.output, res.mask,
                                     saliency=res.saliency, box=box, blend_title=title)
         path = folder / f"{stem}_comparison.png"

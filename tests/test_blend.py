@@ -227,14 +227,25 @@ def test_guided_filter_of_a_constant_is_that_constant_and_bad_arguments_are_refu
 
 
 def test_refine_mask_snaps_a_misplaced_mask_edge_to_the_photo_edge():
-    guide = _step_guide()
+    guide = _step_guide()            # the photo's edge is at column 24
+    for edge in (22, 26):            # the segmenter's edge 2 px too far left, or too far right
+        mask = np.zeros(guide.shape[:2], bool)
+        mask[:, edge:] = True
+        refined = refine_mask(guide, mask, radius=8, eps=1e-4)
+        assert refined.dtype == np.float32 and 0 <= refined.min() and refined.max() <= 1
+        # The edge is now the photo's, and still sharp.
+        np.testing.assert_allclose(refined[:, :24], 0, atol=0.05)
+        np.testing.assert_allclose(refined[:, 24:], 1, atol=0.05)
+    # A misplacement of half the radius is pulled most of the way: the wrongly included columns
+    # end up mostly background.
     mask = np.zeros(guide.shape[:2], bool)
-    mask[:, 22:] = True              # the segmenter's edge is 2 px left of the photo's
-    refined = refine_mask(guide, mask, radius=6, eps=1e-3)
-    assert refined.dtype == np.float32 and 0 <= refined.min() and refined.max() <= 1
-    # The two wrongly included columns drop well below the hard mask's 1; beyond the photo's
-    # edge the garment stays at about 1.
-    assert refined[16, 22:24].max() < 0.6 and refined[16, 26:].min() > 0.9
+    mask[:, 20:] = True
+    assert refine_mask(guide, mask, radius=8, eps=1e-4)[:, 20:24].mean() < 0.5
+    # Without the ramp (sharpness 1) it is the guided filter itself.
+    np.testing.assert_allclose(refine_mask(guide, mask, 6, 1e-4, sharpness=1),
+                               np.clip(guided_filter(guide, mask, 6, 1e-4), 0, 1), atol=1e-6)
+    with pytest.raises(ValueError, match="sharpness"):
+        refine_mask(guide, mask, sharpness=0)
 
 
 def test_garment_probability_sums_the_chosen_classes_and_soft_mask_multiplies_saliency():

@@ -71,6 +71,29 @@ def test_main_job_on_the_default_sample(tmp_path, weights_path, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("mode", ["guided", "poisson"])
+def test_edge_aware_modes_leave_the_photo_away_from_the_garments(tmp_path, weights_path, mode):
+    need_models(weights_path)
+    assert main(["--out", str(tmp_path), "--max-size", "160", "--quiet", "--blend", mode,
+                 "--radius", "4", "--save", "stylized,style_full,mask"]) == 0
+    files = outputs(tmp_path, fio.sample_photos()[0].stem)
+    result = np.asarray(Image.open(files["stylized"]).convert("RGB")).astype(int)
+    full = np.asarray(Image.open(files["style_full"]).convert("RGB")).astype(int)
+    mask = np.asarray(Image.open(files["mask"])) > 127
+    photo = fio.load_image(fio.sample_photos()[0])
+    photo = np.asarray(photo.resize(result.shape[1::-1], Image.Resampling.LANCZOS)).astype(int)
+    import cv2
+    far = ~cv2.dilate(mask.astype(np.uint8), np.ones((19, 19), np.uint8)).astype(bool)
+    assert far.mean() > 0.2 and np.abs(result[far] - photo[far]).max() <= 1
+    # Inside the garments the style arrived (the stylised image differs from the photo there).
+    core = cv2.erode(mask.astype(np.uint8), np.ones((19, 19), np.uint8)).astype(bool)
+    changed = np.abs(result[core] - photo[core]).sum(-1) > 30
+    assert changed.mean() > 0.5
+    if mode == "guided":
+        assert np.abs(result[core] - full[core]).mean() < 12
+
+
+@pytest.mark.slow
 def test_batch_folder_with_options(tmp_path, weights_path):
     need_models(weights_path)
     photos = tmp_path / "photos"
@@ -164,6 +187,8 @@ def no_models(monkeypatch):
     (["--max-size", "-2"], "--max-size"), (["--alpha", "1.5"], "--alpha"),
     (["--method", "gatys", "--steps", "-5"], "--steps"), (["--steps", "many"], "--steps"),
     (["--style-weight", "-1e6"], "--style-weight"),
+    (["--blend", "guided", "--radius", "0"], "--radius"), (["--eps", "0"], "--eps"),
+    (["--mode", "glue"], "--mode"),
 ])
 def test_bad_numbers_are_refused_before_any_work(tmp_path, args, option, capsys, no_models):
     line = usage_error(capsys, [*args, "--out", str(tmp_path / "out")])

@@ -222,7 +222,7 @@ def test_clear_errors():
         p.stylize("nope", "x")
     p.stylize("fake", "x", size=16)
     with pytest.raises(ValueError, match="unknown blend mode"):
-        p.blend("soft")
+        p.blend("glue")
     bad = Pipeline(lambda photo: np.zeros((3, 3), np.uint8), fake_saliency,
                    class_names=("background", "upper body", "lower body", "full body"))
     bad.set_image(make_photo())
@@ -293,3 +293,63 @@ def test_default_style_size_depends_on_the_method(monkeypatch):
     assert rec.calls[-1]["size"] == (256, 192)
     p.stylize("gatys", "x")                             # optimisation: the CPU-sized default
     assert rec.calls[-1]["size"] == (64, 48)
+
+
+class ProbaSegmenter:
+    """A segmenter with ``predict_proba``: garment probability falling from 0.9 to 0.1 across
+    columns 20–40; ``predict`` must not be called (one pass gives labels and probabilities)."""
+
+    CLASS_NAMES = ("background", "upper body", "lower body", "full body")
+
+    def __init__(self) -> None:
+        self.passes = 0
+
+    def predict(self, photo):  # pragma: no cover - must not run
+        raise AssertionError("predict_proba is enough for the labels")
+
+    def predict_proba(self, photo):
+        self.passes += 1
+        w, h = photo.size
+        garment = np.clip(np.interp(np.arange(w), [20, 40], [0.9, 0.1]), 0, 1).astype(np.float32)
+        proba = np.zeros((4, h, w), np.float32)
+        proba[1] = np.tile(garment, (h, 1))
+        proba[0] = 1 - proba[1]
+        return proba
+
+
+def test_soft_modes_use_the_segmenters_probabilities_from_one_pass():
+    seg = ProbaSegmenter()
+    p = Pipeline(seg, fake_saliency, stylers={"fake": Recorder()}, style_size=W)
+    p.set_image(make_photo())
+    p.stylize("fake", "x")
+    prob = p.probability(["upper body"])
+    assert prob.dtype == np.float32 and prob.shape == (H, W)
+    np.testing.assert_allclose(prob[0, [0, 20, 30, 40, 63]], [0.9, 0.9, 0.5, 0.1, 0.1], atol=1e-6)
+    # The labels are the arg-max of the same probabilities.
+    np.testing.assert_array_equal(p.labels(), (prob > 0.5).astype(np.uint8))
+    C, S = p.content, p.stylized
+    soft = p.blend("soft", classes=["upper body"])
+    np.testing.assert_allclose(soft, C + prob[..., None] * (S - C), atol=1e-6)
+    both = p.blend("soft_saliency", classes=["upper body"], strength=2.0)
+    expect_w = prob * np.clip(2 * fake_saliency(p.photo), 0, 1)
+    np.testing.assert_allclose(p.weight("soft_saliency", classes=["upper body"], strength=2.0),
+                               expect_w, atol=1e-6)
+    np.testing.assert_allclose(both, C + expect_w[..., None] * (S - C), atol=1e-6)
+    guided = p.weight("guided", classes=["upper body"], radius=3)
+    assert guided.shape == (H, W) and 0 <= guided.min() and guided.max() <= 1
+    assert p.weight("poisson") is None
+    p.blend("poisson", classes=["upper body"])
+    assert seg.passes == 1
+    # Parameters a mode does not read do not recompute it.
+    before = p.computed["blend"]
+    p.blend("soft", classes=["upper body"], strength=0.3, radius=5)
+    assert p.computed["blend"] == before
+    res = p.result(mode="guided", classes=["upper body"])
+    assert res.mode == "guided" and res.params.radius == 8
+
+
+def test_a_label_only_segmenter_gives_0_1_probabilities(pipe):
+    pipe.stylize("fake", "x")
+    np.testing.assert_array_equal(pipe.probability((1, 2)), pipe.mask((1, 2)).astype(np.float32))
+    np.testing.assert_allclose(pipe.blend("soft", classes=(1, 2)), pipe.blend("hard", classes=(1, 2)),
+                               atol=1e-6)

@@ -4,17 +4,19 @@ Every mode composites the stylised image ``S`` over the photo ``C`` inside the c
 (float32 H×W×3 images in 0..1; convert with :func:`fsutils.io.to_float`). Choose one by name with
 :class:`BlendParams` and :func:`compose`, or call its function:
 
-=================  =====================================================================  ==========================
-mode               weight ``W`` in ``C_final = W·S + (1−W)·C``                              function
-=================  =====================================================================  ==========================
-``hard``           the garment mask ``B`` (0/1): the baseline                               :func:`hard_paste`
-``saliency``       ``clip(strength·M)·B``, equation 2 of the report (``M`` = saliency)      :func:`saliency_blend`
-``feathered``      ``B`` blurred by a Gaussian of ``width`` px                             :func:`feathered_blend`
-``soft``           ``P``, the segmenter's probability of the chosen garments               :func:`soft_mask`
-``soft_saliency``  ``P · clip(strength·M)``                                                :func:`soft_mask`
-``guided``         ``P`` refined by a guided filter with the photo as guide               :func:`refine_mask`
-``poisson``        none: ``cv2.seamlessClone`` solves for colours with ``S``'s gradients   :func:`poisson_blend`
-=================  =====================================================================  ==========================
+Each mode is a weight ``W`` in ``C_final = W·S + (1−W)·C`` (``B`` the garment mask, ``P`` the
+segmenter's probability of the chosen garments, ``M`` the saliency map):
+
+- ``hard`` — ``W = B``, the baseline (:func:`hard_paste`);
+- ``saliency`` — ``W = clip(strength·M)·B``, equation 2 of the report (:func:`saliency_blend`);
+- ``feathered`` — ``B`` blurred by a Gaussian of ``width`` px (:func:`feathered_blend`);
+- ``soft`` — ``W = P`` (:func:`garment_probability`, :func:`soft_mask`);
+- ``soft_saliency`` — ``W = P·clip(strength·M)`` (:func:`soft_mask`);
+- ``guided`` — ``W = R``, ``P`` refined by a guided filter with the photo as guide, so its edge
+  follows the photo's (:func:`guided_filter`, :func:`refine_mask`);
+- ``guided_saliency`` — ``W = R·clip(strength·M)``: equation 2 with the refined mask;
+- ``poisson`` — no weight: ``cv2.seamlessClone`` keeps the style's gradients and solves for
+  colours that meet the photo at the mask's edge (:func:`poisson_blend`).
 
 :func:`seam_score` measures how visible the predicted garment boundary is in a result (lower =
 smoother). It says nothing about *where* the style landed — a photo without any style has the

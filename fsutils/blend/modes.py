@@ -16,7 +16,7 @@ __all__ = ["MODES", "MODE_TITLES", "DEFAULT_MODE", "BlendParams", "blend_weight"
 
 #: Every blend mode, in the order the tables and panels show them.
 MODES: tuple[str, ...] = ("hard", "saliency", "feathered", "soft", "soft_saliency", "guided",
-                          "poisson")
+                          "guided_saliency", "poisson")
 #: A short human title per mode (figures, panels, CLI help).
 MODE_TITLES: dict[str, str] = {
     "hard": "hard paste",
@@ -25,6 +25,7 @@ MODE_TITLES: dict[str, str] = {
     "soft": "soft mask",
     "soft_saliency": "soft mask × saliency",
     "guided": "guided-filter mask",
+    "guided_saliency": "guided-filter mask × saliency",
     "poisson": "Poisson blending",
 }
 #: The mode used when none is chosen (CLI, panels, pipeline); see README "Blending" for the
@@ -34,21 +35,23 @@ DEFAULT_MODE = "saliency"
 # Which parameters each mode reads (the others do not change its result).
 _USES: dict[str, tuple[str, ...]] = {
     "hard": (), "saliency": ("strength",), "feathered": ("width",), "soft": (),
-    "soft_saliency": ("strength",), "guided": ("radius", "eps"), "poisson": (),
+    "soft_saliency": ("strength",), "guided": ("radius", "eps"),
+    "guided_saliency": ("strength", "radius", "eps"), "poisson": (),
 }
 # What each mode needs besides the photo and the stylised image.
-NEEDS_SALIENCY = frozenset({"saliency", "soft_saliency"})
-NEEDS_PROBABILITY = frozenset({"soft", "soft_saliency", "guided"})
+NEEDS_SALIENCY = frozenset({"saliency", "soft_saliency", "guided_saliency"})
+NEEDS_PROBABILITY = frozenset({"soft", "soft_saliency", "guided", "guided_saliency"})
 
 
 @dataclass(frozen=True)
 class BlendParams:
     """How the stylised image goes into the garments: the mode and the parameters it reads.
 
-    - ``strength`` (saliency, soft_saliency): the saliency map is scaled by it and clipped to 1;
+    - ``strength`` (the ``…saliency`` modes): the saliency map is scaled by it and clipped to 1;
     - ``width`` (feathered): standard deviation in px of the Gaussian that softens the mask;
-    - ``radius``, ``eps`` (guided): window radius in px and regularisation (squared intensity) of
-      the guided filter that snaps the garment probability to the photo's edges.
+    - ``radius``, ``eps`` (guided, guided_saliency): window radius in px and regularisation
+      (squared intensity) of the guided filter that snaps the garment probability to the photo's
+      edges (defaults chosen on CCP training photos).
 
     Bad values are refused when the object is made, before any work starts.
     """
@@ -57,7 +60,7 @@ class BlendParams:
     strength: float = 1.0
     width: float = 8.0
     radius: int = 8
-    eps: float = 1e-3
+    eps: float = 1e-4
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -121,9 +124,12 @@ def blend_weight(params: BlendParams, photo: np.ndarray, mask: np.ndarray, *,
     if mode == "soft_saliency":
         return soft_mask(_require("probability", probability, mode),
                          _require("saliency", saliency, mode), params.strength)
-    if mode == "guided":
-        return refine_mask(photo, _require("probability", probability, mode), params.radius,
-                           params.eps)
+    if mode in ("guided", "guided_saliency"):
+        refined = refine_mask(photo, _require("probability", probability, mode), params.radius,
+                              params.eps)
+        if mode == "guided":
+            return refined
+        return soft_mask(refined, _require("saliency", saliency, mode), params.strength)
     raise ValueError(f"blend mode {mode!r} has no weight map (it solves for the colours); "
                      "use compose() for the blended image.")
 
