@@ -1,4 +1,4 @@
-"""Evaluation of cloth segmentation on any CCP-format folder.
+"""Evaluation on any CCP-format folder: cloth segmentation, and where each blend puts the style.
 
     python -m fsutils.evaluate segmentation --ccp-root DIR --weights NAME [--split val]
 
@@ -6,6 +6,12 @@ prints per-class IoU for the garment classes (1–3), pixel accuracy, and as the
 ``mean_iou_garments=<float>`` (the mean IoU over classes 1–3). With ``--by-label`` it first prints,
 for every CCP label (coat, blazer, skirt …), which kit class its pixels were predicted as: the
 place to see which garments a model confuses.
+
+    python -m fsutils.evaluate blend --ccp-root DIR [--split val] [--max-images N]
+
+runs the kit's pipeline (default segmenter and saliency, fast "candy" style) and prints, for every
+blend mode, a Markdown table row of coverage, leakage and edge contrast against the annotated
+garments (see :mod:`fsutils.placement`).
 """
 from __future__ import annotations
 
@@ -131,11 +137,66 @@ def _parser() -> argparse.ArgumentParser:
                    help="also print, per CCP label, the share of its pixels predicted as each kit class")
     s.add_argument("--device", default=None)
     s.add_argument("--no-progress", action="store_true")
+    _blend_parser(sub)
     return p
+
+
+def _blend_parser(sub) -> None:
+    from .blend import MODES, BlendParams
+
+    d = BlendParams()
+    b = sub.add_parser("blend", help="coverage / leakage / edge contrast of every blend mode "
+                                     "against the annotated garments")
+    b.add_argument("--ccp-root", required=True, type=Path, help="folder with photos/, annotations/, label_list.mat")
+    b.add_argument("--split", default="val",
+                   help="which photos: the kit's validation split (default), train, test where the "
+                        "kit defines one, or all")
+    b.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
+    b.add_argument("--modes", default=",".join(MODES), help="comma-separated blend modes (default: all)")
+    b.add_argument("--style", default="candy", help="fast-style model that makes the stylised image")
+    b.add_argument("--max-size", type=int, default=512, help="working size, longest side (px)")
+    b.add_argument("--band", type=int, default=8,
+                   help="half-width in px of the band around the true garment boundary (edge scores)")
+    b.add_argument("--segment-weights", default=None, help="cloth model (default: the kit's default)")
+    b.add_argument("--strength", type=float, default=d.strength)
+    b.add_argument("--width", type=float, default=d.width)
+    b.add_argument("--radius", type=int, default=d.radius)
+    b.add_argument("--eps", type=float, default=d.eps)
+    b.add_argument("--device", default=None)
+    b.add_argument("--no-progress", action="store_true")
+
+
+def _main_blend(args: argparse.Namespace) -> int:
+    from .blend import BlendParams
+    from .placement import evaluate_blend, placement_table
+
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    try:
+        params = BlendParams(strength=args.strength, width=args.width, radius=args.radius,
+                             eps=args.eps)
+        for m in modes:
+            BlendParams(m)
+        if args.band < 1 or args.max_size < 16 or (args.max_images is not None and args.max_images < 1):
+            raise ValueError("--band must be ≥ 1, --max-size ≥ 16 and --max-images ≥ 1.")
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from None
+    if args.device:
+        import os
+        os.environ["FSUTILS_DEVICE"] = args.device
+    r = evaluate_blend(args.ccp_root, args.split, modes=modes, params=params, style=args.style,
+                       max_size=args.max_size, band=args.band,
+                       segment_weights=args.segment_weights, max_images=args.max_images,
+                       progress=not args.no_progress)
+    print(f"split={r['split']} images={r['images']} style=fast/{r['style']} "
+          f"max_size={r['max_size']} band={r['band']}px")
+    print("\n".join(placement_table(r)))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.task == "blend":
+        return _main_blend(args)
     r = evaluate_segmentation(args.ccp_root, args.weights, args.split, args.device,
                               not args.no_progress, args.max_images, args.input_size)
     print(f"weights={r['weights']} split={r['split']} images={r['images']}")

@@ -1,0 +1,183 @@
+"""Where the style lands, measured against ground truth: coverage, leakage and edge contrast.
+
+A blend puts a share ``w`` of the style into each pixel: ``result = C + w·(S − C)``. For the weight
+modes ``w`` is their weight map; for any result (Poisson blending too) :func:`style_share` reads it
+back from the images, as the projection of ``result − C`` on ``S − C``, on the pixels where the
+stylised image differs from the photo. Against a true garment mask ``G``:
+
+* **coverage** — the style the true garments received: ``Σ_G w / |G|`` (1 = all of them, fully);
+* **leakage** — the share of all the style that fell outside them (skin, hair, background, shoes,
+  tights …): ``Σ_¬G w / Σ w`` (0 = none; undefined without any style);
+* **edge contrast** — in a band of ``band`` px on each side of the true garment boundary, the mean
+  share on the garment side minus that on the other side (``edge_in − edge_out``): 1 when the style
+  stops exactly at the true edge, 0 both for no style at all and for style everywhere, negative
+  when the style sits on the wrong side. Unlike :func:`fsutils.blend.seam_score`, it does not
+  reward leaving the photo alone.
+
+:func:`evaluate_blend` runs the kit's pipeline (default segmenter and saliency, a fast style) over
+a Clothing Co-Parsing split and pools these sums over the photos for every blend mode; the command
+is ``python -m fsutils.evaluate blend --ccp-root DIR``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .blend import MODES, BlendParams, boundary_band
+
+__all__ = ["MIN_STYLE_DIFFERENCE", "Placement", "style_share", "placement", "evaluate_blend",
+           "placement_table"]
+
+#: Pixels where the stylised image is closer than this to the photo (Euclidean RGB distance, images
+#: in 0..1) carry no measurable style and are left out.
+MIN_STYLE_DIFFERENCE = 0.1
+
+
+def style_share(content: np.ndarray, stylized: np.ndarray, result: np.ndarray,
+                min_difference: float = MIN_STYLE_DIFFERENCE) -> tuple[np.ndarray, np.ndarray]:
+    """How much of the style each pixel of ``result`` received, and where that can be measured.
+
+    Returns ``(w, valid)``: ``w`` = ``⟨result − C, S − C⟩ / |S − C|²`` clipped to 0..1 (float32 H×W;
+    exactly the weight ``W`` of a blend ``C + W·(S − C)``), and ``valid`` = the pixels where
+    ``|S − C| > min_difference`` (``w`` is 0 elsewhere).
+    """
+    c, s, r = (np.asarray(a, np.float32) for a in (content, stylized, result))
+    if not (c.shape == s.shape == r.shape) or c.ndim != 3:
+        raise ValueError(f"content {c.shape}, stylized {s.shape} and result {r.shape} must be "
+                         "H×W×3 images of the same size.")
+    d = s - c
+    n2 = (d * d).sum(axis=2)
+    valid = n2 > np.float32(min_difference) ** 2
+    w = np.zeros(n2.shape, np.float32)
+    w[valid] = ((r - c) * d).sum(axis=2)[valid] / n2[valid]
+    return np.clip(w, 0.0, 1.0, out=w), valid
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Pooled sums of :func:`placement` (add them over photos with ``+``), and the scores."""
+
+    on_garment: float = 0.0      # Σ w over true-garment pixels
+    garment_pixels: int = 0      # their number
+    total: float = 0.0           # Σ w over all measured pixels
+    edge_in: float = 0.0         # Σ w on the garment side of the boundary band
+    edge_in_pixels: int = 0
+    edge_out: float = 0.0        # Σ w on the other side of the band
+    edge_out_pixels: int = 0
+
+    def __add__(self, other: "Placement") -> "Placement":
+        return Placement(*(a + b for a, b in zip(self._values(), other._values())))
+
+    def _values(self) -> tuple:
+        return (self.on_garment, self.garment_pixels, self.total, self.edge_in,
+                self.edge_in_pixels, self.edge_out, self.edge_out_pixels)
+
+    @property
+    def coverage(self) -> float:
+        return self.on_garment / self.garment_pixels if self.garment_pixels else float("nan")
+
+    @property
+    def leakage(self) -> float:
+        return (self.total - self.on_garment) / self.total if self.total > 0 else float("nan")
+
+    @property
+    def edge_contrast(self) -> float:
+        if not (self.edge_in_pixels and self.edge_out_pixels):
+            return float("nan")
+        return self.edge_in / self.edge_in_pixels - self.edge_out / self.edge_out_pixels
+
+    def scores(self) -> dict[str, float]:
+        """``coverage``, ``leakage``, ``edge_in``, ``edge_out`` and ``edge_contrast``."""
+        nan = float("nan")
+        return {"coverage": self.coverage, "leakage": self.leakage,
+                "edge_in": self.edge_in / self.edge_in_pixels if self.edge_in_pixels else nan,
+                "edge_out": self.edge_out / self.edge_out_pixels if self.edge_out_pixels else nan,
+                "edge_contrast": self.edge_contrast}
+
+
+def placement(share: np.ndarray, valid: np.ndarray, truth: np.ndarray, band: int = 8) -> Placement:
+    """The sums of one photo: ``share`` and ``valid`` from :func:`style_share`, ``truth`` the true
+    garment mask (bool H×W), ``band`` the half-width in px of the band around the true boundary."""
+    w = np.asarray(share, np.float64)
+    valid = np.asarray(valid, bool)
+    g = np.asarray(truth, bool)
+    if not (w.shape == valid.shape == g.shape):
+        raise ValueError(f"share {w.shape}, valid {valid.shape} and truth {g.shape} must have the "
+                         "same H×W size; resize the ground truth to the result (nearest).")
+    near = boundary_band(g, band) & valid
+    inside, outside = near & g, near & ~g
+    return Placement(on_garment=float(w[g & valid].sum()), garment_pixels=int((g & valid).sum()),
+                     total=float(w[valid].sum()), edge_in=float(w[inside].sum()),
+                     edge_in_pixels=int(inside.sum()), edge_out=float(w[outside].sum()),
+                     edge_out_pixels=int(outside.sum()))
+
+
+def _split_ids(ccp_root: str | Path, split: str) -> list[str]:
+    from . import data
+
+    ids = data.list_ids(ccp_root)
+    if split == "all":
+        return ids
+    parts = dict(zip(("train", "val", "test"), data.split_ids(ids)))
+    if split not in parts:
+        raise ValueError(f"unknown split {split!r}; choose from all, {', '.join(parts)}.")
+    if not parts[split]:
+        raise data.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
+    return parts[split]
+
+
+def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[str] = MODES,
+                   params: BlendParams | None = None, style: str = "candy", max_size: int = 512,
+                   band: int = 8, classes: Iterable[int] = (1, 2, 3),
+                   segment_weights: str | None = None, max_images: int | None = None,
+                   pipeline=None, progress: bool = True) -> dict:
+    """Every blend ``mode`` on the photos of a CCP ``split``: pooled :class:`Placement` per mode.
+
+    Each photo goes through a :class:`fsutils.pipeline.Pipeline` (the kit's default segmenter and
+    saliency unless ``segment_weights`` or a ready ``pipeline`` is given) at ``max_size`` px, is
+    stylised with the fast model ``style``, and blended into the chosen garment ``classes`` (all
+    three by default) by each mode with ``params`` (their defaults otherwise). The true mask is
+    the CCP annotation of those classes, resized to the working size (nearest).
+    """
+    from PIL import Image
+    from tqdm.auto import tqdm
+
+    from . import data
+    from .pipeline import Pipeline
+
+    for m in modes:
+        BlendParams(m)  # refuse unknown modes before any work
+    base = params or BlendParams()
+    cls = tuple(sorted(set(classes)))
+    ids = _split_ids(ccp_root, split)[:max_images]
+    lookup = data.label_lookup(data.read_label_names(ccp_root))
+    pipe = pipeline or Pipeline(max_size=max_size, segment_weights=segment_weights)
+    totals = {m: Placement() for m in modes}
+    for i in tqdm(ids, desc="blend evaluation", disable=not progress):
+        pipe.set_image(data.load_photo(ccp_root, i))
+        h, w = pipe.content.shape[:2]
+        gt = data.load_labels(ccp_root, i, lookup)
+        truth = np.isin(np.asarray(Image.fromarray(gt).resize((w, h), Image.Resampling.NEAREST)), cls)
+        stylized = pipe.stylize("fast", style)
+        for m in modes:
+            out = pipe.blend(base.replace(mode=m), classes=cls)
+            share, valid = style_share(pipe.content, stylized, out)
+            totals[m] = totals[m] + placement(share, valid, truth, band)
+    return {"split": split, "images": len(ids), "style": style, "max_size": max_size,
+            "band": band, "classes": cls, "params": base, "placement": totals}
+
+
+def placement_table(result: dict) -> list[str]:
+    """The rows of :func:`evaluate_blend` as a Markdown table (one row per mode)."""
+    from .blend import MODE_TITLES
+
+    lines = ["| mode | | coverage ↑ | leakage ↓ | edge in ↑ | edge out ↓ | edge contrast ↑ |",
+             "|---|---|---|---|---|---|---|"]
+    for m, p in result["placement"].items():
+        s = p.scores()
+        lines.append(f"| `{m}` | {MODE_TITLES[m]} | {s['coverage']:.3f} | {s['leakage']:.3f} | "
+                     f"{s['edge_in']:.3f} | {s['edge_out']:.3f} | {s['edge_contrast']:.3f} |")
+    return lines
