@@ -102,13 +102,12 @@ def test_readme_badges_point_at_existing_notebooks():
     assert not missing, f"README has no Colab badge for {missing}"
 
 
-@pytest.mark.parametrize("name", COURSE)
-def test_course_notebook_structure(name):
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_notebook_structure(path):
     """Setup cell installs the kit on Colab without touching torch and prints env.report();
-    the notebook explains with a formula, uses a panel from fsutils.widgets and ends with ideas."""
-    path = NB_DIR / name
-    if not path.is_file():
-        pytest.skip(f"{name} not written yet")
+    the notebook explains with a formula and ends with ideas; the course notebooks (01–05) use a
+    panel from fsutils.widgets."""
+    name = path.name
     cells = load(path)["cells"]
     code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
     md = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
@@ -123,20 +122,27 @@ def test_course_notebook_structure(name):
             assert "fsutils" not in line or "--no-deps" in line, \
                 f"{name}: install the kit with --no-deps so Colab's torch stays: {line.strip()}"
     assert any("$" in m for m in md), f"{name}: explain the idea with its formula (LaTeX $…$)"
-    assert any("fsutils.widgets" in c or "widgets." in c for c in code), \
-        f"{name}: use a panel from fsutils.widgets"
+    if name in COURSE:
+        assert any("fsutils.widgets" in c or "widgets." in c for c in code), \
+            f"{name}: use a panel from fsutils.widgets"
     assert "try next" in md[-1].lower(), f"{name}: end with a 'what to try next' cell"
     # widget code stays in fsutils.widgets
     assert not any("ipywidgets" in c for c in code), f"{name}: widget code belongs in fsutils.widgets"
 
 
-def test_notebooks_match_their_generator():
-    """Notebooks 01–05 are written by tools/make_notebooks.py; an edit made in Jupyter must go
-    into the generator too (run it, then commit both)."""
-    pytest.importorskip("nbformat")
+def test_every_notebook_has_a_text_source():
+    sources = sorted(p.stem for p in (NB_DIR / "src").glob("*.py"))
+    assert sources == [p.stem for p in NOTEBOOKS], \
+        "each notebooks/NN_name.ipynb is built from notebooks/src/NN_name.py (tools/notebooks.py)"
+
+
+def test_notebooks_match_their_sources():
+    """Every notebook is built from its text source by tools/notebooks.py; an edit made in
+    Jupyter must go back into the source (``tools/notebooks.py pull``), then build and commit both."""
+    pytest.importorskip("jupytext")
     import subprocess
     import sys
-    r = subprocess.run([sys.executable, str(ROOT / "tools" / "make_notebooks.py"), "--check"],
+    r = subprocess.run([sys.executable, str(ROOT / "tools" / "notebooks.py"), "check"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
 

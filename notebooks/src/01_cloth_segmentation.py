@@ -1,0 +1,137 @@
+# %% [markdown]
+# # 1 · Cloth segmentation: which pixels are clothes?
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/fsutils-kit/fsutils/blob/main/notebooks/01_cloth_segmentation.ipynb)
+#
+# Part 1 of the **fsutils** course on *style transfer on clothing*. Before we can paint a
+# jacket like Van Gogh, the computer has to know **where the jacket is**. In this notebook a
+# neural network labels every pixel of a photo as *background*, *upper-body*, *lower-body* or
+# *full-body* clothing, and you explore the result interactively.
+#
+# The whole course: **1 segmentation** → 2 saliency → 3 style transfer → 4 saliency blending
+# → 5 the full pipeline (and 6, training the segmentation model yourself).
+
+# %% [markdown]
+# ## The idea
+#
+# Segmentation is classification **per pixel**. The network (a U-2-Net: a U-shaped encoder–
+# decoder built from smaller U-shaped blocks, so it sees both fine edges and the whole body)
+# outputs, for every pixel $(i, j)$, one score $z_{ij}^{k}$ per class $k \in \{0,1,2,3\}$.
+# A softmax turns the scores into probabilities, and the label is the most probable class:
+#
+# $$p_{ij}(k) = \frac{e^{z_{ij}^{k}}}{\sum_{c=0}^{3} e^{z_{ij}^{c}}}, \qquad
+#   \ell_{ij} = \arg\max_k \; p_{ij}(k).$$
+#
+# | label | class | colour below |
+# |---|---|---|
+# | 0 | background (also skin, hair, shoes, bags) | none |
+# | 1 | upper body (shirt, jacket, sweater …) | red |
+# | 2 | lower body (trousers, skirt, shorts …) | green |
+# | 3 | full body (dress, coat, jumpsuit …) | yellow |
+#
+# Input: the photo resized to the square size the model was trained at, as its weights registry
+# entry states ($160\times160$, bilinear, for the kit's `ccp_u2netp`; $768\times768$ for the original
+# `cloth_segm`), and normalised as $x' = (x - 0.5)/0.5$, so pixel values lie in $[-1, 1]$ as during
+# training. A **mask** for a set of garments $K$ is then
+# simply $B_{ij} = [\ell_{ij} \in K]$.
+
+# %%
+# Setup. On Colab: install the kit. Colab already has torch, torchvision, numpy and friends,
+# so the kit goes in with --no-deps and Colab's own (GPU-enabled) torch is never reinstalled.
+import sys
+if "google.colab" in sys.modules:
+    # !pip install -q --no-deps "git+https://github.com/fsutils-kit/fsutils"
+    # !pip install -q "gdown>=6"
+    from google.colab import output
+    output.enable_custom_widget_manager()
+
+import fsutils
+from fsutils import env
+env.report()               # torch version, device, and what to do on Colab without a GPU
+TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, few steps
+
+# %%
+# %matplotlib inline
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import display
+from fsutils import io as fio, viz, weights, widgets
+from fsutils.pipeline import Pipeline
+
+WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
+photo = fio.load_image(fio.sample_path("ccp_0006"))
+photo.thumbnail((WORK, WORK))
+print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
+
+# %% [markdown]
+# ## The model and its weights
+#
+# The kit ships its own small cloth model, **`ccp_u2netp`** (a U²-Net-small trained on the
+# Clothing Co-Parsing dataset in notebook 6, 2–3 MB, no download). The original project's
+# model **`cloth_segm`** (176 MB, Google Drive) is supported too — set `USE_OFFICIAL = True`
+# on a machine with internet to compare. All weights go through `fsutils.weights`, which
+# checks sizes and hashes, and explains what to do when a download fails.
+
+# %%
+from fsutils.segment import ClothSegmenter, CLASS_NAMES
+
+USE_OFFICIAL = False          # True: the official 176 MB cloth_segm model (needs internet)
+segmenter = ClothSegmenter("cloth_segm" if USE_OFFICIAL else "ccp_u2netp")
+print(segmenter)
+
+# %% [markdown]
+# ## Step by step
+#
+# **1. Probabilities.** `predict_proba` returns the four probability maps $p(k)$ at the
+# photo's size. Bright = likely.
+
+# %%
+proba = segmenter.predict_proba(photo)           # float32, 4 × H × W, sums to 1 per pixel
+print(proba.shape, proba.dtype, "sum over classes ≈", float(proba.sum(0).mean()))
+display(viz.panels([photo] + list(proba), ["photo"] + [f"p({n})" for n in CLASS_NAMES]))
+
+# %% [markdown]
+# **2. Labels.** The arg-max over the classes gives one label per pixel; colours make it
+# readable. How much of the photo is each garment?
+
+# %%
+from fsutils import segment
+labels = segmenter.predict(photo)                 # uint8, H × W, values 0..3
+for k, name in enumerate(CLASS_NAMES):
+    print(f"{k} {name:<12} {100 * np.mean(labels == k):5.1f} % of the pixels")
+display(viz.panels([photo, segment.colorize(labels), segment.overlay(photo, labels)], ["photo", "labels", "overlay"]))
+
+# %% [markdown]
+# **3. Masks.** A boolean mask per class, and the union of the garments we want to restyle —
+# this is what the later stages use.
+
+# %%
+masks = segment.masks(labels)                     # {class name: bool H × W}
+upper_and_lower = segment.combine_masks(labels, ["upper body", "lower body"])
+display(viz.panels([masks["upper body"], masks["lower body"], masks["full body"], upper_and_lower],
+                   ["upper body", "lower body", "full body", "upper + lower"]))
+
+# %% [markdown]
+# ## Explore it yourself
+#
+# Pick a photo (or upload your own), change the overlay opacity, and tick the garments to
+# include in the mask. The panel uses the kit's cached pipeline: the segmentation runs once
+# per photo, everything else is instant.
+
+# %%
+pipe = Pipeline(segment=segmenter, max_size=WORK)
+picker = widgets.PhotoPicker(pipe)
+picker
+
+# %%
+widgets.SegmentationExplorer(pipe)
+
+# %% [markdown]
+# ## What to try next
+#
+# - Upload a photo of yourself or a product shot. Where does the model hesitate? Look at
+#   `predict_proba`: pixels with no class above 0.5 are the uncertain ones.
+# - With internet, set `USE_OFFICIAL = True` and compare the official 176 MB model with the
+#   kit's 2 MB one on the same photos.
+# - Notebook **6** shows how `ccp_u2netp` was trained — train it longer or bigger.
+# - Continue with **notebook 2**: which parts of the photo catch the eye (saliency)?

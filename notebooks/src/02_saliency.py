@@ -1,0 +1,125 @@
+# %% [markdown]
+# # 2 · Saliency: what catches the eye?
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/fsutils-kit/fsutils/blob/main/notebooks/02_saliency.ipynb)
+#
+# Part 2 of the **fsutils** course. A *saliency map* says, for every pixel, how much it
+# stands out — it will decide **how much style** each pixel of a garment receives, so the
+# salient centre of a jacket gets the full painting while its edges fade into the photo.
+
+# %% [markdown]
+# ## The idea
+#
+# A salient-object-detection network (U²-Net, small version **U2NETP**, 4.7 MB) looks at the
+# photo and predicts a map $S \in [0,1]^{H\times W}$. The pre-processing reproduces the
+# original U-2-Net code exactly:
+#
+# 1. resize to $320\times320$ and divide by the image maximum: $\hat x = x / \max(x)$;
+# 2. normalise each colour channel with the ImageNet statistics:
+#    $x' = (\hat x - \mu_c)/\sigma_c$, $\mu = (0.485, 0.456, 0.406)$,
+#    $\sigma = (0.229, 0.224, 0.225)$;
+# 3. take the network's first (fused) output $d_1$ and stretch it to $[0,1]$:
+#    $$S = \frac{d_1 - \min d_1}{\max d_1 - \min d_1};$$
+# 4. resize $S$ back to the photo's size.
+#
+# Two knobs help to *use* the map later: a **threshold** $t$ turns it into a region
+# $[S > t]$, and a **gamma** $S^\gamma$ reshapes it ($\gamma < 1$ spreads the saliency out,
+# $\gamma > 1$ concentrates it on the most salient pixels).
+
+# %%
+# Setup. On Colab: install the kit. Colab already has torch, torchvision, numpy and friends,
+# so the kit goes in with --no-deps and Colab's own (GPU-enabled) torch is never reinstalled.
+import sys
+if "google.colab" in sys.modules:
+    # !pip install -q --no-deps "git+https://github.com/fsutils-kit/fsutils"
+    # !pip install -q "gdown>=6"
+    from google.colab import output
+    output.enable_custom_widget_manager()
+
+import fsutils
+from fsutils import env
+env.report()               # torch version, device, and what to do on Colab without a GPU
+TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, few steps
+
+# %%
+# %matplotlib inline
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import display
+from fsutils import io as fio, viz, weights, widgets
+from fsutils.pipeline import Pipeline
+
+WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
+photo = fio.load_image(fio.sample_path("ccp_0006"))
+photo.thumbnail((WORK, WORK))
+print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
+
+# %% [markdown]
+# ## The weights
+#
+# `u2netp` is in the kit's weights registry: name, file, source, size, licence and credit.
+# `SaliencyModel("u2netp")` fetches it (with a progress bar, once, into the cache).
+
+# %%
+w = weights.get("u2netp")
+print(f"{w.name}: {w.arch}\n  licence {w.license}; credit: {w.credit}")
+from fsutils.saliency import SaliencyModel
+saliency_model = SaliencyModel("u2netp")
+
+# %% [markdown]
+# ## Step by step
+#
+# **1. The map.** Bright pixels stand out. Note how the person, not the street, is salient.
+
+# %%
+S = saliency_model.predict(photo)           # float32 H × W in 0..1
+print(S.shape, S.dtype, f"min {S.min():.2f} max {S.max():.2f} mean {S.mean():.2f}")
+display(viz.panels([photo, S, np.asarray(photo) / 255 * S[..., None]], ["photo", "saliency S", "photo × S"]))
+
+# %% [markdown]
+# **2. Its distribution.** Most pixels are either clearly salient or clearly not — a
+# threshold in between separates them.
+
+# %%
+fig, ax = plt.subplots(figsize=(6, 2.5))
+ax.hist(S.ravel(), bins=50, color="tab:blue")
+ax.set_xlabel("saliency"); ax.set_ylabel("pixels"); ax.set_yscale("log")
+plt.tight_layout(); plt.show()
+
+# %% [markdown]
+# **3. Threshold and gamma.** The same map seen through different knobs.
+
+# %%
+display(viz.panels([S > 0.5, S ** 0.5, S ** 2], ["S > 0.5", "S ** 0.5 (spread)", "S ** 2 (focused)"]))
+
+# %% [markdown]
+# **4. Saliency inside the clothes.** Combined with the garment mask of notebook 1, the
+# saliency says which *parts of the garment* are prominent.
+
+# %%
+pipe = Pipeline(saliency=saliency_model, max_size=WORK)
+pipe.set_image(photo)
+garments = pipe.mask(["upper body", "lower body", "full body"])
+inside = np.where(garments, pipe.saliency(), 0)
+print(f"mean saliency inside the garments {pipe.saliency()[garments].mean():.2f}, "
+      f"outside {pipe.saliency()[~garments].mean():.2f}")
+display(viz.panels([garments, inside], ["garment mask", "saliency inside the garments"]))
+
+# %% [markdown]
+# ## Explore it yourself
+#
+# Choose a photo and move the threshold and gamma sliders.
+
+# %%
+picker = widgets.PhotoPicker(pipe)
+picker
+
+# %%
+widgets.SaliencyExplorer(pipe)
+
+# %% [markdown]
+# ## What to try next
+#
+# - Which photos confuse the saliency model (busy backgrounds, several people)?
+# - With internet, compare with the full-size model: `SaliencyModel("u2net")` (176 MB).
+# - Continue with **notebook 3**: painting the photo with a style.

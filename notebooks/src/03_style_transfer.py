@@ -1,0 +1,184 @@
+# %% [markdown]
+# # 3 · Neural style transfer: three ways to paint a photo
+#
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/fsutils-kit/fsutils/blob/main/notebooks/03_style_transfer.ipynb)
+#
+# Part 3 of the **fsutils** course. We repaint the photo in the style of a painting, with the
+# three methods of the kit: **Gatys** (optimise the image itself; any painting, best quality,
+# slow), **fast** feed-forward networks (one network per painting, real time) and **AdaIN**
+# (any painting in one pass).
+
+# %% [markdown]
+# ## The idea (Gatys, Ecker & Bethge 2016)
+#
+# A network trained to recognise objects (VGG-19) describes an image by its **feature maps**
+# $F^l$ at layer $l$: $N_l$ channels of size $M_l = h_l \times w_l$, reshaped to an
+# $N_l \times M_l$ matrix.
+#
+# - **Content** = *where* the features are. Content loss on layer `conv4_2`, between the
+#   generated image's features $F$ and the photo's $P$:
+#   $$\mathcal{L}_{content} = \frac{1}{N_l M_l}\sum_{i,k}\left(F^l_{ik} - P^l_{ik}\right)^2.$$
+# - **Style** = *which features occur together*, regardless of where: the **Gram matrix**
+#   $$G^l_{ij} = \frac{1}{a\,b\,c\,d}\sum_k F^l_{ik} F^l_{jk}$$
+#   (the correlation of channels $i$ and $j$; $a\,b\,c\,d$ = batch × channels × height ×
+#   width). Style loss over `conv1_1 … conv5_1`, against the painting's Gram matrices $A^l$:
+#   $$\mathcal{L}_{style} = \sum_{l} \frac{1}{N_l^2}\sum_{i,j}\left(G^l_{ij} - A^l_{ij}\right)^2.$$
+# - **Smoothness**: total variation
+#   $\mathcal{L}_{TV} = \operatorname{mean}(x_{i+1,j} - x_{i,j})^2 + \operatorname{mean}(x_{i,j+1} - x_{i,j})^2$.
+#
+# We start from the photo and change its **pixels** (not the network!) to minimise
+# $$\mathcal{L} = \alpha\,\mathcal{L}_{content} + \beta\,\mathcal{L}_{style} + \gamma\,\mathcal{L}_{TV}$$
+# with L-BFGS or Adam. The ratio $\beta/\alpha$ decides how much painting versus photo.
+#
+# **Fast** (Johnson et al. 2016): a network is trained once to minimise that loss for *one*
+# painting; then stylising is one forward pass. **AdaIN** (Huang & Belongie 2017): re-colour
+# the photo's features with the painting's per-channel statistics,
+# $$\mathrm{AdaIN}(x, y) = \sigma(y)\,\frac{x - \mu(x)}{\sigma(x)} + \mu(y),$$
+# and decode them back to an image; $\alpha_{AdaIN}$ mixes $\alpha\,\mathrm{AdaIN}(x,y) + (1-\alpha)\,x$.
+
+# %%
+# Setup. On Colab: install the kit. Colab already has torch, torchvision, numpy and friends,
+# so the kit goes in with --no-deps and Colab's own (GPU-enabled) torch is never reinstalled.
+import sys
+if "google.colab" in sys.modules:
+    # !pip install -q --no-deps "git+https://github.com/fsutils-kit/fsutils"
+    # !pip install -q "gdown>=6"
+    from google.colab import output
+    output.enable_custom_widget_manager()
+
+import fsutils
+from fsutils import env
+env.report()               # torch version, device, and what to do on Colab without a GPU
+TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, few steps
+
+# %%
+# %matplotlib inline
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython.display import display
+from fsutils import io as fio, viz, weights, widgets
+from fsutils.pipeline import Pipeline
+
+WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
+photo = fio.load_image(fio.sample_path("ccp_0006"))
+photo.thumbnail((WORK, WORK))
+print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
+
+# %%
+import torch
+from fsutils.style import gatys_transfer, fast_stylize, adain_transfer, gram_matrix
+from fsutils.pipeline import gatys_features
+
+SIZE = env.default_style_size()      # 256 on a CPU, 512 on a GPU (64 in test mode)
+STEPS = env.default_gatys_steps()    # 100 on a CPU, 300 on a GPU (3 in test mode)
+painting = fio.load_image(fio.sample_path("starry_night_vangogh"))
+display(viz.panels([photo, painting], ["photo (content)", "painting (style)"]))
+
+# %% [markdown]
+# ## A Gram matrix by hand
+#
+# Two channels on a 2×2 image. Channel 0 and channel 1 are "on" at the same places, so their
+# correlation $G_{01}$ is large; the Gram matrix has forgotten *where*.
+
+# %%
+F = torch.tensor([[[[1., 0.], [0., 1.]],       # channel 0
+                   [[2., 0.], [0., 2.]]]])     # channel 1: same places, twice as strong
+a, b, c, d = F.shape
+by_hand = F.reshape(b, c * d) @ F.reshape(b, c * d).T / (a * b * c * d)
+print("Gram matrix:\n", gram_matrix(F))
+assert torch.allclose(gram_matrix(F), by_hand)
+shifted = torch.roll(F, shifts=1, dims=3)       # move every feature one pixel right
+print("same Gram matrix after moving the features:", torch.allclose(gram_matrix(shifted), by_hand))
+
+# %% [markdown]
+# ## The VGG-19 features
+#
+# Gatys needs the ImageNet VGG-19 weights (548 MB, downloaded once through
+# `fsutils.weights` with a progress bar and a hash check). In automatic test runs without
+# internet a randomly initialised VGG-19 stands in, with a loud warning — the pictures are
+# then meaningless, but every cell still runs.
+
+# %%
+features = gatys_features()     # None = the real VGG-19 (loaded and cached by fsutils.style)
+
+# %% [markdown]
+# ## Watch the optimisation
+#
+# A callback receives the image every few steps: we keep the snapshots and the losses.
+
+# %%
+snapshots = []
+def keep(step, image, losses):
+    snapshots.append((step, image, losses))
+
+result = gatys_transfer(photo, painting, steps=STEPS, size=SIZE, features=features,
+                        content_weight=1, style_weight=1e6, callback=keep,
+                        callback_every=max(1, STEPS // 4), seed=0)
+fig, axes = plt.subplots(1, len(snapshots) + 1, figsize=(3 * (len(snapshots) + 1), 4))
+for ax, (step, image, losses) in zip(axes, snapshots):
+    ax.imshow(image); ax.set_title(f"step {step}\nloss {losses['total']:.3g}"); ax.axis("off")
+axes[-1].plot([s for s, _, _ in snapshots], [l["style"] for _, _, l in snapshots], "o-",
+              label="style"); axes[-1].plot([s for s, _, _ in snapshots],
+              [l["content"] for _, _, l in snapshots], "o-", label="content")
+axes[-1].set_yscale("log"); axes[-1].legend(); axes[-1].set_xlabel("step")
+plt.tight_layout(); plt.show()
+
+# %% [markdown]
+# ## Style only the clothes
+#
+# With a garment **mask**, the style loss only looks at the garment: Gram matrices are
+# computed from the features inside the mask (weighted by the mask shrunk to each layer and
+# normalised by its area). And each garment can get **its own painting** in one optimisation.
+
+# %%
+pipe = Pipeline(max_size=WORK)
+pipe.set_image(photo)
+upper, lower = pipe.mask("upper body"), pipe.mask(["lower body", "full body"])
+wave = fio.load_image(fio.sample_path("great_wave_hokusai"))
+two_styles = gatys_transfer(photo, {"upper": (upper, painting), "lower": (lower, wave)},
+                            steps=STEPS, size=SIZE, features=features, seed=0,
+                            progress=False)
+display(viz.panels([upper | lower, two_styles], ["garments", "upper: Van Gogh, lower: Hokusai"]))
+
+# %% [markdown]
+# ## Fast, pretrained networks
+#
+# One forward pass per image. The kit knows five pretrained pytorch/examples models.
+
+# %%
+fast = {name: fast_stylize(photo, name, max_size=SIZE) for name in ["candy", "mosaic", "rain_princess", "udnie"]}
+display(viz.panels(list(fast.values()), list(fast)))
+
+# %% [markdown]
+# ## AdaIN: any painting, one pass
+#
+# Needs the public AdaIN encoder and decoder (`adain/vgg_normalised`, `adain/decoder`),
+# fetched through `fsutils.weights`.
+
+# %%
+try:
+    adain = [adain_transfer(photo, painting, alpha=a, size=SIZE) for a in (0.3, 0.6, 1.0)]
+    display(viz.panels(adain, ["α = 0.3", "α = 0.6", "α = 1.0"]))
+except weights.WeightsError as err:
+    if not TINY:
+        raise
+    print("TEST MODE: AdaIN weights are not available on this machine, skipping.\n", err)
+
+# %% [markdown]
+# ## Your turn: the style panel
+#
+# Choose the method and its knobs — content weight α, style weight β, TV weight, steps,
+# size, optimizer (or the AdaIN α) — and press **Run**. Gatys shows a live preview while it
+# optimises. On a CPU keep the size at 256 px or below.
+
+# %%
+widgets.StylePanel(pipe, method="gatys")
+
+# %% [markdown]
+# ## What to try next
+#
+# - Raise β/α by factors of 10: when does the photo disappear?
+# - `init="noise"` instead of starting from the photo; `optimizer="adam"` instead of L-BFGS.
+# - `preserve="color"` keeps the photo's colours, `preserve="shading"` its folds and shadows.
+# - Your own painting: the style panel has an upload button.
+# - Continue with **notebook 4**: putting the style back into the clothes, smoothly.

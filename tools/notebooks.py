@@ -1,0 +1,130 @@
+"""Build the course notebooks from their text sources, or check that they match.
+
+Every notebook ``notebooks/NN_name.ipynb`` has a text source ``notebooks/src/NN_name.py`` in
+jupytext's *percent* format: ``# %%`` starts a code cell, ``# %% [markdown]`` a markdown cell
+(its lines commented with ``# ``), and notebook magics are written commented (``# !pip …``,
+``# %matplotlib inline``). The source is what you edit and review; the ``.ipynb`` is built from
+it, clean (no outputs, no execution counts, no Colab metadata, a ``python3`` kernelspec, cell ids
+``nbNN-ii`` from the position so a rebuild gives no diff unless a text changed):
+
+    python tools/notebooks.py build           # write every notebooks/NN_*.ipynb from its source
+    python tools/notebooks.py build 03        # only notebook 03
+    python tools/notebooks.py check           # exit 1 if a notebook differs from its source
+    python tools/notebooks.py pull 03         # after editing 03 in Jupyter: cells back to the source
+
+jupytext (https://jupytext.readthedocs.io) does the parsing and writing of the percent format, so
+the sources open as notebooks in JupyterLab with the jupytext extension too.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+NB_DIR = ROOT / "notebooks"
+SRC_DIR = NB_DIR / "src"
+FORMAT = "py:percent"
+METADATA = {
+    "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+    "language_info": {"name": "python"},
+}
+# Sources carry cells only: no YAML header, no per-cell metadata.
+_TEXT_ONLY = {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}
+
+
+def sources() -> list[Path]:
+    """The text sources, in course order."""
+    return sorted(SRC_DIR.glob("[0-9][0-9]_*.py"))
+
+
+def notebook_path(source: Path) -> Path:
+    return NB_DIR / f"{source.stem}.ipynb"
+
+
+def source_path(notebook: Path) -> Path:
+    return SRC_DIR / f"{notebook.stem}.py"
+
+
+def build(source: Path) -> str:
+    """The clean ``.ipynb`` text of one source."""
+    parsed = jupytext.read(source, fmt=FORMAT)
+    nb = new_notebook(metadata=METADATA)
+    stem = source.stem.split("_")[0]
+    for i, cell in enumerate(parsed.cells):
+        new = new_markdown_cell if cell.cell_type == "markdown" else new_code_cell
+        out = new(cell.source)
+        out["id"] = f"nb{stem}-{i:02d}"
+        nb.cells.append(out)
+    nbformat.validate(nb)
+    return nbformat.writes(nb) + "\n"
+
+
+def pull(notebook: Path) -> str:
+    """The source text of a notebook edited in Jupyter (outputs and metadata dropped)."""
+    nb = nbformat.read(notebook, as_version=4)
+    nb.metadata = {"jupytext": dict(_TEXT_ONLY)}
+    for cell in nb.cells:
+        cell.metadata = {}
+    return jupytext.writes(nb, fmt=FORMAT)
+
+
+def _select(names: list[str], paths: list[Path]) -> list[Path]:
+    if not names:
+        return paths
+    chosen = [p for p in paths if any(p.stem == n or p.stem.startswith(f"{n}_") for n in names)]
+    unknown = [n for n in names if not any(p.stem == n or p.stem.startswith(f"{n}_") for p in chosen)]
+    if unknown:
+        raise SystemExit(f"no notebook named {', '.join(unknown)}; "
+                         f"choose from {', '.join(p.stem for p in paths)}")
+    return chosen
+
+
+def check() -> list[str]:
+    """What is out of date: notebooks that differ from (or lack) their source, and the reverse."""
+    problems = []
+    for src in sources():
+        nb = notebook_path(src)
+        if not nb.is_file():
+            problems.append(f"{nb.relative_to(ROOT)} missing (run: python tools/notebooks.py build)")
+        elif nb.read_text(encoding="utf-8") != build(src):
+            problems.append(f"{nb.relative_to(ROOT)} differs from {src.relative_to(ROOT)} "
+                            "(edited in Jupyter? run: python tools/notebooks.py pull "
+                            f"{src.stem[:2]}; otherwise: python tools/notebooks.py build)")
+    for nb in sorted(NB_DIR.glob("*.ipynb")):
+        if not source_path(nb).is_file():
+            problems.append(f"{nb.relative_to(ROOT)} has no source {source_path(nb).relative_to(ROOT)}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="command", required=True)
+    for name, text in [("build", "write notebooks from their sources"),
+                       ("pull", "write sources from notebooks edited in Jupyter")]:
+        p = sub.add_parser(name, help=text)
+        p.add_argument("names", nargs="*", help="notebook numbers or names (default: all)")
+    sub.add_parser("check", help="exit 1 if a notebook differs from its source")
+    args = ap.parse_args(argv)
+    if args.command == "check":
+        problems = check()
+        print("\n".join(problems) if problems else f"{len(sources())} notebooks match their sources")
+        return 1 if problems else 0
+    if args.command == "build":
+        for src in _select(args.names, sources()):
+            notebook_path(src).write_text(build(src), encoding="utf-8")
+            print(f"wrote {notebook_path(src).relative_to(ROOT)}")
+        return 0
+    SRC_DIR.mkdir(exist_ok=True)
+    for nb in _select(args.names, sorted(NB_DIR.glob("*.ipynb"))):
+        source_path(nb).write_text(pull(nb), encoding="utf-8")
+        print(f"wrote {source_path(nb).relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
