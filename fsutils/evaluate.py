@@ -183,10 +183,13 @@ def _main_blend(args: argparse.Namespace) -> int:
     if args.device:
         import os
         os.environ["FSUTILS_DEVICE"] = args.device
-    r = evaluate_blend(args.ccp_root, args.split, modes=modes, params=params, style=args.style,
-                       max_size=args.max_size, band=args.band,
-                       segment_weights=args.segment_weights, max_images=args.max_images,
-                       progress=not args.no_progress)
+    import contextlib
+
+    with contextlib.redirect_stdout(sys.stderr):  # stdout: the table only (models announce themselves)
+        r = evaluate_blend(args.ccp_root, args.split, modes=modes, params=params, style=args.style,
+                           max_size=args.max_size, band=args.band,
+                           segment_weights=args.segment_weights, max_images=args.max_images,
+                           progress=not args.no_progress)
     print(f"split={r['split']} images={r['images']} style=fast/{r['style']} "
           f"max_size={r['max_size']} band={r['band']}px")
     print("\n".join(placement_table(r)))

@@ -87,6 +87,27 @@ def test_blend_panel_feather_width_and_mode(pipe):
     assert set(panel.seam) == {"hard", "saliency"}
 
 
+def test_blend_panel_offers_every_mode_and_enables_only_the_sliders_it_reads(pipe):
+    from fsutils.blend import MODES
+
+    panel = widgets.BlendPanel(pipe, mode="guided", radius=2)
+    assert [v for _, v in panel.mode.options] == list(MODES)
+    assert not panel.radius.disabled and not panel.eps.disabled
+    assert panel.strength.disabled and panel.width.disabled
+    assert set(panel.seam) == {"hard", "saliency", "guided"}
+    a = pixels(panel)
+    panel.radius.value = 12          # a wider guided filter: another weight, another picture
+    assert (a != pixels(panel)).any()
+    panel.mode.value = "poisson"     # no weight map, no slider
+    assert set(panel.seam) == {"hard", "saliency", "poisson"}
+    assert all(s.disabled for s in (panel.strength, panel.width, panel.radius, panel.eps))
+    panel.mode.value = "soft_saliency"
+    assert not panel.strength.disabled and panel.radius.disabled
+    assert panel.params.mode == "soft_saliency" and panel.params.radius == 12
+    with pytest.raises(ValueError, match="radius"):
+        widgets.BlendPanel(pipe, radius=0)
+
+
 def test_zoom_box_starts_on_the_garment_edge_and_moves(pipe):
     panel = widgets.BlendPanel(pipe, box=32)
     x0, y0, x1, y1 = panel.crop_box()

@@ -1,4 +1,4 @@
-"""The blend panel: blend mode, feather width, saliency strength and the boundary close-up."""
+"""The blend panel: blend mode, its parameters and the boundary close-up."""
 from __future__ import annotations
 
 import math
@@ -8,6 +8,7 @@ import ipywidgets as W
 import numpy as np
 from PIL import Image, ImageDraw
 
+from fsutils.blend import DEFAULT_MODE, MODES, BlendParams
 from fsutils.pipeline import Pipeline, to_uint8
 
 from .base import STYLE_WIDE, Panel, slider
@@ -18,23 +19,34 @@ from .style_panel import StylePanel
 __all__ = ["BlendPanel"]
 
 
-class BlendPanel(Panel):
-    """Blend mode, feather width, saliency strength — and the boundary close-up.
+#: Button labels of the blend modes (short enough for one row of buttons).
+_LABELS = {"hard": "hard paste", "saliency": "saliency (eq. 2)", "feathered": "feathered",
+           "soft": "soft", "soft_saliency": "soft × saliency", "guided": "guided",
+           "guided_saliency": "guided × saliency", "poisson": "Poisson"}
+_DEFAULT = BlendParams()
 
-    The picture shows the result with the zoom box, then the same crop of the hard paste and of the
-    saliency blend (and of the feathered blend in that mode), each with its seam score (the mean
-    colour step across the garment boundary; lower = smoother, see :func:`fsutils.blend.seam_score`).
+
+class BlendPanel(Panel):
+    """Blend mode and the parameters it reads — and the boundary close-up.
+
+    The picture shows the result with the zoom box, then the same crop of the hard paste, of the
+    saliency blend (equation 2) and of the chosen mode, each with its seam score (the mean colour
+    step across the predicted garment boundary; lower = smoother, see
+    :func:`fsutils.blend.seam_score`), and the crop of the chosen mode's blend weight. Only the
+    sliders the chosen mode reads are enabled.
     """
 
     css = "fsutils-blend"
 
     def __init__(self, pipe: Pipeline, *, garments: GarmentPicker | None = None,
-                 style: "StylePanel | dict[str, Any] | None" = None, mode: str = "saliency",
-                 strength: float = 1.0, width: float = 8.0, box: int | None = None) -> None:
+                 style: "StylePanel | dict[str, Any] | None" = None, mode: str = DEFAULT_MODE,
+                 strength: float = _DEFAULT.strength, width: float = _DEFAULT.width,
+                 radius: int = _DEFAULT.radius, eps: float = _DEFAULT.eps,
+                 box: int | None = None) -> None:
+        BlendParams(mode, strength=strength, width=width, radius=radius, eps=eps)  # refuse bad values
         self.garments = garments or GarmentPicker(pipe.class_names)
         self.style = style if style is not None else {"method": "fast", "style": "candy"}
-        self.mode = W.ToggleButtons(options=[("hard paste", "hard"), ("saliency", "saliency"),
-                                             ("feathered", "feathered")], value=mode,
+        self.mode = W.ToggleButtons(options=[(_LABELS[m], m) for m in MODES], value=mode,
                                     description="mode",
                                     style={**STYLE_WIDE, "button_width": "auto"})
         self.mode.add_class("fsutils-mode")
@@ -42,6 +54,9 @@ class BlendPanel(Panel):
                                 "fsutils-strength")
         self.width = slider(W.FloatSlider, width, 0.0, 40.0, 0.5, "feather width (px)",
                              "fsutils-width")
+        self.radius = slider(W.IntSlider, radius, 1, 32, 1, "guided radius (px)", "fsutils-radius")
+        self.eps = slider(W.FloatLogSlider, eps, -6, -1, 0.25, "guided ε", "fsutils-eps",
+                          readout_format=".0e", base=10)
         self.box_size = slider(W.IntSlider, box or 64, 8, 512, 2, "zoom box (px)",
                                 "fsutils-box-size")
         self.box_x = slider(W.IntSlider, 0, 0, 1, 1, "zoom box x", "fsutils-box-x")
@@ -51,11 +66,12 @@ class BlendPanel(Panel):
         self.seam: dict[str, float] = {}
         self._box_key: str | None = None
         self._auto_box: tuple[int, int, int] | None = None
-        super().__init__(pipe, [self.garments, self.mode, self.strength, self.width,
-                                W.HBox([self.box_x, self.box_y]), self.box_size, self.scores])
+        super().__init__(pipe, [self.garments, self.mode, self.strength, self.width, self.radius,
+                                self.eps, W.HBox([self.box_x, self.box_y]), self.box_size,
+                                self.scores])
         self._requested_box = box
-        self.watch(self.mode, self.strength, self.width, self.box_x, self.box_y, self.box_size,
-                    *self.garments.boxes.values())
+        self.watch(self.mode, self.strength, self.width, self.radius, self.eps, self.box_x,
+                   self.box_y, self.box_size, *self.garments.boxes.values())
         self.refresh()
 
     def _ensure_style(self) -> bool:
@@ -109,6 +125,19 @@ class BlendPanel(Panel):
         y0 = int(np.clip(self.box_y.value - s // 2, 0, h - s))
         return x0, y0, x0 + s, y0 + s
 
+    @property
+    def params(self) -> BlendParams:
+        """The chosen mode with the sliders' values."""
+        return BlendParams(self.mode.value, strength=float(self.strength.value),
+                           width=float(self.width.value), radius=int(self.radius.value),
+                           eps=float(self.eps.value))
+
+    def _enable_used_sliders(self, params: BlendParams) -> None:
+        """Grey out the sliders the chosen mode does not read (they stay visible)."""
+        used = {name for name, _ in params.used}
+        for name in ("strength", "width", "radius", "eps"):
+            getattr(self, name).disabled = name not in used
+
     def render(self) -> None:
         from fsutils.blend import seam_score
 
@@ -120,26 +149,27 @@ class BlendPanel(Panel):
             return
         mask = self.pipe.mask(classes)
         self._place_box(mask)
-        mode = self.mode.value
-        kw = dict(classes=classes, strength=float(self.strength.value),
-                  width=float(self.width.value))
-        result = self.pipe.blend(mode, **kw)
+        params = self.params
+        self._enable_used_sliders(params)
+        result = self.pipe.blend(params, classes=classes)
         x0, y0, x1, y1 = self.crop_box()
-        compare = ["hard", "saliency"] + (["feathered"] if mode == "feathered" else [])
+        compare = list(dict.fromkeys(["hard", "saliency", params.mode]))
         crops, self.seam = [], {}
         mcrop = mask[y0:y1, x0:x1]
         for m in compare:
-            img = result if m == mode else self.pipe.blend(m, **kw)
+            img = result if m == params.mode else self.pipe.blend(params.replace(mode=m),
+                                                                  classes=classes)
             crop = img[y0:y1, x0:x1]
             self.seam[m] = seam_score(np.ascontiguousarray(crop), mcrop)
             score = "n/a (no edge here)" if math.isnan(self.seam[m]) else f"{self.seam[m]:.3f}"
-            crops.append((crop, f"{m}: seam {score}"))
+            crops.append((crop, f"{_LABELS[m]}: seam {score}"))
+        weight = self.pipe.weight(params, classes=classes)
+        if weight is not None:
+            crops.append((to_uint8(weight[y0:y1, x0:x1]), f"weight W ({_LABELS[params.mode]})"))
         frame = Image.fromarray(to_uint8(result))
         ImageDraw.Draw(frame).rectangle((x0, y0, x1 - 1, y1 - 1), outline=(0, 200, 255),
                                         width=max(1, frame.width // 256))
-        title = {"hard": "hard paste", "saliency": f"saliency blend (strength {kw['strength']:g})",
-                 "feathered": f"feathered (width {kw['width']:g} px)"}[mode]
-        full = compose([(frame, title)])
+        full = compose([(frame, params.title)])
         zoom = compose(crops, nearest=True)
         self.show_image(compose([(full, ""), (zoom, "")], height=full.height))
         self.scores.value = "seam score (lower = smoother boundary): " + ", ".join(
