@@ -5,6 +5,8 @@ in ``panel.last_image``. The real browser tests are in tests/test_browser.py.
 """
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -208,10 +210,15 @@ def test_compose_puts_titles_above_same_height_tiles():
     assert img.height == 40 + 22 and img.width == 80 + 6 + 40
 
 
-def test_outputs_are_replaced_in_one_assignment_and_errors_are_shown_and_raised(pipe):
+def test_the_picture_is_a_jpeg_image_widget_and_errors_are_shown_and_raised(pipe):
     panel = widgets.SaliencyExplorer(pipe)
-    (out,) = panel.out.outputs
-    assert out["output_type"] == "display_data" and out["data"]["image/png"]
+    assert panel.picture.format == "jpeg" and panel.picture.value[:2] == b"\xff\xd8"
+    assert panel.picture.layout.display != "none" and panel.out.outputs == ()
+    shown = Image.open(io.BytesIO(panel.picture.value))
+    assert shown.size == panel.last_image.size
+    panel.picture_format = "png"                          # lossless on request
+    panel.gamma.value = 2.0
+    assert panel.picture.format == "png" and panel.picture.value[:4] == b"\x89PNG"
 
     def broken(photo):
         raise ValueError("broken saliency model")
@@ -223,6 +230,7 @@ def test_outputs_are_replaced_in_one_assignment_and_errors_are_shown_and_raised(
     err = panel.out.outputs[-1]
     assert err["output_type"] == "error" and "broken saliency model" in err["evalue"]
     assert any("broken" in line for line in err["traceback"])
+    assert panel.picture.layout.display == "none"          # no stale picture above the error
 
 
 # ------------------------------------------------------------- what a new user ran into

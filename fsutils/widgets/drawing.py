@@ -19,7 +19,7 @@ from PIL import Image, ImageDraw, ImageFont
 from fsutils.pipeline import to_uint8
 
 __all__ = ["DISPLAY_HEIGHT", "compose", "show", "font", "to_image", "fit_height", "png",
-           "thumbnail", "legend", "stack", "png_output", "text_output", "html_output",
+           "thumbnail", "legend", "stack", "encode", "picture_output", "text_output", "html_output",
            "error_output"]
 
 #: Height in pixels of the pictures the panels draw.
@@ -129,10 +129,22 @@ def stack(top: Image.Image, bottom: Image.Image) -> Image.Image:
 # ------------------------------------------------------------------ Output messages (nbformat)
 
 
-def png_output(img: Image.Image) -> dict[str, Any]:
-    """A display_data message showing ``img`` as a PNG."""
+def encode(img: Image.Image, fmt: str = "jpeg") -> bytes:
+    """``img`` as ``"jpeg"`` (quality 90, no chroma subsampling: about 5× smaller and 10× faster
+    to encode than PNG for a photo-like panel picture) or ``"png"`` bytes (lossless)."""
+    if fmt == "png":
+        return png(img)
+    if fmt != "jpeg":
+        raise ValueError(f"picture format must be 'jpeg' or 'png', got {fmt!r}")
+    buf = _io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=90, subsampling=0)
+    return buf.getvalue()
+
+
+def picture_output(img: Image.Image, fmt: str = "jpeg") -> dict[str, Any]:
+    """A display_data message showing ``img`` as a JPEG (default) or PNG."""
     return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": base64.b64encode(png(img)).decode("ascii"),
+            "data": {f"image/{fmt}": base64.b64encode(encode(img, fmt)).decode("ascii"),
                      "text/plain": f"<image {img.width}×{img.height}>"}}
 
 

@@ -10,7 +10,7 @@ from PIL import Image
 from fsutils.pipeline import Pipeline
 
 from .base import STYLE_WIDE, Panel, slider
-from .drawing import DISPLAY_HEIGHT, compose, png_output, text_output
+from .drawing import DISPLAY_HEIGHT, compose, picture_output, text_output
 from .pickers import GarmentPicker, StylePicker
 
 __all__ = ["StylePanel"]
@@ -103,8 +103,8 @@ class StylePanel(Panel):
         self.progress.max = max(total, 1)
         self.progress.value = min(step, self.progress.max)
         text = ", ".join(f"{k} {v:.3g}" for k, v in losses.items())
-        self.preview.outputs = (png_output(compose([(image, f"step {step} / {total}")],
-                                                    height=min(DISPLAY_HEIGHT, 256))),
+        preview = compose([(image, f"step {step} / {total}")], height=min(DISPLAY_HEIGHT, 256))
+        self.preview.outputs = (picture_output(preview, self.picture_format),
                                 text_output(f"step {step}: {text}"))
 
     def run(self) -> np.ndarray:
