@@ -8,15 +8,19 @@
   counts so that headless test runs finish in seconds.
 - :func:`default_style_size`, :func:`default_work_size`, :func:`default_gatys_steps` — CPU-aware
   working resolutions and iteration counts.
+- :func:`needs_weights` — for notebook cells that need a checkpoint this machine may not be able
+  to obtain: a short message instead of a traceback, and the notebook carries on.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import sys
+from collections.abc import Iterator
 
 __all__ = ["is_colab", "device", "report", "tiny_mode", "default_style_size", "default_work_size",
-           "default_gatys_steps"]
+           "default_gatys_steps", "needs_weights"]
 
 _TRUE = {"1", "true", "yes", "on"}
 COLAB_GPU_HINT = ("No GPU in this Colab session: everything runs on the CPU and style transfer is "
@@ -128,3 +132,27 @@ def report(file=None) -> str:
     text = "\n".join(lines)
     print(text, file=file or sys.stdout)
     return text
+
+
+@contextlib.contextmanager
+def needs_weights(what: str, *, instead: str = "") -> Iterator[None]:
+    """For a notebook cell whose work needs weights that may not be obtainable here (offline, no
+    mirror): a :class:`fsutils.weights.WeightsError` raised inside the ``with`` block ends the
+    block with a short message — what was skipped, why (the error's first line), what to do and,
+    if given, ``instead`` (what still works) — and the notebook goes on with its next cell. Any
+    other error is raised as usual.
+
+    >>> with env.needs_weights("Gatys style transfer", instead="The fast models below work."):
+    ...     result = gatys_transfer(photo, painting)               # doctest: +SKIP
+    """
+    from fsutils.weights import WeightsError
+
+    try:
+        yield
+    except WeightsError as err:
+        text = str(err).strip()
+        why = text.splitlines()[0].rstrip(":") if text else type(err).__name__
+        print(f"Skipped {what}: its weights could not be obtained here ({why}). To run it, use a "
+              "machine with internet access (the file is downloaded once and cached) or set "
+              "FSUTILS_WEIGHTS_MIRROR to a folder that holds it."
+              + (f" {instead}" if instead else ""))

@@ -76,3 +76,21 @@ def test_defaults_follow_device_and_tiny_mode(monkeypatch):
     assert env.default_style_size(gpu) == 64 and env.default_gatys_steps(gpu) <= 5
     monkeypatch.setenv("FSUTILS_TINY", "0")
     assert not env.tiny_mode()
+
+
+def test_needs_weights_turns_a_weights_error_into_one_short_message(capsys):
+    from fsutils.weights import NoNetworkError
+
+    with env.needs_weights("Gatys style transfer", instead="The fast models still work."):
+        raise NoNetworkError("vgg19: no network access (FSUTILS_OFFLINE is set):\nmore details")
+    out = capsys.readouterr().out.strip()
+    assert len(out.splitlines()) == 1
+    assert out.startswith("Skipped Gatys style transfer:") and "no network access" in out
+    assert "FSUTILS_WEIGHTS_MIRROR" in out and out.endswith("The fast models still work.")
+    assert "more details" not in out and "Traceback" not in out
+
+
+def test_needs_weights_lets_other_errors_through():
+    with pytest.raises(ValueError, match="a real bug"):
+        with env.needs_weights("AdaIN"):
+            raise ValueError("a real bug")
