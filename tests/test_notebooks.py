@@ -147,14 +147,11 @@ def test_notebooks_match_their_sources():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-@pytest.mark.notebook
-@pytest.mark.slow
-@pytest.mark.timeout(900)
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
-def test_notebook_runs_headless(path, tmp_path, monkeypatch):
+def _execute(path: Path, tmp_path: Path, monkeypatch, *, tiny: bool = True):
+    """Run the notebook at ``path`` headless; return it with its outputs (or fail the test)."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
-    monkeypatch.setenv("FSUTILS_TINY", "1")
+    monkeypatch.setenv("FSUTILS_TINY", "1" if tiny else "0")
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     monkeypatch.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", "1"))
     monkeypatch.setenv("FSUTILS_OUTPUT_DIR", str(tmp_path / "outputs"))
@@ -168,6 +165,15 @@ def test_notebook_runs_headless(path, tmp_path, monkeypatch):
     except nbclient.exceptions.CellExecutionError as err:
         text = re.sub(r"\x1b\[[0-9;]*m", "", str(err))  # no terminal colours in the report
         pytest.fail(f"{path.name} failed in a cell:\n{text}", pytrace=False)
+    return nb
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
+def test_notebook_runs_headless(path, tmp_path, monkeypatch):
+    nb = _execute(path, tmp_path, monkeypatch)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     errors = [o for o in outputs if o.get("output_type") == "error"]
     assert not errors
@@ -176,3 +182,30 @@ def test_notebook_runs_headless(path, tmp_path, monkeypatch):
         kinds = {k for o in outputs for k in o.get("data", {})}
         assert "application/vnd.jupyter.widget-view+json" in kinds, f"{path.name}: no panel shown"
         assert "image/png" in kinds, f"{path.name}: no picture drawn"
+
+
+@pytest.mark.notebook
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_style_notebook_without_the_gatys_and_adain_weights_carries_on(tmp_path, monkeypatch):
+    """Offline, with only the fast models at hand (a mirror without VGG-19 and AdaIN, an empty
+    cache, real sizes — not test mode): every Gatys and AdaIN cell says in one line what it
+    skipped, and the fast models and the style panel still run."""
+    fast = Path(os.environ.get("FSUTILS_WEIGHTS_MIRROR", "/nonexistent")) / "fast_style"
+    if not (fast / "candy.pth").is_file():
+        pytest.skip("needs the fast-style models in the weights mirror (FSUTILS_WEIGHTS_MIRROR)")
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "fast_style").symlink_to(fast)
+    monkeypatch.setenv("FSUTILS_WEIGHTS_MIRROR", str(mirror))
+    monkeypatch.setenv("FSUTILS_WEIGHTS_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FSUTILS_OFFLINE", "1")
+    nb = _execute(NB_DIR / "03_style_transfer.ipynb", tmp_path, monkeypatch, tiny=False)
+    texts = ["".join(o.get("text", "")) for c in nb.cells if c.cell_type == "code"
+             for o in c.get("outputs", []) if o.get("output_type") == "stream"]
+    skipped = [line for t in texts for line in t.splitlines() if line.startswith("Skipped ")]
+    assert len(skipped) == 3, skipped                       # two Gatys cells and AdaIN
+    assert all("FSUTILS_WEIGHTS_MIRROR" in line for line in skipped)
+    kinds = {k for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+             for k in o.get("data", {})}
+    assert "application/vnd.jupyter.widget-view+json" in kinds   # the style panel is there

@@ -29,10 +29,11 @@
 # | 2 | lower body (trousers, skirt, shorts …) | green |
 # | 3 | full body (dress, coat, jumpsuit …) | yellow |
 #
-# Input: the photo resized to the square size the model was trained at, as its weights registry
-# entry states ($160\times160$, bilinear, for the kit's `ccp_u2netp`; $768\times768$ for the original
-# `cloth_segm`), and normalised as $x' = (x - 0.5)/0.5$, so pixel values lie in $[-1, 1]$ as during
-# training. A **mask** for a set of garments $K$ is then
+# Input: the photo resized to a square of $S\times S$ pixels and normalised as
+# $x' = (x - \mu)/\sigma$, exactly as during the model's training. $S$, $\mu$, $\sigma$ and the
+# resampling filter belong to the model: its entry in the weights registry declares them, and the
+# model cell below prints them. The probabilities are then resized back to the photo, so the labels
+# have the photo's own size. A **mask** for a set of garments $K$ is then
 # simply $B_{ij} = [\ell_{ij} \in K]$.
 
 # %%
@@ -59,7 +60,8 @@ from fsutils import io as fio, viz, weights, widgets
 from fsutils.pipeline import Pipeline
 
 WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
-photo = fio.load_image(fio.sample_path("ccp_0006"))
+PHOTO = "ccp_0006"
+photo = fio.load_image(fio.sample_path(PHOTO))
 photo.thumbnail((WORK, WORK))
 print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
 
@@ -77,7 +79,9 @@ from fsutils.segment import ClothSegmenter, CLASS_NAMES
 
 USE_OFFICIAL = False          # True: the official 176 MB cloth_segm model (needs internet)
 segmenter = ClothSegmenter("cloth_segm" if USE_OFFICIAL else "ccp_u2netp")
-print(segmenter)
+S = segmenter.input_size
+print(f"input: the photo resized to {S}×{S} px ({segmenter.resample}), "
+      f"x' = (x − {segmenter.mean}) / {segmenter.std}")
 
 # %% [markdown]
 # ## Step by step
@@ -120,6 +124,7 @@ display(viz.panels([masks["upper body"], masks["lower body"], masks["full body"]
 
 # %%
 pipe = Pipeline(segment=segmenter, max_size=WORK)
+pipe.set_image(photo, name=PHOTO)      # the panels open on this photo; pick another one
 picker = widgets.PhotoPicker(pipe)
 picker
 

@@ -50,7 +50,8 @@ from fsutils import io as fio, viz, weights, widgets
 from fsutils.pipeline import Pipeline
 
 WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
-photo = fio.load_image(fio.sample_path("ccp_0006"))
+PHOTO = "ccp_0006"
+photo = fio.load_image(fio.sample_path(PHOTO))
 photo.thumbnail((WORK, WORK))
 print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
 
@@ -98,7 +99,7 @@ display(viz.panels([S > 0.5, S ** 0.5, S ** 2], ["S > 0.5", "S ** 0.5 (spread)",
 
 # %%
 pipe = Pipeline(saliency=saliency_model, max_size=WORK)
-pipe.set_image(photo)
+pipe.set_image(photo, name=PHOTO)
 garments = pipe.mask(["upper body", "lower body", "full body"])
 inside = np.where(garments, pipe.saliency(), 0)
 print(f"mean saliency inside the garments {pipe.saliency()[garments].mean():.2f}, "

@@ -15,8 +15,9 @@
 #
 # - **Hard paste** (the baseline): $C_{hard} = B\,S + (1 - B)\,C$. The style stops abruptly
 #   at the garment's edge — a visible seam.
-# - **Saliency blend** (equation 2 of the project report): inside the garment, each pixel
-#   takes as much style as it is salient,
+# - **Saliency blend** — the blending rule of the original saliency-guided method for style
+#   transfer on clothing, which this course follows: inside the garment, each pixel takes as
+#   much style as it is salient,
 #   $$C_{final} = M \odot S + (1 - M) \odot C \quad\text{inside } B,\qquad C \text{ outside},$$
 #   i.e. $C_{final} = C + B\,M\,(S - C)$. A **strength** $s$ scales the map:
 #   $M = \min(1,\; s \cdot \text{saliency})$.
@@ -50,7 +51,8 @@ from fsutils import io as fio, viz, weights, widgets
 from fsutils.pipeline import Pipeline
 
 WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
-photo = fio.load_image(fio.sample_path("ccp_0006"))
+PHOTO = "ccp_0006"
+photo = fio.load_image(fio.sample_path(PHOTO))
 photo.thumbnail((WORK, WORK))
 print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
 

@@ -43,7 +43,8 @@ from fsutils import io as fio, viz, weights, widgets
 from fsutils.pipeline import Pipeline
 
 WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
-photo = fio.load_image(fio.sample_path("ccp_0006"))
+PHOTO = "ccp_0006"
+photo = fio.load_image(fio.sample_path(PHOTO))
 photo.thumbnail((WORK, WORK))
 print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
 
@@ -52,7 +53,7 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 
 # %%
 pipe = Pipeline(max_size=WORK)
-pipe.set_image(photo)
+pipe.set_image(photo, name=PHOTO)
 labels = pipe.labels()                                   # stage 1
 saliency = pipe.saliency()                               # stage 2
 stylized = pipe.stylize("fast", "mosaic")                # stage 3
@@ -79,11 +80,11 @@ print({k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed})
 
 # %%
 from fsutils.pipeline import gatys_features
-features = gatys_features()
-gatys = pipe.run(method="gatys", style="starry_night_vangogh", classes=["upper body"],
-                 masked_style=True, steps=env.default_gatys_steps(),
-                 size=env.default_style_size(), features=features)
-display(viz.panels([gatys.stylized, gatys.output], ["Gatys, style loss on the garment", "saliency blend"]))
+with env.needs_weights("Gatys", instead="The rest of the notebook uses the fast model."):
+    gatys = pipe.run(method="gatys", style="starry_night_vangogh", classes=["upper body"],
+                     masked_style=True, steps=env.default_gatys_steps(),
+                     size=env.default_style_size(), features=gatys_features())
+    display(viz.panels([gatys.stylized, gatys.output], ["Gatys, style loss on the garment", "saliency blend"]))
 
 # %% [markdown]
 # ## The boundary comparison
@@ -113,7 +114,8 @@ panel
 import os
 from fsutils.pipeline import save_result
 out_dir = os.environ.get("FSUTILS_OUTPUT_DIR", "outputs")
-files = save_result(pipe.result(mode="saliency", classes=garments), out_dir, "ccp_0006")
+files = save_result(pipe.result(mode="saliency", classes=garments), out_dir,
+                    pipe.image_name)      # the photo the pipeline (and the panel) is on
 print("\n".join(str(f) for f in files))
 if "google.colab" in sys.modules:           # download them from Colab as one zip
     import shutil
