@@ -123,7 +123,7 @@ def main(argv=None) -> None:
             t = time.perf_counter()
             panel.strength.value = round(0.1 + (i % 10) * 0.2, 2)
             times.append((time.perf_counter() - t) * 1e3)
-        print(f"blend panel redraw after a strength change (incl. close-ups, seam scores, PNG): "
+        print(f"blend panel redraw after a strength change (incl. close-ups, seam scores, JPEG): "
               f"median {statistics.median(times):.0f} ms")
     worst = max(results.values())
     print(f"slider latency (re-blend → 1024-px uint8 frame), worst mode median: {worst:.1f} ms "

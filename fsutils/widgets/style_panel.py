@@ -41,6 +41,7 @@ class StylePanel(Panel):
         self.method.add_class("fsutils-method")
         self.fast_style = W.Dropdown(options=list(FAST_STYLES), value=fast_style,
                                      description="fast model", style=STYLE_WIDE)
+        self.fast_style.add_class("fsutils-fast-style")
         self.adain_alpha = slider(W.FloatSlider, 1.0, 0.0, 1.0, 0.05, "AdaIN α", "fsutils-alpha")
         self.content_weight = slider(W.FloatLogSlider, 1.0, -3, 3, 0.25, "content weight α",
                                       "fsutils-content-weight", base=10, readout_format=".3g")
