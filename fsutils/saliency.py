@@ -19,20 +19,24 @@ mean absolute error of about 0.002 (``tests/test_saliency.py``). Other resizers 
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image
 
+from fsutils import weights
+from fsutils.weights import IMAGENET_MEAN, IMAGENET_STD
+
 __all__ = ["SaliencyModel", "SALIENCY_WEIGHTS", "IMAGENET_MEAN", "IMAGENET_STD",
            "skimage_resize_matrix", "preprocess"]
 
 #: Registry names of the salient-object checkpoints (``fsutils.weights.REGISTRY``).
 SALIENCY_WEIGHTS: tuple[str, ...] = ("u2netp", "u2net")
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-INPUT_SIZE = 320
+#: U-2-Net's official inference (the registry entries' preprocessing): 320 px, ImageNet statistics.
+_OFFICIAL = weights.get("u2netp").preprocessing
+INPUT_SIZE = _OFFICIAL.input_size
 
 
 def _as_array(image: Any) -> np.ndarray:
@@ -81,7 +85,8 @@ def skimage_resize_matrix(n_in: int, n_out: int) -> np.ndarray:
     return out
 
 
-def preprocess(image: Any, size: int = INPUT_SIZE, device: Any = "cpu") -> torch.Tensor:
+def preprocess(image: Any, size: int = INPUT_SIZE, device: Any = "cpu", *,
+               mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> torch.Tensor:
     """The official ``RescaleT(size)`` + ``ToTensorLab(flag=0)`` as a 1×3×size×size tensor."""
     arr = _as_array(image)
     h, w = arr.shape[:2]
@@ -93,9 +98,9 @@ def preprocess(image: Any, size: int = INPUT_SIZE, device: Any = "cpu") -> torch
     peak = float(x.max())
     if peak > 0:  # an all-black photo stays 0 instead of becoming NaN
         x = x / peak
-    mean = torch.tensor(IMAGENET_MEAN).view(3, 1, 1)
-    std = torch.tensor(IMAGENET_STD).view(3, 1, 1)
-    return ((x - mean) / std).unsqueeze(0).to(device)
+    m = torch.tensor(mean, dtype=x.dtype).view(3, 1, 1)
+    s = torch.tensor(std, dtype=x.dtype).view(3, 1, 1)
+    return ((x - m) / s).unsqueeze(0).to(device)
 
 
 class SaliencyModel:
@@ -111,16 +116,16 @@ class SaliencyModel:
         from fsutils import env
 
         self.device = torch.device(device) if device is not None else env.device()
+        prep = _OFFICIAL
         if model is None:
-            from fsutils import weights
-
             entry = weights.get(name)
             model = weights.load_state_dict(entry.build(), name)
-            input_size = input_size or int(entry.meta.get("input_size", INPUT_SIZE))
+            prep = entry.preprocessing or prep
             self.name = name
         else:
             self.name = getattr(model, "name", type(model).__name__)
-        self.input_size = int(input_size or INPUT_SIZE)
+        self.input_size = int(input_size or prep.input_size)
+        self.mean, self.std = prep.mean, prep.std
         self.model = model.to(self.device).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
@@ -137,7 +142,7 @@ class SaliencyModel:
     @torch.inference_mode()
     def predict_small(self, image: Any) -> np.ndarray:
         """The min-max normalised map at the network's resolution (float32 size×size)."""
-        x = preprocess(image, self.input_size, self.device)
+        x = preprocess(image, self.input_size, self.device, mean=self.mean, std=self.std)
         d0 = self.model(x)[0]
         pred = torch.sigmoid(d0[0, 0].float())
         lo, hi = pred.min(), pred.max()

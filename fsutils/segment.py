@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from fsutils import weights as W
+
 __all__ = ["ClothSegmenter", "CLASS_NAMES", "PALETTE", "DEFAULT_CLOTH_WEIGHTS", "CLOTH_WEIGHTS",
            "class_index", "masks", "combine_masks", "colorize", "overlay"]
 
@@ -39,7 +41,10 @@ PALETTE.setflags(write=False)
 #: The kit's own 4-class model (trained on CCP, bundled); ``"cloth_segm"`` is the official one.
 DEFAULT_CLOTH_WEIGHTS = "ccp_u2netp"
 CLOTH_WEIGHTS: tuple[str, ...] = ("ccp_u2netp", "cloth_segm")
-_DEFAULT_INPUT_SIZE = 768
+#: A network given as a module is fed as the original cloth model ``cloth_segm`` is (768 px,
+#: bicubic, ``(x − 0.5) / 0.5``), unless told otherwise.
+_DEFAULT_PREPROCESSING = W.get("cloth_segm").preprocessing
+_DEFAULT_INPUT_SIZE = _DEFAULT_PREPROCESSING.input_size
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
              "lanczos": Image.Resampling.LANCZOS}
 
@@ -157,10 +162,8 @@ def _as_pil(image: Any) -> Image.Image:
 
 def _load_cloth_file(path: str | Path) -> tuple[Any, torch.nn.Module]:
     """A cloth checkpoint file (say one exported by ``fsutils.train --export``, or a training
-    ``best.pt``) in whichever registry cloth architecture it fits; that entry's ``meta`` (input
-    size, normalisation) then applies."""
-    from fsutils import weights as W
-
+    ``best.pt``) in whichever registry cloth architecture it fits; that entry's preprocessing
+    (input size, normalisation) then applies."""
     state = W.read_state_dict(path)  # read once, tried on each architecture
     for name in CLOTH_WEIGHTS:
         entry = W.get(name)
@@ -179,9 +182,10 @@ class ClothSegmenter:
     """4-class cloth segmentation: ``predict(image) -> uint8 H×W`` label map at the photo's size.
 
     ``weights`` names a registry checkpoint (default :data:`DEFAULT_CLOTH_WEIGHTS`; the official
-    one is ``"cloth_segm"``) whose ``meta`` gives ``input_size`` (and optionally ``mean``, ``std``
-    and ``resample``); it is fetched through :func:`fsutils.weights.fetch` — any failure raises
-    the :class:`fsutils.weights.WeightsError` that says what to do. ``weights`` may also be the
+    one is ``"cloth_segm"``) whose :class:`~fsutils.weights.Preprocessing` gives ``input_size``,
+    ``mean``, ``std``, ``resample`` and ``flip`` (each may be overridden here); it is fetched
+    through :func:`fsutils.weights.fetch` — any failure raises the
+    :class:`fsutils.weights.WeightsError` that says what to do. ``weights`` may also be the
     path of a cloth checkpoint file (your own model from ``fsutils.train``: it is loaded into the
     cloth architecture it fits, with that model's settings; ``input_size=`` overrides), or an
     already built ``nn.Module`` returning ``(d0, …)`` logits with 4 channels (for tests or your own
@@ -198,17 +202,15 @@ class ClothSegmenter:
         from fsutils import env
 
         self.device = torch.device(device) if device is not None else env.device()
-        meta: dict[str, Any] = {}
+        prep = None
         if isinstance(weights, torch.nn.Module):
             model = weights
             self.name = type(model).__name__
         else:
-            from fsutils import weights as W
-
-            if not (isinstance(weights, str) and weights in W.REGISTRY):  # a file (or a typo)
+            entry = W.lookup(weights)  # a registry name, or None for a file
+            if entry is None:
                 entry, model = _load_cloth_file(weights)
             else:
-                entry = W.get(weights)
                 model = entry.build()
                 channels = getattr(model, "out_ch", None)
                 if channels is not None and channels != len(CLASS_NAMES):
@@ -217,19 +219,20 @@ class ClothSegmenter:
                         f"channel(s), a cloth segmenter needs {len(CLASS_NAMES)} "
                         f"(choose one of {', '.join(CLOTH_WEIGHTS)}).")
                 W.load_state_dict(model, weights)
-            meta = dict(entry.meta)
+            prep = entry.preprocessing
             self.name = str(weights)
             if verbose:  # one line, so a user always knows which model segmented the photo
                 print(f"cloth segmentation: {weights} — {entry.arch}")
-        self.input_size = int(input_size or meta.get("input_size", _DEFAULT_INPUT_SIZE))
-        self.mean = float(mean if mean is not None else meta.get("mean", 0.5))
-        self.std = float(std if std is not None else meta.get("std", 0.5))
-        resample = resample or meta.get("resample", "bicubic")
+        prep = prep or _DEFAULT_PREPROCESSING
+        self.input_size = int(input_size or prep.input_size)
+        self.mean = float(mean if mean is not None else prep.mean)
+        self.std = float(std if std is not None else prep.std)
+        resample = resample or prep.resample
         if resample not in _RESAMPLE:
             raise ValueError(f"resample must be one of {sorted(_RESAMPLE)}, got {resample!r}")
         self.resample = resample
         #: test-time augmentation: average the probabilities of the photo and of its mirror image
-        self.flip = bool(meta.get("flip", False) if flip is None else flip)
+        self.flip = bool(prep.flip if flip is None else flip)
         self.model = model.to(self.device).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)

@@ -90,7 +90,7 @@ def test_wheel_contains_the_package_and_its_assets(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     (wheel,) = out.glob("fsutils-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert "fsutils/weights.py" in names and "fsutils/models/u2net.py" in names
+    assert "fsutils/weights/__init__.py" in names and "fsutils/models/u2net.py" in names
     assert "fsutils/assets/samples/CREDITS.md" in names
     shipped = {n for n in names if n.startswith("fsutils/assets/samples/")}
     assert len(shipped) == 1 + 6 + 11

@@ -1,11 +1,12 @@
 """Registry entries of the style stage: VGG-19, the pytorch/examples models, the AdaIN files."""
 from __future__ import annotations
 
+import io
+
 import pytest
 import torch
 
 from fsutils import weights as W
-from fsutils.models.vgg import _check_torchvision_hash
 
 FAST = ("candy", "mosaic", "rain_princess", "udnie")
 SAVED_MODELS = "https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1"
@@ -18,7 +19,7 @@ def tensor_bytes(model) -> int:
 def test_vgg19_entry():
     w = W.REGISTRY["vgg19"]
     assert [s.url for s in w.sources] == ["https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"]
-    assert w.filename == "vgg19-dcbb9e9d.pth" and w.meta["sha256_prefix"] == "dcbb9e9d"
+    assert w.filename == "vgg19-dcbb9e9d.pth" and w.sha256_prefix == "dcbb9e9d"
     import torchvision
 
     assert w.sources[0].url == torchvision.models.VGG19_Weights.IMAGENET1K_V1.url
@@ -60,11 +61,24 @@ def test_adain_entries(name, url_end):
 
 
 def test_torchvision_hash_prefix_is_checked_outside_the_mirror(tmp_path, monkeypatch):
-    fake = tmp_path / "cache" / "vgg19-dcbb9e9d.pth"
-    fake.parent.mkdir()
-    fake.write_bytes(b"not the official file")
+    """Like torchvision, a cached copy's SHA-256 must start with the digits its entry publishes
+    (vgg19: the 8 in its file name); mirror copies are trusted as they are."""
+    buf = io.BytesIO()
+    torch.save({"w": torch.zeros(2)}, buf)
+    vgg = W.REGISTRY["vgg19"]
+    fake = W.Weights(name="prefixed", filename="prefixed-dcbb9e9d.pth", sources=(), arch="test",
+                     license="test", credit="test", sha256_prefix=vgg.sha256_prefix)
+    monkeypatch.setitem(W.REGISTRY, fake.name, fake)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / fake.filename).write_bytes(buf.getvalue())
+    monkeypatch.setenv("FSUTILS_WEIGHTS_DIR", str(cache))
     monkeypatch.delenv("FSUTILS_WEIGHTS_MIRROR", raising=False)
-    with pytest.raises(W.HashMismatchError, match="dcbb9e9d"):
-        _check_torchvision_hash(fake, W)
-    monkeypatch.setenv("FSUTILS_WEIGHTS_MIRROR", str(tmp_path / "cache"))
-    _check_torchvision_hash(fake, W)  # mirror copies are trusted as they are
+    with pytest.raises(W.WeightsError, match="does not start with dcbb9e9d"):
+        W.fetch(fake.name, progress=False)  # the bad copy is deleted; no source to fetch anew
+    assert not (cache / fake.filename).exists()
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / fake.filename).write_bytes(buf.getvalue())
+    monkeypatch.setenv("FSUTILS_WEIGHTS_MIRROR", str(mirror))
+    assert W.fetch(fake.name, progress=False) == mirror / fake.filename

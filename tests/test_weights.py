@@ -89,7 +89,7 @@ def test_good_download_is_cached_recorded_and_loads(wcache, http_server, registe
 def test_drive_source_goes_through_gdown(wcache, http_server, register, monkeypatch):
     body = ckpt_bytes()
     http_server.serve("/uc?id=abc123", body)
-    monkeypatch.setattr(W, "DRIVE_URL", http_server.base + "/uc?id={id}")
+    monkeypatch.setattr(W.spec, "DRIVE_URL", http_server.base + "/uc?id={id}")
     register(entry(sources=[W.Drive("abc123")], filename="sub/tiny.pth"))
 
     path = W.fetch("tiny", progress=False)
@@ -179,7 +179,7 @@ def test_html_page_instead_of_checkpoint(wcache, http_server, register, content_
 
 def test_drive_quota_page_names_the_drive_link(wcache, http_server, register, monkeypatch):
     http_server.serve("/uc?id=XYZ", DRIVE_QUOTA_PAGE, content_type="text/html")
-    monkeypatch.setattr(W, "DRIVE_URL", http_server.base + "/uc?id={id}")
+    monkeypatch.setattr(W.spec, "DRIVE_URL", http_server.base + "/uc?id={id}")
     register(entry(sources=[W.Drive("XYZ")]))
     with pytest.raises(W.HtmlPageError) as err:
         W.fetch("tiny", progress=False)
@@ -378,7 +378,7 @@ def test_bundled_source(wcache, register, tmp_path, monkeypatch):
     assets = tmp_path / "assets"
     assets.mkdir()
     (assets / "tiny.pth").write_bytes(ckpt_bytes())
-    monkeypatch.setattr(W, "_ASSETS", assets)
+    monkeypatch.setattr(W.spec, "_ASSETS", assets)
     register(entry(sources=[W.Bundled("tiny.pth")]))
     assert W.fetch("tiny", progress=False) == assets / "tiny.pth"
     register(entry("gone", [W.Bundled("gone.pth")]))
@@ -389,8 +389,8 @@ def test_bundled_source(wcache, register, tmp_path, monkeypatch):
 # ----------------------------------------------------------------------------- locations
 def test_cache_dir_defaults_and_override(tmp_path, monkeypatch):
     monkeypatch.delenv("FSUTILS_WEIGHTS_DIR", raising=False)
-    assert W.cache_dir() == Path(W.__file__).resolve().parent.parent / "weights"  # checkout
-    monkeypatch.setattr(W, "_checkout_root", lambda: None)  # as a non-editable install
+    assert W.cache_dir() == Path(W.__file__).resolve().parents[2] / "weights"  # checkout
+    monkeypatch.setattr(W.store, "_checkout_root", lambda: None)  # as a non-editable install
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert W.cache_dir() == tmp_path / "xdg" / "fsutils" / "weights"
     monkeypatch.setenv("FSUTILS_WEIGHTS_DIR", str(tmp_path / "mine"))
@@ -415,7 +415,7 @@ def test_registry_entries_build_and_min_sizes_match_the_architecture():
         assert w.min_size == tensor_bytes, name
         del model
     assert W.REGISTRY["cloth_segm"].build().outconv.out_channels == 4
-    assert W.REGISTRY["cloth_segm"].meta["input_size"] == 768
+    assert W.REGISTRY["cloth_segm"].preprocessing.input_size == 768
 
 
 # ------------------------------------------------------------------------------- loading
@@ -552,3 +552,20 @@ def test_shared_u2netp_loads_strictly(weights_path, monkeypatch):
     model = W.load_state_dict(U2NETP(3, 1), path)
     assert model.outconv.weight.shape == (1, 6, 1, 1)
     assert os.access(path, os.R_OK)
+
+
+def test_registry_file_is_read_strictly(tmp_path):
+    """The registry is data (registry.toml); a mistyped key is an error naming it, not ignored."""
+    from fsutils.weights.registry import read_registry
+
+    good = tmp_path / "good.toml"
+    good.write_text('[tiny]\nfilename = "tiny.pth"\nsources = [{ url = "http://127.0.0.1/t.pth" }]\n'
+                    'arch = "Tiny"\nlicense = "test"\ncredit = "test"\n'
+                    '[tiny.preprocessing]\ninput_size = 64\nmean = [0.1, 0.2, 0.3]\n')
+    (w,) = read_registry(good).values()
+    assert w.sources == (W.Url("http://127.0.0.1/t.pth"),)
+    assert w.preprocessing == W.Preprocessing(64, mean=(0.1, 0.2, 0.3))
+    bad = tmp_path / "bad.toml"
+    bad.write_text(good.read_text().replace("input_size", "inputsize"))
+    with pytest.raises(W.WeightsError, match="inputsize"):
+        read_registry(bad)

@@ -16,10 +16,10 @@ from copy import deepcopy as copy_module
 import torch
 import torch.nn as nn
 
+from fsutils.weights import IMAGENET_MEAN, IMAGENET_STD
+
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "FeatureExtractor", "layer_names", "vgg19_features"]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def layer_names(features: nn.Sequential) -> list[str]:
@@ -112,8 +112,8 @@ def vgg19_features(pretrained: bool = True, *, progress: bool = True) -> nn.Sequ
 
     The weights come through the kit's registry (``fsutils.weights.fetch("vgg19")``: the file
     ``vgg19-dcbb9e9d.pth`` from download.pytorch.org, or the mirror / cache) and are loaded strictly;
-    like torchvision, a downloaded or cached copy must have a SHA-256 that starts with the 8 hex
-    digits in its file name (mirror copies are trusted as they are).
+    like torchvision, ``fetch`` requires a downloaded or cached copy's SHA-256 to start with the 8
+    hex digits in its file name (the entry's ``sha256_prefix``; mirror copies are trusted).
     ``pretrained=False`` gives the same network with random weights (same compute; for benchmarks).
     """
     import torchvision
@@ -122,29 +122,7 @@ def vgg19_features(pretrained: bool = True, *, progress: bool = True) -> nn.Sequ
     if pretrained:
         from fsutils import weights
 
-        path = weights.fetch("vgg19", progress=progress)
-        _check_torchvision_hash(path, weights)
-        weights.load_state_dict(model, path)
+        weights.load_state_dict(model, weights.fetch("vgg19", progress=progress))
     features = model.features
     del model
     return features.eval()
-
-
-def _check_torchvision_hash(path, weights) -> None:
-    """torchvision's own check: the file name carries the first hex digits of the SHA-256."""
-    import hashlib
-    from pathlib import Path
-
-    prefix = weights.get("vgg19").meta.get("sha256_prefix")
-    mirror = weights.mirror_dir()
-    if not prefix or (mirror is not None and Path(path).resolve().is_relative_to(mirror)):
-        return
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    if not h.hexdigest().startswith(prefix):
-        raise weights.HashMismatchError(
-            f"{path} has SHA-256 {h.hexdigest()}, which does not start with {prefix} as "
-            f"torchvision's VGG19_Weights.IMAGENET1K_V1 does; the file is corrupt or not the "
-            f"official one. Delete it and run again to download it afresh.")
