@@ -24,7 +24,8 @@ Environment: ``FSUTILS_WEIGHTS_DIR`` (cache folder), ``FSUTILS_WEIGHTS_MIRROR`` 
 """
 from __future__ import annotations
 
-from .checkpoint import load_model, load_state_dict, locate, read_state_dict
+from .checkpoint import (load_model, load_state_dict, locate, read_checkpoint, read_state_dict,
+                         strip_module_prefix)
 from .download import ARCHIVES_DIR
 from .errors import (ArchitectureMismatchError, CheckpointError, DownloadError, HashMismatchError,
                      HtmlPageError, NoNetworkError, NotACheckpointError, SizeMismatchError,
@@ -37,7 +38,8 @@ from .verify import sha256
 
 __all__ = [
     "REGISTRY", "Weights", "Preprocessing", "Drive", "Url", "ZipMember", "Bundled",
-    "fetch", "get", "lookup", "locate", "read_state_dict", "load_state_dict", "load_model",
+    "fetch", "get", "lookup", "locate", "read_state_dict", "read_checkpoint", "load_state_dict",
+    "strip_module_prefix", "load_model",
     "cache_dir", "mirror_dir", "cache_path", "print_registry", "sha256",
     "HASHES_FILE", "ARCHIVES_DIR", "IMAGENET_MEAN", "IMAGENET_STD",
     "WeightsError", "UnknownWeightsError", "DownloadError", "NoNetworkError", "HtmlPageError",

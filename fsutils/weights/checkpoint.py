@@ -12,7 +12,7 @@ import os
 import pickle
 import re
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +23,19 @@ from .spec import Weights
 from .store import fetch
 from .verify import sniff
 
-__all__ = ["read_state_dict", "load_state_dict", "load_model", "locate", "strip_module_prefix"]
+__all__ = ["read_state_dict", "read_checkpoint", "load_state_dict", "load_model", "locate",
+           "strip_module_prefix"]
 
 
-def _read_state_dict(path: Path, w: Weights | None) -> dict[str, Any]:
+def _torch_load(path: Path, what: str) -> Any:
+    """``torch.load(weights_only=True)`` of ``path``, its failures as :class:`CheckpointError`."""
     import torch
 
-    what = f"the checkpoint {path}" + (f" ({w.name!r})" if w else "")
     if not path.is_file():
         raise CheckpointError(f"There is no file {path}.")
     sniff(path, what)
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         if "weights only" not in str(e).lower():
             raise NotACheckpointError(f"Could not read {what}: {e}. The file is truncated or not "
@@ -50,6 +51,21 @@ def _read_state_dict(path: Path, w: Weights | None) -> dict[str, Any]:
         raise NotACheckpointError(f"Could not read {what}: {type(e).__name__}: {e}. The file is "
                                   f"truncated or not a PyTorch checkpoint; delete it and fetch it "
                                   f"again.") from None
+
+
+def read_checkpoint(path: str | os.PathLike) -> Any:
+    """Everything a checkpoint file holds (say a training run's ``{"model": …, "state": …}``),
+    read as safely as :func:`read_state_dict` reads: tensors, numbers, strings and containers
+    only, or an :class:`UnsafeCheckpointError`."""
+    path = Path(path).expanduser()
+    return _torch_load(path, f"the checkpoint {path}")
+
+
+def _read_state_dict(path: Path, w: Weights | None) -> dict[str, Any]:
+    import torch
+
+    what = f"the checkpoint {path}" + (f" ({w.name!r})" if w else "")
+    obj = _torch_load(path, what)
     if isinstance(obj, Mapping) and not all(isinstance(v, torch.Tensor) for v in obj.values()):
         for key in ("state_dict", "model", "model_state_dict"):
             inner = obj.get(key)
@@ -63,10 +79,12 @@ def _read_state_dict(path: Path, w: Weights | None) -> dict[str, Any]:
     return dict(obj)
 
 
-def strip_module_prefix(sd: dict[str, Any], model_keys: set[str]) -> dict[str, Any]:
-    """Drop DataParallel's ``module.`` only when every key carries it and the model does not."""
-    if sd and all(k.startswith("module.") for k in sd) and not all(
-            k.startswith("module.") for k in model_keys):
+def strip_module_prefix(sd: Mapping[str, Any], model_keys: Collection[str] = ()) -> dict[str, Any]:
+    """Drop DataParallel's ``module.`` only when every key carries it and the model (whose keys
+    are ``model_keys``, when given) does not."""
+    sd = dict(sd)
+    if sd and all(k.startswith("module.") for k in sd) and not (model_keys and all(
+            k.startswith("module.") for k in model_keys)):
         return {k[len("module."):]: v for k, v in sd.items()}
     return sd
 
