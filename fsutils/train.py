@@ -24,6 +24,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from . import weights
 from .data import Augment, CCPDataset, list_ids, split_ids
 from .evaluate import confusion_matrix, iou_per_class, mean_iou_garments
 from .models import U2NETP
@@ -204,13 +205,7 @@ def initial_model(state_dict: dict[str, torch.Tensor], num_classes: int = 4) -> 
 
 
 def _load_init(init: str) -> dict[str, torch.Tensor]:
-    if Path(init).is_file():
-        path = Path(init)
-    else:
-        from . import weights
-        path = weights.fetch(init)
-    sd = torch.load(path, map_location="cpu", weights_only=True)
-    return {k.removeprefix("module."): v for k, v in sd.items()}
+    return weights.strip_module_prefix(weights.read_state_dict(init))
 
 
 def ema_decay_at(step: int, decay: float) -> float:
@@ -277,7 +272,7 @@ def train(cfg: TrainConfig) -> dict:
     total_steps = cfg.epochs * steps_per_epoch
     last = out / "last.pt"
     if last.is_file():
-        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+        ckpt = weights.read_checkpoint(last)
         model = U2NETP(3, 4)
         model.load_state_dict(ckpt["model"])
         state = ckpt["state"]
@@ -371,8 +366,7 @@ def train(cfg: TrainConfig) -> dict:
 
 def export_half(checkpoint: str | Path, dest: str | Path) -> Path:
     """Write a training checkpoint's model as a plain fp16 state dict (the shipped file format)."""
-    ckpt = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    sd = ckpt.get("model", ckpt)
+    sd = weights.read_state_dict(checkpoint)  # a training checkpoint's "model", or a state dict
     half = {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -384,7 +378,7 @@ def export_half(checkpoint: str | Path, dest: str | Path) -> Path:
 
 def load_run(out: str | Path, which: str = "best") -> tuple[U2NETP, list[dict]]:
     """The model (``best`` or ``last``) and the history of a training run folder."""
-    ckpt = torch.load(Path(out) / f"{which}.pt", map_location="cpu", weights_only=True)
+    ckpt = weights.read_checkpoint(Path(out) / f"{which}.pt")
     model = U2NETP(3, 4)
     model.load_state_dict(ckpt["model"])
     return model.eval(), ckpt["state"]["history"]
