@@ -28,7 +28,8 @@ from ..tflite import (TFLiteError, TFLiteGraph, activation, conv_weight, depthwi
 
 __all__ = ["BlockSpec", "TFConv2d", "InvertedResidual", "MobileNetV2Backbone", "DeepLabV3",
            "mobilenet_v2_blocks", "blocks_from_graph", "deeplab_v3_mobilenet_v2",
-           "deeplab_from_tflite", "load_tflite_weights", "VOC_BACKGROUND", "VOC_PERSON"]
+           "deeplab_from_tflite", "load_tflite_weights", "MobileNetV2Classifier",
+           "classifier_from_tflite", "VOC_BACKGROUND", "VOC_PERSON"]
 
 #: PASCAL VOC class indices of the DeepLab files.
 VOC_BACKGROUND, VOC_PERSON = 0, 15
@@ -273,3 +274,49 @@ def deeplab_from_tflite(graph: TFLiteGraph, dropout: float = 0.0) -> DeepLabV3:
     num_classes = graph.tensors[_conv_ops(graph)[-1].inputs[1]].shape[0]
     model = DeepLabV3(blocks, num_classes=num_classes, stem=stem, dropout=dropout)
     return load_tflite_weights(model, graph).eval()
+
+
+# ------------------------------------------------------------------------ ImageNet classifier
+_CLASSIFIER_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "AVERAGE_POOL_2D", "RESHAPE",
+                             "SOFTMAX", "QUANTIZE", "DEQUANTIZE"})
+
+
+class MobileNetV2Classifier(nn.Module):
+    """The ImageNet MobileNetV2 of ``mobilenet_v2_1.0_224_quant.tflite``: the backbone, a 1×1
+    convolution to ``last`` channels (ReLU6), global average pooling and 1×1 logits.
+
+    Input: ``(N, 3, H, W)`` RGB scaled to [−1, 1] (``(x − 128) / 128``), 224×224 as trained.
+    :meth:`features` gives the pooled ``(N, last)`` features, :meth:`forward` the logits
+    ``(N, num_classes)`` (TensorFlow's 1001 classes: index 0 is "background")."""
+
+    def __init__(self, blocks: tuple[BlockSpec, ...], num_classes: int = 1001, stem: int = 32,
+                 last: int = 1280):
+        super().__init__()
+        self.backbone = MobileNetV2Backbone(blocks, stem)
+        self.last = TFConv2d(self.backbone.out_channels, last, 1, act="RELU6")
+        self.logits = TFConv2d(last, num_classes, 1)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.last(self.backbone(x)).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.logits(self.features(x)[..., None, None]).flatten(1)
+
+
+def classifier_from_tflite(graph: TFLiteGraph) -> MobileNetV2Classifier:
+    """A :class:`MobileNetV2Classifier` with the architecture and weights of a MobileNetV2
+    classification TFLite file (the registry's ``tflite/mobilenet_v2_1.0_224_quant``)."""
+    graph.require(_CLASSIFIER_OPS, "the MobileNetV2 classifier converter")
+    stem, blocks = blocks_from_graph(graph)
+    convs = _conv_ops(graph)
+    shape = lambda op: graph.tensors[op.inputs[1]].shape  # noqa: E731
+    n_backbone = 1 + sum(3 if b.expand else 2 for b in blocks)
+    head = convs[n_backbone:]
+    if len(head) != 2 or len(graph.ops("AVERAGE_POOL_2D")) != 1:
+        raise TFLiteError(f"{graph.path.name} does not end like a MobileNetV2 classifier (a 1×1 "
+                          f"convolution, average pooling, 1×1 logits).")
+    model = MobileNetV2Classifier(blocks, num_classes=shape(head[1])[0], stem=stem,
+                                  last=shape(head[0])[0])
+    for conv, op in zip(_backbone_convs(model.backbone) + [model.last, model.logits], convs):
+        _copy(conv, graph, op)
+    return model.eval()
