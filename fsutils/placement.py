@@ -28,8 +28,11 @@ import numpy as np
 
 from .blend import MODES, BlendParams, boundary_band
 
-__all__ = ["MIN_STYLE_DIFFERENCE", "Placement", "style_share", "placement", "evaluate_blend",
-           "placement_table"]
+__all__ = ["MIN_STYLE_DIFFERENCE", "SKIN", "Placement", "style_share", "placement",
+           "sample_groundtruth", "photo_placement", "evaluate_blend", "placement_table"]
+
+#: Value of the skin pixels in :func:`sample_groundtruth` (0–3 are the kit's classes).
+SKIN = 4
 
 #: Pixels where the stylised image is closer than this to the photo (Euclidean RGB distance, images
 #: in 0..1) carry no measurable style and are left out.
@@ -113,6 +116,33 @@ def placement(share: np.ndarray, valid: np.ndarray, truth: np.ndarray, band: int
                      total=float(w[valid].sum()), edge_in=float(w[inside].sum()),
                      edge_in_pixels=int(inside.sum()), edge_out=float(w[outside].sum()),
                      edge_out_pixels=int(outside.sum()))
+
+
+def sample_groundtruth(name: str) -> np.ndarray:
+    """The annotation of a bundled sample photo (``"ccp_0001"`` …) at the photo's size: uint8 H×W
+    with the kit's classes 0–3 and :data:`SKIN` (4) where the annotation says skin (CCP label
+    ``skin``; otherwise part of class 0). Bundled with the photos, so no dataset is needed."""
+    from PIL import Image
+
+    from .io import SAMPLES_DIR
+
+    path = SAMPLES_DIR / "groundtruth" / f"{Path(name).stem}.png"
+    if not path.is_file():
+        have = sorted(q.stem for q in path.parent.glob("*.png"))
+        raise FileNotFoundError(f"no bundled annotation for {name!r}; there is one for "
+                                f"{', '.join(have)}.")
+    return np.asarray(Image.open(path).convert("L"))
+
+
+def photo_placement(content: np.ndarray, stylized: np.ndarray, results: dict[str, np.ndarray],
+                    truth: np.ndarray, band: int = 8) -> dict[str, dict[str, float]]:
+    """:meth:`Placement.scores` of each result (``{mode: image}``) of one photo against the true
+    garment mask ``truth`` (bool H×W)."""
+    out = {}
+    for mode, result in results.items():
+        share, valid = style_share(content, stylized, result)
+        out[mode] = placement(share, valid, truth, band).scores()
+    return out
 
 
 def _split_ids(ccp_root: str | Path, split: str) -> list[str]:

@@ -8,6 +8,8 @@ nothing is drawn twice in a notebook and nothing needs a display; save it with
 * :func:`boundary_box` — a square box on the garment edge, found automatically;
 * :func:`boundary_closeup` — the same zoomed crop of the hard paste and the saliency blend next to
   each other, with their seam scores (the original project's "closer look" figure);
+* :func:`difference_box` and :func:`modes_closeup` — the box on an edge where several results
+  differ most, and the same crop of each with its numbers (and the true edge drawn in);
 * :func:`comparison_figure` — photo | mask | saliency | stylised | hard paste | saliency blend,
   with the close-ups underneath (what ``python -m fsutils`` writes as ``*_comparison.png``);
 * :func:`segmentation_figure` — the photo with the classes tinted and a legend.
@@ -17,7 +19,7 @@ order of ``PIL.Image.crop``; any 4-tuple in that order is accepted.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import cv2
@@ -27,7 +29,8 @@ from matplotlib.patches import Patch, Rectangle
 from PIL import Image
 
 __all__ = ["Box", "panels", "boundary_box", "crop", "zoom", "boundary_closeup",
-           "comparison_figure", "segmentation_figure", "BOX_COLOR"]
+           "difference_box", "modes_closeup", "comparison_figure", "segmentation_figure",
+           "BOX_COLOR"]
 
 BOX_COLOR = "#00c8ff"
 
@@ -247,6 +250,62 @@ def boundary_closeup(hard: Any, blended: Any, box: Sequence[int] | None = None, 
     for ax, img, title in zip(axes[k:], images, names):
         ax.imshow(img, interpolation="nearest")
         ax.set_title(title, fontsize=10)
+    for ax in axes:
+        ax.set_axis_off()
+    return fig
+
+
+def difference_box(images: Sequence[Any], edge: np.ndarray, size: int = 96) -> Box:
+    """The ``size × size`` box (smaller if the image is), centred on a pixel of ``edge`` (bool H×W,
+    e.g. where a garment meets skin), in which the ``images`` differ most: the largest sum over
+    the box of the per-pixel spread (max − min over the images, summed over the channels).
+    Raises ``ValueError`` when ``edge`` is empty."""
+    arrs = [_as_float(img) for img in images]
+    if len(arrs) < 2 or any(a.shape != arrs[0].shape for a in arrs):
+        raise ValueError("give at least two images of the same size")
+    stack = np.stack(arrs)
+    spread = stack.max(0) - stack.min(0)
+    if spread.ndim == 3:
+        spread = spread.sum(-1)
+    e = np.asarray(edge, bool)
+    if e.shape != spread.shape:
+        raise ValueError(f"edge {e.shape} must have the images' size {spread.shape}")
+    ys, xs = np.nonzero(e)
+    if ys.size == 0:
+        raise ValueError("the edge mask is empty: no place to put the box")
+    h, w = e.shape
+    s = int(min(size, h, w))
+    x0 = np.clip(xs - s // 2, 0, w - s)
+    y0 = np.clip(ys - s // 2, 0, h - s)
+    table = cv2.integral(spread.astype(np.float64))
+    sums = table[y0 + s, x0 + s] - table[y0, x0 + s] - table[y0 + s, x0] + table[y0, x0]
+    best = int(np.argmax(sums))  # first of equals: reading order
+    return Box(int(x0[best]), int(y0[best]), int(x0[best]) + s, int(y0[best]) + s)
+
+
+def modes_closeup(images: Mapping[str, Any], box: Sequence[int], *,
+                  overview: Any | None = None, truth: np.ndarray | None = None,
+                  notes: Mapping[str, str] | None = None, panel_size: float = 2.6) -> Figure:
+    """The same crop of every image (``{title: image}``), nearest-neighbour, each titled with its
+    ``notes`` line(s); ``overview`` (e.g. the photo) is shown first with the box; ``truth`` (a bool
+    H×W mask) draws its boundary in every crop as a thin dashed line."""
+    b = _as_box(box, _shape(next(iter(images.values()))))
+    n = len(images) + (overview is not None)
+    fig = Figure(figsize=(panel_size * n, panel_size + 0.9), layout="constrained")
+    axes = fig.subplots(1, n, squeeze=False)[0]
+    if overview is not None:
+        arr, kw = _display(overview)
+        axes[0].imshow(arr, **kw)
+        _draw_box(axes[0], b)
+        axes[0].set_title("where", fontsize=9)
+    for ax, (title, img) in zip(axes[n - len(images):], images.items()):
+        ax.imshow(crop(_display(img)[0], b), interpolation="nearest")
+        if truth is not None:
+            t = crop(np.asarray(truth, np.float32), b)
+            if 0 < t.mean() < 1:
+                ax.contour(t, levels=[0.5], colors="white", linewidths=0.8, linestyles="--")
+        extra = (notes or {}).get(title)
+        ax.set_title(title + (f"\n{extra}" if extra else ""), fontsize=8)
     for ax in axes:
         ax.set_axis_off()
     return fig

@@ -116,3 +116,21 @@ def test_blend_command_prints_one_row_per_mode(tmp_path, monkeypatch, capsys):
         evaluate.main(["blend", "--ccp-root", str(root), "--modes", "hard,glue"])
     with pytest.raises(SystemExit, match="radius"):
         evaluate.main(["blend", "--ccp-root", str(root), "--radius", "0"])
+
+
+def test_bundled_annotations_match_their_photos_and_score_a_perfect_paste():
+    from fsutils import io as fio
+    from fsutils.placement import SKIN, photo_placement, sample_groundtruth
+
+    for photo in fio.sample_photos():
+        gt = sample_groundtruth(photo.stem)
+        w, h = fio.load_image(photo).size
+        assert gt.shape == (h, w) and gt.dtype == np.uint8 and gt.max() <= SKIN
+        assert (gt == SKIN).any() and np.isin(gt, (1, 2, 3)).mean() > 0.02
+    with pytest.raises(FileNotFoundError, match="ccp_0001"):
+        sample_groundtruth("nobody")
+    truth = np.isin(gt, (1, 2, 3))
+    c, s = _images(*gt.shape)
+    scores = photo_placement(c, s, {"perfect": np.where(truth[..., None], s, c)}, truth)
+    assert scores["perfect"] == pytest.approx({"coverage": 1, "leakage": 0, "edge_in": 1,
+                                               "edge_out": 0, "edge_contrast": 1})

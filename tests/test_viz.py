@@ -145,3 +145,24 @@ def test_segmentation_figure_has_a_legend(scene):
     fig = viz.segmentation_figure(photo, labels)
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert texts == ["0 background", "1 upper body", "2 lower body", "3 full body"]
+
+
+def test_difference_box_sits_on_the_edge_where_the_images_differ_most():
+    from fsutils.viz import difference_box, modes_closeup
+
+    a = np.zeros((60, 80, 3), np.float32)
+    b = a.copy()
+    b[40:50, 60:70] = 1.0            # the two results differ only here
+    edge = np.zeros((60, 80), bool)
+    edge[10, 10] = edge[45, 64] = edge[20, 40] = True
+    box = difference_box([a, b], edge, size=16)
+    assert box == (56, 37, 72, 53)   # centred on (64, 45), the edge pixel by the difference
+    assert box.x1 - box.x0 == 16
+    with pytest.raises(ValueError, match="empty"):
+        difference_box([a, b], np.zeros((60, 80), bool))
+    truth = np.zeros((60, 80), bool)
+    truth[:, 64:] = True
+    fig = modes_closeup({"one": a, "two": b}, box, overview=a, truth=truth,
+                        notes={"two": "coverage 0.5"})
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["where", "one", "two\ncoverage 0.5"]
