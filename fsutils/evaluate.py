@@ -250,7 +250,7 @@ def _main_blend(args: argparse.Namespace) -> int:
                            progress=not args.no_progress)
     print(f"split={r['split']} images={r['images']} style=fast/{r['style']} "
           f"max_size={r['max_size']} band={r['band']}px")
-    print("\n".join(placement_table(r)))
+    print("\n".join(placement_table(r["placement"])))
     return 0
 
 

@@ -20,7 +20,7 @@ is ``python -m fsutils.evaluate blend --ccp-root DIR``.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +29,7 @@ import numpy as np
 from .blend import MODES, BlendParams, boundary_band
 
 __all__ = ["MIN_STYLE_DIFFERENCE", "SKIN", "Placement", "style_share", "placement",
-           "sample_groundtruth", "photo_placement", "evaluate_blend", "placement_table"]
+           "sample_groundtruth", "garment_skin_edge", "photo_placement", "evaluate_blend", "placement_table"]
 
 #: Value of the skin pixels in :func:`sample_groundtruth` (0–3 are the kit's classes).
 SKIN = 4
@@ -118,10 +118,11 @@ def placement(share: np.ndarray, valid: np.ndarray, truth: np.ndarray, band: int
                      edge_out_pixels=int(outside.sum()))
 
 
-def sample_groundtruth(name: str) -> np.ndarray:
-    """The annotation of a bundled sample photo (``"ccp_0001"`` …) at the photo's size: uint8 H×W
-    with the kit's classes 0–3 and :data:`SKIN` (4) where the annotation says skin (CCP label
-    ``skin``; otherwise part of class 0). Bundled with the photos, so no dataset is needed."""
+def sample_groundtruth(name: str, size: tuple[int, int] | None = None) -> np.ndarray:
+    """The annotation of a bundled sample photo (``"ccp_0001"`` …): uint8 H×W with the kit's
+    classes 0–3 and :data:`SKIN` (4) where the annotation says skin (CCP label ``skin``; otherwise
+    part of class 0). At the photo's size, or resized to ``size = (width, height)`` (nearest), e.g.
+    the pipeline's working size. Bundled with the photos, so no dataset is needed."""
     from PIL import Image
 
     from .io import SAMPLES_DIR
@@ -131,17 +132,34 @@ def sample_groundtruth(name: str) -> np.ndarray:
         have = sorted(q.stem for q in path.parent.glob("*.png"))
         raise FileNotFoundError(f"no bundled annotation for {name!r}; there is one for "
                                 f"{', '.join(have)}.")
-    return np.asarray(Image.open(path).convert("L"))
+    img = Image.open(path).convert("L")
+    if size is not None and tuple(size) != img.size:
+        img = img.resize(tuple(size), Image.Resampling.NEAREST)
+    return np.asarray(img)
 
 
-def photo_placement(content: np.ndarray, stylized: np.ndarray, results: dict[str, np.ndarray],
-                    truth: np.ndarray, band: int = 8) -> dict[str, dict[str, float]]:
-    """:meth:`Placement.scores` of each result (``{mode: image}``) of one photo against the true
-    garment mask ``truth`` (bool H×W)."""
+def garment_skin_edge(labels: np.ndarray, classes: Iterable[int] = (1, 2, 3),
+                      band: int = 3) -> np.ndarray:
+    """Bool H×W: the pixels within ``band`` px of where a chosen garment meets skin in an
+    annotation with :data:`SKIN` (see :func:`sample_groundtruth`)."""
+    import cv2
+
+    lab = np.asarray(labels)
+    garment = np.isin(lab, tuple(classes))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
+    near_skin = cv2.dilate((lab == SKIN).astype(np.uint8), kernel).astype(bool)
+    near_garment = cv2.dilate(garment.astype(np.uint8), kernel).astype(bool)
+    return boundary_band(garment, band) & near_skin & near_garment
+
+
+def photo_placement(content: np.ndarray, stylized: np.ndarray, results: Mapping[str, np.ndarray],
+                    truth: np.ndarray, band: int = 8) -> dict[str, Placement]:
+    """The :class:`Placement` of each result (``{mode: image}``) of one photo against the true
+    garment mask ``truth`` (bool H×W); ``.scores()`` gives the numbers."""
     out = {}
     for mode, result in results.items():
         share, valid = style_share(content, stylized, result)
-        out[mode] = placement(share, valid, truth, band).scores()
+        out[mode] = placement(share, valid, truth, band)
     return out
 
 
@@ -200,14 +218,15 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
             "band": band, "classes": cls, "params": base, "placement": totals}
 
 
-def placement_table(result: dict) -> list[str]:
-    """The rows of :func:`evaluate_blend` as a Markdown table (one row per mode)."""
+def placement_table(placements: Mapping[str, Placement]) -> list[str]:
+    """``{mode: Placement}`` (e.g. ``evaluate_blend(...)["placement"]``) as the lines of a Markdown
+    table, one row per mode."""
     from .blend import MODE_TITLES
 
     lines = ["| mode | | coverage ↑ | leakage ↓ | edge in ↑ | edge out ↓ | edge contrast ↑ |",
              "|---|---|---|---|---|---|---|"]
-    for m, p in result["placement"].items():
+    for m, p in placements.items():
         s = p.scores()
-        lines.append(f"| `{m}` | {MODE_TITLES[m]} | {s['coverage']:.3f} | {s['leakage']:.3f} | "
+        lines.append(f"| `{m}` | {MODE_TITLES.get(m, m)} | {s['coverage']:.3f} | {s['leakage']:.3f} | "
                      f"{s['edge_in']:.3f} | {s['edge_out']:.3f} | {s['edge_contrast']:.3f} |")
     return lines

@@ -285,20 +285,27 @@ def difference_box(images: Sequence[Any], edge: np.ndarray, size: int = 96) -> B
 
 def modes_closeup(images: Mapping[str, Any], box: Sequence[int], *,
                   overview: Any | None = None, truth: np.ndarray | None = None,
-                  notes: Mapping[str, str] | None = None, panel_size: float = 2.6) -> Figure:
-    """The same crop of every image (``{title: image}``), nearest-neighbour, each titled with its
-    ``notes`` line(s); ``overview`` (e.g. the photo) is shown first with the box; ``truth`` (a bool
-    H×W mask) draws its boundary in every crop as a thin dashed line."""
+                  notes: Mapping[str, str] | None = None, cols: int = 4,
+                  panel_size: float = 2.6) -> Figure:
+    """The same crop of every image (``{title: image}``), nearest-neighbour, ``cols`` per row, each
+    titled with its ``notes`` line(s); ``overview`` (e.g. the photo) is shown on the left with the
+    box; ``truth`` (a bool H×W mask) draws its boundary in every crop as a thin dashed line."""
     b = _as_box(box, _shape(next(iter(images.values()))))
-    n = len(images) + (overview is not None)
-    fig = Figure(figsize=(panel_size * n, panel_size + 0.9), layout="constrained")
-    axes = fig.subplots(1, n, squeeze=False)[0]
+    cols = max(1, min(cols, len(images)))
+    rows = -(-len(images) // cols)
+    left = 1 if overview is not None else 0
+    fig = Figure(figsize=(panel_size * (cols + left), (panel_size + 0.7) * rows),
+                 layout="constrained")
+    grid = fig.add_gridspec(rows, cols + left)
     if overview is not None:
+        ax = fig.add_subplot(grid[:, 0])
         arr, kw = _display(overview)
-        axes[0].imshow(arr, **kw)
-        _draw_box(axes[0], b)
-        axes[0].set_title("where", fontsize=9)
-    for ax, (title, img) in zip(axes[n - len(images):], images.items()):
+        ax.imshow(arr, **kw)
+        _draw_box(ax, b)
+        ax.set_title("where", fontsize=9)
+        ax.set_axis_off()
+    for k, (title, img) in enumerate(images.items()):
+        ax = fig.add_subplot(grid[k // cols, left + k % cols])
         ax.imshow(crop(_display(img)[0], b), interpolation="nearest")
         if truth is not None:
             t = crop(np.asarray(truth, np.float32), b)
@@ -306,7 +313,6 @@ def modes_closeup(images: Mapping[str, Any], box: Sequence[int], *,
                 ax.contour(t, levels=[0.5], colors="white", linewidths=0.8, linestyles="--")
         extra = (notes or {}).get(title)
         ax.set_title(title + (f"\n{extra}" if extra else ""), fontsize=8)
-    for ax in axes:
         ax.set_axis_off()
     return fig
 

@@ -132,5 +132,19 @@ def test_bundled_annotations_match_their_photos_and_score_a_perfect_paste():
     truth = np.isin(gt, (1, 2, 3))
     c, s = _images(*gt.shape)
     scores = photo_placement(c, s, {"perfect": np.where(truth[..., None], s, c)}, truth)
-    assert scores["perfect"] == pytest.approx({"coverage": 1, "leakage": 0, "edge_in": 1,
+    assert scores["perfect"].scores() == pytest.approx({"coverage": 1, "leakage": 0, "edge_in": 1,
                                                "edge_out": 0, "edge_contrast": 1})
+
+
+def test_garment_skin_edge_is_where_a_garment_meets_skin_only():
+    from fsutils.placement import SKIN, garment_skin_edge, sample_groundtruth
+
+    lab = np.zeros((20, 30), np.uint8)
+    lab[:, 10:20] = 1                    # a garment …
+    lab[:, 20:] = SKIN                   # … with skin on its right, background on its left
+    edge = garment_skin_edge(lab, band=2)
+    cols = np.nonzero(edge.any(axis=0))[0]
+    assert cols.min() >= 18 and cols.max() <= 21 and edge[:, 19].all() and edge[:, 20].all()
+    assert not edge[:, 8:12].any()       # the garment/background edge is not included
+    small = sample_groundtruth("ccp_0001", size=(110, 166))
+    assert small.shape == (166, 110) and set(np.unique(small)) <= {0, 1, 2, 3, SKIN}

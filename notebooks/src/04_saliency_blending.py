@@ -5,27 +5,40 @@
 #
 # Part 4 of the **fsutils** course. We have a stylised photo (notebook 3), the garment mask
 # (notebook 1) and the saliency map (notebook 2). Now we put the style **into the clothes
-# only** — and compare a hard cut with a saliency-guided blend, up close at the boundary.
+# only**: first with the project's saliency blend, then with blend weights that follow the
+# garment's real edge — and we **measure** where the style lands against a hand-made annotation.
 
 # %% [markdown]
 # ## The idea
 #
-# Let $C$ be the photo, $S$ the stylised image, $B \in \{0,1\}$ the garment mask and
-# $M \in [0,1]$ the saliency map (all $H \times W$, images in $[0,1]$).
+# Let $C$ be the photo, $S$ the stylised image, $B \in \{0,1\}$ the garment mask, $P \in [0,1]$ the
+# segmenter's probability that a pixel belongs to the chosen garments (before the arg-max that
+# makes $B$), and $M \in [0,1]$ the saliency map (all $H \times W$, images in $[0,1]$). Every blend
+# is a weight map $W$:
+# $$C_{final} = W \odot S + (1 - W) \odot C .$$
 #
-# - **Hard paste** (the baseline): $C_{hard} = B\,S + (1 - B)\,C$. The style stops abruptly
-#   at the garment's edge — a visible seam.
-# - **Saliency blend** — the blending rule of the original saliency-guided method for style
-#   transfer on clothing, which this course follows: inside the garment, each pixel takes as
-#   much style as it is salient,
-#   $$C_{final} = M \odot S + (1 - M) \odot C \quad\text{inside } B,\qquad C \text{ outside},$$
-#   i.e. $C_{final} = C + B\,M\,(S - C)$. A **strength** $s$ scales the map:
-#   $M = \min(1,\; s \cdot \text{saliency})$.
-# - **Feathered** mask: blur the mask with a Gaussian of width $\sigma$,
-#   $\tilde B = G_\sigma * B$, then $C_{feather} = \tilde B\,S + (1 - \tilde B)\,C$.
+# | mode | weight $W$ |
+# |---|---|
+# | `hard` (the baseline) | $B$: the style stops abruptly at the predicted edge |
+# | `saliency` — the blending rule of the original saliency-guided method for style transfer on clothing, which this course follows (its **equation 2**) | $\min(1, s\,M)\,B$ — inside the garment each pixel takes as much style as it is salient ($s$ = strength) |
+# | `feathered` | $G_\sigma * B$, the mask blurred by a Gaussian |
+# | `soft` | $P$: the segmenter's own uncertainty at the edge |
+# | `soft_saliency` | $P \cdot \min(1, s\,M)$ |
+# | `guided` | $R$: $P$ refined by a **guided filter** with the photo as guide |
+# | `guided_saliency` | $R \cdot \min(1, s\,M)$ — equation 2 with the refined mask |
+# | `poisson` | none: **Poisson blending** keeps the gradients of $S$ and solves for colours that meet $C$ at the edge |
 #
-# The **seam score** measures how visible the boundary is: the mean colour change *across*
-# the garment edge, over the pixels within a few pixels of it (lower = smoother).
+# **The guided filter** (He, Sun & Tang 2010) fits, in every $(2r+1)^2$ window $\omega_k$ of the
+# photo, the mask as a linear function of the colour, $q = a_k^\top C + b_k$, by ridge
+# regression: $a_k = (\Sigma_k + \varepsilon U)^{-1}\operatorname{cov}_k(C, P)$,
+# $b_k = \bar P_k - a_k^\top \bar C_k$; the output averages the fits that cover a pixel. Where the
+# photo is flat ($\Sigma_k \ll \varepsilon$) it is a blur of $P$; where the photo has an edge the
+# output has its edge *there*. A steep ramp around 0.5, $R = \operatorname{clip}(4(q - 0.5) + 0.5)$,
+# keeps that edge sharp.
+#
+# **Poisson blending** (Pérez et al. 2003) finds $f$ inside $B$ with
+# $\min_f \iint |\nabla f - \nabla S|^2$ and $f = C$ on the boundary: no step at the seam, but the
+# style's colours drift towards the photo's.
 
 # %%
 # Setup. On Colab: install the kit. Colab already has torch, torchvision, numpy and friends,
@@ -46,12 +59,12 @@ TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, 
 # %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
-from fsutils import io as fio, viz, weights, widgets
+from IPython.display import Markdown, display
+from fsutils import blend, io as fio, placement, viz, widgets
 from fsutils.pipeline import Pipeline
 
 WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
-PHOTO = "ccp_0006"
+PHOTO = "ccp_0500"
 photo = fio.load_image(fio.sample_path(PHOTO))
 photo.thumbnail((WORK, WORK))
 print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
@@ -59,61 +72,126 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 # %% [markdown]
 # ## Prepare the ingredients
 #
-# The cached pipeline computes segmentation, saliency and the stylised image once (here the
-# fast **candy** model); every blend afterwards takes milliseconds.
+# The cached pipeline computes segmentation (with its probabilities), saliency and the stylised
+# image once (here the fast **candy** model); every blend afterwards takes milliseconds.
 
 # %%
-from fsutils import blend, viz
 pipe = Pipeline(max_size=WORK)
 res = pipe.run(photo, method="fast", style="candy", classes=["upper body", "lower body", "full body"])
 C, S, B, M = res.content, res.stylized, res.mask, res.saliency
-display(viz.panels([C, S, B, M], ["photo C", "stylised S", "garments B", "saliency M"]))
+P = pipe.probability()
+display(viz.panels([C, S, B, P, M], ["photo C", "stylised S", "garments B", "probability P",
+                                     "saliency M"]))
 
 # %% [markdown]
-# ## Three blends, and their seams
+# ## Why equation 2 alone changes little here
 #
-# The formulas above, computed by `fsutils.blend`:
+# U2NETP finds the **whole person** salient: inside the garments $M$ is close to 1, so
+# $M\,B \approx B$ and the saliency blend is almost the hard paste. It differs only where $M$
+# drops — mostly where the person's outline meets the background — and not where a garment
+# meets skin, where the mask's mistakes are.
 
 # %%
-hard = blend.hard_paste(C, S, B)
-soft = blend.saliency_blend(C, S, M, B)
-feathered = blend.feathered_blend(C, S, B, width=8)
-assert np.allclose(soft, C + (B * M)[..., None] * (S - C), atol=1e-5)   # equation 2
-for name, img in [("hard paste", hard), ("saliency blend", soft), ("feathered", feathered)]:
-    print(f"{name:<15} seam score {blend.seam_score(img, B):.4f}")
-display(viz.panels([hard, soft, feathered], ["hard paste", "saliency blend", "feathered (σ = 8 px)"]))
+hard = pipe.blend("hard")
+eq2 = pipe.blend("saliency")
+print(f"mean saliency inside the garments: {M[B].mean():.2f}")
+print(f"garment pixels where equation 2 differs from the hard paste by > 10/255: "
+      f"{100 * (np.abs(eq2 - hard).max(axis=-1)[B] > 10 / 255).mean():.1f} %")
 
 # %% [markdown]
-# ## A closer look at the boundary
+# ## Every mode: its weight, its result
 #
-# The same crop on the garment's edge, hard paste next to saliency blend.
+# The weight maps $W$ first (white = all the style, black = the photo); Poisson blending has
+# none, so its panel shows how far its result is from the photo instead.
 
 # %%
-box = viz.boundary_box(B, size=max(32, min(B.shape) // 4))   # a square on the garment edge
-print("zoom box (x0, y0, x1, y1):", tuple(box))
-viz.boundary_closeup(hard, soft, box, mask=B)
+results = {m: pipe.blend(m) for m in blend.MODES}
+weights = [pipe.weight(m) if m != "poisson" else np.abs(results[m] - C).sum(-1) for m in blend.MODES]
+display(viz.panels(weights, [blend.MODE_TITLES[m] for m in blend.MODES], cols=4))
+display(viz.panels(list(results.values()), [blend.MODE_TITLES[m] for m in blend.MODES], cols=4))
 
 # %% [markdown]
-# ## How strong should the saliency be?
+# ## Where does the style land? Measured against the annotation
 #
-# Strength 0 gives back the photo, large strengths approach the hard paste inside the
-# salient region. The seam score as a function of the strength:
+# This photo comes from the Clothing Co-Parsing dataset, whose annotation (bundled with the kit)
+# says which pixels really are garments $G$. For each result we read back the share of the
+# style $w$ every pixel received (the projection of $C_{final} - C$ on $S - C$, where $S$ and $C$
+# differ) and measure
+#
+# - **coverage** $= \sum_G w / |G|$ — how much of the true garments got the style (↑);
+# - **leakage** $= \sum_{\neg G} w / \sum w$ — the share of the style that fell on skin, hair,
+#   background, shoes … (↓);
+# - **edge contrast** — in a band of 8 px on each side of the **true** garment boundary, the mean
+#   $w$ on the garment side minus that on the other side (↑): 1 when the style stops exactly at
+#   the real edge, 0 for *no style at all* as well as for *style everywhere*.
+#
+# (This photo was among the cloth model's training photos, so its mask is better than on a new
+# photo; README has the same table over the validation photos the model never saw.)
+
+# %%
+gt = placement.sample_groundtruth(PHOTO, size=photo.size)
+truth = np.isin(gt, (1, 2, 3))
+scores = placement.photo_placement(C, S, results, truth)
+display(Markdown("\n".join(placement.placement_table(scores))))
+
+# %% [markdown]
+# ## A closer look where the modes differ most
+#
+# The box is placed automatically: on the edge where a true garment meets skin, where the
+# results of the modes differ the most. The dashed line is the **true** garment boundary; each
+# crop is titled with the photo's coverage / leakage / edge contrast and the crop's seam score.
+
+# %%
+edge = placement.garment_skin_edge(gt)
+box = viz.difference_box(list(results.values()), edge, size=max(16, min(B.shape) // 5))
+notes = {}
+for m, p in scores.items():
+    s = p.scores()
+    seam = blend.seam_score(np.ascontiguousarray(viz.crop(results[m], box)),
+                            np.ascontiguousarray(viz.crop(B, box)))
+    notes[blend.MODE_TITLES[m]] = (f"cov {s['coverage']:.2f} leak {s['leakage']:.2f}\n"
+                                   f"edge {s['edge_contrast']:.2f} seam {seam:.3f}")
+viz.modes_closeup({blend.MODE_TITLES[m]: img for m, img in results.items()}, box, overview=C,
+                  truth=truth, notes=notes)
+
+# %% [markdown]
+# ## What the seam score measures — and what it does not
+#
+# `blend.seam_score(image, B)` is the mean colour change **across the predicted edge** $B$, over
+# the pixels within 3 px of it: how visible a seam is (lower = smoother). It does **not** know
+# where the garment really is, and it does not care whether there is any style: the photo itself
+# has the lowest seam score of all. Sweep the saliency strength: the seam score falls all the way
+# to the photo's own value at strength 0 — *no style* — while the edge contrast, measured at the
+# true edge, falls to 0.
 
 # %%
 strengths = [0, 0.25, 0.5, 1, 2, 4]
-scores = [blend.seam_score(pipe.blend("saliency", strength=s), B) for s in strengths]
-fig, ax = plt.subplots(figsize=(5, 3))
-ax.plot(strengths, scores, "o-", label="saliency blend")
-ax.axhline(blend.seam_score(hard, B), color="tab:red", ls="--", label="hard paste")
-ax.set_xlabel("saliency strength"); ax.set_ylabel("seam score"); ax.legend()
+sweep = {s: pipe.blend("saliency", strength=s) for s in strengths}
+seams = [blend.seam_score(img, B) for img in sweep.values()]
+contrast = [p.edge_contrast for p in placement.photo_placement(C, S, sweep, truth).values()]
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3))
+ax1.plot(strengths, seams, "o-", label="saliency blend")
+ax1.axhline(blend.seam_score(C, B), color="grey", ls=":", label="the photo (no style)")
+ax1.set_xlabel("saliency strength"); ax1.set_ylabel("seam score (↓ smoother)"); ax1.legend()
+ax2.plot(strengths, contrast, "o-", color="tab:green")
+ax2.set_xlabel("saliency strength"); ax2.set_ylabel("edge contrast (↑ style at the true edge)")
 plt.tight_layout(); plt.show()
+
+# %% [markdown]
+# So use the seam score to compare **how smooth** two results look at the same place, and the
+# placement numbers to compare **where the style went**. Over the validation photos of Clothing
+# Co-Parsing (`python -m fsutils.evaluate blend --ccp-root DIR --split val`, table in README),
+# the edge-aware weight wins: see the README's "Blending" section for the numbers and the
+# default mode they chose.
 
 # %% [markdown]
 # ## Your turn: the blend panel
 #
-# Switch the mode, drag the **strength** and **feather width** sliders, and move the **zoom
-# box** along the garment's edge: the close-ups show the same crop of the hard paste and the
-# saliency blend with their seam scores. Only the blend is recomputed, so it is instant.
+# Switch the mode, drag the sliders (only those the mode reads are active: saliency
+# **strength**, **feather width**, guided-filter **radius** and **ε**), and move the **zoom
+# box** along the garment's edge: the close-ups show the same crop of the hard paste, the
+# saliency blend and your mode with their seam scores, and your mode's weight. Only the blend is
+# recomputed, so it is instant.
 
 # %%
 widgets.BlendPanel(pipe, style={"method": "fast", "style": "candy"})
@@ -121,8 +199,9 @@ widgets.BlendPanel(pipe, style={"method": "fast", "style": "candy"})
 # %% [markdown]
 # ## What to try next
 #
+# - Try another photo (`PHOTO = "ccp_0001"`, …): where does the guided filter move the edge the
+#   wrong way? (Hint: a garment and the skin next to it with the same colour.)
+# - Make $\varepsilon$ large (0.1) in the panel: the guided filter becomes a plain blur of $P$.
 # - Find a place on the boundary where the saliency blend is *worse* than the hard paste.
 #   Why? (Hint: low saliency inside the garment.)
-# - Combine both ideas: a saliency blend with a feathered mask (`blend.saliency_blend` accepts
-#   a float mask such as `blend.feather_mask(B, 4)`).
 # - Continue with **notebook 5**: the whole pipeline, any method, and saving the results.
