@@ -156,8 +156,9 @@ def test_voila_blend_panel_reacts_to_mouse(browser, tmp_path, request):
         jb.assert_no_tracebacks(page)
         scores = page.locator(".fsutils-seam-scores").inner_text()
         assert "hard" in scores and "saliency" in scores
-        jb.assert_visible_sliders(page, "fsutils-strength", "fsutils-width", "fsutils-box-x",
-                                  "fsutils-box-y", "fsutils-box-size")
+        jb.assert_visible_sliders(page, "fsutils-strength", "fsutils-width", "fsutils-radius",
+                                  "fsutils-eps", "fsutils-box-x", "fsutils-box-y",
+                                  "fsutils-box-size")
         jb.assert_labels_fit(page, "fsutils-mode")
 
         value = jb.drag(page, "fsutils-strength", 0.1)             # saliency strength
@@ -169,11 +170,16 @@ def test_voila_blend_panel_reacts_to_mouse(browser, tmp_path, request):
         jb.drag(page, "fsutils-width")                             # feather width
         after_width = jb.wait_for_change(page, view, after_mode, "dragging the feather width")
 
+        page.locator(".fsutils-mode").get_by_role("button", name="guided", exact=True).click()
+        after_guided = jb.wait_for_change(page, view, after_width, "switching to guided")
+        jb.drag(page, "fsutils-radius", 0.9)                       # guided-filter radius
+        after_radius = jb.wait_for_change(page, view, after_guided, "dragging the guided radius")
+
         x = jb.drag(page, "fsutils-box-x")                         # move the zoom box
-        after_x = jb.wait_for_change(page, view, after_width, "moving the zoom box horizontally")
+        after_x = jb.wait_for_change(page, view, after_radius, "moving the zoom box horizontally")
         y = jb.drag(page, "fsutils-box-y")
         after_y = jb.wait_for_change(page, view, after_x, "moving the zoom box vertically")
-        assert "feathered" in page.locator(".fsutils-seam-scores").inner_text()
+        assert "guided" in page.locator(".fsutils-seam-scores").inner_text()
 
         tick(page, "fsutils-garment-2")                            # the box stays where it was
         jb.wait_for_change(page, view, after_y, "unticking the lower-body garment")

@@ -33,7 +33,7 @@ def outputs(folder: Path, stem: str) -> dict[str, Path]:
 @pytest.mark.slow
 def test_main_job_on_the_default_sample(tmp_path, weights_path, capsys):
     need_models(weights_path)
-    assert main(["--out", str(tmp_path), "--max-size", "192", "--quiet"]) == 0
+    assert main(["--out", str(tmp_path), "--max-size", "192", "--quiet", "--mode", "saliency"]) == 0
     stem = fio.sample_photos()[0].stem
     files = outputs(tmp_path, stem)
     assert set(files) == ALL_KINDS
@@ -71,10 +71,11 @@ def test_main_job_on_the_default_sample(tmp_path, weights_path, capsys):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("mode", ["guided", "poisson"])
+@pytest.mark.parametrize("mode", [None, "guided", "poisson"])
 def test_edge_aware_modes_leave_the_photo_away_from_the_garments(tmp_path, weights_path, mode):
     need_models(weights_path)
-    assert main(["--out", str(tmp_path), "--max-size", "160", "--quiet", "--blend", mode,
+    chosen = ["--blend", mode] if mode else []  # None: the default mode (guided × saliency)
+    assert main(["--out", str(tmp_path), "--max-size", "160", "--quiet", *chosen,
                  "--radius", "4", "--save", "stylized,style_full,mask"]) == 0
     files = outputs(tmp_path, fio.sample_photos()[0].stem)
     result = np.asarray(Image.open(files["stylized"]).convert("RGB")).astype(int)

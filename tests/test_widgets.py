@@ -64,6 +64,8 @@ def pixels(panel):
 
 
 def test_blend_panel_sliders_change_the_picture_and_only_the_blend(pipe):
+    from fsutils.blend import DEFAULT_MODE
+
     panel = widgets.BlendPanel(pipe)
     first = pixels(panel)
     assert pipe.styler.calls == [("candy", {})]        # stylised once with the default spec
@@ -72,7 +74,7 @@ def test_blend_panel_sliders_change_the_picture_and_only_the_blend(pipe):
     after = pixels(panel)
     assert first.shape == after.shape and (first != after).any()
     assert pipe.computed["style"] == before["style"] and pipe.computed["segment"] == 1
-    assert set(panel.seam) == {"hard", "saliency"}
+    assert set(panel.seam) == {"hard", "saliency", DEFAULT_MODE}   # the default mode is compared too
     assert "seam score" in panel.scores.value
 
 

@@ -30,7 +30,7 @@ MODE_TITLES: dict[str, str] = {
 }
 #: The mode used when none is chosen (CLI, panels, pipeline); see README "Blending" for the
 #: measurement that chose it.
-DEFAULT_MODE = "saliency"
+DEFAULT_MODE = "guided_saliency"
 
 # Which parameters each mode reads (the others do not change its result).
 _USES: dict[str, tuple[str, ...]] = {

@@ -169,7 +169,7 @@ class BlendPanel(Panel):
         frame = Image.fromarray(to_uint8(result))
         ImageDraw.Draw(frame).rectangle((x0, y0, x1 - 1, y1 - 1), outline=(0, 200, 255),
                                         width=max(1, frame.width // 256))
-        full = compose([(frame, params.title)])
+        full = compose([(frame, _LABELS[params.mode])])  # the values are on the sliders
         zoom = compose(crops, nearest=True)
         self.show_image(compose([(full, ""), (zoom, "")], height=full.height))
         self.scores.value = "seam score (lower = smoother boundary): " + ", ".join(
