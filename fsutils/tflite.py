@@ -130,11 +130,26 @@ class TFLiteGraph:
                     f"{converter} does not know (it supports {', '.join(sorted(supported))}). This "
                     f"file is not the model the converter was written for; use the registry's file.")
 
+    def _dequantized_constants(self) -> dict[int, Operator]:
+        """Output tensor → the DEQUANTIZE operator that computes it from a stored constant."""
+        if not hasattr(self, "_dequantize_map"):
+            self._dequantize_map = {
+                op.outputs[0]: op for op in self.operators
+                if op.type == "DEQUANTIZE" and self.tensors[op.inputs[0]].buffer is not None}
+        return self._dequantize_map
+
     def value(self, index: int) -> torch.Tensor:
         """The constant tensor ``index`` as a torch tensor: float32 (dequantised) for weights,
-        int64 for integer tensors without quantisation (shapes, axes)."""
+        int64 for integer tensors without quantisation (shapes, axes). The output of a
+        ``DEQUANTIZE`` operator applied to a stored constant (how float16 files keep their
+        weights) counts as a constant."""
         t = self.tensors[index]
         if t.buffer is None:
+            # float16 files store weights as float16 constants that a DEQUANTIZE operator turns
+            # into the float32 tensor the convolution reads: that tensor is a constant too.
+            op = self._dequantized_constants().get(index)
+            if op is not None:
+                return self.value(op.inputs[0])
             raise TFLiteError(f"Tensor {index} ({t.name}) of {self.path.name} is computed by the "
                               f"graph, not stored in the file.")
         a = np.frombuffer(t.buffer, dtype=_DTYPES[t.dtype]).reshape(t.shape)
@@ -144,7 +159,8 @@ class TFLiteGraph:
             if q.scale.size > 1:
                 shape[q.axis] = -1
             real = (a.astype(np.float64) - q.zero_point.reshape(shape)) * q.scale.reshape(shape)
-            return torch.from_numpy(real.astype(np.float32))
+            # np.asarray: arithmetic on a 0-d array (a scalar constant) yields a numpy scalar
+            return torch.from_numpy(np.asarray(real, dtype=np.float32))
         if t.dtype in ("FLOAT32", "FLOAT16"):
             return torch.from_numpy(a.astype(np.float32))
         return torch.from_numpy(a.astype(np.int64))

@@ -29,7 +29,8 @@ from ..tflite import (TFLiteError, TFLiteGraph, activation, conv_weight, depthwi
 __all__ = ["BlockSpec", "TFConv2d", "InvertedResidual", "MobileNetV2Backbone", "DeepLabV3",
            "mobilenet_v2_blocks", "blocks_from_graph", "deeplab_v3_mobilenet_v2",
            "deeplab_from_tflite", "load_tflite_weights", "MobileNetV2Classifier",
-           "classifier_from_tflite", "VOC_BACKGROUND", "VOC_PERSON"]
+           "classifier_from_tflite", "load_backbone_weights", "copy_conv",
+           "VOC_BACKGROUND", "VOC_PERSON"]
 
 #: PASCAL VOC class indices of the DeepLab files.
 VOC_BACKGROUND, VOC_PERSON = 0, 15
@@ -223,6 +224,26 @@ def _backbone_convs(backbone: MobileNetV2Backbone) -> list[TFConv2d]:
     for block in backbone.blocks:
         convs += [c for c in (block.expand, block.depthwise, block.project) if c is not None]
     return convs
+
+
+def copy_conv(conv: TFConv2d, graph: TFLiteGraph, op) -> None:
+    """Copy one ``CONV_2D``/``DEPTHWISE_CONV_2D`` operator's weights and bias into ``conv``,
+    after checking shape, stride, dilation and fused activation."""
+    _copy(conv, graph, op)
+
+
+def load_backbone_weights(backbone: MobileNetV2Backbone, graph: TFLiteGraph) -> list:
+    """Copy the first convolutions of a MobileNetV2-based graph into ``backbone`` (stem, then
+    each block's expansion, depthwise and projection); returns the convolution operators that
+    follow the backbone (the model's head), for the caller to copy."""
+    convs = _conv_ops(graph)
+    layers = _backbone_convs(backbone)
+    if len(convs) < len(layers):
+        raise TFLiteError(f"{graph.path.name} has {len(convs)} convolutions; the backbone needs "
+                          f"{len(layers)}.")
+    for conv, op in zip(layers, convs):
+        _copy(conv, graph, op)
+    return convs[len(layers):]
 
 
 def load_tflite_weights(model: DeepLabV3, graph: TFLiteGraph) -> DeepLabV3:

@@ -1,5 +1,7 @@
-"""Stage 3: style transfer — three methods with one image-in, image-out interface.
+"""Stage 3: style transfer — four methods with one image-in, image-out interface.
 
+- :func:`magenta_transfer` — Magenta's arbitrary stylisation (Ghiasi et al. 2017, the default):
+  any painting in one pass; :func:`style_vector` gives a painting's 100-number style.
 - :func:`gatys_transfer` — optimisation (Gatys et al. 2016): any painting, best quality, masked and
   per-garment styles, colour/shading preservation; seconds (GPU) to minutes (CPU).
 - :func:`fast_stylize` — feed-forward (Johnson et al. 2016): one pretrained network per painting
@@ -11,9 +13,10 @@ from .adain import adain_transfer, adaptive_instance_normalization, calc_mean_st
 from .fast import FAST_STYLES, fast_stylize
 from .gatys import CONTENT_LAYERS, STYLE_LAYERS, gatys_transfer
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
+from .magenta import magenta_transfer, style_vector
 
 __all__ = [
-    "gatys_transfer", "fast_stylize", "adain_transfer",
+    "magenta_transfer", "style_vector", "gatys_transfer", "fast_stylize", "adain_transfer",
     "FAST_STYLES", "CONTENT_LAYERS", "STYLE_LAYERS",
     "gram_matrix", "content_loss", "style_loss", "tv_loss",
     "calc_mean_std", "adaptive_instance_normalization",
