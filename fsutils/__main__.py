@@ -136,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = BlendParams()
     b = p.add_argument_group("blending")
     b.add_argument("--mode", "--blend", dest="mode", choices=MODES, default=DEFAULT_MODE,
+                   metavar="MODE",
                    help="how the style goes into the garments: "
                         + "; ".join(f"{m} = {MODE_TITLES[m]}" for m in MODES))
     b.add_argument("--strength", type=_NON_NEGATIVE, default=d.strength,

@@ -210,7 +210,8 @@ def _blend_parser(sub) -> None:
                    help="which photos: the kit's validation split (default), train, test where the "
                         "kit defines one, or all")
     b.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
-    b.add_argument("--modes", default=",".join(MODES), help="comma-separated blend modes (default: all)")
+    b.add_argument("--modes", default=",".join(MODES),
+                   help=f"comma-separated blend modes (default: all: {', '.join(MODES)})")
     b.add_argument("--style", default="candy", help="fast-style model that makes the stylised image")
     b.add_argument("--max-size", type=int, default=512, help="working size, longest side (px)")
     b.add_argument("--band", type=int, default=8,
@@ -225,18 +226,20 @@ def _blend_parser(sub) -> None:
 
 
 def _main_blend(args: argparse.Namespace) -> int:
+    from . import data
     from .blend import BlendParams
-    from .placement import evaluate_blend, placement_table
+    from .placement import evaluate_blend, placement_table, select_ids
 
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     try:
+        select_ids(args.ccp_root, args.split)
         params = BlendParams(strength=args.strength, width=args.width, radius=args.radius,
                              eps=args.eps)
         for m in modes:
             BlendParams(m)
         if args.band < 1 or args.max_size < 16 or (args.max_images is not None and args.max_images < 1):
             raise ValueError("--band must be ≥ 1, --max-size ≥ 16 and --max-images ≥ 1.")
-    except ValueError as e:
+    except (ValueError, data.CCPError) as e:
         raise SystemExit(f"error: {e}") from None
     if args.device:
         import os

@@ -28,7 +28,7 @@ import numpy as np
 
 from .blend import MODES, BlendParams, boundary_band
 
-__all__ = ["MIN_STYLE_DIFFERENCE", "SKIN", "Placement", "style_share", "placement",
+__all__ = ["MIN_STYLE_DIFFERENCE", "SKIN", "Placement", "select_ids", "style_share", "placement",
            "sample_groundtruth", "garment_skin_edge", "photo_placement", "evaluate_blend", "placement_table"]
 
 #: Value of the skin pixels in :func:`sample_groundtruth` (0–3 are the kit's classes).
@@ -163,7 +163,9 @@ def photo_placement(content: np.ndarray, stylized: np.ndarray, results: Mapping[
     return out
 
 
-def _split_ids(ccp_root: str | Path, split: str) -> list[str]:
+def select_ids(ccp_root: str | Path, split: str) -> list[str]:
+    """The photo ids of a CCP folder in one of the kit's splits (``train``, ``val``, ``test`` where
+    the kit defines one) or ``all``; an unknown split or an empty one raises with what to choose."""
     from . import data
 
     ids = data.list_ids(ccp_root)
@@ -200,7 +202,7 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
         BlendParams(m)  # refuse unknown modes before any work
     base = params or BlendParams()
     cls = tuple(sorted(set(classes)))
-    ids = _split_ids(ccp_root, split)[:max_images]
+    ids = select_ids(ccp_root, split)[:max_images]
     lookup = data.label_lookup(data.read_label_names(ccp_root))
     pipe = pipeline or Pipeline(max_size=max_size, segment_weights=segment_weights)
     totals = {m: Placement() for m in modes}

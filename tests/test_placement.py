@@ -116,6 +116,10 @@ def test_blend_command_prints_one_row_per_mode(tmp_path, monkeypatch, capsys):
         evaluate.main(["blend", "--ccp-root", str(root), "--modes", "hard,glue"])
     with pytest.raises(SystemExit, match="radius"):
         evaluate.main(["blend", "--ccp-root", str(root), "--radius", "0"])
+    with pytest.raises(SystemExit, match=r"unknown split 'nope'; choose from all, train, val\b"):
+        evaluate.main(["blend", "--ccp-root", str(root), "--split", "nope"])
+    with pytest.raises(SystemExit, match="not a CCP folder"):
+        evaluate.main(["blend", "--ccp-root", str(tmp_path)])
 
 
 def test_bundled_annotations_match_their_photos_and_score_a_perfect_paste():
