@@ -21,7 +21,8 @@ import time
 import numpy as np
 from PIL import Image
 
-from fsutils.pipeline import Pipeline, to_uint8
+from fsutils.io import to_uint8
+from fsutils.pipeline import Pipeline
 
 
 def _fake_photo(size: int) -> Image.Image:

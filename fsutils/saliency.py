@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from fsutils import io as fio
 from fsutils import weights
 from fsutils.weights import IMAGENET_MEAN, IMAGENET_STD
 
@@ -37,15 +38,6 @@ SALIENCY_WEIGHTS: tuple[str, ...] = ("u2netp", "u2net")
 #: U-2-Net's official inference (the registry entries' preprocessing): 320 px, ImageNet statistics.
 _OFFICIAL = weights.get("u2netp").preprocessing
 INPUT_SIZE = _OFFICIAL.input_size
-
-
-def _as_array(image: Any) -> np.ndarray:
-    """PIL image, H×W×3 array (uint8 or float 0..1), path or bytes → float32 H×W×3 in 0..1."""
-    from fsutils import io
-
-    if not isinstance(image, (Image.Image, np.ndarray)):
-        image = io.load_image(image)
-    return io.to_float(image)
 
 
 def skimage_resize_matrix(n_in: int, n_out: int) -> np.ndarray:
@@ -88,7 +80,7 @@ def skimage_resize_matrix(n_in: int, n_out: int) -> np.ndarray:
 def preprocess(image: Any, size: int = INPUT_SIZE, device: Any = "cpu", *,
                mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD) -> torch.Tensor:
     """The official ``RescaleT(size)`` + ``ToTensorLab(flag=0)`` as a 1×3×size×size tensor."""
-    arr = _as_array(image)
+    arr = fio.to_float(image)
     h, w = arr.shape[:2]
     my = torch.from_numpy(skimage_resize_matrix(h, size).astype(np.float32))
     mx = torch.from_numpy(skimage_resize_matrix(w, size).astype(np.float32))
@@ -153,7 +145,7 @@ class SaliencyModel:
     def predict(self, image: Any) -> np.ndarray:
         """Saliency of ``image`` (PIL, H×W×3 uint8/float array, path or bytes) as float32 H×W in
         [0, 1] at the photo's size, with the official 8-bit rounding and PIL bilinear resize."""
-        arr = _as_array(image)
+        arr = fio.to_float(image)
         h, w = arr.shape[:2]
         small = self.predict_small(arr)
         # Image.fromarray(pred * 255).convert(...) truncates to uint8 as the official code does.

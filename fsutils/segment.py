@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from fsutils import io as fio
 from fsutils import weights as W
 
 __all__ = ["ClothSegmenter", "CLASS_NAMES", "PALETTE", "DEFAULT_CLOTH_WEIGHTS", "CLOTH_WEIGHTS",
@@ -135,9 +136,7 @@ def overlay(image: Any, labels: np.ndarray, alpha: float = 0.5,
 
     ``image``: PIL image or H×W×3 array (uint8 or float 0..1); ``alpha`` the colour's opacity.
     """
-    from fsutils import io
-
-    photo = io.to_float(image)
+    photo = fio.to_float(image)
     lab = _labels(labels)
     if photo.shape[:2] != lab.shape:
         raise ValueError(f"labels {lab.shape} and image {photo.shape[:2]} must have the same size")
@@ -146,18 +145,7 @@ def overlay(image: Any, labels: np.ndarray, alpha: float = 0.5,
     colours = colorize(lab, palette).astype(np.float32) / 255
     a = np.where(lab > 0, np.float32(alpha), np.float32(0))[..., None]
     out = photo * (1 - a) + colours * a
-    return (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
-
-
-def _as_pil(image: Any) -> Image.Image:
-    from fsutils import io
-
-    if isinstance(image, Image.Image):
-        return image if image.mode == "RGB" else io.to_pil(io.to_float(image))
-    if isinstance(image, np.ndarray):
-        return io.to_pil(image if image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3
-                         else io.to_float(image))
-    return io.load_image(image)
+    return fio.to_uint8(out)
 
 
 def _load_cloth_file(path: str | Path) -> tuple[Any, torch.nn.Module]:
@@ -249,7 +237,7 @@ class ClothSegmenter:
 
     def preprocess(self, image: Any) -> torch.Tensor:
         """The photo as the network sees it: 1×3×S×S, square-resized, ``(x − mean) / std``."""
-        photo = _as_pil(image)
+        photo = fio.to_rgb(image)
         s = self.input_size
         small = photo.resize((s, s), _RESAMPLE[self.resample])
         x = torch.from_numpy(np.asarray(small, dtype=np.float32) / np.float32(255))
@@ -258,7 +246,7 @@ class ClothSegmenter:
 
     @torch.inference_mode()
     def _proba(self, image: Any) -> torch.Tensor:
-        photo = _as_pil(image)
+        photo = fio.to_rgb(image)
         x = self.preprocess(photo)
         if self.flip:  # a garment's mirror image is the same garment: both views in one batch
             x = torch.cat([x, x.flip(-1)])

@@ -28,6 +28,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from PIL import Image
 
+from fsutils import io as fio
+
 __all__ = ["Box", "panels", "boundary_box", "crop", "zoom", "boundary_closeup",
            "difference_box", "modes_closeup", "comparison_figure", "segmentation_figure",
            "BOX_COLOR"]
@@ -52,26 +54,21 @@ class Box(NamedTuple):
         return self.y1 - self.y0
 
 
-def _display(img: Any) -> tuple[np.ndarray, dict[str, Any]]:
-    """An image as something imshow draws faithfully, plus imshow keyword arguments."""
-    if isinstance(img, Image.Image):
-        img = np.asarray(img.convert("RGB") if img.mode not in ("RGB", "L") else img)
-    arr = np.asarray(img)
-    if hasattr(img, "detach"):  # torch tensor
-        arr = img.detach().cpu().numpy()
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[..., 0]
-    if arr.ndim == 2:
-        if arr.dtype == np.bool_:
-            return arr.astype(np.uint8), dict(cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        if arr.dtype == np.uint8:
-            return arr, dict(cmap="gray", vmin=0, vmax=255)
-        return np.asarray(arr, np.float32), dict(cmap="gray", vmin=0.0, vmax=1.0)
-    if arr.ndim != 3 or arr.shape[2] not in (3, 4):
+def _imshow(ax: Any, img: Any, **kw: Any) -> np.ndarray:
+    """Draw any picture (through :func:`fsutils.io.as_array`, values untouched) on ``ax``: grey
+    maps and masks in grey on a fixed scale, floats clipped to 0..1; returns the array drawn."""
+    arr = fio.as_array(img)
+    if arr.dtype == np.bool_:
+        arr, kw = arr.astype(np.uint8), {"cmap": "gray", "vmin": 0, "vmax": 1,
+                                         "interpolation": "nearest", **kw}
+    elif arr.ndim == 2:
+        kw = {"cmap": "gray", "vmin": 0, "vmax": 255 if arr.dtype == np.uint8 else 1.0, **kw}
+    if arr.dtype != np.uint8:
+        arr = np.clip(np.asarray(arr, np.float32), 0.0, 1.0)
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
         raise ValueError(f"cannot show an array of shape {arr.shape}: expected H×W, H×W×3 or H×W×4")
-    if arr.dtype == np.uint8:
-        return arr, {}
-    return np.clip(np.asarray(arr, np.float32), 0.0, 1.0), {}
+    ax.imshow(arr, **kw)
+    return arr
 
 
 def _shape(img: Any) -> tuple[int, int]:
@@ -121,8 +118,7 @@ def panels(images: Sequence[Any], titles: Sequence[str] | None = None, *, cols: 
         ax.set_axis_off()
         if i >= len(images):
             continue
-        arr, kw = _display(images[i])
-        ax.imshow(arr, **kw)
+        arr = _imshow(ax, images[i])
         if titles is not None:
             ax.set_title(titles[i], fontsize=10)
         if boxes is not None and boxes[i] is not None:
@@ -192,14 +188,9 @@ def zoom(image: Any, box: Sequence[int], scale: int = 4) -> np.ndarray:
     return np.repeat(np.repeat(c, scale, axis=0), scale, axis=1)
 
 
-def _as_float(img: Any) -> np.ndarray:
-    arr = _display(img)[0]
-    return arr.astype(np.float32) / 255 if arr.dtype == np.uint8 else arr.astype(np.float32)
-
-
 def _difference(a: Any, b: Any) -> np.ndarray:
     """Per-pixel |a − b| summed over channels (for choosing a close-up box)."""
-    diff = np.abs(_as_float(a) - _as_float(b))
+    diff = np.abs(fio.to_float(a) - fio.to_float(b))
     return diff.sum(axis=-1) if diff.ndim == 3 else diff
 
 
@@ -208,7 +199,7 @@ def _seam(img: Any, mask: np.ndarray | None, box: Box) -> float | None:
         return None
     from fsutils.blend import seam_score
 
-    return seam_score(np.ascontiguousarray(crop(_as_float(img), box)),
+    return seam_score(np.ascontiguousarray(crop(fio.to_float(img), box)),
                       np.ascontiguousarray(crop(np.asarray(mask), box)))
 
 
@@ -235,20 +226,19 @@ def boundary_closeup(hard: Any, blended: Any, box: Sequence[int] | None = None, 
             raise ValueError("give a box, or the garment mask to find one on its edge")
         box = boundary_box(mask, size, weight=_difference(hard, blended))
     b = _as_box(box, shape)
-    images = [crop(_display(hard)[0], b), crop(_display(blended)[0], b)]
+    images = [crop(fio.as_array(hard), b), crop(fio.as_array(blended), b)]
     names = [_titled(titles[0], _seam(hard, mask, b)), _titled(titles[1], _seam(blended, mask, b))]
     n = len(images) + (1 if overview else 0)
     fig = Figure(figsize=(panel_size * n, panel_size + 0.6), layout="constrained")
     axes = fig.subplots(1, n, squeeze=False)[0]
     k = 0
     if overview:
-        arr, kw = _display(blended)
-        axes[0].imshow(arr, **kw)
+        _imshow(axes[0], blended)
         _draw_box(axes[0], b)
         axes[0].set_title("where: " + titles[1], fontsize=10)
         k = 1
     for ax, img, title in zip(axes[k:], images, names):
-        ax.imshow(img, interpolation="nearest")
+        _imshow(ax, img, interpolation="nearest")
         ax.set_title(title, fontsize=10)
     for ax in axes:
         ax.set_axis_off()
@@ -354,8 +344,7 @@ def comparison_figure(photo: Any, stylized: Any, hard: Any, blended: Any, mask: 
     grid = fig.add_gridspec(2, n * 2)
     for i, (img, title) in enumerate(top):
         ax = fig.add_subplot(grid[0, 2 * i:2 * i + 2])
-        arr, kw = _display(img)
-        ax.imshow(arr, **kw)
+        _imshow(ax, img)
         ax.set_title(title, fontsize=10)
         ax.set_axis_off()
         if b is not None and title in ("hard paste", blend_title):
@@ -368,7 +357,7 @@ def comparison_figure(photo: Any, stylized: Any, hard: Any, blended: Any, mask: 
             ax.text(0.5, 0.5, "no garment boundary in the mask: no close-up", ha="center",
                     va="center", transform=ax.transAxes)
             continue
-        ax.imshow(crop(_display(img)[0], b), interpolation="nearest")
+        _imshow(ax, crop(fio.as_array(img), b), interpolation="nearest")
         ax.set_title(_titled(f"close-up: {title}", _seam(img, mask, b)), fontsize=10)
     return fig
 

@@ -197,6 +197,38 @@ def test_to_pil_masks_and_tensors():
     assert img.size == (5, 2) and tuple(np.asarray(img)[0, 0]) == (255, 0, 0)
 
 
+def test_to_rgb_takes_every_picture_form(tmp_path):
+    """One conversion for every input the kit accepts: PIL (any mode), arrays, tensors, files."""
+    import torch
+    u8 = np.random.default_rng(2).integers(0, 256, (4, 6, 3), dtype=np.uint8)
+    path = tmp_path / "p.png"
+    Image.fromarray(u8).save(path)
+    for src in (Image.fromarray(u8), u8, u8 / 255.0, torch.from_numpy(u8 / 255.0).permute(2, 0, 1),
+                path, str(path), path.read_bytes()):
+        img = fio.to_rgb(src)
+        assert img.mode == "RGB" and np.array_equal(np.asarray(img), u8), type(src)
+    rgba = Image.new("RGBA", (2, 2), (255, 0, 0, 0))
+    assert tuple(np.asarray(fio.to_rgb(rgba))[0, 0]) == (255, 255, 255)   # alpha on white
+    grey = fio.to_rgb(np.full((2, 2), 0.5))
+    assert grey.mode == "RGB" and tuple(np.asarray(grey)[0, 0]) == (128, 128, 128)
+    with pytest.raises(TypeError, match="got int"):
+        fio.to_rgb(7)
+    with pytest.raises(ValueError):
+        fio.to_rgb(np.full((2, 2, 3), 3.0))
+
+
+def test_as_array_and_to_uint8():
+    import torch
+    t = torch.rand(1, 3, 4, 5)
+    assert fio.as_array(t).shape == (4, 5, 3)
+    assert fio.as_array(Image.new("LA", (3, 2))).shape == (2, 3, 3)
+    mask = np.eye(3, dtype=bool)
+    assert fio.to_uint8(mask).tolist()[0] == [255, 0, 0]
+    assert fio.to_uint8(np.array([np.nan, 0.5, 2.0], np.float32)).ravel().tolist() == [0, 128, 255]
+    with pytest.raises(ValueError, match="uint8"):
+        fio.to_uint8(np.zeros((2, 2), np.int32))
+
+
 @pytest.mark.parametrize("bad", [np.zeros((2, 2, 5)), np.zeros(5), np.full((2, 2, 3), 3.0),
                                  np.zeros((2, 2, 3), np.int32)])
 def test_bad_arrays_are_rejected(bad):

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fsutils.pipeline import Pipeline, resolve_classes, to_uint8
+from fsutils.io import to_uint8
+from fsutils.pipeline import Pipeline, resolve_classes
 
 H, W = 48, 64
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from fsutils.io import to_uint8
+
 from .compose import _pair, _plane
 
 __all__ = ["poisson_blend"]
@@ -33,15 +35,11 @@ def poisson_blend(content: np.ndarray, stylized: np.ndarray, mask: np.ndarray) -
     # mask's bounding box: pad so the mask stays clear of the frame, and give exactly that centre
     # so the stylised pixels land where they were.
     pad = [(_PAD, _PAD), (_PAD, _PAD), (0, 0)]
-    c8 = np.pad(_to_uint8(c), pad, mode="edge")
-    s8 = np.pad(_to_uint8(s), pad, mode="edge")
+    c8 = np.pad(to_uint8(c), pad, mode="edge")
+    s8 = np.pad(to_uint8(s), pad, mode="edge")
     m8 = np.pad(m, pad[:2]).astype(np.uint8) * 255
     x, y, w, h = cv2.boundingRect(m8)
     cloned = cv2.seamlessClone(s8, c8, m8, (x + w // 2, y + h // 2), cv2.NORMAL_CLONE)
     inner = cloned[_PAD:-_PAD, _PAD:-_PAD].astype(np.float32) / np.float32(255)
     out[m] = inner[m]
     return out
-
-
-def _to_uint8(img: np.ndarray) -> np.ndarray:
-    return np.clip(np.rint(img * 255), 0, 255).astype(np.uint8)

@@ -1,36 +1,15 @@
-"""Conversions between the kit's image types and the tensors the style code works on."""
+"""The tensors the style code works on (pictures themselves are converted by :mod:`fsutils.io`)."""
 from __future__ import annotations
 
-import os
 from typing import Union
 
 import numpy as np
 import torch
 from PIL import Image
 
-ImageLike = Union[Image.Image, np.ndarray, str, os.PathLike]
+from fsutils.io import ImageLike  # noqa: F401  (the style functions' picture type)
+
 MaskLike = Union[np.ndarray, torch.Tensor, Image.Image]
-
-
-def as_pil(image: ImageLike) -> Image.Image:
-    """PIL RGB image from a PIL image, a path, or an H×W×3 array (uint8 0..255 or float 0..1)."""
-    if isinstance(image, Image.Image):
-        return image.convert("RGB") if image.mode != "RGB" else image
-    if isinstance(image, (str, os.PathLike)):
-        from fsutils.io import load_image
-
-        return load_image(image)
-    if isinstance(image, np.ndarray):
-        arr = image
-        if arr.ndim == 2:
-            arr = np.repeat(arr[..., None], 3, axis=2)
-        if arr.ndim != 3 or arr.shape[2] not in (3, 4):
-            raise ValueError(f"expected an H×W×3 image array, got shape {arr.shape}")
-        arr = arr[..., :3]
-        if arr.dtype != np.uint8:
-            arr = (np.clip(arr.astype(np.float32), 0, 1) * 255 + 0.5).astype(np.uint8)
-        return Image.fromarray(arr)
-    raise TypeError(f"expected a PIL image, an image path or an H×W×3 array, got {type(image).__name__}")
 
 
 def fit_long_side(image: Image.Image, size: int | None) -> Image.Image:
@@ -47,15 +26,6 @@ def to_tensor(image: Image.Image, device: torch.device | str = "cpu") -> torch.T
     """1×3×H×W float32 tensor in 0..1."""
     arr = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
     return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous().to(device)
-
-
-def to_pil(tensor: torch.Tensor) -> Image.Image:
-    """PIL image from a 1×3×H×W (or 3×H×W) tensor in 0..1 (rounded to 8 bits)."""
-    t = tensor.detach()
-    if t.dim() == 4:
-        t = t[0]
-    arr = (t.clamp(0, 1) * 255 + 0.5).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
-    return Image.fromarray(arr)
 
 
 def mask_to_tensor(mask: MaskLike, size_hw: tuple[int, int], expected_hw: tuple[int, int],

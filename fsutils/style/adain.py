@@ -18,9 +18,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
+from fsutils.io import to_pil, to_rgb
 from fsutils.models.adain import adain_decoder, adain_encoder, adain_vgg
 
-from ._image import ImageLike, MaskLike, as_pil, fit_long_side, mask_to_tensor, to_pil, to_tensor
+from ._image import ImageLike, MaskLike, fit_long_side, mask_to_tensor, to_tensor
 
 __all__ = ["calc_mean_std", "adaptive_instance_normalization", "adain_models", "adain_transfer",
            "load_adain"]
@@ -129,9 +130,9 @@ def adain_transfer(content: ImageLike, style: ImageLike, alpha: float = 1.0, *,
         from fsutils import env
 
         size = env.default_style_size(dev)
-    photo = as_pil(content)
+    photo = to_rgb(content)
     c = to_tensor(fit_long_side(photo, size), dev)
-    s = to_tensor(fit_long_side(as_pil(style), style_size or size), dev)
+    s = to_tensor(fit_long_side(to_rgb(style), style_size or size), dev)
     with torch.inference_mode():
         c_feat, s_feat = encoder(c), encoder(s)
         m = None

@@ -15,9 +15,10 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
+from fsutils.io import to_rgb
 from fsutils.models.transformer_net import TransformerNet
 
-from ._image import ImageLike, as_pil, fit_long_side
+from ._image import ImageLike, fit_long_side
 
 __all__ = ["FAST_STYLES", "fast_model", "fast_stylize", "registry_name"]
 
@@ -77,7 +78,7 @@ def fast_stylize(content: ImageLike, name: str | nn.Module, *, max_size: int | N
     else:
         model = fast_model(name, device)
     dev = next(model.parameters()).device
-    photo = as_pil(content)
+    photo = to_rgb(content)
     if max_size is not None and max(photo.size) > max_size:
         photo = fit_long_side(photo, max_size)
     x = torch.from_numpy(np.asarray(photo, dtype=np.float32)).permute(2, 0, 1)[None].to(dev)

@@ -23,10 +23,11 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
+from fsutils.io import to_pil, to_rgb
 from fsutils.models.vgg import FeatureExtractor, vgg19_features
 
 from . import color
-from ._image import ImageLike, MaskLike, as_pil, fit_long_side, mask_to_tensor, to_pil, to_tensor
+from ._image import ImageLike, MaskLike, fit_long_side, mask_to_tensor, to_tensor
 from .losses import content_loss, gram_matrix, mask_weights, style_loss, tv_loss
 
 __all__ = ["CONTENT_LAYERS", "STYLE_LAYERS", "gatys_transfer", "default_extractor"]
@@ -76,7 +77,7 @@ def _parse_styles(style, mask) -> list[_Style]:
         if not isinstance(value, (tuple, list)) or len(value) not in (2, 3):
             raise TypeError(f"style entry {name!r} must be (mask, style_image) or "
                             f"(mask, style_image, weight), got {type(value).__name__}")
-        return _Style(str(name), as_pil(value[1]), value[0],
+        return _Style(str(name), to_rgb(value[1]), value[0],
                       float(value[2]) if len(value) == 3 else 1.0)
 
     if isinstance(style, Mapping):
@@ -84,7 +85,7 @@ def _parse_styles(style, mask) -> list[_Style]:
     elif isinstance(style, (list, tuple)):
         styles = [entry(f"style{i}", v) for i, v in enumerate(style)]
     else:
-        return [_Style("style", as_pil(style), mask)]
+        return [_Style("style", to_rgb(style), mask)]
     if mask is not None:
         raise ValueError("with several styles give each its own mask inside `style` "
                          "({name: (mask, image)} or [(mask, image), ...]) and leave `mask=None`")
@@ -173,7 +174,7 @@ def gatys_transfer(
     keep = _parse_preserve(preserve)
     styles = _parse_styles(style, mask)
 
-    photo = as_pil(content)
+    photo = to_rgb(content)
     orig_hw = (photo.size[1], photo.size[0])
     c = to_tensor(fit_long_side(photo, size), dev)
     hw = tuple(c.shape[-2:])

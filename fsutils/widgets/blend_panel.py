@@ -9,7 +9,8 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from fsutils.blend import DEFAULT_MODE, MODES, BlendParams
-from fsutils.pipeline import Pipeline, to_uint8
+from fsutils import io as fio
+from fsutils.pipeline import Pipeline
 
 from .base import STYLE_WIDE, Panel, slider
 from .drawing import compose
@@ -165,8 +166,8 @@ class BlendPanel(Panel):
             crops.append((crop, f"{_LABELS[m]}: seam {score}"))
         weight = self.pipe.weight(params, classes=classes)
         if weight is not None:
-            crops.append((to_uint8(weight[y0:y1, x0:x1]), f"weight W ({_LABELS[params.mode]})"))
-        frame = Image.fromarray(to_uint8(result))
+            crops.append((fio.to_uint8(weight[y0:y1, x0:x1]), f"weight W ({_LABELS[params.mode]})"))
+        frame = fio.to_pil(result)
         ImageDraw.Draw(frame).rectangle((x0, y0, x1 - 1, y1 - 1), outline=(0, 200, 255),
                                         width=max(1, frame.width // 256))
         full = compose([(frame, _LABELS[params.mode])])  # the values are on the sliders

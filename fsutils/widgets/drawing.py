@@ -16,9 +16,9 @@ from IPython.display import display
 from IPython.display import Image as IPyImage
 from PIL import Image, ImageDraw, ImageFont
 
-from fsutils.pipeline import to_uint8
+from fsutils import io as fio
 
-__all__ = ["DISPLAY_HEIGHT", "compose", "show", "font", "to_image", "fit_height", "png",
+__all__ = ["DISPLAY_HEIGHT", "compose", "show", "font", "fit_height", "png",
            "thumbnail", "legend", "stack", "encode", "picture_output", "text_output", "html_output",
            "error_output"]
 
@@ -40,18 +40,6 @@ def font(size: int = 14) -> ImageFont.ImageFont:
         return ImageFont.load_default(size=size)
 
 
-def to_image(img: Any) -> Image.Image:
-    """A PIL image (RGB or L) from a PIL image, a bool mask, a uint8 or a 0..1 float array."""
-    if isinstance(img, Image.Image):
-        return img.convert("RGB") if img.mode not in ("RGB", "L") else img
-    arr = np.asarray(img)
-    if arr.dtype == np.bool_:
-        return Image.fromarray(arr.astype(np.uint8) * 255, "L")
-    if arr.dtype != np.uint8:
-        arr = to_uint8(arr)
-    return Image.fromarray(arr, "L" if arr.ndim == 2 else "RGB")
-
-
 def fit_height(img: Image.Image, height: int, nearest: bool = False) -> Image.Image:
     """``img`` scaled to ``height`` px (aspect kept; nearest-neighbour for pixel close-ups)."""
     if img.height == height:
@@ -66,7 +54,7 @@ def compose(tiles: Iterable[tuple[Any, str]], height: int = DISPLAY_HEIGHT, *,
     """Images side by side at one height, each with its title above: ``[(image, title), …]``.
     A title wider than its image widens the tile's slot, so no title is cut off."""
     fnt = font(14)
-    row = [(fit_height(to_image(im).convert("RGB"), height, nearest), title) for im, title in tiles]
+    row = [(fit_height(fio.to_rgb(im), height, nearest), title) for im, title in tiles]
     slots = [max(im.width, math.ceil(fnt.getlength(title)) + 4 if title else 0)
              for im, title in row]
     title_h = 22
@@ -92,7 +80,7 @@ def show(img: Any, **kw: Any) -> None:
     """Display one picture (PIL image, array, or the tiles of :func:`compose`) as a PNG."""
     if isinstance(img, (list, tuple)):
         img = compose(img, **kw)
-    display(IPyImage(data=png(to_image(img)), format="png"))
+    display(IPyImage(data=png(fio.to_pil(img)), format="png"))
 
 
 def thumbnail(img: Image.Image, side: int = 96) -> bytes:
