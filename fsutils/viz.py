@@ -250,7 +250,7 @@ def difference_box(images: Sequence[Any], edge: np.ndarray, size: int = 96) -> B
     e.g. where a garment meets skin), in which the ``images`` differ most: the largest sum over
     the box of the per-pixel spread (max − min over the images, summed over the channels).
     Raises ``ValueError`` when ``edge`` is empty."""
-    arrs = [_as_float(img) for img in images]
+    arrs = [fio.to_float(img) for img in images]
     if len(arrs) < 2 or any(a.shape != arrs[0].shape for a in arrs):
         raise ValueError("give at least two images of the same size")
     stack = np.stack(arrs)
@@ -289,14 +289,13 @@ def modes_closeup(images: Mapping[str, Any], box: Sequence[int], *,
     grid = fig.add_gridspec(rows, cols + left)
     if overview is not None:
         ax = fig.add_subplot(grid[:, 0])
-        arr, kw = _display(overview)
-        ax.imshow(arr, **kw)
+        _imshow(ax, overview)
         _draw_box(ax, b)
         ax.set_title("where", fontsize=9)
         ax.set_axis_off()
     for k, (title, img) in enumerate(images.items()):
         ax = fig.add_subplot(grid[k // cols, left + k % cols])
-        ax.imshow(crop(_display(img)[0], b), interpolation="nearest")
+        _imshow(ax, crop(fio.as_array(img), b), interpolation="nearest")
         if truth is not None:
             t = crop(np.asarray(truth, np.float32), b)
             if 0 < t.mean() < 1:

@@ -30,9 +30,10 @@ import numpy as np
 import torch
 from PIL import Image
 
+from fsutils.io import to_pil, to_rgb
 from fsutils.models.magenta import STYLE_DIM, StylePredictor, StyleTransferNet
 
-from ._image import ImageLike, MaskLike, as_pil, fit_long_side, mask_to_tensor, to_pil, to_tensor
+from ._image import ImageLike, MaskLike, fit_long_side, mask_to_tensor, to_tensor
 
 __all__ = ["PREDICT_WEIGHTS", "TRANSFER_WEIGHTS", "STYLE_IMAGE_SIZE", "DEFAULT_SIZE",
            "style_predictor", "transfer_network", "style_vector", "magenta_transfer"]
@@ -94,7 +95,7 @@ def transfer_network(device: torch.device | str | None = None, *,
 
 
 def _painting_tensor(painting: ImageLike, device: torch.device) -> torch.Tensor:
-    img = as_pil(painting).resize((STYLE_IMAGE_SIZE, STYLE_IMAGE_SIZE), Image.Resampling.BILINEAR)
+    img = to_rgb(painting).resize((STYLE_IMAGE_SIZE, STYLE_IMAGE_SIZE), Image.Resampling.BILINEAR)
     return to_tensor(img, device)
 
 
@@ -164,7 +165,7 @@ def magenta_transfer(photo: ImageLike, style: StyleLike, *, strength: float = 1.
     vector = _style_tensor(style, torch.device("cpu"))  # a wrong vector is refused before loading
     model = transfer_network(device, weights=weights)
     dev = next(model.parameters()).device
-    original = as_pil(photo)
+    original = to_rgb(photo)
     small = fit_long_side(original, size)
     if vector is not None:
         s = vector.to(dev)
