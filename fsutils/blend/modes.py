@@ -24,8 +24,8 @@ MODE_TITLES: dict[str, str] = {
     "feathered": "feathered mask",
     "soft": "soft mask",
     "soft_saliency": "soft mask × saliency",
-    "guided": "guided-filter mask",
-    "guided_saliency": "guided-filter mask × saliency",
+    "guided": "guided mask",
+    "guided_saliency": "guided mask × saliency",
     "poisson": "Poisson blending",
 }
 #: The mode used when none is chosen (CLI, panels, pipeline); see README "Blending" for the
