@@ -13,14 +13,15 @@ Runs the whole pipeline (cloth segmentation → saliency → style transfer → 
 
 Examples::
 
-    python -m fsutils                                   # a bundled sample photo, fast "candy" style
-    python -m fsutils photo.jpg --style mosaic --garments upper
-    python -m fsutils photos/ --method adain --style starry_night_vangogh --out results/
+    python -m fsutils                                   # a bundled sample photo, Magenta, Starry Night
+    python -m fsutils photo.jpg --style the_scream_munch --style-strength 0.6 --garments upper
+    python -m fsutils photo.jpg --method fast --style mosaic
+    python -m fsutils photos/ --method adain --style my_painting.jpg --out results/
     python -m fsutils photo.jpg --method gatys --style my_painting.jpg --steps 200
 
 Weights come through ``fsutils.weights`` (cache ``weights/``, or ``$FSUTILS_WEIGHTS_MIRROR``): the
-cloth model ships with the kit, ``u2netp`` and the fast models download on first use; Gatys needs
-the ImageNet VGG-19 and AdaIN its two files.
+cloth model ships with the kit; ``u2netp``, Magenta's two TensorFlow Lite networks and the fast
+models download on first use; Gatys needs the ImageNet VGG-19 and AdaIN its two files.
 """
 from __future__ import annotations
 
@@ -119,17 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
                     "a comparison figure per photo.",
         epilog="Garment classes: upper (body), lower (body), full (body). Fast models: candy, "
                "mosaic, rain_princess, udnie, pointilism. Bundled paintings: see "
-               "--list-samples.",
+               "--list-samples; magenta, adain and gatys also take any image file.",
         formatter_class=_HelpFormatter)
     p.add_argument("photos", nargs="*", type=Path,
                    help="photos and/or folders of photos (default: a bundled sample photo)")
     p.add_argument("-s", "--style", default=None,
-                   help="fast: a model name (default candy); adain/gatys: a painting file or a "
-                        f"bundled painting's name (default {_DEFAULT_PAINTING})")
-    p.add_argument("-m", "--method", choices=METHODS, default="fast",
-                   help="fast = pretrained feed-forward model (real time, works offline with the "
-                        "mirror); adain = any painting in one pass; gatys = optimisation (best, slow "
-                        "on a CPU)")
+                   help="magenta/adain/gatys: a painting file or a bundled painting's name (default "
+                        f"{_DEFAULT_PAINTING}); fast: a model name (default candy)")
+    p.add_argument("-m", "--method", choices=METHODS, default=METHODS[0],
+                   help="magenta = any painting in one pass (Magenta's arbitrary stylisation, "
+                        "real time); fast = a pretrained network per painting; adain = any "
+                        "painting in one pass, softer; gatys = optimisation (slow on a CPU)")
     p.add_argument("-g", "--garments", type=_garments, default="upper,lower,full",
                    help="comma-separated garment classes to restyle: upper, lower, full (or their "
                         "indices 1-3)")
@@ -151,8 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-size", type=_POSITIVE_INT, default=None,
                    help="longest side the photo is worked on (default: 512 on a CPU, 1024 on a GPU)")
     p.add_argument("--size", type=_POSITIVE_INT, default=None,
-                   help="style working size, longest side (default: the photo's working size for "
-                        "fast/adain, 256 on a CPU / 512 on a GPU for gatys)")
+                   help="style working size, longest side (default: 384 for magenta, the photo's "
+                        "working size for fast/adain, 256 on a CPU / 512 on a GPU for gatys)")
+    m = p.add_argument_group("Magenta")
+    m.add_argument("--style-strength", type=_number(float, low=0, high=1), default=1.0,
+                   help="0..1: from the photo's own style (0) to the painting's (1)")
     g = p.add_argument_group("Gatys")
     g.add_argument("--steps", type=_POSITIVE_INT, default=None,
                    help="optimisation steps (default 100 CPU / 300 GPU)")
@@ -163,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="lbfgs (the original method's choice: few steps) or adam (cheaper steps, "
                         "more of them)")
     g.add_argument("--masked-style", action="store_true",
-                   help="compute the style loss only over the chosen garments")
+                   help="style computed for the chosen garments only: the Gatys style loss, and "
+                        "the feature statistics of magenta and adain, over those garments")
     a = p.add_argument_group("AdaIN")
     a.add_argument("--alpha", type=_number(float, low=0, high=1), default=1.0,
                    help="AdaIN style amount 0..1")
@@ -219,7 +224,7 @@ def _style_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> di
             registry_name(style)
         except ValueError:
             parser.error(f"--style: {style!r} is not a fast-style model ({', '.join(FAST_STYLES)})"
-                         "; for a painting use --method adain or --method gatys")
+                         "; for a painting use --method magenta, adain or gatys")
         return {"method": "fast", "style": style}
     style = args.style or _DEFAULT_PAINTING
     from fsutils.pipeline import load_style
@@ -227,6 +232,8 @@ def _style_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> di
         load_style(style)
     except (FileNotFoundError, ValueError) as e:
         parser.error(f"--style: {e}")
+    if args.method == "magenta":
+        return {"method": "magenta", "style": style, "style_strength": args.style_strength}
     if args.method == "adain":
         return {"method": "adain", "style": style, "alpha": args.alpha}
     return {"method": "gatys", "style": style, "steps": args.steps or env.default_gatys_steps(),
@@ -240,12 +247,27 @@ def _weights_help(method: str, err: Exception) -> str:
         return (f"error: Gatys style transfer needs the ImageNet VGG-19 weights, which could not be "
                 f"obtained:\n{first}\n\nWhat to do: run once with internet access (the file is "
                 "downloaded and cached), or place the file where the message above says, or use "
-                "--method fast (pretrained models that also work offline through the mirror).")
+                "--method magenta or --method fast (one pass, no VGG-19 needed).")
     if method == "adain":
         return (f"error: AdaIN needs its encoder and decoder weights, which could not be obtained:"
                 f"\n{first}\n\nWhat to do: run once with internet access, or place the files where "
                 "the message above says, or use --method fast.")
+    if method == "magenta":
+        return (f"error: Magenta needs its two TensorFlow Lite networks (2.8 MB and 0.4 MB), which "
+                f"could not be obtained:\n{first}\n\nWhat to do: run once with internet access "
+                "(they are downloaded, hash-checked and cached), or place the files where the "
+                "message above says.")
     return f"error: a checkpoint could not be obtained:\n{first}"
+
+
+def _default_style_size(method: str, dev, max_size: int) -> int:
+    """The style working size the pipeline uses when --size is not given (for the summary line)."""
+    from fsutils import env
+    from fsutils.style.magenta import DEFAULT_SIZE
+
+    if method == "gatys":
+        return env.default_style_size(dev)
+    return min(DEFAULT_SIZE, max_size) if method == "magenta" else max_size
 
 
 def _files(n: int) -> str:
@@ -295,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
 
     dev = env.device()
     max_size = args.max_size or env.default_work_size(dev)
-    size = args.size or (env.default_style_size(dev) if style["method"] == "gatys" else max_size)
+    size = args.size or _default_style_size(style["method"], dev, max_size)
     pipe = Pipeline(max_size=max_size, style_size=args.size, segment_weights=args.segment_weights,
                     saliency_weights=args.saliency_weights)
     try:

@@ -45,8 +45,8 @@ from fsutils.blend import BlendParams
 __all__ = ["Pipeline", "Result", "METHODS", "MODES", "DEFAULT_CLASSES", "resolve_classes",
            "gatys_features", "load_style", "save_result", "SAVE_KINDS"]
 
-#: Style-transfer methods known to the default stylers.
-METHODS: tuple[str, ...] = ("fast", "adain", "gatys")
+#: Style-transfer methods known to the default stylers (the first is the default).
+METHODS: tuple[str, ...] = ("magenta", "fast", "adain", "gatys")
 #: Blend modes (see :mod:`fsutils.blend`): hard paste, equation 2, feathered, soft and guided
 #: masks, Poisson blending.
 MODES: tuple[str, ...] = _blend.MODES
@@ -256,7 +256,19 @@ def _gatys(content: Image.Image, style: Any, *, mask=None, callback=None, progre
                           progress=progress, **params)
 
 
-DEFAULT_STYLERS: dict[str, StageFn] = {"fast": _fast, "adain": _adain, "gatys": _gatys}
+def _magenta(content: Image.Image, style: Any, *, mask=None, callback=None, progress=False,
+             **params) -> Image.Image:
+    from fsutils.style import magenta_transfer
+
+    if not (isinstance(style, np.ndarray) and style.ndim == 1):  # else a style vector
+        style = load_style(style)
+    # "style_strength": run()'s own "strength" is the blend's
+    strength = params.pop("style_strength", 1.0)
+    return magenta_transfer(content, style, mask=mask, size=None, strength=strength, **params)
+
+
+DEFAULT_STYLERS: dict[str, StageFn] = {"magenta": _magenta, "fast": _fast, "adain": _adain,
+                                       "gatys": _gatys}
 
 
 class Pipeline:
@@ -271,8 +283,9 @@ class Pipeline:
             ``"gatys"``; ``fn(content, style, *, mask, callback, progress, **params) -> PIL image``
             gets the photo at the style's working size and may return any size (it is resized back).
         max_size: the photo is shrunk so its longer side is at most this many pixels (None: as is).
-        style_size: default working size of the style stage (longer side). Default: the photo's
-            working size for the one-pass methods (fast, AdaIN), and
+        style_size: default working size of the style stage (longer side). Default: 384 px for
+            Magenta (the size its networks were published at: brush strokes keep their scale),
+            the photo's working size for the other one-pass methods (fast, AdaIN), and
             ``fsutils.env.default_style_size()`` (256 px on a CPU) for the Gatys optimisation.
         cache_size: results kept per stage.
     """
@@ -339,6 +352,9 @@ class Pipeline:
             from fsutils.env import default_style_size
             return int(default_style_size())
         self._need_image()
+        if method == "magenta":
+            from fsutils.style.magenta import DEFAULT_SIZE
+            return min(DEFAULT_SIZE, int(max(self.content.shape[:2])))
         return int(max(self.content.shape[:2]))
 
     def _segmenter(self) -> StageFn:
@@ -494,17 +510,21 @@ class Pipeline:
                    params: Mapping[str, Any]) -> Hashable:
         return (self.image_key, method, _freeze(style), size, masked, _freeze(params))
 
-    def stylize(self, method: str = "fast", style: Any = "candy", *, size: int | None = None,
+    def stylize(self, method: str = "magenta", style: Any = "starry_night_vangogh", *,
+                size: int | None = None,
                 mask_classes: Iterable[int | str] | int | str | None | bool = False,
                 callback: Callable | None = None, progress: bool = False,
                 **params: Any) -> np.ndarray:
         """Stage 3: the whole photo stylised (float32 H×W×3 at the photo's size).
 
-        ``method`` is ``"fast"`` (``style`` = a model name such as ``"candy"``), ``"adain"`` (``style``
-        = a painting: PIL image, path or bundled sample name; ``alpha=``) or ``"gatys"`` (a painting;
-        ``content_weight``, ``style_weight``, ``tv_weight``, ``steps``, ``optimizer`` …). ``size`` is
-        the working size (longer side) of the style stage. ``mask_classes`` (Gatys only): compute
-        the style loss only over these garments (``True``: all garments). ``callback`` and
+        ``method`` is ``"magenta"`` (``style`` = a painting: PIL image, path or bundled sample
+        name, or a style vector from :func:`fsutils.style.style_vector`; ``style_strength=`` 0..1),
+        ``"fast"``
+        (``style`` = a model name such as ``"candy"``), ``"adain"`` (a painting; ``alpha=``) or
+        ``"gatys"`` (a painting; ``content_weight``, ``style_weight``, ``tv_weight``, ``steps``,
+        ``optimizer`` …). ``size`` is the working size (longer side) of the style stage.
+        ``mask_classes``: Gatys computes the style loss only over these garments, AdaIN and Magenta
+        measure the photo's feature statistics inside them (``True``: all garments). ``callback`` and
         ``progress`` are not part of the cache key.
         """
         self._need_image()
@@ -624,7 +644,8 @@ class Pipeline:
 
     # -- everything at once -------------------------------------------------------------------
 
-    def run(self, image: Any = None, *, method: str = "fast", style: Any = "candy",
+    def run(self, image: Any = None, *, method: str = "magenta",
+            style: Any = "starry_night_vangogh",
             classes: Iterable[int | str] | int | str | None = None,
             mode: str | BlendParams | None = None, strength: float | None = None,
             width: float | None = None, size: int | None = None,
@@ -635,7 +656,7 @@ class Pipeline:
         ``image`` (optional) replaces the photo; the other arguments are those of :meth:`stylize`
         and :meth:`blend` (``mode`` a name or a :class:`fsutils.blend.BlendParams`; ``strength``
         and ``width`` change it); ``masked_style=True`` restricts a Gatys style loss to the chosen
-        garments.
+        garments (AdaIN, Magenta: the statistics are measured inside them).
         """
         if image is not None:
             self.set_image(image)

@@ -1,5 +1,6 @@
-"""`python -m fsutils`, the main job: real models (bundled cloth model, u2netp and the fast-style
-models through the weights mirror) on the bundled samples at a small working size."""
+"""`python -m fsutils`, the main job: real models (bundled cloth model, u2netp, Magenta's networks
+and the fast-style models through the weights mirror) on the bundled samples at a small working
+size."""
 from __future__ import annotations
 
 import os
@@ -21,9 +22,11 @@ ALL_KINDS = {"stylized", "hard_paste", "style_full", "labels", "mask", "mask_upp
 
 
 def need_models(weights_path):
-    """Skip when the mirror's fast-style and saliency weights are not on this machine."""
+    """Skip when the mirror's style and saliency weights are not on this machine."""
     weights_path("u2netp")
     weights_path("fast_style/candy")
+    weights_path("tflite/style_predict_quantized_256")
+    weights_path("tflite/style_transfer_f16_384")
 
 
 def outputs(folder: Path, stem: str) -> dict[str, Path]:
@@ -32,12 +35,15 @@ def outputs(folder: Path, stem: str) -> dict[str, Path]:
 
 @pytest.mark.slow
 def test_main_job_on_the_default_sample(tmp_path, weights_path, capsys):
+    """The default run, offline: Magenta with The Starry Night on a bundled photo."""
     need_models(weights_path)
     assert main(["--out", str(tmp_path), "--max-size", "192", "--quiet", "--mode", "saliency"]) == 0
+    captured = capsys.readouterr()
+    assert "method magenta (starry_night_vangogh)" in captured.err
     stem = fio.sample_photos()[0].stem
     files = outputs(tmp_path, stem)
     assert set(files) == ALL_KINDS
-    printed = capsys.readouterr().out.split()
+    printed = captured.out.split()
     assert sorted(printed) == sorted(str(p) for p in files.values())
 
     result = np.asarray(Image.open(files["stylized"]).convert("RGB")).astype(int)
@@ -103,7 +109,8 @@ def test_batch_folder_with_options(tmp_path, weights_path):
         shutil.copy(p, photos / p.name)
     (photos / "notes.txt").write_text("not a photo")
     out = tmp_path / "out"
-    rc = main([str(photos), "--out", str(out), "--style", "mosaic", "--garments", "upper,lower",
+    rc = main([str(photos), "--out", str(out), "--method", "fast", "--style", "mosaic",
+               "--garments", "upper,lower",
                "--mode", "feathered", "--width", "4", "--max-size", "128",
                "--save", "stylized,mask", "--quiet"])
     assert rc == 0
@@ -140,6 +147,50 @@ def test_gatys_without_vgg_weights_says_what_to_do(tmp_path, monkeypatch, isolat
     assert not list(tmp_path.glob("*.png"))
 
 
+def test_magenta_without_its_networks_says_what_to_do(tmp_path, monkeypatch, isolated_weights):
+    monkeypatch.setenv("FSUTILS_OFFLINE", "1")
+    fake_seg = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.uint8)  # noqa: E731
+    fake_sal = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.float32)  # noqa: E731
+    import fsutils.pipeline as P
+    from fsutils.style import magenta
+
+    real = P.Pipeline
+
+    def offline_stages(*a, **kw):
+        kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
+        return real(fake_seg, fake_sal, class_names=P._CLASS_NAMES, **kw)
+
+    monkeypatch.setattr(P, "Pipeline", offline_stages)
+    monkeypatch.setattr(magenta, "_CACHE", {})  # networks loaded by other tests do not count
+    with pytest.raises(SystemExit) as info:
+        main(["--out", str(tmp_path), "--max-size", "64", "--quiet"])
+    msg = str(info.value)
+    assert "Magenta needs its two TensorFlow Lite networks" in msg and "internet" in msg
+    assert not list(tmp_path.glob("*.png"))
+
+
+def test_magenta_style_strength_reaches_the_styler(tmp_path, monkeypatch):
+    seen = []
+    import fsutils.pipeline as P
+
+    real = P.Pipeline
+
+    def style(content, style, **kw):
+        seen.append((style, kw))
+        return content
+
+    def build(*a, **kw):
+        kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
+        seg = lambda photo: np.ones((photo.size[1], photo.size[0]), np.uint8)  # noqa: E731
+        sal = lambda photo: np.ones((photo.size[1], photo.size[0]), np.float32)  # noqa: E731
+        return real(seg, sal, stylers={"magenta": style}, class_names=P._CLASS_NAMES, **kw)
+
+    monkeypatch.setattr(P, "Pipeline", build)
+    assert main(["--out", str(tmp_path), "--max-size", "48", "--style", "the_scream_munch",
+                 "--style-strength", "0.4", "--save", "stylized", "--quiet"]) == 0
+    assert seen[0][0] == "the_scream_munch" and seen[0][1]["style_strength"] == 0.4
+
+
 def usage_error(capsys, args) -> str:
     """Run the CLI with ``args``: it must stop with exit status 2 and one line on stderr."""
     with pytest.raises(SystemExit) as info:
@@ -157,7 +208,8 @@ def usage_error(capsys, args) -> str:
                             "full (3)"),
     (["--garments", "background"], "background"),
     (["--garments", "0"], "background"),
-    (["--style", "starry_night_vangogh"], "not a fast-style model"),
+    (["--method", "fast", "--style", "starry_night_vangogh"], "not a fast-style model"),
+    (["--style", "nope.jpg"], "neither an image file"),
     (["--method", "adain", "--style", "nope.jpg"], "neither an image file"),
     (["--save", "stylized,everything"], "--save"),
 ])
@@ -189,7 +241,8 @@ def no_models(monkeypatch):
     (["--method", "gatys", "--steps", "-5"], "--steps"), (["--steps", "many"], "--steps"),
     (["--style-weight", "-1e6"], "--style-weight"),
     (["--blend", "guided", "--radius", "0"], "--radius"), (["--eps", "0"], "--eps"),
-    (["--mode", "glue"], "--mode"),
+    (["--mode", "glue"], "--mode"), (["--style-strength", "1.5"], "--style-strength"),
+    (["--style-strength", "-0.2"], "--style-strength"),
 ])
 def test_bad_numbers_are_refused_before_any_work(tmp_path, args, option, capsys, no_models):
     line = usage_error(capsys, [*args, "--out", str(tmp_path / "out")])
@@ -237,7 +290,7 @@ class _FakeStages:
 
         def build(*a, **kw):
             kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
-            return real(segment, saliency, stylers={"fast": style},
+            return real(segment, saliency, stylers={m: style for m in P.METHODS},
                         class_names=("background", "upper body", "lower body", "full body"), **kw)
 
         monkeypatch.setattr(P, "Pipeline", build)
