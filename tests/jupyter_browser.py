@@ -36,7 +36,7 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--disable-dev-shm-usage"]
 ARTIFACTS = Path(os.environ.get("FSUTILS_TEST_ARTIFACTS", ROOT / "outputs" / "test-artifacts"))
-PANEL_TIMEOUT_MS = 300_000      # the kernel imports torch and runs the notebook on a loaded 2-core CPU
+PANEL_TIMEOUT_MS = 300_000   # the kernel imports torch and runs the notebook on a loaded 2-core CPU
 CHANGE_TIMEOUT_S = 60
 
 
@@ -268,10 +268,20 @@ def assert_no_tracebacks(page) -> None:
     assert "Traceback" not in text, "a notebook cell failed:\n" + text[-3000:]
 
 
+_CUT_LABELS = """(sel) => Array.from(document.querySelectorAll(sel)).filter(b => {
+    const cs = getComputedStyle(b);
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.font = cs.font;
+    const room = b.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    const text = ctx.measureText(b.textContent.trim()).width;
+    return b.scrollWidth > b.clientWidth || text > room + 0.5;
+}).map(b => b.textContent.trim())"""
+
+
 def assert_labels_fit(page, css: str) -> None:
-    """No button under ``.css`` has its label cut off (text wider than the button)."""
-    cut = page.evaluate("""(css) => Array.from(document.querySelectorAll('.' + css + ' button'))
-        .filter(b => b.scrollWidth > b.clientWidth + 1).map(b => b.textContent)""", css)
+    """No button under ``.css`` has its label cut off: the label's width in the button's font
+    (measured on a canvas, since an ellipsis hides the overflow) fits inside its padding."""
+    cut = page.evaluate(_CUT_LABELS, f".{css} button")
     assert not cut, f"button labels cut off in .{css}: {cut}"
 
 
@@ -292,7 +302,7 @@ _PROBE = """(selector) => {
     if (!img || img.src === last) return;
     last = img.src;
     const at = performance.now();
-    const stamp = () => w.shown.push({src: img.src.length, arrived: at, decoded: performance.now()});
+    const stamp = () => w.shown.push({arrived: at, decoded: performance.now()});
     const done = () => requestAnimationFrame(() => requestAnimationFrame(stamp));  // painted
     (img.decode ? img.decode() : Promise.resolve()).then(done, done);
   };
@@ -309,25 +319,47 @@ def install_latency_probe(page, selector: str) -> None:
     page.evaluate(_PROBE, selector)
 
 
+def _pictures(page) -> int:
+    return page.evaluate("window.__fsLatency.shown.length")
+
+
+def wait_until_quiet(page, quiet_s: float = 1.5, timeout_s: float = CHANGE_TIMEOUT_S) -> None:
+    """Wait until no new picture has been painted for ``quiet_s`` (redraws of earlier changes
+    must not be taken for the next release's)."""
+    deadline = time.monotonic() + timeout_s
+    last, since = _pictures(page), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = _pictures(page)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+    raise AssertionError(f"the panel kept redrawing for {timeout_s:.0f} s")
+
+
 def release_to_picture_ms(page, slider_css: str, fractions: list[float], *, root: str = "",
                           timeout_s: float = CHANGE_TIMEOUT_S, counts: list[int] | None = None
                           ) -> list[float]:
-    """For each fraction: drag the slider (class ``slider_css`` inside ``root``) there and
-    measure, in the page, the time from the mouse release to the last new picture painted after
-    it (ms). Needs :func:`install_latency_probe` first. ``counts`` receives how many new pictures
-    each release brought."""
+    """For each fraction: once the panel is quiet, drag the slider (class ``slider_css`` inside
+    ``root``) there and measure, in the page, the time from the mouse release to the last new
+    picture painted after it (ms). Needs :func:`install_latency_probe` first. ``counts``
+    receives how many new pictures each release brought."""
+    after_release = """(n) => window.__fsLatency.shown.slice(n)
+        .filter(s => s.decoded >= window.__fsRelease.at)
+        .map(s => s.decoded - window.__fsRelease.at)"""
     times = []
     for f in fractions:
-        n = page.evaluate("window.__fsLatency.shown.length")
+        wait_until_quiet(page)
+        n = _pictures(page)
         drag(page, slider_css, f, root=root)
         deadline = time.monotonic() + timeout_s
-        while page.evaluate("window.__fsLatency.shown.length") == n:
+        while not page.evaluate(after_release, n):
             if time.monotonic() > deadline:
                 raise AssertionError(f"no new picture after dragging .{slider_css} to {f}")
             time.sleep(0.02)
-        time.sleep(0.3)   # let a second (late) picture of the same release show up too
-        got = page.evaluate("""(n) => window.__fsLatency.shown.slice(n)
-            .map(s => s.decoded - window.__fsRelease.at)""", n)
+        time.sleep(0.5)   # let a second (late) picture of the same release show up too
+        got = page.evaluate(after_release, n)
         times.append(max(got))
         if counts is not None:
             counts.append(len(got))

@@ -177,7 +177,7 @@ class StylePicker(ImagePicker):
             thumb = W.Image(value=thumbnail(img, 84), format="png",
                             layout=W.Layout(width="84px", height="84px", object_fit="cover"))
             button = W.Button(description=self.label_of(name), tooltip=name.replace("_", " "),
-                              layout=W.Layout(width="84px"))
+                              layout=W.Layout(width="84px", padding="0px 2px"))  # "kandinsky" fits
             button.on_click(lambda b, n=name: self.select(n))
             self.buttons[name] = button
             self._cells.append(W.VBox([thumb, button], layout=W.Layout(align_items="center")))
