@@ -97,7 +97,7 @@ def _garments(text: str) -> tuple[int, ...]:
 
 def _save_kinds(text: str) -> tuple[str, ...] | None:
     """An argparse type: ``all`` (None) or comma-separated result kinds."""
-    from fsutils.pipeline import SAVE_KINDS
+    from fsutils.results import SAVE_KINDS
 
     wanted = {s.strip() for s in text.split(",") if s.strip()}
     if wanted == {"all"}:
@@ -355,7 +355,7 @@ def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
     from tqdm.auto import tqdm
 
     from fsutils import io as fio
-    from fsutils.pipeline import save_result
+    from fsutils.results import save_result
     from fsutils.weights import WeightsError
 
     written: list[Path] = []

@@ -30,7 +30,7 @@ import hashlib
 import os
 import warnings
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ from fsutils import io as fio
 from fsutils.blend import BlendParams
 
 __all__ = ["Pipeline", "Result", "METHODS", "MODES", "DEFAULT_CLASSES", "resolve_classes",
-           "gatys_features", "load_style", "save_result", "SAVE_KINDS"]
+           "load_style"]
 
 #: Style-transfer methods known to the default stylers (the first is the default).
 METHODS: tuple[str, ...] = ("magenta", "fast", "adain", "gatys")
@@ -52,21 +52,18 @@ METHODS: tuple[str, ...] = ("magenta", "fast", "adain", "gatys")
 MODES: tuple[str, ...] = _blend.MODES
 #: Garment classes used when none are chosen: upper body, lower body, full body.
 DEFAULT_CLASSES: tuple[int, ...] = (1, 2, 3)
-#: Class names of the 4-class cloth models (index = label). Kept in step with
-#: ``fsutils.segment.CLASS_NAMES`` (a test checks it); duplicated here so that the pipeline's cache
-#: logic can be used and tested without loading the segmentation module.
-_CLASS_NAMES: tuple[str, ...] = ("background", "upper body", "lower body", "full body")
 
 StageFn = Callable[..., Any]
 
 
 def resolve_classes(classes: Iterable[int | str] | int | str | None,
-                    names: tuple[str, ...] = _CLASS_NAMES) -> tuple[int, ...]:
+                    names: Sequence[str] | None = None) -> tuple[int, ...]:
     """Garment classes as sorted label indices; accepts indices or names ("upper body", "upper",
-    "upper_body", "full-body" …, see :func:`fsutils.segment.class_index`). ``None`` means all
-    garments (1, 2, 3)."""
-    from .segment import class_index  # one parser of class names for the kit (imports torch: lazily)
+    "upper_body", "full-body" …, see :func:`fsutils.segment.class_index`) of ``names`` (default
+    :data:`fsutils.segment.CLASS_NAMES`). ``None`` means all garments (1, 2, 3)."""
+    from .segment import CLASS_NAMES, class_index  # one parser of class names (imports torch: lazily)
 
+    names = CLASS_NAMES if names is None else names
     if classes is None:
         return DEFAULT_CLASSES
     if isinstance(classes, (int, np.integer, str)):
@@ -163,52 +160,6 @@ class Result:
         return fio.to_pil(arr)  # bool mask and saliency map: grey; images: RGB
 
 
-_RANDOM_VGG: list = []
-
-
-def gatys_features(*, allow_random: bool | None = None, progress: bool = True):
-    """The feature network for Gatys transfer: ``None`` (meaning: let :mod:`fsutils.style` load and
-    cache the ImageNet VGG-19, fetched through :mod:`fsutils.weights`) — or, in test mode only, a
-    randomly initialised VGG-19.
-
-    The ImageNet VGG-19 weights (548 MB) are downloaded on users' machines; where they cannot be
-    obtained (offline machines, CI) **and only in test mode** (``FSUTILS_TINY=1``, or
-    ``allow_random=True``) a randomly initialised VGG-19 is returned with a printed warning, so that
-    the notebooks still run top to bottom — the pictures are then not real style transfer. Outside
-    test mode the weights error is raised with its instructions.
-    """
-    from fsutils.weights import WeightsError, fetch
-
-    try:
-        fetch("vgg19", progress=progress)
-        return None
-    except WeightsError as err:
-        if allow_random is None:
-            allow_random = _tiny()
-        if not allow_random:
-            raise
-        msg = ("WARNING: the VGG-19 ImageNet weights are not available here "
-               f"({str(err).splitlines()[0].rstrip(': ')}). TEST MODE: using a randomly initialised VGG-19, so "
-               "the Gatys pictures are NOT real style transfer.")
-        print(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=2)
-        if not _RANDOM_VGG:
-            import torch
-            from fsutils.models.vgg import vgg19_features
-
-            torch.manual_seed(0)
-            _RANDOM_VGG.append(vgg19_features(pretrained=False))
-        return _RANDOM_VGG[0]
-
-
-def _tiny() -> bool:
-    try:
-        from fsutils.env import tiny_mode
-    except ImportError:  # pragma: no cover - env is part of the kit
-        return os.environ.get("FSUTILS_TINY", "") not in ("", "0")
-    return bool(tiny_mode())
-
-
 # ---------------------------------------------------------------------------------------------
 # default stage functions (lazy: nothing heavy is imported until a stage first runs)
 
@@ -250,8 +201,6 @@ def _gatys(content: Image.Image, style: Any, *, mask=None, callback=None, progre
     from fsutils.style import gatys_transfer
 
     params.setdefault("size", max(content.size))
-    if params.get("features") is None:
-        params["features"] = gatys_features(progress=progress)
     return gatys_transfer(content, load_style(style), mask=mask, callback=callback,
                           progress=progress, **params)
 
@@ -337,10 +286,7 @@ class Pipeline:
             seg = self._segmenter()
             names = getattr(seg, "CLASS_NAMES", None) or getattr(seg, "class_names", None)
             if names is None:
-                try:
-                    from fsutils.segment import CLASS_NAMES as names
-                except ImportError:  # pragma: no cover
-                    names = _CLASS_NAMES
+                from fsutils.segment import CLASS_NAMES as names
             self._class_names = tuple(names)
         return self._class_names
 
@@ -680,58 +626,3 @@ class Pipeline:
         return Result(content=self.content, labels=self.labels(), saliency=self.saliency(),
                       mask=self.mask(cls), stylized=self.stylized, output=out, hard=hard,
                       mode=p.mode, classes=cls, method=method, params=p)
-
-
-#: What :func:`save_result` can write (``<stem>_<kind>.png``).
-SAVE_KINDS: tuple[str, ...] = ("stylized", "hard_paste", "style_full", "labels", "mask",
-                               "saliency", "comparison")
-
-
-def save_result(res: Result, folder: str | Path, stem: str, *,
-                kinds: Iterable[str] | None = None,
-                box: tuple[int, int, int, int] | None = None) -> list[Path]:
-    """Write a :class:`Result` as PNG files ``<folder>/<stem>_<kind>.png`` (see :data:`SAVE_KINDS`;
-    ``mask`` also writes one ``<stem>_mask_<class>.png`` per garment class) and return the paths.
-
-    ``comparison`` is the figure of :func:`fsutils.viz.comparison_figure`: photo, stylised image,
-    hard paste and saliency blend, with the boundary close-up at ``box`` (found automatically on
-    the garment edge when ``None``).
-    """
-    kinds = tuple(SAVE_KINDS if kinds is None else kinds)
-    unknown = set(kinds) - set(SAVE_KINDS)
-    if unknown:
-        raise ValueError(f"unknown result kinds {sorted(unknown)}; choose from {SAVE_KINDS}")
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
-
-    def save(img: Image.Image, kind: str) -> None:
-        path = folder / f"{stem}_{kind}.png"
-        img.save(path)
-        written.append(path)
-
-    if "stylized" in kinds:
-        save(res.image("output"), "stylized")
-    if "hard_paste" in kinds:
-        save(res.image("hard"), "hard_paste")
-    if "style_full" in kinds:
-        save(res.image("stylized"), "style_full")
-    if "labels" in kinds:
-        from fsutils import segment
-        save(Image.fromarray(segment.colorize(res.labels)), "labels")
-    if "mask" in kinds:
-        save(res.image("mask"), "mask")
-        for i, name in enumerate(_CLASS_NAMES[1:], start=1):
-            save(fio.to_pil(res.labels == i),
-                 "mask_" + name.replace(" ", "_"))
-    if "saliency" in kinds:
-        save(res.image("saliency"), "saliency")
-    if "comparison" in kinds:
-        from fsutils import viz  # matplotlib Figures without pyplot: no display needed
-        title = _blend.MODE_TITLES[res.mode]
-        fig = viz.comparison_figure(res.content, res.stylized, res.hard, res.output, res.mask,
-                                    saliency=res.saliency, box=box, blend_title=title)
-        path = folder / f"{stem}_comparison.png"
-        fig.savefig(path, dpi=80)
-        written.append(path)
-    return written

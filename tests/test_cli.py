@@ -131,12 +131,13 @@ def test_gatys_without_vgg_weights_says_what_to_do(tmp_path, monkeypatch, isolat
     fake_seg = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.uint8)  # noqa: E731
     fake_sal = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.float32)  # noqa: E731
     import fsutils.pipeline as P
+    from fsutils.segment import CLASS_NAMES
 
     real = P.Pipeline
 
     def offline_stages(*a, **kw):
         kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
-        return real(fake_seg, fake_sal, class_names=P._CLASS_NAMES, **kw)
+        return real(fake_seg, fake_sal, class_names=CLASS_NAMES, **kw)
 
     monkeypatch.setattr(P, "Pipeline", offline_stages)
     with pytest.raises(SystemExit) as info:

@@ -197,7 +197,7 @@ def test_pipeline_panel_saves(pipe, tmp_path, monkeypatch):
         saved.update(folder=folder, stem=stem, box=box, mode=res.mode)
         return []
 
-    monkeypatch.setattr("fsutils.pipeline.save_result", fake_save)
+    monkeypatch.setattr("fsutils.results.save_result", fake_save)
     panel = widgets.PipelinePanel(pipe, output_dir=tmp_path)
     panel.blend.mode.value = "feathered"
     panel.save()
@@ -274,7 +274,7 @@ def test_pipeline_panel_saves_the_pipeline_photo_under_its_name(pipe, tmp_path, 
     from fsutils import io as fio
 
     saved = {}
-    monkeypatch.setattr("fsutils.pipeline.save_result",
+    monkeypatch.setattr("fsutils.results.save_result",
                         lambda res, folder, stem, box=None, kinds=None: saved.update(
                             stem=stem, content=res.content) or [])
     photo = fio.sample_photos()[1]

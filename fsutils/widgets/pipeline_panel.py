@@ -46,7 +46,7 @@ class PipelinePanel(W.VBox):
 
     def save(self) -> list[Path]:
         """Write the current results (what the Save button does); returns the files."""
-        from fsutils.pipeline import save_result
+        from fsutils.results import save_result
 
         res = self.pipe.result(mode=self.blend.params, classes=self.garments.classes)
         files = save_result(res, self.output_dir, self.photo.name or "photo",

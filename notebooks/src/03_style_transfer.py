@@ -68,7 +68,6 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 # %%
 import torch
 from fsutils.style import gatys_transfer, fast_stylize, adain_transfer, gram_matrix
-from fsutils.pipeline import gatys_features
 
 SIZE = env.default_style_size()      # 256 on a CPU, 512 on a GPU (64 in test mode)
 STEPS = env.default_gatys_steps()    # 100 on a CPU, 300 on a GPU (3 in test mode)
@@ -99,9 +98,8 @@ print("same Gram matrix after moving the features:", torch.allclose(gram_matrix(
 # Gatys needs the ImageNet VGG-19 weights (548 MB, downloaded once through
 # `fsutils.weights` with a progress bar and a hash check). Where they cannot be obtained
 # (no internet), each Gatys cell says so in one line and the notebook carries on: the fast
-# and AdaIN sections below do not need them. In automatic test runs a randomly initialised
-# VGG-19 stands in, with a loud warning — the pictures are then meaningless, but every cell
-# still runs.
+# and AdaIN sections below do not need them. The network is loaded once and kept for the
+# cells after it.
 
 # %% [markdown]
 # ## Watch the optimisation
@@ -116,7 +114,6 @@ def keep(step, image, losses):
 
 with env.needs_weights("the Gatys optimisation", instead=LATER):
     result = gatys_transfer(photo, painting, steps=STEPS, size=SIZE,
-                            features=gatys_features(),   # the VGG-19 (cached after once)
                             content_weight=1, style_weight=1e6, callback=keep,
                             callback_every=max(1, STEPS // 4), seed=0)
     fig, axes = plt.subplots(1, len(snapshots) + 1, figsize=(3 * (len(snapshots) + 1), 4))
@@ -140,7 +137,7 @@ upper, lower = pipe.mask("upper body"), pipe.mask(["lower body", "full body"])
 wave = fio.load_image(fio.sample_path("great_wave_hokusai"))
 with env.needs_weights("Gatys with a painting per garment", instead=LATER):
     two_styles = gatys_transfer(photo, {"upper": (upper, painting), "lower": (lower, wave)},
-                                steps=STEPS, size=SIZE, features=gatys_features(), seed=0,
+                                steps=STEPS, size=SIZE, seed=0,
                                 progress=False)
     display(viz.panels([upper | lower, two_styles], ["garments", "upper: Van Gogh, lower: Hokusai"]))
 

@@ -79,11 +79,10 @@ print({k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed})
 # loss restricted to the garment:
 
 # %%
-from fsutils.pipeline import gatys_features
 with env.needs_weights("Gatys", instead="The rest of the notebook uses the fast model."):
     gatys = pipe.run(method="gatys", style="starry_night_vangogh", classes=["upper body"],
                      masked_style=True, steps=env.default_gatys_steps(),
-                     size=env.default_style_size(), features=gatys_features())
+                     size=env.default_style_size())
     display(viz.panels([gatys.stylized, gatys.output], ["Gatys, style loss on the garment", "saliency blend"]))
 
 # %% [markdown]
@@ -112,7 +111,7 @@ panel
 
 # %%
 import os
-from fsutils.pipeline import save_result
+from fsutils.results import save_result
 out_dir = os.environ.get("FSUTILS_OUTPUT_DIR", "outputs")
 files = save_result(pipe.result(mode="saliency", classes=garments), out_dir,
                     pipe.image_name)      # the photo the pipeline (and the panel) is on

@@ -73,9 +73,8 @@ train.show_examples(ccp_root, val_ids[:3]);
 # output layers, and initialise the new heads randomly:
 
 # %%
-saliency_weights = weights.fetch("u2netp")                       # 4.7 MB, from the mirror or the internet
-import torch
-model, fresh = train.surgery_from_saliency(torch.load(saliency_weights, map_location="cpu", weights_only=True))
+saliency_weights = weights.read_state_dict("u2netp")   # 4.7 MB, fetched from the mirror or the internet
+model, fresh = train.surgery_from_saliency(saliency_weights)
 kept = len(model.state_dict()) - len(fresh)
 print(f"{kept} tensors copied from the saliency model; {len(fresh)} new:", sorted({k.split('.')[0] for k in fresh}))
 

@@ -1,0 +1,72 @@
+"""Saving a pipeline result as PNG files: the stylised photo, the hard paste, the full stylised
+image, the label map, the garment masks, the saliency map and the comparison figure.
+
+>>> files = save_result(pipe.result(), "outputs", "photo")        # doctest: +SKIP
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from PIL import Image
+
+from fsutils import blend
+from fsutils import io as fio
+from fsutils.pipeline import Result
+
+__all__ = ["save_result", "SAVE_KINDS"]
+
+#: What :func:`save_result` can write (``<stem>_<kind>.png``).
+SAVE_KINDS: tuple[str, ...] = ("stylized", "hard_paste", "style_full", "labels", "mask",
+                               "saliency", "comparison")
+
+
+def save_result(res: Result, folder: str | Path, stem: str, *,
+                kinds: Iterable[str] | None = None,
+                box: tuple[int, int, int, int] | None = None) -> list[Path]:
+    """Write a :class:`Result` as PNG files ``<folder>/<stem>_<kind>.png`` (see :data:`SAVE_KINDS`;
+    ``mask`` also writes one ``<stem>_mask_<class>.png`` per garment class) and return the paths.
+
+    ``comparison`` is the figure of :func:`fsutils.viz.comparison_figure`: photo, stylised image,
+    hard paste and saliency blend, with the boundary close-up at ``box`` (found automatically on
+    the garment edge when ``None``).
+    """
+    kinds = tuple(SAVE_KINDS if kinds is None else kinds)
+    unknown = set(kinds) - set(SAVE_KINDS)
+    if unknown:
+        raise ValueError(f"unknown result kinds {sorted(unknown)}; choose from {SAVE_KINDS}")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def save(img: Image.Image, kind: str) -> None:
+        path = folder / f"{stem}_{kind}.png"
+        img.save(path)
+        written.append(path)
+
+    if "stylized" in kinds:
+        save(res.image("output"), "stylized")
+    if "hard_paste" in kinds:
+        save(res.image("hard"), "hard_paste")
+    if "style_full" in kinds:
+        save(res.image("stylized"), "style_full")
+    from fsutils import segment  # torch: loaded on the first save, not with the module
+
+    if "labels" in kinds:
+        save(Image.fromarray(segment.colorize(res.labels)), "labels")
+    if "mask" in kinds:
+        save(res.image("mask"), "mask")
+        for i, name in enumerate(segment.CLASS_NAMES[1:], start=1):
+            save(fio.to_pil(res.labels == i),
+                 "mask_" + name.replace(" ", "_"))
+    if "saliency" in kinds:
+        save(res.image("saliency"), "saliency")
+    if "comparison" in kinds:
+        from fsutils import viz  # matplotlib Figures without pyplot: no display needed
+        title = blend.MODE_TITLES[res.mode]
+        fig = viz.comparison_figure(res.content, res.stylized, res.hard, res.output, res.mask,
+                                    saliency=res.saliency, box=box, blend_title=title)
+        path = folder / f"{stem}_comparison.png"
+        fig.savefig(path, dpi=80)
+        written.append(path)
+    return written
