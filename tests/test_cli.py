@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from fsutils import io as fio
+from fsutils.segment import CLASS_NAMES
 from fsutils.__main__ import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +132,6 @@ def test_gatys_without_vgg_weights_says_what_to_do(tmp_path, monkeypatch, isolat
     fake_seg = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.uint8)  # noqa: E731
     fake_sal = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.float32)  # noqa: E731
     import fsutils.pipeline as P
-    from fsutils.segment import CLASS_NAMES
 
     real = P.Pipeline
 
@@ -159,7 +159,7 @@ def test_magenta_without_its_networks_says_what_to_do(tmp_path, monkeypatch, iso
 
     def offline_stages(*a, **kw):
         kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
-        return real(fake_seg, fake_sal, class_names=P._CLASS_NAMES, **kw)
+        return real(fake_seg, fake_sal, class_names=CLASS_NAMES, **kw)
 
     monkeypatch.setattr(P, "Pipeline", offline_stages)
     monkeypatch.setattr(magenta, "_CACHE", {})  # networks loaded by other tests do not count
@@ -184,7 +184,7 @@ def test_magenta_style_strength_reaches_the_styler(tmp_path, monkeypatch):
         kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
         seg = lambda photo: np.ones((photo.size[1], photo.size[0]), np.uint8)  # noqa: E731
         sal = lambda photo: np.ones((photo.size[1], photo.size[0]), np.float32)  # noqa: E731
-        return real(seg, sal, stylers={"magenta": style}, class_names=P._CLASS_NAMES, **kw)
+        return real(seg, sal, stylers={"magenta": style}, class_names=CLASS_NAMES, **kw)
 
     monkeypatch.setattr(P, "Pipeline", build)
     assert main(["--out", str(tmp_path), "--max-size", "48", "--style", "the_scream_munch",
