@@ -15,10 +15,16 @@ the photo's size:
 :func:`evaluate_cutout` scores them with IoU against Clothing Co-Parsing annotations for two
 targets, *person* (every labelled pixel that is not "null") and *clothes* (the kit's classes 1–3);
 ``python -m fsutils.evaluate cutout`` prints its table.
+
+:func:`compare_cutouts` makes the similarity table of the stylised cut-outs: each method's
+cut-out (on white) goes through a fast style model, and :func:`fsutils.metrics.image_similarity`
+compares the result with the content photo, the style image and the stylised *truth cut* (the
+annotated person cut out the same way).
 """
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -28,10 +34,14 @@ from PIL import Image
 __all__ = ["Rect", "GRABCUT_ITERS", "SALIENCY_THRESHOLD", "BOX_MARGIN", "METHODS", "TARGETS",
            "as_uint8", "mask_box", "expand_box", "auto_rect", "grabcut_mask", "saliency_cutout",
            "cloth_cutout", "cutout", "iou", "person_mask", "clothes_mask", "evaluate_cutout",
-           "cutout_table"]
+           "cutout_table", "SIMILARITY_ROWS", "SIMILARITY_COLUMNS", "CutoutComparison",
+           "compare_cutouts", "similarity_table"]
 
-#: ``(x, y, width, height)`` in pixels, OpenCV's convention.
-Rect = tuple[int, int, int, int]
+from .viz import Box
+
+#: A rectangle is the kit's :class:`fsutils.viz.Box`: ``(x0, y0, x1, y1)`` in pixels, left, top,
+#: right and bottom (the last two exclusive), the order of ``PIL.Image.crop``.
+Rect = Box
 GRABCUT_ITERS = 5
 SALIENCY_THRESHOLD = 0.5
 #: How much a box grows: this fraction of its width and of its height, half on each side.
@@ -60,24 +70,24 @@ def as_uint8(photo: Any) -> np.ndarray:
 
 
 def mask_box(mask: np.ndarray) -> Rect | None:
-    """The tight ``(x, y, w, h)`` box of the True pixels of ``mask``; None when there are none."""
+    """The tight box ``(x0, y0, x1, y1)`` of the True pixels of ``mask``; None when there are none."""
     ys, xs = np.nonzero(np.asarray(mask))
     if ys.size == 0:
         return None
-    return int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)
+    return Box(int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
 
 
-def expand_box(rect: Rect, shape: tuple[int, int], margin: float = BOX_MARGIN) -> Rect:
-    """``rect`` grown by ``margin`` × its width and height (half on each side), then clipped so
-    that it stays at least one pixel inside an image of ``shape`` = (H, W)."""
+def expand_box(rect: Sequence[int], shape: tuple[int, int], margin: float = BOX_MARGIN) -> Rect:
+    """``rect`` = ``(x0, y0, x1, y1)`` grown by ``margin`` × its width and height (half on each
+    side), then clipped so that it stays at least one pixel inside an image of ``shape`` = (H, W)."""
     if margin < 0:
         raise ValueError(f"margin must be ≥ 0, got {margin}")
     h, w = shape
-    x, y, bw, bh = rect
-    dx, dy = margin * bw / 2, margin * bh / 2
-    x0, y0 = max(1, int(np.floor(x - dx))), max(1, int(np.floor(y - dy)))
-    x1, y1 = min(w - 1, int(np.ceil(x + bw + dx))), min(h - 1, int(np.ceil(y + bh + dy)))
-    return x0, y0, max(1, x1 - x0), max(1, y1 - y0)
+    x0, y0, x1, y1 = rect
+    dx, dy = margin * (x1 - x0) / 2, margin * (y1 - y0) / 2
+    x0, y0 = max(1, int(np.floor(x0 - dx))), max(1, int(np.floor(y0 - dy)))
+    x1, y1 = min(w - 1, int(np.ceil(x1 + dx))), min(h - 1, int(np.ceil(y1 + dy)))
+    return Box(x0, y0, max(x0 + 1, x1), max(y0 + 1, y1))
 
 
 def _saliency_model(saliency: Any = None):
@@ -103,29 +113,30 @@ def auto_rect(photo: Any, saliency_map: np.ndarray | None = None, *, saliency: A
     box = mask_box(saliency_map > threshold)
     if box is None:
         raise ValueError(f"no pixel of the saliency map is above {threshold}, so there is no "
-                         "box to start GrabCut from; draw one and pass rect=(x, y, w, h).")
+                         "box to start GrabCut from; draw one and pass rect=(x0, y0, x1, y1).")
     return expand_box(box, img.shape[:2], margin)
 
 
 def _check_rect(rect: Sequence[int], shape: tuple[int, int]) -> Rect:
     h, w = shape
     try:
-        x, y, rw, rh = (int(v) for v in rect)
+        x0, y0, x1, y1 = (int(v) for v in rect)
     except (TypeError, ValueError):
-        raise ValueError(f"rect must be four integers (x, y, width, height), got {rect!r}") from None
-    if rw < 1 or rh < 1 or x < 0 or y < 0 or x + rw > w or y + rh > h:
-        raise ValueError(f"rect {(x, y, rw, rh)} is not inside the {w}×{h} photo; give (x, y, "
-                         "width, height) with width, height ≥ 1 and x + width ≤ W, y + height ≤ H.")
-    if rw * rh >= w * h:
-        raise ValueError(f"rect {(x, y, rw, rh)} covers the whole photo, so GrabCut has no "
+        raise ValueError(f"rect must be four integers (x0, y0, x1, y1), got {rect!r}") from None
+    if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
+        raise ValueError(f"rect {(x0, y0, x1, y1)} is not inside the {w}×{h} photo; give "
+                         "(x0, y0, x1, y1) with 0 ≤ x0 < x1 ≤ width and 0 ≤ y0 < y1 ≤ height.")
+    if (x1 - x0) * (y1 - y0) >= w * h:
+        raise ValueError(f"rect {(x0, y0, x1, y1)} covers the whole photo, so GrabCut has no "
                          "background to learn from; leave at least a one-pixel border.")
-    return x, y, rw, rh
+    return Box(x0, y0, x1, y1)
 
 
 def grabcut_mask(photo: Any, rect: Sequence[int] | None = None, iters: int = GRABCUT_ITERS, *,
                  saliency: Any = None, saliency_map: np.ndarray | None = None,
                  seed: int = 0) -> np.ndarray:
-    """GrabCut foreground (bool H×W) of ``photo`` from ``rect`` = ``(x, y, width, height)``.
+    """GrabCut foreground (bool H×W) of ``photo`` from ``rect`` = ``(x0, y0, x1, y1)`` (left, top,
+    right and bottom, the last two exclusive: :class:`fsutils.viz.Box`, drawn by ``viz.panels``).
 
     Everything outside the rectangle is background; inside, GrabCut decides. With ``rect=None``
     the rectangle is :func:`auto_rect` (saliency bounding box + 5 %), from ``saliency_map`` if
@@ -139,11 +150,11 @@ def grabcut_mask(photo: Any, rect: Sequence[int] | None = None, iters: int = GRA
     img = as_uint8(photo)
     if rect is None:
         rect = auto_rect(img, saliency_map, saliency=saliency)
-    rect = _check_rect(rect, img.shape[:2])
+    x0, y0, x1, y1 = _check_rect(rect, img.shape[:2])
     cv2.setRNGSeed(seed)
     mask = np.zeros(img.shape[:2], np.uint8)
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-    cv2.grabCut(cv2.cvtColor(img, cv2.COLOR_RGB2BGR), mask, rect, bgd, fgd, int(iters),
+    cv2.grabCut(cv2.cvtColor(img, cv2.COLOR_RGB2BGR), mask, (x0, y0, x1 - x0, y1 - y0), bgd, fgd, int(iters),
                 cv2.GC_INIT_WITH_RECT)
     return (mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)
 
@@ -261,4 +272,88 @@ def cutout_table(result: dict) -> list[str]:
         what = _DESCRIPTIONS[m].format(margin=100 * result["margin"])
         lines.append(f"| {m} | {what} | {r['person']:.4f} | {r['clothes']:.4f} | "
                      f"{result['seconds'][m]:.2f} |")
+    return lines
+
+
+#: Rows and columns of the similarity table (:func:`similarity_table`).
+SIMILARITY_ROWS = ("U2-Net", "GrabCut", "cloth model")
+SIMILARITY_COLUMNS = ("content", "style", "truth cut")
+
+
+@dataclass
+class CutoutComparison:
+    """One photo's cut-outs, their stylised versions and the similarity scores.
+
+    ``masks`` and ``stylised`` hold one entry per row of :data:`SIMILARITY_ROWS` plus ``"truth"``;
+    ``scores[row][column]`` is ``image_similarity`` × 100 for the columns of
+    :data:`SIMILARITY_COLUMNS`; ``rect`` is the GrabCut rectangle."""
+
+    photo: np.ndarray
+    style_image: Image.Image
+    rect: Rect
+    masks: dict[str, np.ndarray] = field(default_factory=dict)
+    stylised: dict[str, Image.Image] = field(default_factory=dict)
+    scores: dict[str, dict[str, float]] = field(default_factory=dict)
+
+
+def compare_cutouts(photo: Any, truth: np.ndarray, style: str = "candy", *,
+                    style_image: Any = None, backend: str | None = None,
+                    rect: Sequence[int] | None = None, saliency: Any = None,
+                    segmenter: Any = None, max_size: int | None = 512) -> CutoutComparison:
+    """Cut ``photo`` out with U2-Net (saliency > 0.5), GrabCut and the cloth model, stylise each
+    cut-out (on white) with the fast model ``style``, and score each against the content photo,
+    the style image and the stylised truth cut (``truth``: the bool person mask, e.g.
+    :func:`person_mask` of the CCP annotation).
+
+    GrabCut starts from ``rect``, by default the truth's box grown by 5 % — the rectangle a
+    careful user draws. ``style_image`` defaults to the bundled picture the fast model was trained
+    on (``candy.jpg``, ``mosaic.jpg`` …, else ``style`` must name a file); ``backend`` is the
+    similarity backend (default :data:`fsutils.metrics.DEFAULT_BACKEND`). The photo is first
+    shrunk to ``max_size`` on its longer side (the fast models' working size)."""
+    from . import io, metrics
+    from .style.fast import fast_stylize, registry_name
+
+    backend = backend or metrics.DEFAULT_BACKEND
+    if backend not in metrics.BACKENDS:
+        raise ValueError(f"unknown similarity backend {backend!r}; choose one of {', '.join(metrics.BACKENDS)}")
+    registry_name(style)  # refuses an unknown style before any work
+    img = as_uint8(photo)
+    truth = np.asarray(truth, bool)
+    if truth.shape != img.shape[:2]:
+        raise ValueError(f"the truth mask is {truth.shape}, the photo {img.shape[:2]}")
+    if style_image is None:
+        style_image = io.load_image(io.sample_path(f"{style}.jpg"))
+    style_image = io.load_image(style_image) if not isinstance(style_image, Image.Image) else style_image
+    if max_size is not None and max(img.shape[:2]) > max_size:
+        k = max_size / max(img.shape[:2])
+        size = (max(1, round(img.shape[1] * k)), max(1, round(img.shape[0] * k)))
+        img = np.asarray(Image.fromarray(img).resize(size, Image.Resampling.LANCZOS))
+        truth = np.asarray(Image.fromarray(truth).resize(size, Image.Resampling.NEAREST))
+    if rect is None:
+        box = mask_box(truth)
+        if box is None:
+            raise ValueError("the truth mask is empty: there is no person to cut out.")
+        rect = expand_box(box, truth.shape)
+    rect = _check_rect(rect, img.shape[:2])
+    masks = {"U2-Net": saliency_cutout(img, saliency), "GrabCut": grabcut_mask(img, rect),
+             "cloth model": cloth_cutout(img, segmenter), "truth": truth}
+    stylised = {k: fast_stylize(cutout(img, m), style) for k, m in masks.items()}
+    columns = {"content": img, "style": style_image, "truth cut": stylised["truth"]}
+    rows = {k: stylised[k] for k in SIMILARITY_ROWS}
+    scores = metrics.similarity_matrix(rows, columns, backend=backend)
+    return CutoutComparison(img, style_image, rect, masks, stylised, scores)
+
+
+def similarity_table(comparisons: Sequence[CutoutComparison]) -> list[str]:
+    """The mean scores of several :class:`CutoutComparison` as Markdown table lines (rows: cut-out
+    method; columns: similarity of the stylised cut-out to the content photo, the style image and
+    the stylised truth cut), with the IoU of each cut-out against the truth."""
+    if not comparisons:
+        raise ValueError("no comparison to tabulate")
+    lines = ["| cut-out | to content | to style | to truth cut | IoU with truth |",
+             "|---|---:|---:|---:|---:|"]
+    for row in SIMILARITY_ROWS:
+        mean = [float(np.mean([c.scores[row][col] for c in comparisons])) for col in SIMILARITY_COLUMNS]
+        overlap = float(np.mean([iou(c.masks[row], c.masks["truth"]) for c in comparisons]))
+        lines.append(f"| {row} | " + " | ".join(f"{v:.2f}" for v in mean) + f" | {overlap:.3f} |")
     return lines

@@ -28,9 +28,9 @@ def test_grabcut_finds_a_known_foreground_from_its_box():
     assert mask.dtype == bool and mask.shape == fg.shape
     assert baselines.iou(mask, fg) >= 0.9
     # outside the rectangle is background by definition
-    x, y, w, h = rect
+    x0, y0, x1, y1 = rect
     outside = np.ones_like(fg)
-    outside[y:y + h, x:x + w] = False
+    outside[y0:y1, x0:x1] = False
     assert not mask[outside].any()
 
 
@@ -38,22 +38,25 @@ def test_grabcut_without_a_rectangle_uses_the_saliency_box():
     img, fg = synthetic_photo(seed=1)
     saliency_map = fg.astype(np.float32) * 0.9  # a perfect saliency map
     rect = baselines.auto_rect(img, saliency_map)
-    x, y, w, h = rect
-    bx, by, bw, bh = baselines.mask_box(fg)
-    assert x < bx and y < by and x + w > bx + bw and y + h > by + bh  # grown by the margin
-    assert w <= round(bw * (1 + baselines.BOX_MARGIN)) + 2
+    x0, y0, x1, y1 = rect
+    bx0, by0, bx1, by1 = baselines.mask_box(fg)
+    assert x0 < bx0 and y0 < by0 and x1 > bx1 and y1 > by1  # grown by the margin
+    assert x1 - x0 <= round((bx1 - bx0) * (1 + baselines.BOX_MARGIN)) + 2
     auto = baselines.grabcut_mask(img, saliency_map=saliency_map)
     assert np.array_equal(auto, baselines.grabcut_mask(img, rect))  # seeded: reproducible
     assert baselines.iou(auto, fg) >= 0.9
 
 
 def test_expand_box_stays_inside_the_photo():
-    assert baselines.expand_box((0, 0, 100, 50), (50, 100), 0.05) == (1, 1, 98, 48)
-    assert baselines.expand_box((40, 20, 20, 10), (100, 100), 0.1) == (39, 19, 22, 12)
+    assert baselines.expand_box((0, 0, 100, 50), (50, 100), 0.05) == (1, 1, 99, 49)
+    assert baselines.expand_box((40, 20, 60, 30), (100, 100), 0.1) == (39, 19, 61, 31)
+    assert baselines.mask_box(np.eye(5, dtype=bool)[1:4]) == (1, 0, 4, 3)
+    assert baselines.mask_box(np.zeros((3, 3), bool)) is None
 
 
 @pytest.mark.parametrize("rect, words", [((0, 0, 120, 160), "whole photo"),
                                          ((10, 10, 200, 20), "not inside"),
+                                         ((30, 10, 20, 40), "not inside"),
                                          ((1, 2, 3), "four integers")])
 def test_bad_rectangles_are_refused(rect, words):
     img, _ = synthetic_photo()
@@ -108,3 +111,32 @@ def test_cutout_command_refuses_bad_arguments_before_loading_models(tmp_path, ca
     assert e.value.code == 2 and "--max-images" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="not a folder"):
         evaluate.main(["cutout", "--ccp-root", str(tmp_path / "missing")])
+
+
+@pytest.mark.slow
+def test_similarity_of_stylised_cutouts_on_a_bundled_photo():
+    """Real models on a bundled photo (CCP 0006, person annotation from the CCP folder): the
+    U-2-Net cut-out is close to the person, so its stylised version is closer to the stylised
+    truth cut than the garments-only cut-out of the cloth model."""
+    from fsutils import io
+
+    try:
+        root = data.locate_ccp()
+    except data.CCPError:
+        pytest.skip("the CCP folder is not available here")
+    truth = baselines.person_mask(data.load_groundtruth(root, "0006"))
+    c = baselines.compare_cutouts(io.load_image(io.sample_path("ccp_0006.jpg")), truth, "candy",
+                                  max_size=256)
+    assert c.photo.shape[:2] == c.masks["truth"].shape and max(c.photo.shape[:2]) == 256
+    assert set(c.scores) == set(baselines.SIMILARITY_ROWS)
+    assert all(0 < v < 100 for row in c.scores.values() for v in row.values())
+    assert baselines.iou(c.masks["U2-Net"], c.masks["truth"]) > 0.8
+    assert c.scores["U2-Net"]["truth cut"] > c.scores["cloth model"]["truth cut"]
+    lines = baselines.similarity_table([c, c])
+    assert lines[2].startswith("| U2-Net | ") and f"{c.scores['U2-Net']['style']:.2f}" in lines[2]
+
+
+def test_compare_cutouts_refuses_an_unknown_style_first():
+    img, fg = synthetic_photo()
+    with pytest.raises(ValueError, match="unknown fast style"):
+        baselines.compare_cutouts(img, fg, "van-gogh")
