@@ -32,7 +32,7 @@ import numpy as np
 from PIL import Image
 
 __all__ = ["Rect", "GRABCUT_ITERS", "SALIENCY_THRESHOLD", "BOX_MARGIN", "METHODS", "TARGETS",
-           "as_uint8", "mask_box", "expand_box", "auto_rect", "grabcut_mask", "saliency_cutout",
+           "mask_box", "expand_box", "auto_rect", "grabcut_mask", "saliency_cutout",
            "cloth_cutout", "cutout", "iou", "person_mask", "clothes_mask", "evaluate_cutout",
            "cutout_table", "SIMILARITY_ROWS", "SIMILARITY_COLUMNS", "CutoutComparison",
            "compare_cutouts", "similarity_table"]
@@ -57,16 +57,12 @@ _DESCRIPTIONS = {
 }
 
 
-def as_uint8(photo: Any) -> np.ndarray:
-    """A photo (PIL image, H×W×3 uint8 or float 0..1 array, path or bytes) as uint8 H×W×3 RGB."""
+def _rgb(photo: Any) -> np.ndarray:
+    """A photo (PIL image, H×W×3 uint8 or float 0..1 array, path or bytes) as the uint8 H×W×3
+    RGB array OpenCV works on (:func:`fsutils.io.to_rgb`)."""
     from . import io
 
-    if not isinstance(photo, (Image.Image, np.ndarray)):
-        photo = io.load_image(photo)
-    if isinstance(photo, np.ndarray) and photo.dtype == np.uint8 and photo.ndim == 3 \
-            and photo.shape[2] == 3:
-        return np.ascontiguousarray(photo)
-    return np.asarray(io.to_pil(io.to_float(photo)), dtype=np.uint8)
+    return np.asarray(io.to_rgb(photo))
 
 
 def mask_box(mask: np.ndarray) -> Rect | None:
@@ -103,7 +99,7 @@ def auto_rect(photo: Any, saliency_map: np.ndarray | None = None, *, saliency: A
     """GrabCut's rectangle without a user: the bounding box of the saliency map above
     ``threshold``, grown by ``margin`` (:func:`expand_box`). Pass a ``saliency_map`` already
     computed (float H×W in 0..1), or a ``saliency`` model (default: U2NETP)."""
-    img = as_uint8(photo)
+    img = _rgb(photo)
     if saliency_map is None:
         saliency_map = _saliency_model(saliency).predict(img)
     saliency_map = np.asarray(saliency_map)
@@ -147,7 +143,7 @@ def grabcut_mask(photo: Any, rect: Sequence[int] | None = None, iters: int = GRA
 
     if int(iters) != iters or iters < 1:
         raise ValueError(f"iters must be an integer ≥ 1, got {iters!r}")
-    img = as_uint8(photo)
+    img = _rgb(photo)
     if rect is None:
         rect = auto_rect(img, saliency_map, saliency=saliency)
     x0, y0, x1, y1 = _check_rect(rect, img.shape[:2])
@@ -163,7 +159,7 @@ def saliency_cutout(photo: Any, saliency: Any = None, threshold: float = SALIENC
                     saliency_map: np.ndarray | None = None) -> np.ndarray:
     """The U-2-Net cut-out: saliency above ``threshold`` (bool H×W)."""
     if saliency_map is None:
-        saliency_map = _saliency_model(saliency).predict(as_uint8(photo))
+        saliency_map = _saliency_model(saliency).predict(_rgb(photo))
     return np.asarray(saliency_map) > threshold
 
 
@@ -174,7 +170,7 @@ def cloth_cutout(photo: Any, segmenter: Any = None, classes: Sequence[int | str]
     from .segment import ClothSegmenter, combine_masks
 
     if labels is None:
-        labels = (segmenter or ClothSegmenter()).predict(as_uint8(photo))
+        labels = (segmenter or ClothSegmenter()).predict(_rgb(photo))
     return combine_masks(labels, classes)
 
 
@@ -183,7 +179,7 @@ def cutout(photo: Any, mask: np.ndarray, background: float = 1.0) -> np.ndarray:
     float32 H×W×3 in 0..1."""
     from . import io
 
-    img = io.to_float(as_uint8(photo))
+    img = io.to_float(io.to_rgb(photo))
     m = np.asarray(mask, dtype=bool)
     if m.shape != img.shape[:2]:
         raise ValueError(f"mask {m.shape} and photo {img.shape[:2]} differ in size")
@@ -221,11 +217,11 @@ def evaluate_cutout(ccp_root: str | Path, split: str = "val", *, max_images: int
     from tqdm.auto import tqdm
 
     from . import data
-    from .placement import _split_ids
+    from .placement import select_ids
 
     if max_images is not None and max_images < 1:
         raise ValueError(f"max_images must be ≥ 1, got {max_images}")
-    ids = _split_ids(ccp_root, split)[:max_images]
+    ids = select_ids(ccp_root, split)[:max_images]
     lookup = data.label_lookup(data.read_label_names(ccp_root))
     saliency = _saliency_model(saliency)
     if segmenter is None:
@@ -235,7 +231,7 @@ def evaluate_cutout(ccp_root: str | Path, split: str = "val", *, max_images: int
     scores = {m: {t: [] for t in TARGETS} for m in METHODS}
     seconds = {m: 0.0 for m in METHODS}
     for i in tqdm(ids, desc="cut-outs", disable=not progress):
-        img = as_uint8(data.load_photo(ccp_root, i))
+        img = _rgb(data.load_photo(ccp_root, i))
         gt = data.load_groundtruth(ccp_root, i)
         targets = {"person": person_mask(gt), "clothes": clothes_mask(gt, lookup)}
         t0 = time.perf_counter()
@@ -317,13 +313,13 @@ def compare_cutouts(photo: Any, truth: np.ndarray, style: str = "candy", *,
     if backend not in metrics.BACKENDS:
         raise ValueError(f"unknown similarity backend {backend!r}; choose one of {', '.join(metrics.BACKENDS)}")
     registry_name(style)  # refuses an unknown style before any work
-    img = as_uint8(photo)
+    img = _rgb(photo)
     truth = np.asarray(truth, bool)
     if truth.shape != img.shape[:2]:
         raise ValueError(f"the truth mask is {truth.shape}, the photo {img.shape[:2]}")
     if style_image is None:
         style_image = io.load_image(io.sample_path(f"{style}.jpg"))
-    style_image = io.load_image(style_image) if not isinstance(style_image, Image.Image) else style_image
+    style_image = io.to_rgb(style_image)
     if max_size is not None and max(img.shape[:2]) > max_size:
         k = max_size / max(img.shape[:2])
         size = (max(1, round(img.shape[1] * k)), max(1, round(img.shape[0] * k)))

@@ -180,11 +180,17 @@ def _cutout_parser(sub) -> None:
 def _main_cutout(args: argparse.Namespace) -> int:
     import contextlib
 
+    from . import data
     from .baselines import cutout_table, evaluate_cutout
+    from .placement import select_ids
 
     if not args.ccp_root.is_dir():
         raise SystemExit(f"error: --ccp-root {args.ccp_root} is not a folder; give the folder "
                          "that holds photos/, annotations/ and label_list.mat.")
+    try:
+        select_ids(args.ccp_root, args.split)
+    except (ValueError, data.CCPError) as e:
+        raise SystemExit(f"error: {e}") from None
     if args.device:
         import os
         os.environ["FSUTILS_DEVICE"] = args.device
