@@ -9,9 +9,11 @@
 - :class:`SaliencyExplorer` — the saliency map with threshold and gamma previews.
 - :class:`StylePanel` — method (Gatys / fast / AdaIN), content weight α, style weight β, TV weight,
   steps, size, optimizer, AdaIN α; a Run button and a live preview during the optimisation.
-- :class:`BlendPanel` — mode (hard paste / saliency / feathered), feather width, saliency strength
-  and the **boundary close-up**: a zoom box moved with sliders, showing the same crop of the hard
-  paste and the saliency blend side by side with a seam score for each.
+- :class:`BlendPanel` — every blend mode of :mod:`fsutils.blend` (hard paste, equation 2,
+  feathered, soft and guided masks, Poisson), the sliders the mode reads (saliency strength,
+  feather width, guided radius and ε) and the **boundary close-up**: a zoom box moved with
+  sliders, showing the same crop of the hard paste, the saliency blend and the chosen mode with a
+  seam score for each, and the chosen mode's weight.
 - :class:`PipelinePanel` — all of the above on one photo, plus saving the results.
 
 Every panel is an ``ipywidgets.VBox`` (display it, or leave it as a cell's last expression) with
