@@ -538,7 +538,11 @@ class Pipeline:
         cls = resolve_classes(classes, self.class_names)
 
         def compute() -> np.ndarray:
-            w = _blend.blend_weight(p, self.content, self.mask(cls), **self._inputs(p, cls))
+            if p.mode == "guided_saliency":  # the guided mask does not read the strength: reuse it
+                w = _blend.soft_mask(self.weight(p.replace(mode="guided"), classes=cls),
+                                     self.saliency(), p.strength)
+            else:
+                w = _blend.blend_weight(p, self.content, self.mask(cls), **self._inputs(p, cls))
             w.setflags(write=False)
             return w
 

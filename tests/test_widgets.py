@@ -331,3 +331,27 @@ def test_painting_buttons_name_the_painter():
     assert labels["starry_night_vangogh"] == "vangogh" and labels["the_scream_munch"] == "munch"
     assert labels["en_campo_gris_kandinsky"] == "kandinsky" and labels["candy"] == "candy"
     assert len(set(labels.values())) == len(labels)
+
+
+def test_a_strength_change_does_not_rerun_the_guided_filter(pipe, monkeypatch):
+    import fsutils.blend.modes as modes
+
+    calls = []
+    real = modes.refine_mask
+    monkeypatch.setattr(modes, "refine_mask", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    panel = widgets.BlendPanel(pipe, mode="guided_saliency")
+    first = pixels(panel)
+    n = len(calls)
+    panel.strength.value = 0.4
+    assert (pixels(panel) != first).any()
+    assert len(calls) == n, "the guided filter ran again for a new saliency strength"
+    # the same weight as computing it in one go
+    from fsutils.blend import BlendParams, blend_weight
+
+    params = BlendParams("guided_saliency", strength=0.4)
+    direct = blend_weight(params, pipe.content, pipe.mask((1, 2, 3)),
+                          probability=pipe.probability((1, 2, 3)), saliency=pipe.saliency())
+    assert np.allclose(pipe.weight(params, classes=(1, 2, 3)), direct, atol=1e-6)
+    n = len(calls)
+    panel.radius.value = 4                                # a new radius does run it again
+    assert len(calls) == n + 1
