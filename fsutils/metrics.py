@@ -40,9 +40,7 @@ class SimilarityBackendError(RuntimeError):
 def _pil(image: Any) -> Image.Image:
     from . import io
 
-    if isinstance(image, (str, bytes)) or hasattr(image, "read") or hasattr(image, "__fspath__"):
-        image = io.load_image(image)
-    return io.to_pil(io.to_float(image))
+    return io.to_rgb(image)
 
 
 def _mobilenet(device: torch.device) -> Callable[[Image.Image], torch.Tensor]:
