@@ -188,15 +188,18 @@ def test_notebook_runs_headless(path, tmp_path, monkeypatch):
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_style_notebook_without_the_gatys_and_adain_weights_carries_on(tmp_path, monkeypatch):
-    """Offline, with only the fast models at hand (a mirror without VGG-19 and AdaIN, an empty
-    cache, real sizes — not test mode): every Gatys and AdaIN cell says in one line what it
-    skipped, and the fast models and the style panel still run."""
-    fast = Path(os.environ.get("FSUTILS_WEIGHTS_MIRROR", "/nonexistent")) / "fast_style"
-    if not (fast / "candy.pth").is_file():
-        pytest.skip("needs the fast-style models in the weights mirror (FSUTILS_WEIGHTS_MIRROR)")
+    """Offline, with only the fast models and Magenta's networks at hand (a mirror without VGG-19
+    and AdaIN, an empty cache, real sizes — not test mode): every Gatys and AdaIN cell says in one
+    line what it skipped, and the fast models, Magenta and the style panel still run."""
+    shared = Path(os.environ.get("FSUTILS_WEIGHTS_MIRROR", "/nonexistent"))
+    fast, tfl = shared / "fast_style", shared / "tflite"
+    if not (fast / "candy.pth").is_file() or not (tfl / "style_transfer_f16_384.tflite").is_file():
+        pytest.skip("needs the fast-style models and Magenta's networks in the weights mirror "
+                    "(FSUTILS_WEIGHTS_MIRROR)")
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / "fast_style").symlink_to(fast)
+    (mirror / "tflite").symlink_to(tfl)
     monkeypatch.setenv("FSUTILS_WEIGHTS_MIRROR", str(mirror))
     monkeypatch.setenv("FSUTILS_WEIGHTS_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("FSUTILS_OFFLINE", "1")
@@ -205,6 +208,7 @@ def test_style_notebook_without_the_gatys_and_adain_weights_carries_on(tmp_path,
              for o in c.get("outputs", []) if o.get("output_type") == "stream"]
     skipped = [line for t in texts for line in t.splitlines() if line.startswith("Skipped ")]
     assert len(skipped) == 3, skipped                       # two Gatys cells and AdaIN
+    assert not any("Magenta" in line for line in skipped)
     assert all("FSUTILS_WEIGHTS_MIRROR" in line for line in skipped)
     kinds = {k for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
              for k in o.get("data", {})}

@@ -51,7 +51,7 @@ class Styler:
 def pipe():
     styler = Styler()
     p = Pipeline(fake_segment, fake_saliency, stylers={"fast": styler, "gatys": styler,
-                                                       "adain": styler},
+                                                       "adain": styler, "magenta": styler},
                  class_names=NAMES, max_size=160, style_size=160)
     p.styler = styler
     rng = np.random.default_rng(0)
@@ -172,6 +172,20 @@ def test_style_panel_run_uses_the_settings_and_previews(pipe):
     assert panel.spec() == {"method": "fast", "style": "candy", "size": 64}
     panel.method.value = "adain"
     assert panel.spec()["alpha"] == 1.0 and panel._gatys_box.layout.display == "none"
+
+
+def test_style_panel_magenta_is_the_default_with_a_strength_slider(pipe):
+    sp = widgets.StylePicker()
+    panel = widgets.StylePanel(pipe, style_picker=sp, size=48)
+    assert panel.method.value == "magenta" and panel.method.options[0][1] == "magenta"
+    assert panel.style_strength.layout.display == "" and panel.adain_alpha.layout.display == "none"
+    assert panel._paint_box.layout.display == ""          # any painting: the picker is shown
+    panel.style_strength.value = 0.35
+    panel.run()
+    style, params = pipe.styler.calls[-1]
+    assert style is sp.value and params == {"style_strength": 0.35}
+    panel.method.value = "gatys"
+    assert panel.style_strength.layout.display == "none"
 
 
 def test_blend_panel_waits_for_gatys_instead_of_running_it(pipe, capsys):

@@ -7,8 +7,9 @@
 - :class:`GarmentPicker` — one checkbox per garment class, by name.
 - :class:`SegmentationExplorer` — class overlay with legend and opacity, garment checkboxes.
 - :class:`SaliencyExplorer` — the saliency map with threshold and gamma previews.
-- :class:`StylePanel` — method (Gatys / fast / AdaIN), content weight α, style weight β, TV weight,
-  steps, size, optimizer, AdaIN α; a Run button and a live preview during the optimisation.
+- :class:`StylePanel` — method (Magenta / Gatys / fast / AdaIN), Magenta's style strength, content
+  weight α, style weight β, TV weight, steps, size, optimizer, AdaIN α; a Run button and a live
+  preview during the optimisation.
 - :class:`BlendPanel` — every blend mode of :mod:`fsutils.blend` (hard paste, equation 2,
   feathered, soft and guided masks, Poisson), the sliders the mode reads (saliency strength,
   feather width, guided radius and ε) and the **boundary close-up**: a zoom box moved with

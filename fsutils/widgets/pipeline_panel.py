@@ -22,7 +22,7 @@ class PipelinePanel(W.VBox):
     """
 
     def __init__(self, pipe: Pipeline, *, output_dir: str | Path | None = None,
-                 method: str = "fast") -> None:
+                 method: str = "magenta") -> None:
         import os
 
         self.pipe = pipe

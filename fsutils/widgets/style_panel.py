@@ -19,13 +19,16 @@ __all__ = ["StylePanel"]
 class StylePanel(Panel):
     """Choose a method and its parameters, press Run; Gatys shows a live preview while it optimises.
 
+    Methods: Magenta (any painting in one pass; *style strength* mixes the photo's own style
+    vector with the painting's), Gatys, the fast pretrained models and AdaIN.
+
     The result becomes the pipeline's current stylised image (the blend panel follows).
     """
 
     css = "fsutils-style"
 
     def __init__(self, pipe: Pipeline, *, style_picker: StylePicker | None = None,
-                 garments: GarmentPicker | None = None, method: str = "fast",
+                 garments: GarmentPicker | None = None, method: str = "magenta",
                  fast_style: str = "candy", steps: int | None = None,
                  size: int | None = None) -> None:
         from fsutils import env
@@ -33,7 +36,8 @@ class StylePanel(Panel):
 
         self.style_picker = style_picker or StylePicker()
         self.garments = garments
-        self.method = W.ToggleButtons(options=[("Gatys (optimise)", "gatys"),
+        self.method = W.ToggleButtons(options=[("Magenta (any painting)", "magenta"),
+                                               ("Gatys (optimise)", "gatys"),
                                                ("fast (pretrained)", "fast"),
                                                ("AdaIN (any painting)", "adain")],
                                       value=method, description="method",
@@ -43,6 +47,8 @@ class StylePanel(Panel):
                                      description="fast model", style=STYLE_WIDE)
         self.fast_style.add_class("fsutils-fast-style")
         self.adain_alpha = slider(W.FloatSlider, 1.0, 0.0, 1.0, 0.05, "AdaIN α", "fsutils-alpha")
+        self.style_strength = slider(W.FloatSlider, 1.0, 0.0, 1.0, 0.05, "style strength",
+                                     "fsutils-style-strength")
         self.content_weight = slider(W.FloatLogSlider, 1.0, -3, 3, 0.25, "content weight α",
                                       "fsutils-content-weight", base=10, readout_format=".3g")
         self.style_weight = slider(W.FloatLogSlider, 1e6, 2, 9, 0.25, "style weight β",
@@ -67,7 +73,8 @@ class StylePanel(Panel):
         self._gatys_box = W.VBox([self.content_weight, self.style_weight, self.tv_weight,
                                   self.steps, self.optimizer, self.masked])
         self._paint_box = W.VBox([W.HTML("<b>painting</b>"), self.style_picker])
-        super().__init__(pipe, [self.method, self.fast_style, self.adain_alpha, self._gatys_box,
+        super().__init__(pipe, [self.method, self.fast_style, self.adain_alpha,
+                                self.style_strength, self._gatys_box,
                                 self.size, self._paint_box,
                                 W.HBox([self.run_button, self.progress]), self.preview])
         self.method.observe(lambda c: self._layout(), names="value")
@@ -79,6 +86,7 @@ class StylePanel(Panel):
         m = self.method.value
         self.fast_style.layout.display = "" if m == "fast" else "none"
         self.adain_alpha.layout.display = "" if m == "adain" else "none"
+        self.style_strength.layout.display = "" if m == "magenta" else "none"
         self._gatys_box.layout.display = "" if m == "gatys" else "none"
         self._paint_box.layout.display = "none" if m == "fast" else ""
 
@@ -87,6 +95,9 @@ class StylePanel(Panel):
         m = self.method.value
         if m == "fast":
             return {"method": "fast", "style": self.fast_style.value, "size": self.size.value}
+        if m == "magenta":
+            return {"method": "magenta", "style": self.style_picker.value, "size": self.size.value,
+                    "style_strength": float(self.style_strength.value)}
         if m == "adain":
             return {"method": "adain", "style": self.style_picker.value, "size": self.size.value,
                     "alpha": float(self.adain_alpha.value)}

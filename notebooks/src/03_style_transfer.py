@@ -1,12 +1,13 @@
 # %% [markdown]
-# # 3 · Neural style transfer: three ways to paint a photo
+# # 3 · Neural style transfer: four ways to paint a photo
 #
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/fsutils-kit/fsutils/blob/main/notebooks/03_style_transfer.ipynb)
 #
 # Part 3 of the **fsutils** course. We repaint the photo in the style of a painting, with the
-# three methods of the kit: **Gatys** (optimise the image itself; any painting, best quality,
-# slow), **fast** feed-forward networks (one network per painting, real time) and **AdaIN**
-# (any painting in one pass).
+# four methods of the kit: **Gatys** (optimise the image itself; any painting, best quality,
+# slow), **fast** feed-forward networks (one network per painting, real time), **AdaIN**
+# (any painting in one pass) and **Magenta** (any painting in one pass, with a style you can
+# mix — the kit's default).
 
 # %% [markdown]
 # ## The idea (Gatys, Ecker & Bethge 2016)
@@ -162,14 +163,67 @@ with env.needs_weights("AdaIN", instead="The fast models above work without it."
     display(viz.panels(adain, ["α = 0.3", "α = 0.6", "α = 1.0"]))
 
 # %% [markdown]
-# ## Your turn: the style panel
+# ## Magenta: two networks and a style vector (Ghiasi et al. 2017)
 #
-# Choose the method and its knobs — content weight α, style weight β, TV weight, steps,
-# size, optimizer (or the AdaIN α) — and press **Run**. Gatys shows a live preview while it
-# optimises. On a CPU keep the size at 256 px or below.
+# Magenta's *arbitrary image stylisation* learns what AdaIN computes by hand. Two networks,
+# trained together on tens of thousands of paintings:
+#
+# 1. the **style-prediction network** $P$ (a MobileNetV2) reads the painting at 256×256 and
+#    summarises its style in **100 numbers**, the style vector $ec s = P(	ext{painting})$;
+# 2. the **style-transfer network** $T$ (convolutions, five residual blocks, upsampling)
+#    renders the photo. After each convolution comes a *conditional instance normalisation*,
+#    per channel:
+#    $$y = \gamma(ec s)\,rac{x - \mu(x)}{\sigma(x)} + eta(ec s),$$
+#    where $\gamma$ and $eta$ are **linear functions of the style vector**: the painting sets
+#    the scale and shift of every feature channel (AdaIN copies the painting's $\sigma$ and
+#    $\mu$ instead).
+#
+# A style is a point in a 100-dimensional space, so styles can be **mixed**. The photo has a
+# style vector of its own, $ec s_{photo} = P(	ext{photo})$; a strength $t$ between 0 and 1
+# uses
+# $$ec s = (1 - t)\,ec s_{photo} + t\,ec s_{painting}:$$
+# at 0 the network redraws the photo in its own style, at 1 in the painting's.
+#
+# The kit runs Magenta's published TensorFlow Lite networks as PyTorch modules (the weights
+# are read from the original files, and the results match TensorFlow Lite's own interpreter).
+# They are 3 MB in all and come through `fsutils.weights` like every other model.
 
 # %%
-widgets.StylePanel(pipe, method="gatys")
+from fsutils.style import magenta_transfer, style_vector
+from fsutils.style.magenta import DEFAULT_SIZE
+
+MSIZE = SIZE if TINY else DEFAULT_SIZE   # 384 px: the size Magenta's networks were published at
+with env.needs_weights("Magenta", instead="The fast models above work without it."):
+    s_painting, s_photo = style_vector(painting), style_vector(photo)
+    fig, ax = plt.subplots(figsize=(10, 2.5))
+    ax.plot(s_painting, ".-", label="The Starry Night"); ax.plot(s_photo, ".-", label="the photo")
+    ax.set_xlabel("style vector entry"); ax.legend(); ax.set_title("two style vectors (100 numbers each)")
+    plt.show()
+
+# %% [markdown]
+# ### Mixing the photo's style with the painting's
+#
+# The same photo at strengths 0 … 1 (one pass each):
+
+# %%
+with env.needs_weights("Magenta", instead="The fast models above work without it."):
+    strengths = [0.0, 0.25, 0.5, 0.75, 1.0]
+    mixed = [magenta_transfer(photo, s_painting, strength=t, size=MSIZE) for t in strengths]
+    display(viz.panels(mixed, [f"strength {t}" for t in strengths]))
+    scream = fio.load_image(fio.sample_path("the_scream_munch"))
+    others = [magenta_transfer(photo, p, size=MSIZE) for p in (wave, scream)]
+    display(viz.panels(others, ["Hokusai", "Munch"]))
+
+# %% [markdown]
+# ## Your turn: the style panel
+#
+# Choose the method and its knobs and press **Run**: Magenta's **style strength** (try 0.3
+# and 1.0), or Gatys's content weight α, style weight β, TV weight, steps, size and optimizer
+# (a live preview while it optimises), or the AdaIN α. Any painting: click one or upload your
+# own. On a CPU keep Gatys at 256 px or below.
+
+# %%
+widgets.StylePanel(pipe)
 
 # %% [markdown]
 # ## What to try next
@@ -178,4 +232,5 @@ widgets.StylePanel(pipe, method="gatys")
 # - `init="noise"` instead of starting from the photo; `optimizer="adam"` instead of L-BFGS.
 # - `preserve="color"` keeps the photo's colours, `preserve="shading"` its folds and shadows.
 # - Your own painting: the style panel has an upload button.
+# - Mix two paintings: `magenta_transfer(photo, 0.5 * style_vector(a) + 0.5 * style_vector(b))`.
 # - Continue with **notebook 4**: putting the style back into the clothes, smoothly.

@@ -56,7 +56,7 @@ pipe = Pipeline(max_size=WORK)
 pipe.set_image(photo, name=PHOTO)
 labels = pipe.labels()                                   # stage 1
 saliency = pipe.saliency()                               # stage 2
-stylized = pipe.stylize("fast", "mosaic")                # stage 3
+stylized = pipe.stylize("magenta", "starry_night_vangogh")   # stage 3 (the default method)
 garments = ["upper body"]
 result = pipe.result(mode="saliency", classes=garments)  # stage 4
 print("stages computed so far:", dict(pipe.computed))
@@ -74,12 +74,20 @@ print({k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed})
 # %% [markdown]
 # ## Any method
 #
-# `method="gatys"` optimises (slow on a CPU: keep `size` small), `"adain"` needs the AdaIN
-# weights, `"fast"` uses a pretrained model. Here Gatys on the upper body only, with the style
-# loss restricted to the garment:
+# `method="magenta"` (the default) takes any painting in one pass (`style_strength=` mixes the
+# photo's own style with the painting's), `"fast"` uses a pretrained model per painting,
+# `"adain"` needs the AdaIN weights, `"gatys"` optimises (slow on a CPU: keep `size` small).
+# Here Magenta at style strength 0.5 on the lower body, then Gatys on the upper body only, with
+# the style loss restricted to the garment:
 
 # %%
-with env.needs_weights("Gatys", instead="The rest of the notebook uses the fast model."):
+with env.needs_weights("Magenta at half strength", instead="The rest of the notebook carries on."):
+    half = pipe.run(method="magenta", style="great_wave_hokusai", style_strength=0.5,
+                    classes=["lower body"])
+    display(viz.panels([half.stylized, half.output], ["Magenta, style strength 0.5", "saliency blend"]))
+
+# %%
+with env.needs_weights("Gatys", instead="The rest of the notebook uses Magenta."):
     gatys = pipe.run(method="gatys", style="starry_night_vangogh", classes=["upper body"],
                      masked_style=True, steps=env.default_gatys_steps(),
                      size=env.default_style_size())
@@ -125,7 +133,8 @@ if "google.colab" in sys.modules:           # download them from Colab as one zi
 # ## What to try next
 #
 # - Run the command line on a folder of your photos:
-#   `python -m fsutils my_photos/ --style mosaic --garments upper --out results/`.
+#   `python -m fsutils my_photos/ --style the_scream_munch --garments upper --out results/`
+#   (Magenta by default; `--style` also takes your own painting's file).
 # - Give the upper and lower body different paintings (notebook 3, several styles at once),
 #   then blend with `pipe.blend(..., stylized=...)`.
 # - Train a better cloth model (notebook 6) and use it with `Pipeline(segment=...)`.
