@@ -129,18 +129,28 @@ def test_voila_style_panel(browser, tmp_path, request):
         run = page.locator(".fsutils-run").first
         run.wait_for(state="visible", timeout=jb.PANEL_TIMEOUT_MS)
         jb.assert_no_tracebacks(page)
-        # Gatys mode: its sliders are shown (and AdaIN's α is not); no label is cut off
-        jb.assert_visible_sliders(page, "fsutils-content-weight", "fsutils-style-weight",
-                                  "fsutils-steps", "fsutils-size")
+        # Magenta (the default): its style-strength slider is shown, Gatys's and AdaIN's are not
+        jb.assert_visible_sliders(page, "fsutils-style-strength", "fsutils-size")
         assert not page.locator(".fsutils-alpha").first.is_visible()
+        assert not page.locator(".fsutils-steps").first.is_visible()
         jb.assert_labels_fit(page, "fsutils-method")
         jb.assert_labels_fit(page, "fsutils-style-picker")
         buttons = page.locator(".fsutils-style-picker button").all_inner_texts()
         assert "vangogh" in buttons and "munch" in buttons, buttons
-        jb.drag(page, "fsutils-content-weight", 0.8)       # (few steps in test mode)
         run.click()
         page.locator(f".{view} img").first.wait_for(state="visible", timeout=jb.PANEL_TIMEOUT_MS)
-        gatys = jb.pixels(page, view)
+        full = jb.pixels(page, view)
+        jb.drag(page, "fsutils-style-strength", 0.0)    # the photo's own style
+        run.click()
+        weak = jb.wait_for_change(page, view, full, "running Magenta at style strength 0")
+        # Gatys: its sliders appear (and Magenta's goes); one step is quick on a CPU
+        page.locator(".fsutils-method button", has_text="Gatys").click()
+        jb.assert_visible_sliders(page, "fsutils-content-weight", "fsutils-style-weight",
+                                  "fsutils-steps", "fsutils-size")
+        assert not page.locator(".fsutils-style-strength").first.is_visible()
+        jb.drag(page, "fsutils-steps", 0.0)
+        page.locator(".fsutils-run").first.click()
+        gatys = jb.wait_for_change(page, view, weak, "running Gatys")
         page.locator(".fsutils-method button", has_text="fast").click()
         jb.assert_visible_sliders(page, "fsutils-size")
         page.locator(".fsutils-run").first.click()

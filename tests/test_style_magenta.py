@@ -108,7 +108,7 @@ def test_int8_transfer_weights_stay_close_to_the_f16_reference(files, interprete
               (np.asarray(c, np.float32) / 255.0)[None], vec.reshape(1, 1, 1, 100))[0]
     out = magenta.magenta_transfer(c, vec, weights="int8", device="cpu")
     mae = float(np.abs(np.asarray(out, np.float32) / 255.0 - ref).mean())
-    assert mae <= 0.03, mae
+    assert mae <= 0.01, mae
 
 
 # ------------------------------------------------------------------------------- behaviour
