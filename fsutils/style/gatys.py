@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -29,12 +30,12 @@ from fsutils.models.vgg import FeatureExtractor, vgg19_features
 from . import color
 from ._image import ImageLike, MaskLike, fit_long_side, mask_to_tensor, to_tensor
 from .losses import content_loss, gram_matrix, mask_weights, style_loss, tv_loss
+from .params import GatysParams
 
-__all__ = ["CONTENT_LAYERS", "STYLE_LAYERS", "gatys_transfer", "default_extractor"]
+__all__ = ["CONTENT_LAYERS", "STYLE_LAYERS", "gatys_transfer", "default_extractor", "GatysParams"]
 
 CONTENT_LAYERS: tuple[str, ...] = ("conv4_2",)
 STYLE_LAYERS: tuple[str, ...] = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
-PRESERVE = ("color", "shading")
 
 Callback = Callable[[int, Image.Image, dict[str, float]], None]
 
@@ -94,39 +95,179 @@ def _parse_styles(style, mask) -> list[_Style]:
     return styles
 
 
-def _parse_preserve(preserve) -> frozenset[str]:
-    if preserve is None:
-        return frozenset()
-    items = {preserve} if isinstance(preserve, str) else set(preserve)
-    unknown = items - set(PRESERVE)
-    if unknown:
-        raise ValueError(f"preserve must be None, 'color', 'shading' or both, got {sorted(unknown)}")
-    return frozenset(items)
+@dataclass
+class _Problem:
+    """What the optimisation matches: the photo's content features and each painting's Gram
+    matrices (with its garment weights per layer), and how to finish the image."""
+
+    extractor: FeatureExtractor
+    content_layers: tuple[str, ...]
+    style_layers: tuple[str, ...]
+    photo: torch.Tensor                    # 1×3×h×w in 0..1
+    start: torch.Tensor                    # the photo as optimised (luminance only with "color")
+    content_targets: dict[str, torch.Tensor]
+    styles: list[_Style]
+    grams: list[dict[str, torch.Tensor]]
+    weights: list[dict[str, torch.Tensor] | None]
+    union: torch.Tensor | None             # all garment masks together, for "shading"
+
+
+def _extractor(features, layers: tuple[str, ...], dev: torch.device) -> FeatureExtractor:
+    if isinstance(features, FeatureExtractor):
+        extractor = features.to(dev)
+        missing = set(layers) - set(extractor.layers)
+        if missing:
+            raise ValueError(f"the given FeatureExtractor lacks layers {sorted(missing)}")
+        return extractor
+    if features is None:
+        return default_extractor(layers, dev)
+    return FeatureExtractor(features, layers).to(dev)
+
+
+def _build_problem(photo: torch.Tensor, styles: list[_Style], masks: list, p: GatysParams,
+                   extractor: FeatureExtractor, content_layers: tuple[str, ...],
+                   style_layers: tuple[str, ...], size: int, dev: torch.device) -> _Problem:
+    """The targets: content features of the photo, Gram matrices of each painting, and each
+    garment mask shrunk to every style layer (an empty one is refused)."""
+    keep_color = "color" in p.preserve
+    start = color.luminance_only(photo) if keep_color else photo
+    with torch.no_grad():
+        c_feats = extractor(start)
+        content_targets = {k: c_feats[k].detach() for k in content_layers}
+        layer_hw = {k: tuple(c_feats[k].shape[-2:]) for k in style_layers}
+        del c_feats
+        grams, weights = [], []
+        for s, m in zip(styles, masks):
+            s_t = to_tensor(fit_long_side(s.image, size), dev)
+            if keep_color:
+                s_t = color.match_luminance(s_t, photo)
+            grams.append({k: gram_matrix(v).detach() for k, v in extractor(s_t).items()
+                          if k in style_layers})
+            if m is None:
+                weights.append(None)
+                continue
+            w = {k: mask_weights(m, layer_hw[k]) for k in style_layers}
+            empty = [k for k, v in w.items() if float(v.sum()) <= 0]
+            if empty:
+                raise ValueError(f"the mask of style {s.name!r} is empty (at layers {empty}); "
+                                 "check the garment mask or use a larger working size")
+            weights.append(w)
+    given = [m for m in masks if m is not None]
+    union = torch.stack(given).amax(dim=0) if given else None
+    return _Problem(extractor, content_layers, style_layers, photo, start, content_targets,
+                    styles, grams, weights, union)
+
+
+def _losses(prob: _Problem, x: torch.Tensor, p: GatysParams) -> dict[str, torch.Tensor]:
+    """Content, style (per garment with several paintings), total variation and their total."""
+    feats = prob.extractor(x)
+    zero = torch.zeros((), device=x.device)
+    lc = sum((content_loss(feats[k], prob.content_targets[k]) for k in prob.content_layers), zero)
+    parts: dict[str, torch.Tensor] = {}
+    ls = zero
+    for s, g, w in zip(prob.styles, prob.grams, prob.weights):
+        term = s.weight * style_loss(feats, g, w) * p.style_weight
+        if len(prob.styles) > 1:
+            parts[f"style/{s.name}"] = term
+        ls = ls + term
+    lt = tv_loss(x) * p.tv_weight if p.tv_weight else zero
+    total = lc * p.content_weight + ls + lt
+    return {"total": total, "content": lc * p.content_weight, "style": ls, "tv": lt, **parts}
+
+
+def _optimise(prob: _Problem, x: torch.Tensor, p: GatysParams, steps: int,
+              on_step: Callable[[dict[str, torch.Tensor]], None]) -> dict[str, torch.Tensor]:
+    """Optimise the image ``x`` in place for ``steps`` loss evaluations (L-BFGS with a closure,
+    or Adam), keeping it in 0..1; ``on_step(losses)`` after each. Returns the last losses."""
+    last: dict[str, torch.Tensor] = {}
+
+    def step() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        parts = _losses(prob, x, p)
+        parts["total"].backward()
+        last.update(parts)
+        return parts["total"]
+
+    if p.optimizer == "lbfgs":
+        opt = torch.optim.LBFGS([x], lr=p.lr if p.lr is not None else 1.0, max_iter=steps,
+                                max_eval=steps, history_size=50)
+
+        def closure() -> torch.Tensor:
+            with torch.no_grad():
+                x.clamp_(0, 1)
+            total = step()
+            on_step(last)
+            return total
+
+        opt.step(closure)
+    else:
+        opt = torch.optim.Adam([x], lr=p.lr if p.lr is not None else 0.02)
+        for _ in range(steps):
+            step()
+            opt.step()
+            with torch.no_grad():
+                x.clamp_(0, 1)
+            on_step(last)
+    return last
+
+
+def _finish(prob: _Problem, img: torch.Tensor, p: GatysParams) -> torch.Tensor:
+    """The optimised image clamped to 0..1, with the photo's colours and/or shading put back."""
+    img = img.detach().clamp(0, 1)
+    if "color" in p.preserve:
+        img = color.recombine_color(img, prob.photo)
+    if "shading" in p.preserve:
+        img = color.keep_shading(img, prob.photo, prob.union, sigma=p.shading_sigma)
+    return img
+
+
+class _Progress:
+    """The progress bar and the live-preview callback of one optimisation: the losses on the bar
+    every 5 steps, ``callback(step, image, losses)`` every ``every`` steps and at the end."""
+
+    def __init__(self, prob: _Problem, x: torch.Tensor, p: GatysParams, steps: int,
+                 callback: Callback | None, every: int, progress: bool) -> None:
+        from tqdm.auto import tqdm
+
+        self.prob, self.x, self.p, self.steps = prob, x, p, steps
+        self.callback, self.every, self.progress = callback, every, progress
+        self.bar = tqdm(total=steps, desc="Gatys style transfer", disable=not progress, leave=False)
+        self.step = self.reported = 0
+
+    def __call__(self, parts: dict[str, torch.Tensor]) -> None:
+        self.step += 1
+        step = self.step
+        self.bar.update(1)
+        due = self.callback is not None and (step % self.every == 0 or step == self.steps)
+        if due or (self.progress and (step % 5 == 0 or step == self.steps)):
+            losses = {k: float(v.detach()) for k, v in parts.items()}
+            self.bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()
+                                  if k in ("total", "content", "style", "tv")}, refresh=False)
+            if due:
+                self.reported = step
+                self.callback(step, to_pil(_finish(self.prob, self.x, self.p)), losses)
+
+    def final(self, result: torch.Tensor, last: dict[str, torch.Tensor]) -> None:
+        """The last picture, unless the last step already reported it."""
+        if self.callback is not None and self.reported != self.step:
+            self.callback(self.step, to_pil(result), {k: float(v.detach()) for k, v in last.items()})
 
 
 def gatys_transfer(
     content: ImageLike,
     style,
+    params: GatysParams | None = None,
     *,
-    content_weight: float = 1.0,
-    style_weight: float = 1e6,
-    tv_weight: float = 0.0,
-    steps: int | None = None,
-    optimizer: str = "lbfgs",
-    lr: float | None = None,
     size: int | None = None,
-    init: str = "content",
     mask: MaskLike | None = None,
-    preserve: str | Sequence[str] | None = None,
     callback: Callback | None = None,
     callback_every: int = 10,
     progress: bool = True,
-    seed: int | None = None,
     features: nn.Sequential | FeatureExtractor | None = None,
     content_layers: Sequence[str] = CONTENT_LAYERS,
     style_layers: Sequence[str] = STYLE_LAYERS,
-    shading_sigma: float | None = None,
     device: torch.device | str | None = None,
+    **changes: Any,
 ) -> Image.Image:
     """Stylise ``content`` with ``style`` by optimising the image (Gatys et al.).
 
@@ -137,169 +278,48 @@ def gatys_transfer(
             reported losses) or a list ``[(mask, image), ...]``; an optional third element is that
             style's relative weight. Masks are H×W arrays at the content's size (bool, 0..1 float,
             uint8 0/255) — arrays are unhashable, hence pairs rather than ``{mask: image}``.
-        content_weight, style_weight, tv_weight: weights of the content loss (MSE on ``conv4_2``),
-            the style loss (Σ over ``conv1_1 … conv5_1`` of the MSE between Gram matrices
-            normalised by a·b·c·d) and the total-variation loss.
-        steps: number of loss evaluations (one forward and one backward pass each); default
-            ``fsutils.env.default_gatys_steps()`` (300 on a GPU, 100 on a CPU).
-        optimizer: ``"lbfgs"`` (L-BFGS with a closure, default lr 1) or ``"adam"`` (default lr 0.02).
+        params: the method's parameters (:class:`~fsutils.style.params.GatysParams`: loss
+            weights, ``steps``, ``optimizer``, ``lr``, ``init``, ``preserve``, ``seed``,
+            ``shading_sigma``); ``changes`` (e.g. ``steps=50, style_weight=1e5``) change fields
+            of it (of the defaults when ``params`` is ``None``).
         size: working size, longer side in pixels; default ``fsutils.env.default_style_size()``
             (512 on a GPU, 256 on a CPU). The result is returned at this size.
-        init: start from the ``"content"`` photo or from uniform ``"noise"`` (drawn from ``seed``).
         mask: H×W garment mask for a single style: the style loss only sees the garment region.
-        preserve: ``"color"`` keeps the photo's colours (luminance-only transfer), ``"shading"``
-            keeps the garment's folds and shadows under the new texture, or both as a tuple.
         callback: ``callback(step, image, losses)`` every ``callback_every`` steps and at the end,
             for live previews; ``losses`` has ``total``, ``content``, ``style``, ``tv`` (and
             ``style/<name>`` per garment with several styles).
         progress: show a ``tqdm.auto`` bar with the current losses.
-        seed: makes ``init="noise"`` reproducible (the optimisation itself is deterministic on CPU).
         features: a VGG-like ``nn.Sequential`` (or a ready :class:`FeatureExtractor`) to use instead
             of the ImageNet VGG-19, e.g. a small random network in tests.
-        shading_sigma: blur radius (pixels) separating shading from texture for ``"shading"``.
         device: defaults to ``fsutils.env.device()``.
 
     Returns:
         The stylised image (PIL, RGB) at the working size.
     """
-    from tqdm.auto import tqdm
-
-    if optimizer not in ("lbfgs", "adam"):
-        raise ValueError(f"optimizer must be 'lbfgs' or 'adam', got {optimizer!r}")
-    if init not in ("content", "noise"):
-        raise ValueError(f"init must be 'content' or 'noise', got {init!r}")
-    dev, size, steps = _defaults(device, size, steps)
-    if steps < 1:
-        raise ValueError(f"steps must be at least 1, got {steps}")
-    keep = _parse_preserve(preserve)
+    p = (params or GatysParams()).replace(**changes)
+    dev, size, steps = _defaults(device, size, p.steps)
     styles = _parse_styles(style, mask)
-
     photo = to_rgb(content)
     orig_hw = (photo.size[1], photo.size[0])
     c = to_tensor(fit_long_side(photo, size), dev)
-    hw = tuple(c.shape[-2:])
-    masks = [None if s.mask is None else mask_to_tensor(s.mask, hw, orig_hw, dev) for s in styles]
-
+    masks = [None if s.mask is None else mask_to_tensor(s.mask, tuple(c.shape[-2:]), orig_hw, dev)
+             for s in styles]
     content_layers, style_layers = tuple(content_layers), tuple(style_layers)
-    if isinstance(features, FeatureExtractor):
-        extractor = features.to(dev)
-        missing = set(content_layers + style_layers) - set(extractor.layers)
-        if missing:
-            raise ValueError(f"the given FeatureExtractor lacks layers {sorted(missing)}")
-    elif features is None:
-        extractor = default_extractor(content_layers + style_layers, dev)
-    else:
-        extractor = FeatureExtractor(features, content_layers + style_layers).to(dev)
+    extractor = _extractor(features, content_layers + style_layers, dev)
+    prob = _build_problem(c, styles, masks, p, extractor, content_layers, style_layers, size, dev)
 
-    c_in = color.luminance_only(c) if "color" in keep else c
-    with torch.no_grad():
-        c_feats = extractor(c_in)
-        content_targets = {k: c_feats[k].detach() for k in content_layers}
-        layer_hw = {k: tuple(c_feats[k].shape[-2:]) for k in style_layers}
-        targets, weights = [], []
-        for s, m in zip(styles, masks):
-            s_t = to_tensor(fit_long_side(s.image, size), dev)
-            if "color" in keep:
-                s_t = color.match_luminance(s_t, c)
-            s_feats = extractor(s_t)
-            targets.append({k: gram_matrix(s_feats[k]).detach() for k in style_layers})
-            del s_feats
-            if m is None:
-                weights.append(None)
-                continue
-            w = {k: mask_weights(m, layer_hw[k]) for k in style_layers}
-            empty = [k for k, v in w.items() if float(v.sum()) <= 0]
-            if empty:
-                raise ValueError(f"the mask of style {s.name!r} is empty (at layers {empty}); "
-                                 "check the garment mask or use a larger working size")
-            weights.append(w)
-        del c_feats
-
-    if init == "noise":
-        gen = torch.Generator().manual_seed(seed if seed is not None else 0)
+    if p.init == "noise":
+        gen = torch.Generator().manual_seed(p.seed if p.seed is not None else 0)
         x = torch.rand(c.shape, generator=gen).to(dev)
     else:
-        x = c_in.clone()
+        x = prob.start.clone()
     x.requires_grad_(True)
-    zero = torch.zeros((), device=dev)
-    multi = len(styles) > 1
 
-    def evaluate() -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        feats = extractor(x)
-        lc = zero
-        for k in content_layers:
-            lc = lc + content_loss(feats[k], content_targets[k])
-        parts: dict[str, torch.Tensor] = {}
-        ls = zero
-        for s, t, w in zip(styles, targets, weights):
-            term = s.weight * style_loss(feats, t, w) * style_weight
-            if multi:
-                parts[f"style/{s.name}"] = term
-            ls = ls + term
-        lt = tv_loss(x) * tv_weight if tv_weight else zero
-        total = lc * content_weight + ls + lt
-        return total, {"total": total, "content": lc * content_weight, "style": ls, "tv": lt, **parts}
-
-    union = None
-    if any(m is not None for m in masks):
-        union = torch.stack([m for m in masks if m is not None]).amax(dim=0)
-
-    def finish(img: torch.Tensor) -> torch.Tensor:
-        img = img.detach().clamp(0, 1)
-        if "color" in keep:
-            img = color.recombine_color(img, c)
-        if "shading" in keep:
-            img = color.keep_shading(img, c, union, sigma=shading_sigma)
-        return img
-
-    bar = tqdm(total=steps, desc="Gatys style transfer", disable=not progress, leave=False)
-    state = {"step": 0, "reported": 0}
-
-    def report(parts: dict[str, torch.Tensor]) -> None:
-        state["step"] += 1
-        step = state["step"]
-        bar.update(1)
-        due_cb = callback is not None and (step % callback_every == 0 or step == steps)
-        if due_cb or (progress and (step % 5 == 0 or step == steps)):
-            losses = {k: float(v.detach()) for k, v in parts.items()}
-            bar.set_postfix({k: f"{v:.3g}" for k, v in losses.items()
-                             if k in ("total", "content", "style", "tv")}, refresh=False)
-            if due_cb:
-                state["reported"] = step
-                callback(step, to_pil(finish(x)), losses)
-
-    last: dict[str, torch.Tensor] = {}
+    report = _Progress(prob, x, p, steps, callback, callback_every, progress)
     try:
-        if optimizer == "lbfgs":
-            opt = torch.optim.LBFGS([x], lr=lr if lr is not None else 1.0, max_iter=steps,
-                                    max_eval=steps, history_size=50)
-
-            def closure() -> torch.Tensor:
-                with torch.no_grad():
-                    x.clamp_(0, 1)
-                opt.zero_grad(set_to_none=True)
-                total, parts = evaluate()
-                total.backward()
-                last.update(parts)
-                report(parts)
-                return total
-
-            opt.step(closure)
-        else:
-            opt = torch.optim.Adam([x], lr=lr if lr is not None else 0.02)
-            for _ in range(steps):
-                opt.zero_grad(set_to_none=True)
-                total, parts = evaluate()
-                total.backward()
-                opt.step()
-                with torch.no_grad():
-                    x.clamp_(0, 1)
-                last.update(parts)
-                report(parts)
+        last = _optimise(prob, x, p, steps, report)
     finally:
-        bar.close()
-
-    result = finish(x)
-    if callback is not None and state["reported"] != state["step"]:
-        callback(state["step"], to_pil(result), {k: float(v.detach()) for k, v in last.items()})
+        report.bar.close()
+    result = _finish(prob, x, p)
+    report.final(result, last)
     return to_pil(result)

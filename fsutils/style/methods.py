@@ -1,0 +1,140 @@
+"""The style methods in one table, each with its parameter class and one signature.
+
+``METHODS[name].run(content, style, params, *, size, mask, callback, progress) -> PIL image``
+for every method; :func:`stylize` is that call by name. The command line, the style panel and
+:class:`fsutils.pipeline.Pipeline` read the table, so a new method is one entry here and one
+parameter class in :mod:`fsutils.style.params`.
+
+``style`` is a painting (PIL image, array, file path or the name of a bundled sample painting)
+for every method but ``fast``, whose style is a pretrained model's name (``"candy"`` …); Magenta
+also takes a style vector.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from fsutils import io as fio
+
+from .params import AdainParams, FastParams, GatysParams, MagentaParams, StyleParams
+
+__all__ = ["Method", "METHODS", "DEFAULT_METHOD", "get_method", "stylize", "load_style"]
+
+
+def load_style(style: Any) -> Image.Image:
+    """A painting given as a PIL image, an array, a file path, or the name of a bundled sample."""
+    if isinstance(style, (str, Path)):
+        p = Path(style)
+        if p.is_file():
+            return fio.load_image(p)
+        samples = {Path(s).stem.lower(): s for s in fio.sample_styles()}
+        key = str(style).strip().lower()
+        if key in samples:
+            return fio.load_image(samples[key])
+        raise FileNotFoundError(f"style {style!r} is neither an image file nor a bundled sample "
+                                f"painting ({', '.join(sorted(samples))})")
+    return fio.to_rgb(style)
+
+
+def _magenta(content, style, params: MagentaParams, *, size, mask=None, callback=None,
+             progress=False) -> Image.Image:
+    from .magenta import magenta_transfer
+
+    if not (isinstance(style, np.ndarray) and style.ndim == 1):  # else a style vector
+        style = load_style(style)
+    return magenta_transfer(content, style, strength=params.style_strength, size=size, mask=mask)
+
+
+def _fast(content, style, params: FastParams, *, size, mask=None, callback=None,
+          progress=False) -> Image.Image:
+    from .fast import fast_stylize
+
+    return fast_stylize(content, style, max_size=size)
+
+
+def _adain(content, style, params: AdainParams, *, size, mask=None, callback=None,
+           progress=False) -> Image.Image:
+    from .adain import adain_transfer
+
+    return adain_transfer(content, load_style(style), params.alpha, mask=mask, size=size)
+
+
+def _gatys(content, style, params: GatysParams, *, size, mask=None, callback=None,
+           progress=False) -> Image.Image:
+    from .gatys import gatys_transfer
+
+    return gatys_transfer(content, load_style(style), params, size=size, mask=mask,
+                          callback=callback, progress=progress)
+
+
+def _photo_size(long_side: int) -> int:
+    return long_side
+
+
+def _magenta_size(long_side: int) -> int:
+    from .magenta import DEFAULT_SIZE
+
+    return min(DEFAULT_SIZE, long_side)
+
+
+def _optimisation_size(long_side: int) -> int:
+    from fsutils.env import default_style_size
+
+    return int(default_style_size())
+
+
+@dataclass(frozen=True)
+class Method:
+    """One style method: its name, a label for menus, its parameter class, whether its style is
+    a painting (else a model name), its default style, and how large it works by default given
+    the photo's longer side (the one-pass methods work at the photo's size; Magenta at most at
+    its networks' 384 px, so brush strokes keep their scale; Gatys at the device's optimisation
+    size, :func:`fsutils.env.default_style_size`)."""
+
+    name: str
+    label: str
+    params: type
+    run: Callable[..., Image.Image]
+    painting: bool
+    default_style: str
+    default_size: Callable[[int], int] = _photo_size
+
+
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("magenta", "Magenta (any painting)", MagentaParams, _magenta, True,
+           "starry_night_vangogh", _magenta_size),
+    Method("fast", "fast (pretrained)", FastParams, _fast, False, "candy"),
+    Method("adain", "AdaIN (any painting)", AdainParams, _adain, True, "starry_night_vangogh"),
+    Method("gatys", "Gatys (optimise)", GatysParams, _gatys, True, "starry_night_vangogh",
+           _optimisation_size),
+)}
+#: The method used when none is named.
+DEFAULT_METHOD = "magenta"
+
+
+def get_method(name: str) -> Method:
+    """The table entry of a style method (an error naming the known ones otherwise)."""
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise ValueError(f"unknown style method {name!r}; choose from {', '.join(METHODS)}") from None
+
+
+def stylize(method: str, content: Any, style: Any, params: StyleParams | None = None, *,
+            size: int | None = None, mask: Any = None, callback: Callable | None = None,
+            progress: bool = False, **changes: Any) -> Image.Image:
+    """Stylise ``content`` with ``method`` from the table: ``params`` (the method's parameter
+    object, default its defaults) with ``changes`` applied; ``size`` the working size (default
+    the method's own, see :class:`Method`)."""
+    m = get_method(method)
+    p = (params if params is not None else m.params()).replace(**changes)
+    if not isinstance(p, m.params):
+        raise TypeError(f"{method} takes {m.params.__name__}, got {type(p).__name__}")
+    photo = fio.to_rgb(content)
+    size = int(size or m.default_size(max(photo.size)))
+    return m.run(photo, style, p, size=size, mask=mask, callback=callback, progress=progress)

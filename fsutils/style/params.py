@@ -1,0 +1,120 @@
+"""The parameters of each style method as one typed object, the single place of their defaults.
+
+The command line, the style panel and :meth:`fsutils.pipeline.Pipeline.stylize` all build one of
+these; a bad value is refused when the object is made, before any work starts.
+
+>>> GatysParams(steps=50).replace(style_weight=1e5)          # doctest: +SKIP
+GatysParams(content_weight=1.0, style_weight=100000.0, tv_weight=0.0, steps=50, …)
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Union
+
+__all__ = ["MagentaParams", "FastParams", "AdainParams", "GatysParams", "StyleParams",
+           "OPTIMIZERS", "INITS", "PRESERVE"]
+
+OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
+INITS: tuple[str, ...] = ("content", "noise")
+PRESERVE: tuple[str, ...] = ("color", "shading")
+
+
+class _Params:
+    """What every parameter class shares: ``replace`` with a clear error for unknown names."""
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with some fields changed (``None`` values are ignored)."""
+        names = {f.name for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+        unknown = set(changes) - names
+        if unknown:
+            method = type(self).__name__.removesuffix("Params")
+            raise TypeError(f"{method} takes no parameter(s) {', '.join(sorted(unknown))}; its "
+                            f"parameters are {', '.join(sorted(names)) or 'none'}")
+        changes = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **changes) if changes else self  # type: ignore[type-var]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+
+def _fraction(name: str, value: float) -> float:
+    if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
+    return float(value)
+
+
+def _non_negative(name: str, value: float) -> float:
+    if not isinstance(value, (int, float)) or float(value) < 0:
+        raise ValueError(f"{name} must be a number ≥ 0, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class MagentaParams(_Params):
+    """Magenta: ``style_strength`` 0..1 moves from the photo's own style (0) to the painting's
+    (1) (``magenta_transfer``'s ``strength``; named apart from the blend's strength, so both can
+    be given to :meth:`fsutils.pipeline.Pipeline.run`)."""
+
+    style_strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "style_strength", _fraction("style_strength", self.style_strength))
+
+
+@dataclass(frozen=True)
+class FastParams(_Params):
+    """The fast (pretrained feed-forward) models take no parameters: the model is the style."""
+
+
+@dataclass(frozen=True)
+class AdainParams(_Params):
+    """AdaIN: ``alpha`` 0..1, how much of the painting's feature statistics replace the photo's."""
+
+    alpha: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "alpha", _fraction("alpha", self.alpha))
+
+
+@dataclass(frozen=True)
+class GatysParams(_Params):
+    """Gatys optimisation.
+
+    ``content_weight``, ``style_weight``, ``tv_weight``: weights α, β of the content and style
+    losses and of the total variation; ``steps``: loss evaluations (``None``:
+    :func:`fsutils.env.default_gatys_steps`, 100 on a CPU, 300 on a GPU); ``optimizer``:
+    ``"lbfgs"`` (default learning rate 1) or ``"adam"`` (0.02), ``lr`` to change it; ``init``:
+    start from the ``"content"`` photo or from ``"noise"`` (drawn from ``seed``); ``preserve``:
+    ``"color"`` (luminance-only transfer) and/or ``"shading"`` (the garment's folds and shadows),
+    ``shading_sigma`` the blur separating shading from texture.
+    """
+
+    content_weight: float = 1.0
+    style_weight: float = 1e6
+    tv_weight: float = 0.0
+    steps: int | None = None
+    optimizer: str = "lbfgs"
+    lr: float | None = None
+    init: str = "content"
+    preserve: tuple[str, ...] = ()
+    seed: int | None = None
+    shading_sigma: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("content_weight", "style_weight", "tv_weight"):
+            object.__setattr__(self, name, _non_negative(name, getattr(self, name)))
+        if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 1):
+            raise ValueError(f"steps must be a whole number ≥ 1, got {self.steps!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
+        preserve = (self.preserve,) if isinstance(self.preserve, str) else tuple(self.preserve or ())
+        unknown = set(preserve) - set(PRESERVE)
+        if unknown:
+            raise ValueError(f"preserve must be None, 'color', 'shading' or both, got {sorted(unknown)}")
+        object.__setattr__(self, "preserve", tuple(p for p in PRESERVE if p in preserve))
+
+
+StyleParams = Union[MagentaParams, FastParams, AdainParams, GatysParams]
