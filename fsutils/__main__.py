@@ -35,7 +35,6 @@ from typing import NoReturn
 __all__ = ["main", "build_parser"]
 
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
-_DEFAULT_PAINTING = "starry_night_vangogh"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -110,8 +109,13 @@ def _save_kinds(text: str) -> tuple[str, ...] | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line's options, one ``add_argument`` each (long by nature: a declaration per
+    option, grouped as ``--help`` shows them); defaults come from the parameter objects."""
     from fsutils.blend import DEFAULT_MODE, MODE_TITLES, BlendParams
     from fsutils.pipeline import METHODS, MODES
+    from fsutils.style import DEFAULT_METHOD
+    from fsutils.style import METHODS as TABLE
+    from fsutils.style.params import OPTIMIZERS, AdainParams, GatysParams, MagentaParams
 
     p = _Parser(
         prog="python -m fsutils",
@@ -126,7 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="photos and/or folders of photos (default: a bundled sample photo)")
     p.add_argument("-s", "--style", default=None,
                    help="magenta/adain/gatys: a painting file or a bundled painting's name (default "
-                        f"{_DEFAULT_PAINTING}); fast: a model name (default candy)")
+                        f"{TABLE[DEFAULT_METHOD].default_style}); fast: a model name (default "
+                        f"{TABLE['fast'].default_style})")
     p.add_argument("-m", "--method", choices=METHODS, default=METHODS[0],
                    help="magenta = any painting in one pass (Magenta's arbitrary stylisation, "
                         "real time); fast = a pretrained network per painting; adain = any "
@@ -154,23 +159,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_POSITIVE_INT, default=None,
                    help="style working size, longest side (default: 384 for magenta, the photo's "
                         "working size for fast/adain, 256 on a CPU / 512 on a GPU for gatys)")
+    mg, gp, ap = MagentaParams(), GatysParams(), AdainParams()
     m = p.add_argument_group("Magenta")
-    m.add_argument("--style-strength", type=_number(float, low=0, high=1), default=1.0,
+    m.add_argument("--style-strength", type=_number(float, low=0, high=1),
+                   default=mg.style_strength,
                    help="0..1: from the photo's own style (0) to the painting's (1)")
     g = p.add_argument_group("Gatys")
-    g.add_argument("--steps", type=_POSITIVE_INT, default=None,
+    g.add_argument("--steps", type=_POSITIVE_INT, default=gp.steps,
                    help="optimisation steps (default 100 CPU / 300 GPU)")
-    g.add_argument("--content-weight", type=_NON_NEGATIVE, default=1.0, help="content weight α")
-    g.add_argument("--style-weight", type=_NON_NEGATIVE, default=1e6, help="style weight β")
-    g.add_argument("--tv-weight", type=_NON_NEGATIVE, default=0.0, help="total-variation weight")
-    g.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs",
+    for field, text in (("content_weight", "content weight α"), ("style_weight", "style weight β"),
+                        ("tv_weight", "total-variation weight")):
+        g.add_argument("--" + field.replace("_", "-"), type=_NON_NEGATIVE,
+                       default=getattr(gp, field), help=text)
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=gp.optimizer,
                    help="lbfgs (the original method's choice: few steps) or adam (cheaper steps, "
                         "more of them)")
     g.add_argument("--masked-style", action="store_true",
                    help="style computed for the chosen garments only: the Gatys style loss, and "
                         "the feature statistics of magenta and adain, over those garments")
     a = p.add_argument_group("AdaIN")
-    a.add_argument("--alpha", type=_number(float, low=0, high=1), default=1.0,
+    a.add_argument("--alpha", type=_number(float, low=0, high=1), default=ap.alpha,
                    help="AdaIN style amount 0..1")
     w = p.add_argument_group("weights")
     w.add_argument("--segment-weights", default=None,
@@ -213,32 +221,37 @@ def _collect(paths: list[Path], parser: argparse.ArgumentParser) -> list[Path]:
 
 
 def _style_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    """The method, its style and its parameter object (``Pipeline.run`` arguments), checked."""
     from fsutils import env
+    from fsutils.style import AdainParams, FastParams, GatysParams, MagentaParams, get_method
 
-    if args.method == "fast":
+    method = get_method(args.method)
+    style = args.style or method.default_style
+    if not method.painting:
         from fsutils.style import FAST_STYLES
         from fsutils.style.fast import registry_name
 
-        style = args.style or "candy"
         try:
             registry_name(style)
         except ValueError:
             parser.error(f"--style: {style!r} is not a fast-style model ({', '.join(FAST_STYLES)})"
                          "; for a painting use --method magenta, adain or gatys")
-        return {"method": "fast", "style": style}
-    style = args.style or _DEFAULT_PAINTING
-    from fsutils.pipeline import load_style
-    try:
-        load_style(style)
-    except (FileNotFoundError, ValueError) as e:
-        parser.error(f"--style: {e}")
-    if args.method == "magenta":
-        return {"method": "magenta", "style": style, "style_strength": args.style_strength}
-    if args.method == "adain":
-        return {"method": "adain", "style": style, "alpha": args.alpha}
-    return {"method": "gatys", "style": style, "steps": args.steps or env.default_gatys_steps(),
-            "content_weight": args.content_weight, "style_weight": args.style_weight,
-            "tv_weight": args.tv_weight, "optimizer": args.optimizer}
+    else:
+        from fsutils.style import load_style
+        try:
+            load_style(style)
+        except (FileNotFoundError, ValueError) as e:
+            parser.error(f"--style: {e}")
+    params = {
+        "magenta": lambda: MagentaParams(style_strength=args.style_strength),
+        "fast": FastParams,
+        "adain": lambda: AdainParams(alpha=args.alpha),
+        "gatys": lambda: GatysParams(steps=args.steps or env.default_gatys_steps(),
+                                     content_weight=args.content_weight,
+                                     style_weight=args.style_weight, tv_weight=args.tv_weight,
+                                     optimizer=args.optimizer),
+    }[method.name]()
+    return {"method": method.name, "style": style, "params": params}
 
 
 def _weights_help(method: str, err: Exception) -> str:
@@ -258,16 +271,6 @@ def _weights_help(method: str, err: Exception) -> str:
                 "(they are downloaded, hash-checked and cached), or place the files where the "
                 "message above says.")
     return f"error: a checkpoint could not be obtained:\n{first}"
-
-
-def _default_style_size(method: str, dev, max_size: int) -> int:
-    """The style working size the pipeline uses when --size is not given (for the summary line)."""
-    from fsutils import env
-    from fsutils.style.magenta import DEFAULT_SIZE
-
-    if method == "gatys":
-        return env.default_style_size(dev)
-    return min(DEFAULT_SIZE, max_size) if method == "magenta" else max_size
 
 
 def _files(n: int) -> str:
@@ -317,7 +320,9 @@ def main(argv: list[str] | None = None) -> int:
 
     dev = env.device()
     max_size = args.max_size or env.default_work_size(dev)
-    size = args.size or _default_style_size(style["method"], dev, max_size)
+    from fsutils.style import get_method
+
+    size = args.size or get_method(style["method"]).default_size(max_size)
     pipe = Pipeline(max_size=max_size, style_size=args.size, segment_weights=args.segment_weights,
                     saliency_weights=args.saliency_weights)
     try:

@@ -20,18 +20,19 @@ map``, and ``stylers[method](content, style, *, mask,
 callback, progress, **params) -> PIL image``. By default they come from :mod:`fsutils.segment`,
 :mod:`fsutils.saliency` and :mod:`fsutils.style`, loaded on first use.
 
+Style methods come from the table :data:`fsutils.style.METHODS` with their parameter objects;
+cache keys and the per-stage store live in :mod:`fsutils.cache`, the :class:`Result` and saving it
+in :mod:`fsutils.results`. (The module is one class, one method per stage with its cache, hence
+its length.)
+
 Images: the photo is kept as float32 H×W×3 in 0..1 at the pipeline's working size (``max_size``);
 labels, masks, saliency and the stylised image are all at that size, so the blends are exact
 per-pixel formulas (:mod:`fsutils.blend`).
 """
 from __future__ import annotations
 
-import hashlib
-import os
-import warnings
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,17 @@ from PIL import Image
 from fsutils import blend as _blend
 from fsutils import io as fio
 from fsutils.blend import BlendParams
+from fsutils.cache import LRU, array_key, freeze
+from fsutils.results import Result
+from fsutils.style import methods as _style
+from fsutils.style.methods import load_style
+from fsutils.style.params import StyleParams
 
 __all__ = ["Pipeline", "Result", "METHODS", "MODES", "DEFAULT_CLASSES", "resolve_classes",
            "load_style"]
 
 #: Style-transfer methods known to the default stylers (the first is the default).
-METHODS: tuple[str, ...] = ("magenta", "fast", "adain", "gatys")
+METHODS: tuple[str, ...] = tuple(_style.METHODS)
 #: Blend modes (see :mod:`fsutils.blend`): hard paste, equation 2, feathered, soft and guided
 #: masks, Poisson blending.
 MODES: tuple[str, ...] = _blend.MODES
@@ -71,153 +77,19 @@ def resolve_classes(classes: Iterable[int | str] | int | str | None,
     return tuple(sorted({class_index(c, names, what="garment class") for c in classes}))
 
 
-def _digest(*parts: bytes | str) -> str:
-    h = hashlib.blake2b(digest_size=12)
-    for p in parts:
-        h.update(p.encode() if isinstance(p, str) else p)
-        h.update(b"\x00")
-    return h.hexdigest()
+def _styler(method: _style.Method) -> StageFn:
+    """The pipeline's stage function of a table method: ``fn(content, style, *, mask, callback,
+    progress, **fields)``, the fields of the method's parameter class as keywords (the protocol
+    an injected styler follows too)."""
+    def styler(content: Image.Image, style: Any, *, mask=None, callback=None, progress=False,
+               **fields: Any) -> Image.Image:
+        return method.run(content, style, method.params(**fields), size=max(content.size),
+                          mask=mask, callback=callback, progress=progress)
+    styler.__name__ = f"{method.name}_styler"
+    return styler
 
 
-def _array_key(arr: np.ndarray) -> str:
-    arr = np.ascontiguousarray(arr)
-    return _digest(str(arr.shape), str(arr.dtype), memoryview(arr).cast("B"))
-
-
-def _freeze(value: Any) -> Hashable:
-    """A hashable, order-independent version of a parameter value (for cache keys)."""
-    if isinstance(value, Mapping):
-        return tuple(sorted((str(k), _freeze(v)) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
-    if isinstance(value, (set, frozenset)):
-        return tuple(sorted(_freeze(v) for v in value))
-    if isinstance(value, np.ndarray):
-        return ("ndarray", _array_key(value))
-    if isinstance(value, Image.Image):
-        return ("image", _array_key(np.asarray(value)))
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, Path):
-        return ("path", str(value.resolve()))
-    if value is None or isinstance(value, (bool, int, float, str, bytes)):
-        return value
-    # Modules, callables…: identity (a different object means a different result).
-    return ("id", type(value).__name__, id(value))
-
-
-class _LRU:
-    """A tiny least-recently-used dict."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.data: OrderedDict[Hashable, Any] = OrderedDict()
-
-    def get(self, key: Hashable) -> Any:
-        if key in self.data:
-            self.data.move_to_end(key)
-            return self.data[key]
-        return None
-
-    def put(self, key: Hashable, value: Any) -> None:
-        self.data[key] = value
-        self.data.move_to_end(key)
-        while len(self.data) > self.size:
-            self.data.popitem(last=False)
-
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self.data
-
-    def clear(self) -> None:
-        self.data.clear()
-
-
-@dataclass(frozen=True)
-class Result:
-    """Everything one pipeline run made, all at the photo's working size.
-
-    ``output`` is the chosen blend; ``hard`` the hard paste (the baseline to compare against).
-    Images are float32 H×W×3 in 0..1, ``labels`` uint8, ``mask`` bool, ``saliency`` float32.
-    """
-
-    content: np.ndarray
-    labels: np.ndarray
-    saliency: np.ndarray
-    mask: np.ndarray
-    stylized: np.ndarray
-    output: np.ndarray
-    hard: np.ndarray
-    mode: str
-    classes: tuple[int, ...]
-    method: str
-    #: the blend's mode and parameters
-    params: BlendParams = BlendParams()
-
-    def image(self, which: str = "output") -> Image.Image:
-        """One of the images as a PIL image (``"output"``, ``"hard"``, ``"stylized"``, ``"content"``,
-        ``"saliency"`` or ``"mask"``)."""
-        arr = getattr(self, which)
-        return fio.to_pil(arr)  # bool mask and saliency map: grey; images: RGB
-
-
-# ---------------------------------------------------------------------------------------------
-# default stage functions (lazy: nothing heavy is imported until a stage first runs)
-
-
-def load_style(style: Any) -> Image.Image:
-    """A painting given as a PIL image, an array, a file path, or the name of a bundled sample."""
-    if isinstance(style, (str, Path)):
-        p = Path(style)
-        if p.is_file():
-            return fio.load_image(p)
-        samples = {Path(s).stem.lower(): s for s in fio.sample_styles()}
-        key = str(style).strip().lower()
-        if key in samples:
-            return fio.load_image(samples[key])
-        raise FileNotFoundError(f"style {style!r} is neither an image file nor a bundled sample "
-                                f"painting ({', '.join(sorted(samples))})")
-    return fio.to_rgb(style)
-
-
-def _fast(content: Image.Image, style: Any, *, mask=None, callback=None, progress=False,
-          **params) -> Image.Image:
-    from fsutils.style import fast_stylize
-
-    if params:
-        raise TypeError(f"the fast method takes no parameters, got {sorted(params)}")
-    return fast_stylize(content, style)
-
-
-def _adain(content: Image.Image, style: Any, *, mask=None, callback=None, progress=False,
-           **params) -> Image.Image:
-    from fsutils.style import adain_transfer
-
-    params.setdefault("size", max(content.size))
-    return adain_transfer(content, load_style(style), mask=mask, **params)
-
-
-def _gatys(content: Image.Image, style: Any, *, mask=None, callback=None, progress=False,
-           **params) -> Image.Image:
-    from fsutils.style import gatys_transfer
-
-    params.setdefault("size", max(content.size))
-    return gatys_transfer(content, load_style(style), mask=mask, callback=callback,
-                          progress=progress, **params)
-
-
-def _magenta(content: Image.Image, style: Any, *, mask=None, callback=None, progress=False,
-             **params) -> Image.Image:
-    from fsutils.style import magenta_transfer
-
-    if not (isinstance(style, np.ndarray) and style.ndim == 1):  # else a style vector
-        style = load_style(style)
-    # "style_strength": run()'s own "strength" is the blend's
-    strength = params.pop("style_strength", 1.0)
-    return magenta_transfer(content, style, mask=mask, size=None, strength=strength, **params)
-
-
-DEFAULT_STYLERS: dict[str, StageFn] = {"magenta": _magenta, "fast": _fast, "adain": _adain,
-                                       "gatys": _gatys}
+DEFAULT_STYLERS: dict[str, StageFn] = {name: _styler(m) for name, m in _style.METHODS.items()}
 
 
 class Pipeline:
@@ -228,9 +100,10 @@ class Pipeline:
             ``photo -> labels``; default ``fsutils.segment.ClothSegmenter(weights=segment_weights)``.
         saliency: a ``SaliencyModel``-like object or a function ``photo -> float32 map in 0..1``;
             default ``fsutils.saliency.SaliencyModel(saliency_weights)``.
-        stylers: ``{method: fn}`` added to / replacing the defaults for ``"fast"``, ``"adain"`` and
-            ``"gatys"``; ``fn(content, style, *, mask, callback, progress, **params) -> PIL image``
-            gets the photo at the style's working size and may return any size (it is resized back).
+        stylers: ``{method: fn}`` added to / replacing the methods of :data:`fsutils.style.METHODS`;
+            ``fn(content, style, *, mask, callback, progress, **fields) -> PIL image`` gets the
+            photo at the style's working size (and, for a table method, the fields of its
+            parameter object as keywords) and may return any size (it is resized back).
         max_size: the photo is shrunk so its longer side is at most this many pixels (None: as is).
         style_size: default working size of the style stage (longer side). Default: 384 px for
             Magenta (the size its networks were published at: brush strokes keep their scale),
@@ -252,7 +125,7 @@ class Pipeline:
         self.stylers: dict[str, StageFn] = {**DEFAULT_STYLERS, **(stylers or {})}
         self.max_size, self._style_size = max_size, style_size
         self._class_names = class_names
-        self._caches = {s: _LRU(cache_size) for s in ("segment", "saliency", "style", "mask",
+        self._caches = {s: LRU(cache_size) for s in ("segment", "saliency", "style", "mask",
                                                       "weight", "blend")}
         #: How many times each stage actually computed (cache misses), e.g. for tests and benchmarks.
         self.computed: Counter[str] = Counter()
@@ -356,7 +229,7 @@ class Pipeline:
             photo = photo.resize((max(1, round(photo.width * scale)),
                                   max(1, round(photo.height * scale))), Image.Resampling.LANCZOS)
         arr = np.asarray(photo)
-        key = _array_key(arr)
+        key = array_key(arr)
         if key != self.image_key:
             self.photo, self.image_key = photo, key
             self.content = fio.to_float(arr)
@@ -452,37 +325,57 @@ class Pipeline:
         self._need_image()
         return self._cached("mask", (self.image_key, cls), compute)
 
+    @staticmethod
+    def style_params(method: str, params: StyleParams | None = None,
+                     **changes: Any) -> dict[str, Any]:
+        """The keyword fields a styler of ``method`` gets: those of the method's parameter object
+        (checked, with ``changes`` applied) for a table method, ``changes`` as given for a method
+        of one's own."""
+        m = _style.METHODS.get(method)
+        if m is None:
+            if params is not None:
+                raise TypeError(f"{method!r} is not a table method: give its settings as keywords")
+            return dict(changes)
+        p = (params if params is not None else m.params()).replace(**changes)
+        if not isinstance(p, m.params):
+            raise TypeError(f"{method} takes {m.params.__name__}, got {type(p).__name__}")
+        return p.as_dict()
+
     def _style_key(self, method: str, style: Any, size: int, masked: tuple[int, ...] | None,
                    params: Mapping[str, Any]) -> Hashable:
-        return (self.image_key, method, _freeze(style), size, masked, _freeze(params))
+        return (self.image_key, method, freeze(style), size, masked, freeze(params))
 
-    def stylize(self, method: str = "magenta", style: Any = "starry_night_vangogh", *,
+    def stylize(self, method: str = _style.DEFAULT_METHOD, style: Any = None, *,
                 size: int | None = None,
                 mask_classes: Iterable[int | str] | int | str | None | bool = False,
                 callback: Callable | None = None, progress: bool = False,
-                **params: Any) -> np.ndarray:
+                params: StyleParams | None = None, **changes: Any) -> np.ndarray:
         """Stage 3: the whole photo stylised (float32 H×W×3 at the photo's size).
 
-        ``method`` is ``"magenta"`` (``style`` = a painting: PIL image, path or bundled sample
-        name, or a style vector from :func:`fsutils.style.style_vector`; ``style_strength=`` 0..1),
-        ``"fast"``
-        (``style`` = a model name such as ``"candy"``), ``"adain"`` (a painting; ``alpha=``) or
-        ``"gatys"`` (a painting; ``content_weight``, ``style_weight``, ``tv_weight``, ``steps``,
-        ``optimizer`` …). ``size`` is the working size (longer side) of the style stage.
-        ``mask_classes``: Gatys computes the style loss only over these garments, AdaIN and Magenta
-        measure the photo's feature statistics inside them (``True``: all garments). ``callback`` and
-        ``progress`` are not part of the cache key.
+        ``method`` names a method of :data:`fsutils.style.METHODS` (``"magenta"``, ``"fast"``,
+        ``"adain"``, ``"gatys"``) or one given in ``stylers``; ``style`` is a painting (PIL image,
+        path or bundled sample name; Magenta also takes a style vector), or for ``"fast"`` a model
+        name such as ``"candy"`` (default: the method's own). ``params`` is the method's
+        parameter object (:class:`fsutils.style.GatysParams` …; default its defaults) and
+        ``changes`` change fields of it (``steps=50``, ``alpha=0.5`` …); a name the method does
+        not have is refused before any work. ``size`` is the working size (longer side) of the
+        style stage. ``mask_classes``: Gatys computes the style loss only over these garments,
+        AdaIN and Magenta measure the photo's feature statistics inside them (``True``: all
+        garments). ``callback`` and ``progress`` are not part of the cache key.
         """
         self._need_image()
         if method not in self.stylers:
             raise ValueError(f"unknown style method {method!r}; choose from "
                              f"{', '.join(self.stylers)}")
+        fields = self.style_params(method, params, **changes)
+        if style is None:
+            style = _style.get_method(method).default_style
         size = int(size or self.default_style_size(method))
         masked = None
         if mask_classes is not False and mask_classes is not None:
             masked = resolve_classes(None if mask_classes is True else mask_classes,
                                      self.class_names)
-        key = self._style_key(method, style, size, masked, params)
+        key = self._style_key(method, style, size, masked, fields)
 
         def compute() -> np.ndarray:
             h, w = self.content.shape[:2]
@@ -496,7 +389,7 @@ class Pipeline:
                 mask = np.asarray(m.resize(small_wh, Image.Resampling.BILINEAR),
                                   dtype=np.float32) / 255
             out = self.stylers[method](small, style, mask=mask, callback=callback,
-                                       progress=progress, **params)
+                                       progress=progress, **fields)
             out = fio.to_rgb(out)
             if out.size != (w, h):
                 out = out.resize((w, h), Image.Resampling.BICUBIC)
@@ -578,7 +471,7 @@ class Pipeline:
             stylized = self.stylized
             skey: Hashable = self._last_style
         else:
-            skey = ("array", _array_key(stylized))
+            skey = ("array", array_key(stylized))
         key = (self.image_key, skey, cls, p.mode, p.used)
 
         def compute() -> np.ndarray:
@@ -594,27 +487,29 @@ class Pipeline:
 
     # -- everything at once -------------------------------------------------------------------
 
-    def run(self, image: Any = None, *, method: str = "magenta",
-            style: Any = "starry_night_vangogh",
+    def run(self, image: Any = None, *, method: str = _style.DEFAULT_METHOD, style: Any = None,
             classes: Iterable[int | str] | int | str | None = None,
             mode: str | BlendParams | None = None, strength: float | None = None,
             width: float | None = None, size: int | None = None,
             masked_style: bool = False, callback: Callable | None = None,
-            progress: bool = False, **style_params: Any) -> Result:
+            progress: bool = False, params: StyleParams | None = None,
+            **style_changes: Any) -> Result:
         """Run every stage (each one only if its inputs changed) and return a :class:`Result`.
 
         ``image`` (optional) replaces the photo; the other arguments are those of :meth:`stylize`
-        and :meth:`blend` (``mode`` a name or a :class:`fsutils.blend.BlendParams`; ``strength``
+        (``params`` the style method's parameter object, ``style_changes`` fields of it) and
+        :meth:`blend` (``mode`` a name or a :class:`fsutils.blend.BlendParams`; ``strength``
         and ``width`` change it); ``masked_style=True`` restricts a Gatys style loss to the chosen
         garments (AdaIN, Magenta: the statistics are measured inside them).
         """
+        self.style_params(method, params, **style_changes)  # refused before any work
         if image is not None:
             self.set_image(image)
         self._need_image()
         cls = resolve_classes(classes, self.class_names)
         self.labels()
         self.stylize(method, style, size=size, mask_classes=cls if masked_style else False,
-                     callback=callback, progress=progress, **style_params)
+                     callback=callback, progress=progress, params=params, **style_changes)
         return self.result(mode=mode, classes=cls, strength=strength, width=width)
 
     def result(self, *, mode: str | BlendParams | None = None,

@@ -8,6 +8,9 @@ import numpy as np
 from PIL import Image
 
 from fsutils.pipeline import Pipeline
+from fsutils.style.methods import DEFAULT_METHOD, METHODS
+from fsutils.style.params import (OPTIMIZERS, AdainParams, FastParams, GatysParams, MagentaParams,
+                                  StyleParams)
 
 from .base import STYLE_WIDE, Panel, slider
 from .drawing import DISPLAY_HEIGHT, compose, picture_output, text_output
@@ -28,7 +31,7 @@ class StylePanel(Panel):
     css = "fsutils-style"
 
     def __init__(self, pipe: Pipeline, *, style_picker: StylePicker | None = None,
-                 garments: GarmentPicker | None = None, method: str = "magenta",
+                 garments: GarmentPicker | None = None, method: str = DEFAULT_METHOD,
                  fast_style: str = "candy", steps: int | None = None,
                  size: int | None = None) -> None:
         from fsutils import env
@@ -36,31 +39,31 @@ class StylePanel(Panel):
 
         self.style_picker = style_picker or StylePicker()
         self.garments = garments
-        self.method = W.ToggleButtons(options=[("Magenta (any painting)", "magenta"),
-                                               ("Gatys (optimise)", "gatys"),
-                                               ("fast (pretrained)", "fast"),
-                                               ("AdaIN (any painting)", "adain")],
+        self.method = W.ToggleButtons(options=[(m.label, name) for name, m in METHODS.items()],
                                       value=method, description="method",
                                       style={**STYLE_WIDE, "button_width": "auto"})
         self.method.add_class("fsutils-method")
         self.fast_style = W.Dropdown(options=list(FAST_STYLES), value=fast_style,
                                      description="fast model", style=STYLE_WIDE)
         self.fast_style.add_class("fsutils-fast-style")
-        self.adain_alpha = slider(W.FloatSlider, 1.0, 0.0, 1.0, 0.05, "AdaIN α", "fsutils-alpha")
-        self.style_strength = slider(W.FloatSlider, 1.0, 0.0, 1.0, 0.05, "style strength",
-                                     "fsutils-style-strength")
-        self.content_weight = slider(W.FloatLogSlider, 1.0, -3, 3, 0.25, "content weight α",
-                                      "fsutils-content-weight", base=10, readout_format=".3g")
-        self.style_weight = slider(W.FloatLogSlider, 1e6, 2, 9, 0.25, "style weight β",
-                                    "fsutils-style-weight", base=10, readout_format=".3g")
-        self.tv_weight = W.BoundedFloatText(value=0.0, min=0.0, max=1e6, step=1e-6,
+        gp = GatysParams()
+        self.adain_alpha = slider(W.FloatSlider, AdainParams().alpha, 0.0, 1.0, 0.05, "AdaIN α",
+                                  "fsutils-alpha")
+        self.style_strength = slider(W.FloatSlider, MagentaParams().style_strength, 0.0, 1.0,
+                                     0.05, "style strength", "fsutils-style-strength")
+        self.content_weight = slider(W.FloatLogSlider, gp.content_weight, -3, 3, 0.25,
+                                     "content weight α", "fsutils-content-weight", base=10,
+                                     readout_format=".3g")
+        self.style_weight = slider(W.FloatLogSlider, gp.style_weight, 2, 9, 0.25, "style weight β",
+                                   "fsutils-style-weight", base=10, readout_format=".3g")
+        self.tv_weight = W.BoundedFloatText(value=gp.tv_weight, min=0.0, max=1e6, step=1e-6,
                                             description="TV weight", style=STYLE_WIDE)
         self.steps = slider(W.IntSlider, steps or env.default_gatys_steps(), 1, 1000, 1, "steps",
                              "fsutils-steps")
         size = size or env.default_style_size()
         self.size = slider(W.IntSlider, size, 32, 1024, 32 if size >= 32 else 1,
                             "size (px)", "fsutils-size")
-        self.optimizer = W.Dropdown(options=["lbfgs", "adam"], value="lbfgs",
+        self.optimizer = W.Dropdown(options=list(OPTIMIZERS), value=gp.optimizer,
                                     description="optimizer", style=STYLE_WIDE)
         self.masked = W.Checkbox(value=False, description="style loss only on the garments",
                                  indent=False)
@@ -90,23 +93,27 @@ class StylePanel(Panel):
         self._gatys_box.layout.display = "" if m == "gatys" else "none"
         self._paint_box.layout.display = "none" if m == "fast" else ""
 
-    def spec(self) -> dict[str, Any]:
-        """The current settings as ``Pipeline.stylize`` arguments."""
+    def params(self) -> StyleParams:
+        """The chosen method's parameter object, from the sliders (checked when it is made)."""
         m = self.method.value
-        if m == "fast":
-            return {"method": "fast", "style": self.fast_style.value, "size": self.size.value}
         if m == "magenta":
-            return {"method": "magenta", "style": self.style_picker.value, "size": self.size.value,
-                    "style_strength": float(self.style_strength.value)}
+            return MagentaParams(style_strength=float(self.style_strength.value))
         if m == "adain":
-            return {"method": "adain", "style": self.style_picker.value, "size": self.size.value,
-                    "alpha": float(self.adain_alpha.value)}
-        spec = {"method": "gatys", "style": self.style_picker.value, "size": self.size.value,
-                "content_weight": float(self.content_weight.value),
-                "style_weight": float(self.style_weight.value),
-                "tv_weight": float(self.tv_weight.value), "steps": int(self.steps.value),
-                "optimizer": self.optimizer.value}
-        if self.masked.value:
+            return AdainParams(alpha=float(self.adain_alpha.value))
+        if m == "gatys":
+            return GatysParams(content_weight=float(self.content_weight.value),
+                               style_weight=float(self.style_weight.value),
+                               tv_weight=float(self.tv_weight.value), steps=int(self.steps.value),
+                               optimizer=self.optimizer.value)
+        return FastParams()
+
+    def spec(self) -> dict[str, Any]:
+        """The current settings as ``Pipeline.stylize`` arguments (the parameter object's fields
+        as keywords)."""
+        m = self.method.value
+        style = self.fast_style.value if m == "fast" else self.style_picker.value
+        spec = {"method": m, "style": style, "size": self.size.value, **self.params().as_dict()}
+        if m == "gatys" and self.masked.value:
             spec["mask_classes"] = self.garments.classes if self.garments else True
         return spec
 
