@@ -1,20 +1,56 @@
-"""Saving a pipeline result as PNG files: the stylised photo, the hard paste, the full stylised
-image, the label map, the garment masks, the saliency map and the comparison figure.
+"""What a pipeline run made (:class:`Result`) and saving it as PNG files: the stylised photo,
+the hard paste, the full stylised image, the label map, the garment masks, the saliency map and
+the comparison figure.
 
 >>> files = save_result(pipe.result(), "outputs", "photo")        # doctest: +SKIP
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image
 
 from fsutils import blend
 from fsutils import io as fio
-from fsutils.pipeline import Result
+from fsutils.blend import BlendParams
 
-__all__ = ["save_result", "SAVE_KINDS"]
+__all__ = ["Result", "save_result", "SAVE_KINDS"]
+
+
+@dataclass(frozen=True)
+class Result:
+    """Everything one pipeline run made, all at the photo's working size.
+
+    ``output`` is the chosen blend; ``hard`` the hard paste (the baseline to compare against).
+    Images are float32 H×W×3 in 0..1, ``labels`` uint8, ``mask`` bool, ``saliency`` float32.
+    """
+
+    content: np.ndarray
+    labels: np.ndarray
+    saliency: np.ndarray
+    mask: np.ndarray
+    stylized: np.ndarray
+    output: np.ndarray
+    hard: np.ndarray
+    mode: str
+    classes: tuple[int, ...]
+    method: str
+    #: the blend's mode and parameters
+    params: BlendParams = BlendParams()
+
+    def image(self, which: str = "output") -> Image.Image:
+        """One of the images as a PIL image (``"output"``, ``"hard"``, ``"stylized"``, ``"content"``,
+        ``"saliency"`` or ``"mask"``)."""
+        arr = getattr(self, which)
+        return fio.to_pil(arr)  # bool mask and saliency map: grey; images: RGB
+
+
+# ---------------------------------------------------------------------------------------------
+# default stage functions (lazy: nothing heavy is imported until a stage first runs)
+
 
 #: What :func:`save_result` can write (``<stem>_<kind>.png``).
 SAVE_KINDS: tuple[str, ...] = ("stylized", "hard_paste", "style_full", "labels", "mask",

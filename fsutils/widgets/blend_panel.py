@@ -6,7 +6,7 @@ from typing import Any
 
 import ipywidgets as W
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import ImageDraw
 
 from fsutils.blend import DEFAULT_MODE, MODES, BlendParams
 from fsutils import io as fio

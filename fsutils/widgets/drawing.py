@@ -11,7 +11,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from IPython.display import display
 from IPython.display import Image as IPyImage
 from PIL import Image, ImageDraw, ImageFont
