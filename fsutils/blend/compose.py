@@ -18,6 +18,10 @@ import numbers
 import cv2
 import numpy as np
 
+#: Default saliency strength of the saliency blends and default feather width (px): written once
+#: here, read by every blend function and by :class:`fsutils.blend.BlendParams`.
+DEFAULT_STRENGTH = 1.0
+DEFAULT_WIDTH = 8.0
 _CHUNK_VALUES = 49_152  # floats per band in _mix (192 kB)
 _FEATHER_STEP = 4.0  # blur widths ≥ 2·this are computed on a grid reduced by width // this
 
@@ -112,7 +116,7 @@ def hard_paste(content: np.ndarray, stylized: np.ndarray, mask: np.ndarray) -> n
 
 
 def saliency_blend(content: np.ndarray, stylized: np.ndarray, saliency: np.ndarray,
-                   mask: np.ndarray, strength: float = 1.0) -> np.ndarray:
+                   mask: np.ndarray, strength: float = DEFAULT_STRENGTH) -> np.ndarray:
     """Equation 2 of the report: ``C_final = M·S + (1−M)·C`` inside the garment mask.
 
     ``M = clip(strength · saliency, 0, 1) · mask``: with a bool mask the photo is returned unchanged
@@ -176,7 +180,7 @@ def _feather(m: np.ndarray, width: float) -> np.ndarray:
 
 
 def feathered_blend(content: np.ndarray, stylized: np.ndarray, mask: np.ndarray,
-                    width: float = 8.0) -> np.ndarray:
+                    width: float = DEFAULT_WIDTH) -> np.ndarray:
     """Stylised image over the photo through the mask blurred by a Gaussian of ``width`` px (σ)."""
     c, s = _pair(content, stylized)
     return _mix(c, s, _feather(_plane("mask", mask, c.shape[:2]), width))

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 import cv2
 import numpy as np
 
-from .compose import _image, _plane
+from .compose import DEFAULT_STRENGTH, _image, _plane
 
 __all__ = ["garment_probability", "soft_mask", "guided_filter", "refine_mask"]
 
@@ -51,7 +51,7 @@ def garment_probability(proba: np.ndarray, classes: Iterable[int]) -> np.ndarray
 
 
 def soft_mask(probability: np.ndarray, saliency: np.ndarray | None = None,
-              strength: float = 1.0) -> np.ndarray:
+              strength: float = DEFAULT_STRENGTH) -> np.ndarray:
     """The garment probability as a blend weight, times ``clip(strength·saliency, 0, 1)`` when a
     saliency map is given (float32 H×W in 0..1)."""
     if np.ndim(probability) != 2:
@@ -130,7 +130,14 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
     return (_box(a, r) * g).sum(axis=-1) + _box(b, r)
 
 
-def refine_mask(photo: np.ndarray, mask: np.ndarray, radius: int = 8, eps: float = 1e-4,
+#: Default window radius (px) and regularisation of the guided filter of :func:`refine_mask`
+#: (also :class:`fsutils.blend.BlendParams`'s).
+DEFAULT_RADIUS = 8
+DEFAULT_EPS = 1e-4
+
+
+def refine_mask(photo: np.ndarray, mask: np.ndarray, radius: int = DEFAULT_RADIUS,
+                eps: float = DEFAULT_EPS,
                 sharpness: float = 4.0) -> np.ndarray:
     """A garment mask (bool, or soft such as :func:`garment_probability`; H×W) moved onto the
     photo's edges: :func:`guided_filter` with the photo as guide, then a ramp of slope

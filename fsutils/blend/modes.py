@@ -7,9 +7,9 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from .compose import (_feather, _image, _plane, feathered_blend, hard_paste, saliency_blend,
-                      weighted_blend)
-from .masks import refine_mask, soft_mask
+from .compose import (DEFAULT_STRENGTH, DEFAULT_WIDTH, _feather, _image, _plane, feathered_blend,
+                      hard_paste, saliency_blend, weighted_blend)
+from .masks import DEFAULT_EPS, DEFAULT_RADIUS, refine_mask, soft_mask
 from .poisson import poisson_blend
 
 __all__ = ["MODES", "MODE_TITLES", "DEFAULT_MODE", "BlendParams", "blend_weight", "compose"]
@@ -57,10 +57,10 @@ class BlendParams:
     """
 
     mode: str = DEFAULT_MODE
-    strength: float = 1.0
-    width: float = 8.0
-    radius: int = 8
-    eps: float = 1e-4
+    strength: float = DEFAULT_STRENGTH
+    width: float = DEFAULT_WIDTH
+    radius: int = DEFAULT_RADIUS
+    eps: float = DEFAULT_EPS
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:

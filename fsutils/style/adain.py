@@ -22,6 +22,7 @@ from fsutils.io import to_pil, to_rgb
 from fsutils.models.adain import adain_decoder, adain_encoder, adain_vgg
 
 from ._image import ImageLike, MaskLike, fit_long_side, mask_to_tensor, to_tensor
+from .params import AdainParams
 
 __all__ = ["calc_mean_std", "adaptive_instance_normalization", "adain_models", "adain_transfer",
            "load_adain"]
@@ -96,7 +97,7 @@ def adain_models(device: torch.device | str | None = None) -> tuple[nn.Sequentia
     return _CACHE[key]
 
 
-def adain_transfer(content: ImageLike, style: ImageLike, alpha: float = 1.0, *,
+def adain_transfer(content: ImageLike, style: ImageLike, alpha: float = AdainParams.alpha, *,
                    mask: MaskLike | None = None, size: int | None = None,
                    style_size: int | None = None,
                    models: tuple[nn.Module, nn.Module] | None = None,

@@ -34,6 +34,7 @@ from fsutils.io import to_pil, to_rgb
 from fsutils.models.magenta import STYLE_DIM, StylePredictor, StyleTransferNet
 
 from ._image import ImageLike, MaskLike, fit_long_side, mask_to_tensor, to_tensor
+from .params import MagentaParams
 
 __all__ = ["PREDICT_WEIGHTS", "TRANSFER_WEIGHTS", "STYLE_IMAGE_SIZE", "DEFAULT_SIZE",
            "style_predictor", "transfer_network", "style_vector", "magenta_transfer"]
@@ -136,7 +137,8 @@ def _check(strength: float, size: int | None, weights: str) -> None:
         raise ValueError(f"size is the photo's longer side in pixels, at least 16; got {size!r}")
 
 
-def magenta_transfer(photo: ImageLike, style: StyleLike, *, strength: float = 1.0,
+def magenta_transfer(photo: ImageLike, style: StyleLike, *,
+                     strength: float = MagentaParams.style_strength,
                      size: int | None = DEFAULT_SIZE, mask: MaskLike | None = None,
                      weights: str = "f16",
                      device: torch.device | str | None = None) -> Image.Image:
