@@ -295,6 +295,9 @@ def gatys_transfer(
 
     Returns:
         The stylised image (PIL, RGB) at the working size.
+
+    (Long only by this documentation: the work is in ``_build_problem``, ``_optimise`` and
+    ``_finish``.)
     """
     p = (params or GatysParams()).replace(**changes)
     dev, size, steps = _defaults(device, size, p.steps)
