@@ -143,17 +143,28 @@ def test_voila_style_panel(browser, tmp_path, request):
         jb.drag(page, "fsutils-style-strength", 0.0)    # the photo's own style
         run.click()
         weak = jb.wait_for_change(page, view, full, "running Magenta at style strength 0")
-        # Gatys: its sliders appear (and Magenta's goes); test mode runs a few steps only
+        # Gatys: its sliders appear (and Magenta's goes). It needs the ImageNet VGG-19: a new
+        # picture where the weights can be obtained, else the panel shows the weights error
         page.locator(".fsutils-method button", has_text="Gatys").click()
         jb.assert_visible_sliders(page, "fsutils-content-weight", "fsutils-style-weight",
                                   "fsutils-steps", "fsutils-size")
         assert not page.locator(".fsutils-style-strength").first.is_visible()
+        page.evaluate("window.__fsBefore = document.querySelector('.fsutils-style-view img').src")
         page.locator(".fsutils-run").first.click()
-        gatys = jb.wait_for_change(page, view, weak, "running Gatys")
+        page.wait_for_function(
+            "() => { const v = document.querySelector('.fsutils-style-view');"
+            " const img = v.querySelector('img');"
+            " return v.innerText.includes('vgg19') || (img && img.offsetParent !== null"
+            " && img.src !== window.__fsBefore); }",
+            timeout=jb.PANEL_TIMEOUT_MS)
+        img = page.locator(f".{view} img").first
+        before = jb.pixels(page, view) if img.is_visible() else weak
         page.locator(".fsutils-method button", has_text="fast").click()
         jb.assert_visible_sliders(page, "fsutils-size")
         page.locator(".fsutils-run").first.click()
-        jb.wait_for_change(page, view, gatys, "running the fast method")
+        img.wait_for(state="visible", timeout=jb.PANEL_TIMEOUT_MS)
+        jb.wait_for_change(page, view, before, "running the fast method")
+        assert "vgg19" not in page.locator(f".{view}").inner_text()   # an error went away
         jb.assert_no_tracebacks(page)
 
 
