@@ -26,7 +26,8 @@ from torch.utils.data import Dataset
 
 __all__ = [
     "CLASS_NAMES", "GARMENT_GROUPS", "CCPError", "CCP_REPO", "locate_ccp", "clone_ccp", "read_label_names", "label_lookup", "list_ids",
-    "load_photo", "load_groundtruth", "load_labels", "split_ids", "is_validation", "CCPDataset",
+    "load_photo", "load_groundtruth", "load_labels", "split_ids", "split_of", "ids_in_split",
+    "is_validation", "SPLITS", "CCPDataset",
 ]
 
 from .segment import CLASS_NAMES  # noqa: E402  (one list of class names for the whole kit)
@@ -40,9 +41,13 @@ GARMENT_GROUPS: dict[int, tuple[str, ...]] = {
     3: ("coat", "cape", "dress", "romper", "bodysuit", "suit", "swimwear"),
 }
 
-#: Fraction of photos held out for validation. The split is decided per photo id by a hash,
-#: so it is the same on every machine and for any subset of the dataset.
+#: The three splits, decided per photo id by a hash, so they are the same on every machine and
+#: for any subset of the dataset: hash < TEST_FRACTION → test, < VALIDATION_FRACTION → validation,
+#: the rest training. The test photos are never used for any choice (architecture, epoch,
+#: threshold, inference size); they only report the chosen model.
+TEST_FRACTION = 0.1
 VALIDATION_FRACTION = 0.2
+SPLITS = ("train", "val", "test")
 
 IMAGENET_FREE_NORM = (0.5, 0.5)  # the cloth model's input normalisation: (x - 0.5) / 0.5
 
@@ -138,17 +143,35 @@ def load_labels(root: str | Path, image_id: str, lookup: np.ndarray) -> np.ndarr
     return lookup[load_groundtruth(root, image_id)]
 
 
-def is_validation(image_id: str, fraction: float = VALIDATION_FRACTION) -> bool:
-    """Whether a photo id belongs to the validation split (stable hash of the id)."""
-    h = int.from_bytes(hashlib.sha256(image_id.encode()).digest()[:8], "big")
-    return h / 2**64 < fraction
+def _unit_hash(image_id: str) -> float:
+    return int.from_bytes(hashlib.sha256(image_id.encode()).digest()[:8], "big") / 2**64
 
 
-def split_ids(ids: list[str], fraction: float = VALIDATION_FRACTION) -> tuple[list[str], list[str]]:
-    """``(train, validation)`` lists; deterministic, and a photo never changes side."""
-    val = [i for i in ids if is_validation(i, fraction)]
-    train = [i for i in ids if not is_validation(i, fraction)]
-    return train, val
+def split_of(image_id: str) -> str:
+    """``"train"``, ``"val"`` or ``"test"`` for a photo id (a stable hash of the id; for photos
+    0001–0900: 711 training, 81 validation, 108 test photos)."""
+    h = _unit_hash(image_id)
+    return "test" if h < TEST_FRACTION else "val" if h < VALIDATION_FRACTION else "train"
+
+
+def is_validation(image_id: str) -> bool:
+    """Whether a photo id belongs to the validation split."""
+    return split_of(image_id) == "val"
+
+
+def split_ids(ids: list[str]) -> tuple[list[str], list[str]]:
+    """``(train, validation)`` lists (test photos are in neither); deterministic, and a photo
+    never changes side."""
+    return ids_in_split(ids, "train"), ids_in_split(ids, "val")
+
+
+def ids_in_split(ids: list[str], split: str) -> list[str]:
+    """The ids of ``split`` (``"train"``, ``"val"``, ``"test"``, or ``"all"`` for every id)."""
+    if split == "all":
+        return list(ids)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of all, {', '.join(SPLITS)}")
+    return [i for i in ids if split_of(i) == split]
 
 
 @dataclass(frozen=True)

@@ -91,8 +91,7 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
 
     ids = data.list_ids(ccp_root)
     if split != "all":
-        train, val = data.split_ids(ids)
-        ids = {"val": val, "train": train}[split]
+        ids = data.ids_in_split(ids, split)
         if not ids:
             raise data.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
     ids = ids[:max_images]
@@ -139,8 +138,9 @@ def _parser() -> argparse.ArgumentParser:
                         "checkpoint file, e.g. one written by `python -m fsutils.train --export`")
     s.add_argument("--input-size", type=int, default=None,
                    help="square input size of the network (default: the model's own, 160 for ccp_u2netp)")
-    s.add_argument("--split", choices=("all", "val", "train"), default="all",
-                   help="which photos: all in the folder (default), or the kit's validation/training split")
+    s.add_argument("--split", choices=("all", *data.SPLITS), default="all",
+                   help="which photos: all in the folder (default), or the kit's training, "
+                        "validation or test split (test: never used to choose anything)")
     s.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
     s.add_argument("--by-label", action="store_true",
                    help="also print, per CCP label, the share of its pixels predicted as each kit class")

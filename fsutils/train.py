@@ -1,8 +1,15 @@
-"""Training the kit's own cloth segmenter (U2NETP, 4 classes) on Clothing Co-Parsing.
+"""Training the kit's own cloth segmenters (4 classes) on Clothing Co-Parsing.
 
-    python -m fsutils.train --ccp-root ../shared/data/ccp --out runs/ccp_u2netp
+    python -m fsutils.train --ccp-root DIR --arch deeplab --out runs/ccp_deeplab
+    python -m fsutils.train --ccp-root DIR --arch u2netp --out runs/ccp_u2netp
 
-The network starts from the *saliency* U2NETP weights ("model surgery": every layer but the seven
+``--arch deeplab`` (the default model's recipe) starts from DeepLabV3-MobileNetV2 trained on COCO
+and PASCAL VOC, read from its TensorFlow Lite file: the backbone and head keep their weights, and
+the 21-class logits become 4 ("head surgery": background from VOC background, each garment class
+from VOC *person*) — transfer learning from a network that already finds people. The backbone
+learns at a lower rate than the head (``--backbone-lr-factor``).
+
+``--arch u2netp`` starts from the *saliency* U2NETP weights ("model surgery": every layer but the seven
 output convolutions ``side1…side6`` and ``outconv``, whose shapes change from 1 to 4 channels), is
 trained with deep supervision (cross-entropy on the fused and all six side outputs), AdamW and a
 cosine learning-rate schedule, and reports per-class IoU on the validation split after each epoch.
@@ -28,9 +35,10 @@ from . import weights
 from .data import Augment, CCPDataset, list_ids, split_ids
 from .evaluate import confusion_matrix, iou_per_class, mean_iou_garments
 from .models import U2NETP
+from .models.mobilenet import VOC_BACKGROUND, VOC_PERSON, DeepLabV3, deeplab_v3_mobilenet_v2
 
 __all__ = ["OUTPUT_LAYERS", "surgery_from_saliency", "calibrate_identity_batchnorm",
-           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "update_ema", "ema_decay_at", "TrainConfig",
+           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "deeplab_head_surgery", "ARCHS", "update_ema", "ema_decay_at", "TrainConfig",
            "train", "export_half", "load_run", "plot_history", "show_examples"]
 
 #: Layers whose shape depends on the number of output classes; everything else is transferred.
@@ -143,12 +151,15 @@ def autocast_dtype(device: torch.device, precision: str = "auto") -> torch.dtype
 class TrainConfig:
     ccp_root: str
     out: str = "runs/ccp_u2netp"
-    init: str = "u2netp"            # registry name or path of the saliency weights
+    arch: str = "u2netp"            # u2netp | deeplab (see ARCHS)
+    init: str | None = None         # start weights (registry name or path); None: the arch's default
     size: int = 256
     epochs: int = 8
     batch_size: int = 8
     lr: float = 1e-3
     weight_decay: float = 1e-4
+    backbone_lr_factor: float = 1.0  # the pretrained backbone learns at lr × this
+    dropout: float = 0.0            # DeepLab: dropout before the logits
     class_weights: tuple[float, ...] | None = None  # cross-entropy weights of classes 0–3
     dice_weight: float = 0.0        # + this × soft Dice loss of the garment classes (fused output)
     precision: str = "auto"         # auto | fp32 | bf16 | fp16 (see autocast_dtype)
@@ -183,6 +194,11 @@ class TrainConfig:
                          class_weights=(1.0, 2.0, 2.0, 2.0), dice_weight=1.0, val_every=2,
                          checkpoint_every=100),
         }
+        presets["deeplab"] = dict(arch="deeplab", size=385, epochs=24, batch_size=8, lr=1e-3,
+                                  backbone_lr_factor=0.25, weight_decay=1e-2, dropout=0.1,
+                                  warmup_steps=100, class_weights=(1.0, 2.0, 2.0, 2.0),
+                                  dice_weight=0.5, augment="context", ema_decay=0.997,
+                                  val_every=2, checkpoint_every=50)
         if name not in presets:
             raise ValueError(f"unknown preset {name!r}; choose one of {sorted(presets)}")
         settings = presets[name]
@@ -206,6 +222,73 @@ def initial_model(state_dict: dict[str, torch.Tensor], num_classes: int = 4) -> 
 
 def _load_init(init: str) -> dict[str, torch.Tensor]:
     return weights.strip_module_prefix(weights.read_state_dict(init))
+
+
+def deeplab_head_surgery(model: DeepLabV3, num_classes: int = 4) -> tuple[DeepLabV3, list[str]]:
+    """A ``num_classes`` DeepLab whose every layer is copied from a VOC DeepLab ``model`` except
+    the logits, whose class 0 is VOC *background* and classes 1… are each VOC *person*, with
+    ``log(num_classes − 1)`` taken from their biases so that, at the start, the garment classes
+    together are exactly as likely as *person* was. Returns the model and the re-initialised
+    layer names (none: every weight comes from the VOC model)."""
+    new = DeepLabV3(tuple(b.spec for b in model.backbone.blocks), num_classes=num_classes,
+                    stem=model.backbone.stem.out_channels, dropout=_dropout_of(model))
+    state = {k: v for k, v in model.state_dict().items() if not k.startswith("logits.")}
+    new.load_state_dict(state, strict=False)
+    src = [VOC_BACKGROUND] + [VOC_PERSON] * (num_classes - 1)
+    with torch.no_grad():
+        new.logits.weight.copy_(model.logits.weight[src])
+        new.logits.bias.copy_(model.logits.bias[src])
+        new.logits.bias[1:] -= math.log(num_classes - 1)
+    return new, []
+
+
+def _dropout_of(model: DeepLabV3) -> float:
+    return model.dropout.p if isinstance(model.dropout, nn.Dropout2d) else 0.0
+
+
+def _deeplab_init(init: str, dropout: float) -> tuple[nn.Module, list[str]]:
+    """A 4-class DeepLab from a DeepLab TFLite file (registry name or ``.tflite`` path: head
+    surgery) or from a 4-class cloth checkpoint (continue training)."""
+    from . import tflite
+
+    if init.endswith(".tflite") or (init in weights.REGISTRY and weights.get(init).format == "tflite"):
+        from .models.mobilenet import deeplab_from_tflite
+
+        path = Path(init) if init.endswith(".tflite") else weights.fetch(init)
+        model, fresh = deeplab_head_surgery(deeplab_from_tflite(tflite.read(path)))
+        model.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
+        return model, fresh
+    model = deeplab_v3_mobilenet_v2(4, dropout=dropout)
+    weights.load_state_dict(model, {k: v.float() for k, v in weights.read_state_dict(init).items()})
+    return model, []
+
+
+@dataclass(frozen=True)
+class Arch:
+    """A trainable cloth architecture: how to build it empty, and which parameters form the
+    pretrained backbone (they learn at ``lr × backbone_lr_factor``)."""
+
+    name: str
+    build: object            # (dropout) -> nn.Module with 4 outputs
+    default_init: str
+    backbone_prefix: str | None
+    cpu_bf16: bool = True    # "auto" precision may use bf16 autocast on a CPU
+
+
+ARCHS: dict[str, Arch] = {
+    "u2netp": Arch("u2netp", lambda dropout: U2NETP(3, 4), "u2netp", None),
+    "deeplab": Arch("deeplab", lambda dropout: deeplab_v3_mobilenet_v2(4, dropout=dropout),
+                    "tflite/deeplabv3_mnv2_pascal_quant", "backbone.",
+                    # measured on a 2-core CPU with native bf16: a 385-px step of 8 photos takes
+                    # 1.6 s in fp32 but 20-120 s under bf16 autocast (depthwise convolutions)
+                    cpu_bf16=False),
+}
+
+
+def as_outputs(out) -> tuple[torch.Tensor, ...]:
+    """The network's outputs as a tuple whose first entry is the main (fused) logits: U2NETP
+    returns seven (deep supervision), DeepLab one tensor."""
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
 
 
 def ema_decay_at(step: int, decay: float) -> float:
@@ -241,7 +324,7 @@ def validate(model: nn.Module, dataset: CCPDataset, device: torch.device, batch_
     for s in range(0, len(dataset), batch_size):
         xs, ys = zip(*(dataset[k] for k in range(s, min(len(dataset), s + batch_size))))
         x = torch.stack(xs).to(device).contiguous(memory_format=torch.channels_last)
-        pred = model(x)[0].argmax(1).cpu().numpy()
+        pred = as_outputs(model(x))[0].argmax(1).cpu().numpy()
         cm += confusion_matrix(pred, torch.stack(ys).numpy())
     model.train(was_training)
     return cm
@@ -271,16 +354,25 @@ def train(cfg: TrainConfig) -> dict:
     steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
     total_steps = cfg.epochs * steps_per_epoch
     last = out / "last.pt"
+    if cfg.arch not in ARCHS:
+        raise ValueError(f"unknown architecture {cfg.arch!r}; choose one of {sorted(ARCHS)}")
+    arch = ARCHS[cfg.arch]
     if last.is_file():
         ckpt = weights.read_checkpoint(last)
         model = U2NETP(3, 4)
+        ckpt = torch.load(last, map_location="cpu", weights_only=True)
+        model = arch.build(cfg.dropout)
         model.load_state_dict(ckpt["model"])
         state = ckpt["state"]
         ema_state = ckpt.get("ema")
     else:
-        model, fresh = initial_model(_load_init(cfg.init))
-        calib = torch.stack([val_set[k][0] for k in range(min(8, len(val_set)))] or [train_set[0][0]])
-        calibrate_identity_batchnorm(model, calib)
+        init = cfg.init or arch.default_init
+        if cfg.arch == "deeplab":
+            model, fresh = _deeplab_init(init, cfg.dropout)
+        else:
+            model, fresh = initial_model(_load_init(init))
+            calib = torch.stack([val_set[k][0] for k in range(min(8, len(val_set)))] or [train_set[0][0]])
+            calibrate_identity_batchnorm(model, calib)
         ckpt = ema_state = None
         state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": -1.0, "history": []}
     model.to(dev, memory_format=torch.channels_last).train()  # NHWC: faster convolutions (oneDNN, cuDNN)
@@ -288,13 +380,15 @@ def train(cfg: TrainConfig) -> dict:
     if ema is not None and ema_state is not None:
         ema.load_state_dict(ema_state)
     evaluated = ema if ema is not None else model
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = torch.optim.AdamW(_param_groups(model, arch, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total_steps, cfg.warmup_steps))
     if ckpt is not None:
         opt.load_state_dict(ckpt["optimizer"])
         sched.load_state_dict(ckpt["scheduler"])
     class_weight = torch.tensor(cfg.class_weights, dtype=torch.float32, device=dev) if cfg.class_weights else None
-    amp_dtype = autocast_dtype(dev, cfg.precision)
+    precision = "fp32" if (cfg.precision == "auto" and dev.type == "cpu" and not arch.cpu_bf16) \
+        else cfg.precision
+    amp_dtype = autocast_dtype(dev, precision)
     scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16 and dev.type == "cuda")
 
     def save(path: Path, best: bool = False) -> None:
@@ -319,7 +413,7 @@ def train(cfg: TrainConfig) -> dict:
             x = torch.stack(xs).to(dev).contiguous(memory_format=torch.channels_last)
             y = torch.stack(ys).to(dev)
             with torch.autocast(dev.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                outputs = model(x)
+                outputs = as_outputs(model(x))
             loss = deep_supervision_loss(outputs, y, class_weight, cfg.dice_weight)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
@@ -364,6 +458,17 @@ def train(cfg: TrainConfig) -> dict:
             "out": str(out)}
 
 
+def _param_groups(model: nn.Module, arch: Arch, cfg: TrainConfig) -> list[dict]:
+    """One group, or two when the architecture has a pretrained backbone: its parameters learn at
+    ``lr × backbone_lr_factor`` (the LambdaLR schedule scales both)."""
+    if arch.backbone_prefix is None or cfg.backbone_lr_factor == 1.0:
+        return [{"params": list(model.parameters())}]
+    named = list(model.named_parameters())
+    backbone = [p for n, p in named if n.startswith(arch.backbone_prefix)]
+    rest = [p for n, p in named if not n.startswith(arch.backbone_prefix)]
+    return [{"params": backbone, "lr": cfg.lr * cfg.backbone_lr_factor}, {"params": rest}]
+
+
 def export_half(checkpoint: str | Path, dest: str | Path) -> Path:
     """Write a training checkpoint's model as a plain fp16 state dict (the shipped file format)."""
     sd = weights.read_state_dict(checkpoint)  # a training checkpoint's "model", or a state dict
@@ -376,10 +481,13 @@ def export_half(checkpoint: str | Path, dest: str | Path) -> Path:
     return dest
 
 
-def load_run(out: str | Path, which: str = "best") -> tuple[U2NETP, list[dict]]:
+def load_run(out: str | Path, which: str = "best") -> tuple[nn.Module, list[dict]]:
     """The model (``best`` or ``last``) and the history of a training run folder."""
     ckpt = weights.read_checkpoint(Path(out) / f"{which}.pt")
     model = U2NETP(3, 4)
+    ckpt = torch.load(Path(out) / f"{which}.pt", map_location="cpu", weights_only=True)
+    config = ckpt.get("config", {})
+    model = ARCHS[config.get("arch", "u2netp")].build(config.get("dropout", 0.0))
     model.load_state_dict(ckpt["model"])
     return model.eval(), ckpt["state"]["history"]
 
@@ -436,8 +544,11 @@ def show_examples(ccp_root: str | Path, ids: list[str], segmenters: dict | None 
 
 _HELP = {
     "out": "run folder: last.pt, best.pt, history.json (an existing run resumes)",
-    "init": "start weights: the saliency u2netp (model surgery), or a cloth checkpoint to continue "
-            "(ccp_u2netp or a file)",
+    "arch": "deeplab (DeepLabV3-MobileNetV2 from COCO/VOC, the default model's recipe) or u2netp",
+    "init": "start weights (default: the architecture's pretrained file: the DeepLab TFLite file, "
+            "or the saliency u2netp), or a cloth checkpoint of the same architecture to continue",
+    "backbone_lr_factor": "the pretrained backbone learns at lr times this (e.g. 0.25)",
+    "dropout": "DeepLab: dropout probability before the logits",
     "size": "square training input size in pixels",
     "warmup_steps": "linear learning-rate warm-up steps before the cosine decay",
     "dice_weight": "weight of the soft Dice term on the fused output (0 = cross-entropy only)",
@@ -457,11 +568,13 @@ def _parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     d = TrainConfig(ccp_root="")
     p.add_argument("--ccp-root", required=True)
-    for name in ("out", "init", "size", "epochs", "batch_size", "lr", "weight_decay", "warmup_steps",
+    for name in ("out", "arch", "init", "size", "epochs", "batch_size", "lr", "weight_decay",
+                 "backbone_lr_factor", "dropout", "warmup_steps",
                  "dice_weight", "precision", "val_every", "augment", "ema_decay", "checkpoint_every",
                  "max_steps", "max_train_images", "max_val_images", "seed", "device", "threads"):
         default = getattr(d, name)
-        kind = type(default) if default is not None else {"device": str, "ema_decay": float}.get(name, int)
+        kind = type(default) if default is not None else {"device": str, "init": str,
+                                                          "ema_decay": float}.get(name, int)
         p.add_argument("--" + name.replace("_", "-"), type=kind, default=default, help=_HELP.get(name))
     p.add_argument("--class-weights", type=lambda t: tuple(float(v) for v in t.split(",")), default=None,
                    metavar="W0,W1,W2,W3", help="cross-entropy weights of the 4 classes, e.g. 1,2,2,2")

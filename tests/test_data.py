@@ -56,9 +56,14 @@ def test_not_a_ccp_folder_is_a_clear_error(tmp_path):
 def test_split_is_deterministic_disjoint_and_subset_stable():
     ids = [f"{i:04d}" for i in range(1, 901)]
     train, val = data.split_ids(ids)
+    test = data.ids_in_split(ids, "test")
     assert data.split_ids(ids) == (train, val)
-    assert not set(train) & set(val) and len(train) + len(val) == 900
-    assert len(val) >= 150
+    assert not set(train) & set(val) and not set(test) & (set(train) | set(val))
+    assert len(train) + len(val) + len(test) == 900
+    assert len(val) >= 75 and len(test) >= 100
+    assert data.ids_in_split(ids, "all") == ids
+    with pytest.raises(ValueError, match="unknown split"):
+        data.ids_in_split(ids, "validation")
     # a folder holding only some photos puts each photo on the same side as the full dataset
     sub = ids[::7]
     sub_train, sub_val = data.split_ids(sub)
