@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .segment import DEFAULT_CLOTH_WEIGHTS
+
 __all__ = ["confusion_matrix", "label_breakdown", "iou_per_class", "pixel_accuracy",
            "mean_iou_garments", "evaluate_segmentation", "by_label_lines", "main"]
 
@@ -77,7 +79,8 @@ def mean_iou_garments(cm: np.ndarray) -> float:
 
 def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all",
                           device: str | None = None, progress: bool = True,
-                          max_images: int | None = None, input_size: int | None = None) -> dict:
+                          max_images: int | None = None, input_size: int | None = None,
+                          clean: bool = False) -> dict:
     """Run a :class:`fsutils.segment.ClothSegmenter` (a registry name or a checkpoint file) over a
     CCP folder at full resolution; ``input_size`` overrides the model's own.
 
@@ -97,7 +100,7 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
     ids = ids[:max_images]
     names = data.read_label_names(ccp_root)
     lookup = data.label_lookup(names)
-    seg = ClothSegmenter(weights=weights, device=device, input_size=input_size)
+    seg = ClothSegmenter(weights=weights, device=device, input_size=input_size, clean=clean)
     counts = np.zeros((256, 4), dtype=np.int64)
     for i in tqdm(ids, desc=f"evaluating {weights}", disable=not progress):
         counts += label_breakdown(seg.predict(data.load_photo(ccp_root, i)), data.load_groundtruth(ccp_root, i))
@@ -133,15 +136,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="task", required=True)
     s = sub.add_parser("segmentation", help="per-class IoU of a cloth segmenter on a CCP folder")
     s.add_argument("--ccp-root", required=True, type=Path, help="folder with photos/, annotations/, label_list.mat")
-    s.add_argument("--weights", default="ccp_u2netp",
-                   help="registry name of the cloth model (default: ccp_u2netp), or the path of a "
+    s.add_argument("--weights", default=DEFAULT_CLOTH_WEIGHTS,
+                   help=f"registry name of the cloth model (default: {DEFAULT_CLOTH_WEIGHTS}), or the path of a "
                         "checkpoint file, e.g. one written by `python -m fsutils.train --export`")
     s.add_argument("--input-size", type=int, default=None,
-                   help="square input size of the network (default: the model's own, 160 for ccp_u2netp)")
+                   help="square input size of the network (default: the model's own)")
     s.add_argument("--split", choices=("all", *data.SPLITS), default="all",
                    help="which photos: all in the folder (default), or the kit's training, "
                         "validation or test split (test: never used to choose anything)")
     s.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
+    s.add_argument("--clean", action="store_true",
+                   help="remove small garment specks and fill small holes (segment.clean_labels)")
     s.add_argument("--by-label", action="store_true",
                    help="also print, per CCP label, the share of its pixels predicted as each kit class")
     s.add_argument("--device", default=None)
@@ -270,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.task == "cutout":
         return _main_cutout(args)
     r = evaluate_segmentation(args.ccp_root, args.weights, args.split, args.device,
-                              not args.no_progress, args.max_images, args.input_size)
+                              not args.no_progress, args.max_images, args.input_size, args.clean)
     print(f"weights={r['weights']} split={r['split']} images={r['images']}")
     if args.by_label:
         print("\n".join(by_label_lines(r["by_label"])))

@@ -32,7 +32,7 @@ from fsutils import io as fio
 from fsutils import weights as W
 
 __all__ = ["ClothSegmenter", "CLASS_NAMES", "PALETTE", "DEFAULT_CLOTH_WEIGHTS", "CLOTH_WEIGHTS",
-           "class_index", "masks", "combine_masks", "colorize", "overlay"]
+           "class_index", "masks", "combine_masks", "colorize", "overlay", "clean_labels"]
 
 #: Label index → name.
 CLASS_NAMES: tuple[str, ...] = ("background", "upper body", "lower body", "full body")
@@ -120,6 +120,32 @@ def combine_masks(labels: np.ndarray, classes: Iterable[int | str] | int | str) 
     return table[lab]
 
 
+def clean_labels(labels: np.ndarray, min_fraction: float = 0.002) -> np.ndarray:
+    """The label map with small specks removed: each connected garment region smaller than
+    ``min_fraction`` of the photo becomes background, and each enclosed background hole of that
+    size is filled with the garment around it (the most common label on its one-pixel border)."""
+    from scipy import ndimage
+
+    lab = _labels(labels).copy()
+    limit = min_fraction * lab.size
+    for c in range(1, len(CLASS_NAMES)):
+        parts, n = ndimage.label(lab == c)
+        if n:
+            sizes = np.bincount(parts.ravel())
+            lab[(sizes < limit)[parts] & (parts > 0)] = 0
+    holes, n = ndimage.label(lab == 0)
+    if n:
+        sizes = np.bincount(holes.ravel())
+        edge = np.unique(np.concatenate([holes[0], holes[-1], holes[:, 0], holes[:, -1]]))
+        for h in np.flatnonzero(sizes < limit):
+            if h == 0 or h in edge:
+                continue
+            region = holes == h
+            ring = ndimage.binary_dilation(region) & ~region
+            lab[region] = np.bincount(lab[ring], minlength=len(CLASS_NAMES)).argmax()
+    return lab
+
+
 def colorize(labels: np.ndarray, palette: np.ndarray = PALETTE) -> np.ndarray:
     """The label map as a uint8 H×W×3 colour image (labels outside the palette are black)."""
     lab = _labels(labels)
@@ -171,7 +197,8 @@ class ClothSegmenter:
 
     ``weights`` names a registry checkpoint (default :data:`DEFAULT_CLOTH_WEIGHTS`; the official
     one is ``"cloth_segm"``) whose :class:`~fsutils.weights.Preprocessing` gives ``input_size``,
-    ``mean``, ``std``, ``resample`` and ``flip`` (each may be overridden here); it is fetched
+    ``mean``, ``std``, ``resample`` and ``flip`` (each may be overridden here; ``clean=True``
+    post-processes the labels with :func:`clean_labels`); it is fetched
     through :func:`fsutils.weights.fetch` — any failure raises the
     :class:`fsutils.weights.WeightsError` that says what to do. ``weights`` may also be the
     path of a cloth checkpoint file (your own model from ``fsutils.train``: it is loaded into the
@@ -186,7 +213,7 @@ class ClothSegmenter:
     def __init__(self, weights: str | Path | torch.nn.Module = DEFAULT_CLOTH_WEIGHTS, device: Any = None,
                  *, input_size: int | None = None, mean: float | None = None,
                  std: float | None = None, resample: str | None = None, flip: bool | None = None,
-                 verbose: bool = True):
+                 clean: bool = False, verbose: bool = True):
         from fsutils import env
 
         self.device = torch.device(device) if device is not None else env.device()
@@ -221,6 +248,8 @@ class ClothSegmenter:
         self.resample = resample
         #: test-time augmentation: average the probabilities of the photo and of its mirror image
         self.flip = bool(prep.flip if flip is None else flip)
+        #: post-processing: remove small garment specks and fill small holes (:func:`clean_labels`)
+        self.clean = bool(clean)
         self.model = model.to(self.device).eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
@@ -269,7 +298,8 @@ class ClothSegmenter:
     def predict(self, image: Any) -> np.ndarray:
         """The uint8 H×W label map (0 background, 1 upper, 2 lower, 3 full body) of ``image``
         (PIL image, H×W×3 uint8/float array, path or bytes)."""
-        return self._proba(image).argmax(dim=0).to(torch.uint8).cpu().numpy()
+        labels = self._proba(image).argmax(dim=0).to(torch.uint8).cpu().numpy()
+        return clean_labels(labels) if self.clean else labels
 
     __call__ = predict
 

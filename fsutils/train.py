@@ -38,7 +38,7 @@ from .models import U2NETP
 from .models.mobilenet import VOC_BACKGROUND, VOC_PERSON, DeepLabV3, deeplab_v3_mobilenet_v2
 
 __all__ = ["OUTPUT_LAYERS", "surgery_from_saliency", "calibrate_identity_batchnorm",
-           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "deeplab_head_surgery", "ARCHS", "update_ema", "ema_decay_at", "TrainConfig",
+           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "deeplab_head_surgery", "deeplab_from_registry", "ARCHS", "update_ema", "ema_decay_at", "TrainConfig",
            "train", "export_half", "load_run", "plot_history", "show_examples"]
 
 #: Layers whose shape depends on the number of output classes; everything else is transferred.
@@ -246,16 +246,20 @@ def _dropout_of(model: DeepLabV3) -> float:
     return model.dropout.p if isinstance(model.dropout, nn.Dropout2d) else 0.0
 
 
+def deeplab_from_registry(init: str) -> DeepLabV3:
+    """The 21-class VOC DeepLab of a TFLite file: a registry name (fetched) or a ``.tflite`` path."""
+    from . import tflite
+    from .models.mobilenet import deeplab_from_tflite
+
+    path = Path(init) if init.endswith(".tflite") else weights.fetch(init)
+    return deeplab_from_tflite(tflite.read(path))
+
+
 def _deeplab_init(init: str, dropout: float) -> tuple[nn.Module, list[str]]:
     """A 4-class DeepLab from a DeepLab TFLite file (registry name or ``.tflite`` path: head
     surgery) or from a 4-class cloth checkpoint (continue training)."""
-    from . import tflite
-
     if init.endswith(".tflite") or (init in weights.REGISTRY and weights.get(init).format == "tflite"):
-        from .models.mobilenet import deeplab_from_tflite
-
-        path = Path(init) if init.endswith(".tflite") else weights.fetch(init)
-        model, fresh = deeplab_head_surgery(deeplab_from_tflite(tflite.read(path)))
+        model, fresh = deeplab_head_surgery(deeplab_from_registry(init))
         model.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
         return model, fresh
     model = deeplab_v3_mobilenet_v2(4, dropout=dropout)

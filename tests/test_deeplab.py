@@ -129,9 +129,9 @@ def test_one_training_step_lowers_the_loss(quant_graph):
     x = torch.rand(2, 3, 97, 97) * 2 - 1
     y = torch.zeros(2, 97, 97, dtype=torch.long)
     y[:, 30:70, 30:70] = 2
-    cfg = train.TrainConfig(ccp_root="", arch="deeplab", lr=1e-3, backbone_lr_factor=0.25)
+    cfg = train.TrainConfig(ccp_root="", arch="deeplab", lr=1e-4, backbone_lr_factor=0.25)
     groups = train._param_groups(model, train.ARCHS["deeplab"], cfg)
-    assert [g.get("lr") for g in groups] == [2.5e-4, None]
+    assert [g.get("lr") for g in groups] == [2.5e-5, None]
     opt = torch.optim.AdamW(groups, lr=cfg.lr)
 
     def loss() -> torch.Tensor:

@@ -178,3 +178,20 @@ def test_a_file_that_is_no_cloth_checkpoint_or_missing_is_explained(tmp_path):
         ClothSegmenter(str(saliency), device="cpu")
     with pytest.raises(CheckpointError, match="no file"):
         ClothSegmenter(str(tmp_path / "runs" / "missing.pth"), device="cpu")
+
+
+def test_clean_labels_removes_specks_and_fills_holes():
+    from fsutils.segment import clean_labels
+
+    lab = np.zeros((100, 100), np.uint8)
+    lab[10:60, 10:60] = 1          # a garment …
+    lab[30:33, 30:33] = 0          # … with a small hole
+    lab[40:45, 70:75] = 3          # 25 px of another class: above the 20-px limit
+    lab[80:82, 80:82] = 2          # a 4-px speck
+    lab[0:3, 95:100] = 0           # background touching the border stays background
+    out = clean_labels(lab, min_fraction=0.002)
+    assert out[31, 31] == 1                      # the hole is filled with the garment around it
+    assert (out[80:82, 80:82] == 0).all()        # the 4-px speck is gone
+    assert (out[40:45, 70:75] == 3).all()        # 25 px ≥ 20 px: kept
+    assert out.dtype == np.uint8 and (lab == 1).sum() + 9 == (out == 1).sum()
+    assert np.array_equal(clean_labels(out), out)  # idempotent

@@ -1,0 +1,64 @@
+"""Time of the cloth segmenters on one CCP-sized photo (550×830), measured in the same run:
+the default model against ``ccp_u2netp`` (and any other registry names given).
+
+    python benchmarks/segment_benchmark.py [--weights ccp_deeplab ccp_u2netp] [--repeat 10]
+
+Prints, per model and device (CPU, and CUDA when present): its input size, the median and
+90th-percentile wall-clock milliseconds of ``ClothSegmenter.predict`` (resize, network, resize
+back, arg-max), the median CPU milliseconds of this process, and the ratio of its median wall
+time to the first model's.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import torch
+from PIL import Image
+
+from fsutils.segment import DEFAULT_CLOTH_WEIGHTS, ClothSegmenter
+
+PHOTO = Path(__file__).resolve().parent.parent / "fsutils" / "assets" / "samples" / "people" / "ccp_0001.jpg"
+
+
+def _time(fn, repeat: int) -> tuple[float, float, float]:
+    fn()  # warm-up
+    wall, cpu = [], []
+    for _ in range(repeat):
+        w, c = time.perf_counter(), time.process_time()
+        fn()
+        wall.append((time.perf_counter() - w) * 1e3)
+        cpu.append((time.process_time() - c) * 1e3)
+    wall.sort()
+    return statistics.median(wall), wall[int(0.9 * (len(wall) - 1))], statistics.median(cpu)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--weights", nargs="+", default=[DEFAULT_CLOTH_WEIGHTS, "ccp_u2netp"])
+    p.add_argument("--repeat", type=int, default=10)
+    args = p.parse_args()
+    photo = Image.open(PHOTO).convert("RGB").resize((550, 830), Image.BILINEAR)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    print(f"photo {photo.width}x{photo.height}, torch {torch.__version__}, "
+          f"{torch.get_num_threads()} CPU threads")
+    for dev in devices:
+        base = None
+        for name in dict.fromkeys(args.weights):
+            seg = ClothSegmenter(name, device=dev, verbose=False)
+
+            def run() -> None:
+                seg.predict(photo)
+                if dev == "cuda":
+                    torch.cuda.synchronize()
+
+            med, p90, cpu = _time(run, args.repeat)
+            base = base or med
+            print(f"{dev:4s} {name:12s} input {seg.input_size:4d}px  median {med:7.1f} ms  "
+                  f"p90 {p90:7.1f} ms  cpu {cpu:7.1f} ms  x{med / base:.2f} of {args.weights[0]}")
+
+
+if __name__ == "__main__":
+    main()
