@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import data
 from .segment import DEFAULT_CLOTH_WEIGHTS
 
 __all__ = ["confusion_matrix", "label_breakdown", "iou_per_class", "pixel_accuracy",

@@ -34,71 +34,10 @@ import torch.nn.functional as F
 from . import weights
 from .data import Augment, CCPDataset, list_ids, split_ids
 from .evaluate import confusion_matrix, iou_per_class, mean_iou_garments
-from .models import U2NETP
-from .models.mobilenet import VOC_BACKGROUND, VOC_PERSON, DeepLabV3, deeplab_v3_mobilenet_v2
+from .models.cloth import ARCHS, Arch, as_outputs, initial_cloth_model
 
-__all__ = ["OUTPUT_LAYERS", "surgery_from_saliency", "calibrate_identity_batchnorm",
-           "deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "deeplab_head_surgery", "deeplab_from_registry", "ARCHS", "update_ema", "ema_decay_at", "TrainConfig",
-           "train", "export_half", "load_run", "plot_history", "show_examples"]
-
-#: Layers whose shape depends on the number of output classes; everything else is transferred.
-OUTPUT_LAYERS = tuple(f"side{i}" for i in range(1, 7)) + ("outconv",)
-
-
-def surgery_from_saliency(state_dict: dict[str, torch.Tensor], num_classes: int = 4) -> tuple[U2NETP, list[str]]:
-    """A ``U2NETP(3, num_classes)`` with every non-output layer copied from a saliency checkpoint.
-
-    Returns the model and the names of the freshly initialised parameters (the output layers).
-    """
-    model = U2NETP(3, num_classes)
-    kept = {k: v for k, v in state_dict.items() if k.split(".")[0] not in OUTPUT_LAYERS}
-    missing, unexpected = model.load_state_dict(kept, strict=False)
-    if unexpected or any(k.split(".")[0] not in OUTPUT_LAYERS for k in missing):
-        raise ValueError(f"the saliency checkpoint does not fit U2NETP: unexpected {unexpected[:5]}, "
-                         f"missing {[k for k in missing if k.split('.')[0] not in OUTPUT_LAYERS][:5]}; "
-                         "pass the u2netp.pth saliency weights.")
-    return model, sorted(missing)
-
-
-@torch.no_grad()
-def calibrate_identity_batchnorm(model: nn.Module, batch: torch.Tensor) -> int:
-    """Give BatchNorm layers that hold identity statistics the statistics of real data.
-
-    Checkpoints with BatchNorm folded into the convolutions (such as the recovered ``u2netp.pth``)
-    have BN layers with mean 0, variance 1, weight 1, bias 0. In training mode BN would then
-    re-normalise every activation and destroy what the folded convolutions learned. Setting each
-    such layer's running statistics to the batch statistics of its input and its affine parameters
-    to the inverse (``weight = std``, ``bias = mean``) keeps the network's function unchanged while
-    letting BN train normally. Returns the number of layers calibrated.
-    """
-    identity = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)
-                and torch.allclose(m.running_mean, torch.zeros_like(m.running_mean))
-                and torch.allclose(m.running_var, torch.ones_like(m.running_var))
-                and torch.allclose(m.weight, torch.ones_like(m.weight))
-                and torch.allclose(m.bias, torch.zeros_like(m.bias))]
-    stats: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {}
-
-    def hook(module, inputs):
-        x = inputs[0]
-        stats[module] = (x.mean((0, 2, 3)), x.var((0, 2, 3), unbiased=False))
-
-    handles = [m.register_forward_pre_hook(hook) for m in identity]
-    was_training = model.training
-    model.eval()
-    try:
-        model(batch)
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    for m in identity:
-        mean, var = stats[m]
-        m.running_mean.copy_(mean)
-        m.running_var.copy_(var)
-        m.bias.copy_(mean)
-        m.weight.copy_(torch.sqrt(var + m.eps))
-    return len(identity)
-
+__all__ = ["deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "update_ema",
+           "ema_decay_at", "TrainConfig", "train", "export_half", "load_run", "validate"]
 
 def deep_supervision_loss(outputs: tuple[torch.Tensor, ...], target: torch.Tensor,
                           weight: torch.Tensor | None = None, dice_weight: float = 0.0) -> torch.Tensor:
@@ -209,92 +148,6 @@ class TrainConfig:
         return cls(ccp_root=str(ccp_root), out=out, **{**settings, **overrides})
 
 
-def initial_model(state_dict: dict[str, torch.Tensor], num_classes: int = 4) -> tuple[U2NETP, list[str]]:
-    """Start from a cloth checkpoint of the same shape (continue training, e.g. the shipped
-    ``ccp_u2netp``) or, for a saliency checkpoint, by :func:`surgery_from_saliency`."""
-    out = state_dict.get("outconv.weight")
-    if out is not None and out.shape[0] == num_classes:
-        model = U2NETP(3, num_classes)
-        model.load_state_dict({k: v.float() for k, v in state_dict.items()})
-        return model, []
-    return surgery_from_saliency(state_dict, num_classes)
-
-
-def _load_init(init: str) -> dict[str, torch.Tensor]:
-    return weights.strip_module_prefix(weights.read_state_dict(init))
-
-
-def deeplab_head_surgery(model: DeepLabV3, num_classes: int = 4) -> tuple[DeepLabV3, list[str]]:
-    """A ``num_classes`` DeepLab whose every layer is copied from a VOC DeepLab ``model`` except
-    the logits, whose class 0 is VOC *background* and classes 1… are each VOC *person*, with
-    ``log(num_classes − 1)`` taken from their biases so that, at the start, the garment classes
-    together are exactly as likely as *person* was. Returns the model and the re-initialised
-    layer names (none: every weight comes from the VOC model)."""
-    new = DeepLabV3(tuple(b.spec for b in model.backbone.blocks), num_classes=num_classes,
-                    stem=model.backbone.stem.out_channels, dropout=_dropout_of(model))
-    state = {k: v for k, v in model.state_dict().items() if not k.startswith("logits.")}
-    new.load_state_dict(state, strict=False)
-    src = [VOC_BACKGROUND] + [VOC_PERSON] * (num_classes - 1)
-    with torch.no_grad():
-        new.logits.weight.copy_(model.logits.weight[src])
-        new.logits.bias.copy_(model.logits.bias[src])
-        new.logits.bias[1:] -= math.log(num_classes - 1)
-    return new, []
-
-
-def _dropout_of(model: DeepLabV3) -> float:
-    return model.dropout.p if isinstance(model.dropout, nn.Dropout2d) else 0.0
-
-
-def deeplab_from_registry(init: str) -> DeepLabV3:
-    """The 21-class VOC DeepLab of a TFLite file: a registry name (fetched) or a ``.tflite`` path."""
-    from . import tflite
-    from .models.mobilenet import deeplab_from_tflite
-
-    path = Path(init) if init.endswith(".tflite") else weights.fetch(init)
-    return deeplab_from_tflite(tflite.read(path))
-
-
-def _deeplab_init(init: str, dropout: float) -> tuple[nn.Module, list[str]]:
-    """A 4-class DeepLab from a DeepLab TFLite file (registry name or ``.tflite`` path: head
-    surgery) or from a 4-class cloth checkpoint (continue training)."""
-    if init.endswith(".tflite") or (init in weights.REGISTRY and weights.get(init).format == "tflite"):
-        model, fresh = deeplab_head_surgery(deeplab_from_registry(init))
-        model.dropout = nn.Dropout2d(dropout) if dropout > 0 else nn.Identity()
-        return model, fresh
-    model = deeplab_v3_mobilenet_v2(4, dropout=dropout)
-    weights.load_state_dict(model, {k: v.float() for k, v in weights.read_state_dict(init).items()})
-    return model, []
-
-
-@dataclass(frozen=True)
-class Arch:
-    """A trainable cloth architecture: how to build it empty, and which parameters form the
-    pretrained backbone (they learn at ``lr × backbone_lr_factor``)."""
-
-    name: str
-    build: object            # (dropout) -> nn.Module with 4 outputs
-    default_init: str
-    backbone_prefix: str | None
-    cpu_bf16: bool = True    # "auto" precision may use bf16 autocast on a CPU
-
-
-ARCHS: dict[str, Arch] = {
-    "u2netp": Arch("u2netp", lambda dropout: U2NETP(3, 4), "u2netp", None),
-    "deeplab": Arch("deeplab", lambda dropout: deeplab_v3_mobilenet_v2(4, dropout=dropout),
-                    "tflite/deeplabv3_mnv2_pascal_quant", "backbone.",
-                    # measured on a 2-core CPU with native bf16: a 385-px step of 8 photos takes
-                    # 1.6 s in fp32 but 20-120 s under bf16 autocast (depthwise convolutions)
-                    cpu_bf16=False),
-}
-
-
-def as_outputs(out) -> tuple[torch.Tensor, ...]:
-    """The network's outputs as a tuple whose first entry is the main (fused) logits: U2NETP
-    returns seven (deep supervision), DeepLab one tensor."""
-    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
-
-
 def ema_decay_at(step: int, decay: float) -> float:
     """The moving average's decay at optimiser step ``step`` (0-based): ``min(decay, (1 + step) /
     (10 + step))``. Early steps follow the model closely, so the average is not stuck near the
@@ -334,132 +187,156 @@ def validate(model: nn.Module, dataset: CCPDataset, device: torch.device, batch_
     return cm
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Train (or resume) and return the run's summary; writes ``last.pt``, ``best.pt``, ``history.json``."""
-    from tqdm.auto import tqdm
+class _Run:
+    """One training run's state: data, model (and its moving average), optimiser, schedule and
+    progress counters; :func:`train` drives it epoch by epoch."""
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    if cfg.device:
-        dev = torch.device(cfg.device)
-    else:
-        from .env import device as pick_device
-        dev = pick_device()
-    out = Path(cfg.out)
-    out.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(cfg.seed)
-
-    train_ids, val_ids = split_ids(list_ids(cfg.ccp_root))
-    train_ids = train_ids[: cfg.max_train_images]
-    val_ids = val_ids[: cfg.max_val_images]
-    train_set = CCPDataset(cfg.ccp_root, train_ids, cfg.size, augment=Augment.named(cfg.augment), seed=cfg.seed)
-    val_set = CCPDataset(cfg.ccp_root, val_ids, cfg.size)
-
-    steps_per_epoch = math.ceil(len(train_set) / cfg.batch_size)
-    total_steps = cfg.epochs * steps_per_epoch
-    last = out / "last.pt"
-    if cfg.arch not in ARCHS:
-        raise ValueError(f"unknown architecture {cfg.arch!r}; choose one of {sorted(ARCHS)}")
-    arch = ARCHS[cfg.arch]
-    if last.is_file():
-        ckpt = weights.read_checkpoint(last)
-        model = U2NETP(3, 4)
-        ckpt = torch.load(last, map_location="cpu", weights_only=True)
-        model = arch.build(cfg.dropout)
-        model.load_state_dict(ckpt["model"])
-        state = ckpt["state"]
-        ema_state = ckpt.get("ema")
-    else:
-        init = cfg.init or arch.default_init
-        if cfg.arch == "deeplab":
-            model, fresh = _deeplab_init(init, cfg.dropout)
+    def __init__(self, cfg: TrainConfig):
+        if cfg.arch not in ARCHS:
+            raise ValueError(f"unknown architecture {cfg.arch!r}; choose one of {sorted(ARCHS)}")
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        if cfg.device:
+            self.dev = torch.device(cfg.device)
         else:
-            model, fresh = initial_model(_load_init(init))
-            calib = torch.stack([val_set[k][0] for k in range(min(8, len(val_set)))] or [train_set[0][0]])
-            calibrate_identity_batchnorm(model, calib)
-        ckpt = ema_state = None
-        state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": -1.0, "history": []}
-    model.to(dev, memory_format=torch.channels_last).train()  # NHWC: faster convolutions (oneDNN, cuDNN)
-    ema = copy.deepcopy(model).eval().requires_grad_(False) if cfg.ema_decay else None
-    if ema is not None and ema_state is not None:
-        ema.load_state_dict(ema_state)
-    evaluated = ema if ema is not None else model
-    opt = torch.optim.AdamW(_param_groups(model, arch, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: _lr_factor(s, total_steps, cfg.warmup_steps))
-    if ckpt is not None:
-        opt.load_state_dict(ckpt["optimizer"])
-        sched.load_state_dict(ckpt["scheduler"])
-    class_weight = torch.tensor(cfg.class_weights, dtype=torch.float32, device=dev) if cfg.class_weights else None
-    precision = "fp32" if (cfg.precision == "auto" and dev.type == "cpu" and not arch.cpu_bf16) \
-        else cfg.precision
-    amp_dtype = autocast_dtype(dev, precision)
-    scaler = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16 and dev.type == "cuda")
+            from .env import device as pick_device
+            self.dev = pick_device()
+        self.cfg, self.arch = cfg, ARCHS[cfg.arch]
+        self.out = Path(cfg.out)
+        self.out.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(cfg.seed)
+        train_ids, val_ids = split_ids(list_ids(cfg.ccp_root))
+        self.train_set = CCPDataset(cfg.ccp_root, train_ids[: cfg.max_train_images], cfg.size,
+                                    augment=Augment.named(cfg.augment), seed=cfg.seed)
+        self.val_set = CCPDataset(cfg.ccp_root, val_ids[: cfg.max_val_images], cfg.size)
+        self.steps_per_epoch = math.ceil(len(self.train_set) / cfg.batch_size)
+        self._initialise_or_resume()
 
-    def save(path: Path, best: bool = False) -> None:
+    def _initialise_or_resume(self) -> None:
+        """Model, EMA, optimiser and schedule: from ``last.pt`` if the run folder has one, else
+        from the architecture's start weights."""
+        cfg, arch, last = self.cfg, self.arch, self.out / "last.pt"
+        ckpt = weights.read_checkpoint(last) if last.is_file() else None
+        if ckpt is not None:
+            model = arch.build(cfg.dropout)
+            model.load_state_dict(ckpt["model"])
+            self.state = ckpt["state"]
+        else:
+            n = min(8, len(self.val_set))
+            calib = torch.stack([self.val_set[k][0] for k in range(n)] or [self.train_set[0][0]])
+            model = initial_cloth_model(cfg.arch, cfg.init or arch.default_init, cfg.dropout, calib)
+            self.state = {"epoch": 0, "step_in_epoch": 0, "global_step": 0, "best": -1.0, "history": []}
+        # NHWC: faster convolutions (oneDNN, cuDNN)
+        self.model = model.to(self.dev, memory_format=torch.channels_last).train()
+        self.ema = copy.deepcopy(self.model).eval().requires_grad_(False) if cfg.ema_decay else None
+        if self.ema is not None and ckpt is not None and ckpt.get("ema") is not None:
+            self.ema.load_state_dict(ckpt["ema"])
+        self.evaluated = self.ema if self.ema is not None else self.model
+        total = cfg.epochs * self.steps_per_epoch
+        self.opt = torch.optim.AdamW(_param_groups(self.model, arch, cfg), lr=cfg.lr,
+                                     weight_decay=cfg.weight_decay)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(
+            self.opt, lambda s: _lr_factor(s, total, cfg.warmup_steps))
+        if ckpt is not None:
+            self.opt.load_state_dict(ckpt["optimizer"])
+            self.sched.load_state_dict(ckpt["scheduler"])
+        self.class_weight = (torch.tensor(cfg.class_weights, dtype=torch.float32, device=self.dev)
+                             if cfg.class_weights else None)
+        precision = "fp32" if (cfg.precision == "auto" and self.dev.type == "cpu"
+                               and not arch.cpu_bf16) else cfg.precision
+        self.amp_dtype = autocast_dtype(self.dev, precision)
+        self.scaler = torch.amp.GradScaler(
+            "cuda", enabled=self.amp_dtype == torch.float16 and self.dev.type == "cuda")
+
+    def save(self, path: Path, best: bool = False) -> None:
+        """Write a checkpoint atomically (``best``: the validated model — the EMA if kept)."""
         tmp = path.with_suffix(".tmp")
-        ckpt = {"model": (evaluated if best else model).state_dict(), "optimizer": opt.state_dict(),
-                "scheduler": sched.state_dict(), "state": state, "config": {**asdict(cfg), "history": []}}
-        if ema is not None:
-            ckpt["ema"] = ema.state_dict()
+        ckpt = {"model": (self.evaluated if best else self.model).state_dict(),
+                "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
+                "state": self.state, "config": {**asdict(self.cfg), "history": []}}
+        if self.ema is not None:
+            ckpt["ema"] = self.ema.state_dict()
         torch.save(ckpt, tmp)
         tmp.replace(path)
 
+    def step(self, idx: list[int]) -> float:
+        """One optimiser step on the training photos ``idx``; returns the loss."""
+        cfg, dev = self.cfg, self.dev
+        xs, ys = zip(*(self.train_set[k] for k in idx))
+        x = torch.stack(xs).to(dev).contiguous(memory_format=torch.channels_last)
+        y = torch.stack(ys).to(dev)
+        with torch.autocast(dev.type, dtype=self.amp_dtype or torch.float32,
+                            enabled=self.amp_dtype is not None):
+            outputs = as_outputs(self.model(x))
+        loss = deep_supervision_loss(outputs, y, self.class_weight, cfg.dice_weight)
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        self.sched.step()
+        if self.ema is not None:
+            update_ema(self.ema, self.model, ema_decay_at(self.state["global_step"], cfg.ema_decay))
+        self.state["global_step"] += 1
+        self.state["history"].append({"step": self.state["global_step"], "loss": loss.item(),
+                                      "lr": self.sched.get_last_lr()[0]})
+        return loss.item()
+
+    def epoch(self) -> bool:
+        """Train the rest of the current epoch; returns True when ``max_steps`` stopped it."""
+        from tqdm.auto import tqdm
+
+        cfg, state, n = self.cfg, self.state, self.steps_per_epoch
+        gen = torch.Generator().manual_seed(cfg.seed + state["epoch"])
+        order = torch.randperm(len(self.train_set), generator=gen).tolist()
+        bar = tqdm(range(state["step_in_epoch"], n), desc=f"epoch {state['epoch'] + 1}/{cfg.epochs}",
+                   disable=not cfg.progress, initial=state["step_in_epoch"], total=n)
+        running = None
+        for step in bar:
+            loss = self.step(order[step * cfg.batch_size:(step + 1) * cfg.batch_size])
+            running = loss if running is None else 0.9 * running + 0.1 * loss
+            state["step_in_epoch"] = step + 1
+            bar.set_postfix(loss=f"{running:.3f}", lr=f"{self.sched.get_last_lr()[0]:.1e}")
+            if state["global_step"] % cfg.checkpoint_every == 0:
+                self.save(self.out / "last.pt")
+            if cfg.max_steps and state["global_step"] >= cfg.max_steps:
+                return True
+        return False
+
+    def validate_and_save(self, epoch: int) -> None:
+        """Validate the evaluated model, record and print the figures, keep ``best.pt``."""
+        cm = validate(self.evaluated, self.val_set, self.dev)
+        iou, miou = iou_per_class(cm), mean_iou_garments(cm)
+        self.state["history"].append({"epoch": epoch, "step": self.state["global_step"],
+                                      "val_iou": [float(v) for v in iou],
+                                      "val_mean_iou_garments": miou, "time": time.time()})
+        print(f"epoch {epoch} (step {self.state['global_step']}, {time.strftime('%H:%M:%S')}): "
+              f"val IoU upper {iou[1]:.3f} lower {iou[2]:.3f} full {iou[3]:.3f} "
+              f"mean_iou_garments={miou:.4f}", flush=True)
+        if miou > self.state["best"]:
+            self.state["best"] = miou
+            self.save(self.out / "best.pt", best=True)
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Train (or resume) and return the run's summary; writes ``last.pt``, ``best.pt``, ``history.json``."""
+    run = _Run(cfg)
+    state = run.state
     stop = False
     while state["epoch"] < cfg.epochs and not stop:
         epoch = state["epoch"]
-        order = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(cfg.seed + epoch)).tolist()
-        bar = tqdm(range(state["step_in_epoch"], steps_per_epoch), desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   disable=not cfg.progress, initial=state["step_in_epoch"], total=steps_per_epoch)
-        running = None
-        for step in bar:
-            idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            xs, ys = zip(*(train_set[k] for k in idx))
-            x = torch.stack(xs).to(dev).contiguous(memory_format=torch.channels_last)
-            y = torch.stack(ys).to(dev)
-            with torch.autocast(dev.type, dtype=amp_dtype or torch.float32, enabled=amp_dtype is not None):
-                outputs = as_outputs(model(x))
-            loss = deep_supervision_loss(outputs, y, class_weight, cfg.dice_weight)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-            sched.step()
-            if ema is not None:
-                update_ema(ema, model, ema_decay_at(state["global_step"], cfg.ema_decay))
-            running = loss.item() if running is None else 0.9 * running + 0.1 * loss.item()
-            state["global_step"] += 1
-            state["step_in_epoch"] = step + 1
-            state["history"].append({"step": state["global_step"], "loss": loss.item(),
-                                     "lr": sched.get_last_lr()[0]})
-            bar.set_postfix(loss=f"{running:.3f}", lr=f"{sched.get_last_lr()[0]:.1e}")
-            if state["global_step"] % cfg.checkpoint_every == 0:
-                save(last)
-            if cfg.max_steps and state["global_step"] >= cfg.max_steps:
-                stop = True
-                break
-        finished = state["step_in_epoch"] >= steps_per_epoch
+        stop = run.epoch()
+        finished = state["step_in_epoch"] >= run.steps_per_epoch
         due = (epoch + 1) % max(1, cfg.val_every) == 0 or epoch + 1 == cfg.epochs
         if finished and not stop:
             state["epoch"] += 1
             state["step_in_epoch"] = 0
         if stop or (finished and due):
-            cm = validate(evaluated, val_set, dev)
-            iou = iou_per_class(cm)
-            miou = mean_iou_garments(cm)
-            record = {"epoch": epoch + 1, "step": state["global_step"], "val_iou": [float(v) for v in iou],
-                      "val_mean_iou_garments": miou, "time": time.time()}
-            state["history"].append(record)
-            print(f"epoch {epoch + 1} (step {state['global_step']}, {time.strftime('%H:%M:%S')}): "
-                  f"val IoU upper {iou[1]:.3f} lower {iou[2]:.3f} full {iou[3]:.3f} "
-                  f"mean_iou_garments={miou:.4f}", flush=True)
-            if miou > state["best"]:
-                state["best"] = miou
-                save(out / "best.pt", best=True)
+            run.validate_and_save(epoch + 1)
         if finished or stop:
-            save(last)
-    (out / "history.json").write_text(json.dumps(state["history"], indent=1))
-    return {"best_mean_iou_garments": state["best"], "epochs": state["epoch"], "steps": state["global_step"],
-            "out": str(out)}
+            run.save(run.out / "last.pt")
+    (run.out / "history.json").write_text(json.dumps(state["history"], indent=1))
+    return {"best_mean_iou_garments": state["best"], "epochs": state["epoch"],
+            "steps": state["global_step"], "out": str(run.out)}
 
 
 def _param_groups(model: nn.Module, arch: Arch, cfg: TrainConfig) -> list[dict]:
@@ -488,62 +365,10 @@ def export_half(checkpoint: str | Path, dest: str | Path) -> Path:
 def load_run(out: str | Path, which: str = "best") -> tuple[nn.Module, list[dict]]:
     """The model (``best`` or ``last``) and the history of a training run folder."""
     ckpt = weights.read_checkpoint(Path(out) / f"{which}.pt")
-    model = U2NETP(3, 4)
-    ckpt = torch.load(Path(out) / f"{which}.pt", map_location="cpu", weights_only=True)
     config = ckpt.get("config", {})
     model = ARCHS[config.get("arch", "u2netp")].build(config.get("dropout", 0.0))
     model.load_state_dict(ckpt["model"])
     return model.eval(), ckpt["state"]["history"]
-
-
-def plot_history(history: list[dict], smooth: int = 10):
-    """Figure: training loss per step (raw and smoothed) and validation IoU per epoch."""
-    import matplotlib.pyplot as plt
-
-    steps = [h for h in history if "loss" in h]
-    epochs = [h for h in history if "val_iou" in h]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
-    if steps:
-        x = np.array([h["step"] for h in steps])
-        y = np.array([h["loss"] for h in steps])
-        a.plot(x, y, alpha=0.35, label="loss (sum of 7 outputs)")
-        if len(y) >= smooth:
-            a.plot(x[smooth - 1:], np.convolve(y, np.ones(smooth) / smooth, "valid"), label=f"mean of {smooth}")
-    a.set(xlabel="step", ylabel="deep-supervision loss", title="training loss")
-    a.legend()
-    if epochs:
-        e = [h["epoch"] for h in epochs]
-        for c, name in ((1, "upper body"), (2, "lower body"), (3, "full body")):
-            b.plot(e, [h["val_iou"][c] for h in epochs], "o-", label=name)
-        b.plot(e, [h["val_mean_iou_garments"] for h in epochs], "k--", label="mean (garments)")
-    b.set(xlabel="epoch", ylabel="IoU", ylim=(0, 1), title="validation IoU")
-    b.legend()
-    fig.tight_layout()
-    return fig
-
-
-def show_examples(ccp_root: str | Path, ids: list[str], segmenters: dict | None = None):
-    """Figure: for each photo id, the photo, its 4-class ground truth and each segmenter's prediction
-    (``segmenters`` maps a title to anything with ``.predict(photo) -> labels``)."""
-    import matplotlib.pyplot as plt
-
-    from .data import label_lookup, load_labels, load_photo, read_label_names
-    from .segment import colorize
-
-    segmenters = segmenters or {}
-    lookup = label_lookup(read_label_names(ccp_root))
-    cols = 2 + len(segmenters)
-    fig, axes = plt.subplots(len(ids), cols, figsize=(2.4 * cols, 3.4 * len(ids)), squeeze=False)
-    for row, image_id in zip(axes, ids):
-        photo = load_photo(ccp_root, image_id)
-        panels = [("photo " + image_id, photo), ("ground truth", colorize(load_labels(ccp_root, image_id, lookup)))]
-        panels += [(title, colorize(seg.predict(photo))) for title, seg in segmenters.items()]
-        for ax, (title, img) in zip(row, panels):
-            ax.imshow(img)
-            ax.set_title(title, fontsize=9)
-            ax.axis("off")
-    fig.tight_layout()
-    return fig
 
 
 _HELP = {

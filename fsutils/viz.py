@@ -20,6 +20,7 @@ order of ``PIL.Image.crop``; any 4-tuple in that order is accepted.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import cv2
@@ -30,7 +31,7 @@ from PIL import Image
 
 from fsutils import io as fio
 
-__all__ = ["Box", "panels", "boundary_box", "crop", "zoom", "boundary_closeup",
+__all__ = ["plot_history", "show_examples", "Box", "panels", "boundary_box", "crop", "zoom", "boundary_closeup",
            "difference_box", "modes_closeup", "comparison_figure", "segmentation_figure",
            "BOX_COLOR"]
 
@@ -374,4 +375,55 @@ def segmentation_figure(photo: Any, labels: np.ndarray, *, alpha: float = 0.5,
     handles = [Patch(facecolor=PALETTE[i] / 255, edgecolor="grey", label=f"{i} {name}")
                for i, name in enumerate(CLASS_NAMES)]
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
+    return fig
+
+
+# ------------------------------------------------------------------------- training pictures
+def plot_history(history: list[dict], smooth: int = 10):
+    """Figure: training loss per step (raw and smoothed) and validation IoU per epoch."""
+    import matplotlib.pyplot as plt
+
+    steps = [h for h in history if "loss" in h]
+    epochs = [h for h in history if "val_iou" in h]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.6))
+    if steps:
+        x = np.array([h["step"] for h in steps])
+        y = np.array([h["loss"] for h in steps])
+        a.plot(x, y, alpha=0.35, label="loss")
+        if len(y) >= smooth:
+            a.plot(x[smooth - 1:], np.convolve(y, np.ones(smooth) / smooth, "valid"), label=f"mean of {smooth}")
+    a.set(xlabel="step", ylabel="loss", title="training loss")
+    a.legend()
+    if epochs:
+        e = [h["epoch"] for h in epochs]
+        for c, name in ((1, "upper body"), (2, "lower body"), (3, "full body")):
+            b.plot(e, [h["val_iou"][c] for h in epochs], "o-", label=name)
+        b.plot(e, [h["val_mean_iou_garments"] for h in epochs], "k--", label="mean (garments)")
+    b.set(xlabel="epoch", ylabel="IoU", ylim=(0, 1), title="validation IoU")
+    b.legend()
+    fig.tight_layout()
+    return fig
+
+
+def show_examples(ccp_root: str | Path, ids: list[str], segmenters: dict | None = None):
+    """Figure: for each photo id, the photo, its 4-class ground truth and each segmenter's prediction
+    (``segmenters`` maps a title to anything with ``.predict(photo) -> labels``)."""
+    import matplotlib.pyplot as plt
+
+    from .data import label_lookup, load_labels, load_photo, read_label_names
+    from .segment import colorize
+
+    segmenters = segmenters or {}
+    lookup = label_lookup(read_label_names(ccp_root))
+    cols = 2 + len(segmenters)
+    fig, axes = plt.subplots(len(ids), cols, figsize=(2.4 * cols, 3.4 * len(ids)), squeeze=False)
+    for row, image_id in zip(axes, ids):
+        photo = load_photo(ccp_root, image_id)
+        panels = [("photo " + image_id, photo), ("ground truth", colorize(load_labels(ccp_root, image_id, lookup)))]
+        panels += [(title, colorize(seg.predict(photo))) for title, seg in segmenters.items()]
+        for ax, (title, img) in zip(row, panels):
+            ax.imshow(img)
+            ax.set_title(title, fontsize=9)
+            ax.axis("off")
+    fig.tight_layout()
     return fig

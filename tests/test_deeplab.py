@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from fsutils import tflite, train, weights
+from fsutils.models import cloth
 from fsutils.models.mobilenet import (VOC_BACKGROUND, VOC_PERSON, BlockSpec, DeepLabV3,
                                       blocks_from_graph, deeplab_from_tflite,
                                       deeplab_v3_mobilenet_v2, mobilenet_v2_blocks)
@@ -103,13 +104,13 @@ def test_float_file_is_reproduced_exactly():
 
 def test_head_surgery_keeps_everything_but_maps_the_classes(quant_graph):
     voc = deeplab_from_tflite(quant_graph)
-    cloth, fresh = train.deeplab_head_surgery(voc)
-    assert fresh == [] and cloth.num_classes == 4
-    voc_sd, cloth_sd = voc.state_dict(), cloth.state_dict()
-    for k, v in cloth_sd.items():
+    new, fresh = cloth.deeplab_head_surgery(voc)
+    assert fresh == [] and new.num_classes == 4
+    voc_sd, new_sd = voc.state_dict(), new.state_dict()
+    for k, v in new_sd.items():
         if not k.startswith("logits."):
             assert torch.equal(v, voc_sd[k]), k
-    w, b = cloth.logits.weight, cloth.logits.bias
+    w, b = new.logits.weight, new.logits.bias
     assert torch.equal(w[0], voc.logits.weight[VOC_BACKGROUND])
     for c in (1, 2, 3):
         assert torch.equal(w[c], voc.logits.weight[VOC_PERSON])
@@ -118,24 +119,24 @@ def test_head_surgery_keeps_everything_but_maps_the_classes(quant_graph):
     x = torch.rand(1, 3, 65, 65) * 2 - 1
     with torch.no_grad():
         p_voc = torch.softmax(voc(x)[:, [VOC_BACKGROUND, VOC_PERSON]], 1)
-        p_cloth = torch.softmax(cloth(x), 1)
+        p_cloth = torch.softmax(new(x), 1)
     assert torch.allclose(p_cloth[:, 1:].sum(1), p_voc[:, 1], atol=1e-5)
 
 
 def test_one_training_step_lowers_the_loss(quant_graph):
     torch.manual_seed(0)
-    model, _ = train.deeplab_head_surgery(deeplab_from_tflite(quant_graph))
+    model, _ = cloth.deeplab_head_surgery(deeplab_from_tflite(quant_graph))
     model.train()
     x = torch.rand(2, 3, 97, 97) * 2 - 1
     y = torch.zeros(2, 97, 97, dtype=torch.long)
     y[:, 30:70, 30:70] = 2
     cfg = train.TrainConfig(ccp_root="", arch="deeplab", lr=1e-4, backbone_lr_factor=0.25)
-    groups = train._param_groups(model, train.ARCHS["deeplab"], cfg)
+    groups = train._param_groups(model, cloth.ARCHS["deeplab"], cfg)
     assert [g.get("lr") for g in groups] == [2.5e-5, None]
     opt = torch.optim.AdamW(groups, lr=cfg.lr)
 
     def loss() -> torch.Tensor:
-        return train.deep_supervision_loss(train.as_outputs(model(x)), y, None, 0.0)
+        return train.deep_supervision_loss(cloth.as_outputs(model(x)), y, None, 0.0)
 
     before = loss()
     opt.zero_grad()

@@ -3,7 +3,7 @@ import torch
 import torch.nn as nn
 
 from fsutils import train
-from fsutils.models import U2NETP
+from fsutils.models import U2NETP, cloth
 from tests.ccp_fixture import person_groundtruth, write_ccp
 
 
@@ -14,12 +14,12 @@ def _saliency_state_dict(seed=0):
 
 def test_surgery_keeps_every_layer_but_the_outputs():
     sd = _saliency_state_dict()
-    model, fresh = train.surgery_from_saliency(sd, num_classes=4)
+    model, fresh = cloth.surgery_from_saliency(sd, num_classes=4)
     assert model.outconv.weight.shape == (4, 24, 1, 1) and model.side1.weight.shape == (4, 64, 3, 3)
-    assert sorted({k.split(".")[0] for k in fresh}) == sorted(train.OUTPUT_LAYERS)
+    assert sorted({k.split(".")[0] for k in fresh}) == sorted(cloth.OUTPUT_LAYERS)
     new = model.state_dict()
     for k, v in sd.items():
-        if k.split(".")[0] in train.OUTPUT_LAYERS:
+        if k.split(".")[0] in cloth.OUTPUT_LAYERS:
             assert new[k].shape != v.shape
         else:
             assert torch.equal(new[k], v), k
@@ -29,7 +29,7 @@ def test_surgery_rejects_a_checkpoint_of_another_architecture():
     import pytest
 
     with pytest.raises(ValueError, match="u2netp"):
-        train.surgery_from_saliency({"features.0.weight": torch.zeros(1)})
+        cloth.surgery_from_saliency({"features.0.weight": torch.zeros(1)})
 
 
 def test_identity_batchnorm_calibration_preserves_the_function():
@@ -39,18 +39,18 @@ def test_identity_batchnorm_calibration_preserves_the_function():
     x = torch.randn(4, 3, 16, 16)
     model.eval()
     before = model(x).detach()
-    assert train.calibrate_identity_batchnorm(model, x) == 1
+    assert cloth.calibrate_identity_batchnorm(model, x) == 1
     model.eval()
     assert torch.allclose(model(x), before, atol=1e-4)
     model.train()  # batch statistics of the same batch: still (almost) the same function
     assert torch.allclose(model(x), before, atol=1e-3)
     # a BN layer that already holds real statistics is left alone
-    assert train.calibrate_identity_batchnorm(model, x) == 0
+    assert cloth.calibrate_identity_batchnorm(model, x) == 0
 
 
 def test_one_training_step_reduces_the_loss():
     torch.manual_seed(0)
-    model, _ = train.surgery_from_saliency(_saliency_state_dict())
+    model, _ = cloth.surgery_from_saliency(_saliency_state_dict())
     x = torch.randn(2, 3, 64, 64)
     y = torch.zeros(2, 64, 64, dtype=torch.long)
     y[:, 16:40, 16:48] = 1

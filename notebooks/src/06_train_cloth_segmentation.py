@@ -40,7 +40,8 @@ env.report()               # torch version, device, and what to do on Colab with
 TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, few steps
 
 # %%
-from fsutils import data, evaluate, train, weights
+from fsutils import data, evaluate, train, viz, weights
+from fsutils.models import cloth
 from fsutils.segment import ClothSegmenter
 
 # %%
@@ -69,7 +70,7 @@ for cls, names in data.GARMENT_GROUPS.items():
 # measured on photos that helped choose the model flatters it.
 
 # %%
-train.show_examples(ccp_root, val_ids[:3]);
+viz.show_examples(ccp_root, val_ids[:3]);
 
 # %% [markdown]
 # ## 2 · Transfer learning: from *person* to garments
@@ -90,8 +91,8 @@ train.show_examples(ccp_root, val_ids[:3]);
 # wherever it sees a person — fine-tuning only has to teach it *which* garment, and where skin is.
 
 # %%
-voc = train.deeplab_from_registry("tflite/deeplabv3_mnv2_pascal_quant")  # 2.2 MB TFLite file → PyTorch
-model, fresh = train.deeplab_head_surgery(voc)
+voc = cloth.deeplab_from_registry("tflite/deeplabv3_mnv2_pascal_quant")  # 2.2 MB TFLite file → PyTorch
+model, fresh = cloth.deeplab_head_surgery(voc)
 print(f"{len(model.state_dict())} tensors, all from the COCO/VOC model; logits: "
       f"{voc.num_classes} VOC classes -> {model.num_classes} cloth classes")
 
@@ -129,7 +130,7 @@ summary
 
 # %%
 my_model, history = train.load_run(cfg.out)
-train.plot_history(history);
+viz.plot_history(history);
 
 # %% [markdown]
 # ## 4 · How good is it? Intersection over union
@@ -177,7 +178,7 @@ print("\n".join(evaluate.by_label_lines(shipped["by_label"], top=15)))
 
 # %%
 mine = ClothSegmenter.from_model(my_model, input_size=cfg.size)
-train.show_examples(ccp_root, val_ids[:3], {"your model": mine, "shipped ccp_u2netp": ClothSegmenter("ccp_u2netp")});
+viz.show_examples(ccp_root, val_ids[:3], {"your model": mine, "shipped ccp_u2netp": ClothSegmenter("ccp_u2netp")});
 
 # %% [markdown]
 # ## 5 · Ship it
