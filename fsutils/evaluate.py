@@ -101,10 +101,11 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
     ids = ids[:max_images]
     names = data.read_label_names(ccp_root)
     lookup = data.label_lookup(names)
-    seg = ClothSegmenter(weights=weights, device=device, input_size=input_size, clean=clean)
+    seg = ClothSegmenter(weights=weights, device=device, input_size=input_size)
     counts = np.zeros((256, 4), dtype=np.int64)
     for i in tqdm(ids, desc=f"evaluating {weights}", disable=not progress):
-        counts += label_breakdown(seg.predict(data.load_photo(ccp_root, i)), data.load_groundtruth(ccp_root, i))
+        pred = seg.predict(data.load_photo(ccp_root, i))
+        counts += label_breakdown(clean_labels(pred) if clean else pred, data.load_groundtruth(ccp_root, i))
     cm = np.zeros((4, 4), dtype=np.int64)
     np.add.at(cm, lookup, counts)  # each CCP label's row goes to its kit class
     by_label = {(names[l] if l < len(names) else f"#{l}"):
