@@ -168,15 +168,12 @@ def select_ids(ccp_root: str | Path, split: str) -> list[str]:
     the kit defines one) or ``all``; an unknown split or an empty one raises with what to choose."""
     from . import data
 
-    ids = data.list_ids(ccp_root)
-    if split == "all":
-        return ids
-    parts = dict(zip(("train", "val", "test"), data.split_ids(ids)))
-    if split not in parts:
-        raise ValueError(f"unknown split {split!r}; choose from all, {', '.join(parts)}.")
-    if not parts[split]:
+    if split != "all" and split not in data.SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose from all, {', '.join(data.SPLITS)}.")
+    ids = data.ids_in_split(data.list_ids(ccp_root), split)
+    if not ids:
         raise data.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
-    return parts[split]
+    return ids
 
 
 def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[str] = MODES,

@@ -46,3 +46,46 @@ def test_shipped_model_segments_validation_photos():
     assert evaluate.pixel_accuracy(cm) > 0.85
     assert evaluate.mean_iou_garments(cm) > 0.42  # 0.499 on these 12; 0.526 on all 189 validation photos
     assert np.isfinite(evaluate.iou_per_class(cm)[1:]).all()
+
+
+# ----------------------------------------------------------------- the default: ccp_deeplab
+def test_default_model_file_matches_its_registry_entry():
+    from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
+
+    assert DEFAULT_CLOTH_WEIGHTS == "ccp_deeplab"
+    entry = weights.REGISTRY["ccp_deeplab"]
+    (src,) = entry.sources
+    path = src.file
+    assert path.is_file() and path.stat().st_size == entry.size < 6_000_000
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry.sha256
+    sd = torch.load(path, map_location="cpu", weights_only=True)
+    assert all(v.dtype == torch.float16 for v in sd.values() if v.is_floating_point())
+
+
+def test_default_model_loads_strictly_and_offline(tmp_path, monkeypatch):
+    from fsutils.models.mobilenet import DeepLabV3
+
+    monkeypatch.delenv("FSUTILS_WEIGHTS_MIRROR", raising=False)
+    monkeypatch.setenv("FSUTILS_WEIGHTS_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FSUTILS_OFFLINE", "1")
+    model = weights.load_model("ccp_deeplab", device="cpu")
+    assert isinstance(model, DeepLabV3) and model.num_classes == 4
+    with torch.no_grad():
+        out = model(torch.zeros(1, 3, 97, 97))
+    assert out.shape == (1, 4, 97, 97)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+
+
+@pytest.mark.skipif(not SHARED_CCP.is_dir(), reason="needs ../shared/data/ccp")
+def test_default_model_segments_validation_photos():
+    """A regression guard on 12 validation photos (validation and test figures are in README)."""
+    from fsutils.segment import ClothSegmenter
+
+    seg = ClothSegmenter(device="cpu")
+    _, val = data.split_ids(data.list_ids(SHARED_CCP))
+    lookup = data.label_lookup(data.read_label_names(SHARED_CCP))
+    cm = sum(evaluate.confusion_matrix(seg.predict(data.load_photo(SHARED_CCP, i)),
+                                       data.load_labels(SHARED_CCP, i, lookup)) for i in val[:12])
+    assert evaluate.pixel_accuracy(cm) > 0.88
+    assert evaluate.mean_iou_garments(cm) > FLOOR_12
+    assert np.isfinite(evaluate.iou_per_class(cm)[1:]).all()

@@ -123,8 +123,8 @@ def _dropout_of(model: DeepLabV3) -> float:
 
 def deeplab_from_registry(init: str) -> DeepLabV3:
     """The 21-class VOC DeepLab of a TFLite file: a registry name (fetched) or a ``.tflite`` path."""
-    from . import tflite
-    from .models.mobilenet import deeplab_from_tflite
+    from .. import tflite
+    from .mobilenet import deeplab_from_tflite
 
     path = Path(init) if init.endswith(".tflite") else weights.fetch(init)
     return deeplab_from_tflite(tflite.read(path))
