@@ -182,7 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="AdaIN style amount 0..1")
     w = p.add_argument_group("weights")
     w.add_argument("--segment-weights", default=None,
-                   help="cloth model: the bundled ccp_u2netp (default, no download), cloth_segm "
+                   help="cloth model: the bundled ccp_deeplab (default, no download), the bundled "
+                        "ccp_u2netp (the kit's earlier model), cloth_segm "
                         "(the official model, a 176 MB download) or the path of your own "
                         "checkpoint (python -m fsutils.train --export)")
     w.add_argument("--saliency-weights", default="u2netp", help="u2netp or u2net")
@@ -330,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             names = pipe.class_names  # loads the cloth model, which says which one it is
     except WeightsError as e:
         raise SystemExit(f"error: the cloth-segmentation model could not be obtained:\n{e}\n\n"
-                         "What to do: leave out --segment-weights to use the bundled ccp_u2netp "
+                         "What to do: leave out --segment-weights to use the bundled ccp_deeplab "
                          "model, or follow the instructions above.") from None
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"fsutils: {len(photos)} photo(s) → {args.out}/ | method {style['method']} "

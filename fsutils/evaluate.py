@@ -91,7 +91,7 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
     from tqdm.auto import tqdm
 
     from . import data
-    from .segment import ClothSegmenter
+    from .segment import ClothSegmenter, clean_labels
 
     ids = data.list_ids(ccp_root)
     if split != "all":

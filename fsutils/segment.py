@@ -1,13 +1,15 @@
-"""Stage 1: cloth segmentation into 4 classes with a U-2-Net.
+"""Stage 1: cloth segmentation into 4 classes.
 
 Classes (the convention of levindabhi/cloth-segmentation, MIT): 0 background, 1 upper body,
 2 lower body, 3 full body. :class:`ClothSegmenter` builds the network described by a registry
-entry of :mod:`fsutils.weights` (``U2NET``/``U2NETP`` with ``out_ch=4``), loads it once, and
-predicts at the photo's own size:
+entry of :mod:`fsutils.weights` — the kit's default ``ccp_deeplab`` (DeepLabV3-MobileNetV2
+fine-tuned on Clothing Co-Parsing), its earlier ``ccp_u2netp`` (U2NETP) or the official
+``cloth_segm`` (U2NET) — loads it once, and predicts at the photo's own size:
 
 * preprocessing as the original inference (``infer.py`` there): the photo resized to a square
-  ``input_size × input_size`` (768 for the official ``cloth_segm``; the kit's own ``ccp_u2netp``
-  states its own size in the registry), ``ToTensor``, ``(x − 0.5) / 0.5``;
+  ``input_size × input_size`` (each model states its own in the registry: 385 for
+  ``ccp_deeplab``, 160 for ``ccp_u2netp``, 768 for ``cloth_segm``), ``ToTensor``,
+  ``(x − 0.5) / 0.5``;
 * the first (fused) output, softmax over the 4 classes, **resized bilinearly to the photo**, then
   argmax. (The original argmaxes at 768 px and resizes the label image with a bicubic filter,
   which can invent a class between two others along an edge; resizing the probabilities cannot.)
@@ -40,8 +42,9 @@ CLASS_NAMES: tuple[str, ...] = ("background", "upper body", "lower body", "full 
 PALETTE = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [255, 255, 0]], np.uint8)
 PALETTE.setflags(write=False)
 #: The kit's own 4-class model (trained on CCP, bundled); ``"cloth_segm"`` is the official one.
-DEFAULT_CLOTH_WEIGHTS = "ccp_u2netp"
-CLOTH_WEIGHTS: tuple[str, ...] = ("ccp_u2netp", "cloth_segm")
+#: ``ccp_u2netp``, the kit's earlier model, stays selectable.
+DEFAULT_CLOTH_WEIGHTS = "ccp_deeplab"
+CLOTH_WEIGHTS: tuple[str, ...] = ("ccp_deeplab", "ccp_u2netp", "cloth_segm")
 #: A network given as a module is fed as the original cloth model ``cloth_segm`` is (768 px,
 #: bicubic, ``(x − 0.5) / 0.5``), unless told otherwise.
 _DEFAULT_PREPROCESSING = W.get("cloth_segm").preprocessing

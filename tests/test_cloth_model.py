@@ -87,5 +87,5 @@ def test_default_model_segments_validation_photos():
     cm = sum(evaluate.confusion_matrix(seg.predict(data.load_photo(SHARED_CCP, i)),
                                        data.load_labels(SHARED_CCP, i, lookup)) for i in val[:12])
     assert evaluate.pixel_accuracy(cm) > 0.88
-    assert evaluate.mean_iou_garments(cm) > FLOOR_12
+    assert evaluate.mean_iou_garments(cm) > 0.44  # 0.491 on these 12; 0.516 on all 81 validation photos
     assert np.isfinite(evaluate.iou_per_class(cm)[1:]).all()

@@ -133,7 +133,25 @@ def test_colorize_and_overlay():
 
 
 def test_default_weights_constant():
-    assert segment.DEFAULT_CLOTH_WEIGHTS == "ccp_u2netp"
+    assert segment.DEFAULT_CLOTH_WEIGHTS == "ccp_deeplab"
+    assert {"ccp_deeplab", "ccp_u2netp", "cloth_segm"} <= set(segment.CLOTH_WEIGHTS)
+
+
+def test_default_segmenter_names_its_model(capsys):
+    seg = ClothSegmenter(device="cpu")
+    assert seg.name == "ccp_deeplab" and seg.input_size == 385
+    assert capsys.readouterr().out.startswith("cloth segmentation: ccp_deeplab — DeepLabV3")
+
+
+def test_a_deeplab_file_loads_into_deeplab(photo, tmp_path):
+    from fsutils.models.mobilenet import DeepLabV3, deeplab_v3_mobilenet_v2
+
+    torch.manual_seed(2)
+    path = tmp_path / "my_deeplab.pth"
+    torch.save({k: v.half() for k, v in deeplab_v3_mobilenet_v2(4).state_dict().items()}, path)
+    seg = ClothSegmenter(str(path), device="cpu", verbose=False)
+    assert isinstance(seg.model, DeepLabV3) and seg.input_size == 385
+    assert seg.predict(photo).shape == np.asarray(photo).shape[:2]
 
 
 def test_loading_a_registry_model_says_which_model_in_one_line(capsys):
