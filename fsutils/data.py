@@ -65,14 +65,13 @@ def _is_ccp(path: Path) -> bool:
 
 
 def locate_ccp(root: str | Path | None = None) -> Path:
-    """The CCP folder: ``root``, else ``$FSUTILS_CCP_ROOT``, else ``../shared/data/ccp`` beside the
-    repository (development machines and CI), else ``./clothing-co-parsing`` (see :func:`clone_ccp`).
+    """The CCP folder: ``root``, else ``$FSUTILS_CCP_ROOT`` (development machines and CI set it),
+    else ``./clothing-co-parsing`` (where :func:`clone_ccp` puts it).
     """
     candidates = [Path(root)] if root else []
     if os.environ.get("FSUTILS_CCP_ROOT"):
         candidates.append(Path(os.environ["FSUTILS_CCP_ROOT"]))
-    repo = Path(__file__).resolve().parents[1]
-    candidates += [repo.parent / "shared" / "data" / "ccp", Path.cwd() / "clothing-co-parsing"]
+    candidates.append(Path.cwd() / "clothing-co-parsing")
     for c in candidates:
         if _is_ccp(c):
             return c

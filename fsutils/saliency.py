@@ -12,7 +12,7 @@
 4. ``save_output``: the map as an 8-bit image (``Image.fromarray(pred*255)``, truncating) resized
    back to the photo with PIL's bilinear filter.
 
-Against the official u2netp outputs in ``../shared/data/reference/u2netp`` the maps differ by a
+Against the saliency maps the official code produced with u2netp, the maps differ by a
 mean absolute error of about 0.002 (``tests/test_saliency.py``). Other resizers measured on those
 11+1 images: PIL bilinear in, 0.0026; torch antialiased bilinear in, 0.0026; OpenCV INTER_AREA in,
 0.0026; plain bilinear without anti-aliasing, 0.0044 (up to 0.020 on large photos).

@@ -2,7 +2,8 @@
 
 - Tests never use the network: ``FSUTILS_OFFLINE=1`` is set for the session (loopback URLs stay
   allowed), so a missing checkpoint fails fast with ``NoNetworkError`` instead of waiting on DNS.
-- ``FSUTILS_WEIGHTS_MIRROR`` defaults to ``../shared/weights`` when that folder exists, as in CI.
+- ``FSUTILS_WEIGHTS_MIRROR`` and ``FSUTILS_CCP_ROOT`` default to ``../shared/weights`` and
+  ``../shared/data/ccp`` when those folders exist, as ``.ci/setup`` sets them in CI.
 - ``http_server``: a threaded HTTP server on 127.0.0.1 that serves bytes with chosen misbehaviour
   (truncated body, reset connection, stall, HTML page, HTTP errors, flaky-then-resumable).
 - ``isolated_weights``: an empty weights cache in ``tmp_path``, no mirror, no download retries.
@@ -27,6 +28,8 @@ SHARED = ROOT.parent / "shared"
 os.environ.setdefault("FSUTILS_OFFLINE", "1")
 if not os.environ.get("FSUTILS_WEIGHTS_MIRROR") and (SHARED / "weights").is_dir():
     os.environ["FSUTILS_WEIGHTS_MIRROR"] = str((SHARED / "weights").resolve())
+if not os.environ.get("FSUTILS_CCP_ROOT") and (SHARED / "data" / "ccp").is_dir():
+    os.environ["FSUTILS_CCP_ROOT"] = str((SHARED / "data" / "ccp").resolve())
 
 
 # ------------------------------------------------------------------------------- local server
