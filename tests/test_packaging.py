@@ -93,6 +93,7 @@ def test_wheel_contains_the_package_and_its_assets(tmp_path):
     assert "fsutils/weights/__init__.py" in names and "fsutils/models/u2net.py" in names
     assert "fsutils/assets/samples/CREDITS.md" in names
     shipped = {n for n in names if n.startswith("fsutils/assets/samples/")}
-    assert len(shipped) == 1 + 6 + 11
-    if (ROOT / "fsutils/assets/ccp_u2netp.pth").exists():
-        assert "fsutils/assets/ccp_u2netp.pth" in names
+    assert len(shipped) == 1 + 6 + 11 + 6  # credits, photos, paintings, the photos' annotations
+    for model in ("ccp_deeplab.pth", "ccp_u2netp.pth"):
+        if (ROOT / "fsutils/assets" / model).exists():
+            assert f"fsutils/assets/{model}" in names

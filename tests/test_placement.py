@@ -82,7 +82,7 @@ def test_placements_pool_over_photos_and_unmeasured_pixels_are_left_out():
 
 def test_blend_command_prints_one_row_per_mode(tmp_path, monkeypatch, capsys):
     items = {"0004": person_groundtruth(48, 24, "shirt", "jeans"),
-             "0333": person_groundtruth(48, 24, "dress", None)}
+             "0042": person_groundtruth(48, 24, "dress", None)}  # 0042: a validation photo
     root = write_ccp(tmp_path / "ccp", items)
     lookup = data.label_lookup(data.read_label_names(root))
     truth = {data.load_photo(root, i).tobytes(): lookup[gt] for i, gt in items.items()}
