@@ -202,7 +202,9 @@ def blocks_from_graph(graph: TFLiteGraph) -> tuple[int, tuple[BlockSpec, ...]]:
     return stem, tuple(blocks)
 
 
-def _copy(conv: TFConv2d, graph: TFLiteGraph, op) -> None:
+def copy_conv(conv: TFConv2d, graph: TFLiteGraph, op) -> None:
+    """Copy one ``CONV_2D``/``DEPTHWISE_CONV_2D`` operator's weights and bias into ``conv``,
+    after checking shape, stride, dilation and fused activation."""
     w = graph.value(op.inputs[1])
     w = depthwise_weight(w) if op.type == "DEPTHWISE_CONV_2D" else conv_weight(w)
     if tuple(w.shape) != tuple(conv.weight.shape):
@@ -226,12 +228,6 @@ def _backbone_convs(backbone: MobileNetV2Backbone) -> list[TFConv2d]:
     return convs
 
 
-def copy_conv(conv: TFConv2d, graph: TFLiteGraph, op) -> None:
-    """Copy one ``CONV_2D``/``DEPTHWISE_CONV_2D`` operator's weights and bias into ``conv``,
-    after checking shape, stride, dilation and fused activation."""
-    _copy(conv, graph, op)
-
-
 def load_backbone_weights(backbone: MobileNetV2Backbone, graph: TFLiteGraph) -> list:
     """Copy the first convolutions of a MobileNetV2-based graph into ``backbone`` (stem, then
     each block's expansion, depthwise and projection); returns the convolution operators that
@@ -242,7 +238,7 @@ def load_backbone_weights(backbone: MobileNetV2Backbone, graph: TFLiteGraph) -> 
         raise TFLiteError(f"{graph.path.name} has {len(convs)} convolutions; the backbone needs "
                           f"{len(layers)}.")
     for conv, op in zip(layers, convs):
-        _copy(conv, graph, op)
+        copy_conv(conv, graph, op)
     return convs[len(layers):]
 
 
@@ -250,21 +246,18 @@ def load_tflite_weights(model: DeepLabV3, graph: TFLiteGraph) -> DeepLabV3:
     """Copy a DeepLab TFLite file's weights into ``model`` (same architecture, checked layer by
     layer). The head's branches are matched by their inputs, not by their order in the file."""
     graph.require(_DEEPLAB_OPS, "the DeepLabV3-MobileNetV2 converter")
-    convs = _conv_ops(graph)
-    layers = _backbone_convs(model.backbone)
-    for conv, op in zip(layers, convs):
-        _copy(conv, graph, op)
-    head = convs[len(layers):]
+    head = load_backbone_weights(model.backbone, graph)
     pool = graph.ops("AVERAGE_POOL_2D")
     if len(head) != 4 or len(pool) != 1:
         raise TFLiteError(f"{graph.path.name} does not have the DeepLab head the converter knows "
                           f"(image pooling, 1×1 branch, projection, logits).")
     pooling = next(op for op in head if op.inputs[0] == pool[0].outputs[0])
-    branch = next(op for op in head if op.inputs[0] == convs[len(layers) - 1].outputs[0])
+    last = _conv_ops(graph)[len(_backbone_convs(model.backbone)) - 1]
+    branch = next(op for op in head if op.inputs[0] == last.outputs[0])
     project, logits = [op for op in head if op not in (pooling, branch)]
     for conv, op in ((model.image_pooling, pooling), (model.aspp0, branch),
                      (model.project, project), (model.logits, logits)):
-        _copy(conv, graph, op)
+        copy_conv(conv, graph, op)
     _check_concat_order(graph, pooling, branch)
     return model
 
@@ -339,5 +332,5 @@ def classifier_from_tflite(graph: TFLiteGraph) -> MobileNetV2Classifier:
     model = MobileNetV2Classifier(blocks, num_classes=shape(head[1])[0], stem=stem,
                                   last=shape(head[0])[0])
     for conv, op in zip(_backbone_convs(model.backbone) + [model.last, model.logits], convs):
-        _copy(conv, graph, op)
+        copy_conv(conv, graph, op)
     return model.eval()
