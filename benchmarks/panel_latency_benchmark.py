@@ -8,9 +8,11 @@ with the mouse in headless Chromium (``/usr/bin/chromium``) and takes, in the pa
 
 Two panels on the same pipeline are measured in the same run, alternately:
 
-- **baseline**: the former way of showing the picture — a PNG in the panel's ``Output`` (base64
-  in a JSON message, the output area rebuilt on every redraw);
-- **panel**: the panel as it is (JPEG bytes in an ``ipywidgets.Image``).
+- **baseline**: the former panel — every blend computed at full resolution and then cropped and
+  shrunk for the picture, shown as a PNG in the panel's ``Output`` (base64 in a JSON message, the
+  output area rebuilt on every redraw);
+- **panel**: the panel as it is (only the pixels shown are blended, ``Pipeline.blend_view``;
+  JPEG bytes in an ``ipywidgets.Image``).
 
 It prints the median (and each release) per panel, the median redraw time inside the kernel, and
 the ratio panel / baseline.
@@ -34,6 +36,7 @@ SIZE = 1024
 
 CELLS = ['''
 import time
+import numpy as np
 from PIL import Image
 from fsutils import io as fio, widgets
 from fsutils.pipeline import Pipeline
@@ -49,12 +52,44 @@ pipe = Pipeline(max_size=SIZE)
 pipe.set_image(photo, name="ccp_0006")
 
 
-class OutputPNGBlendPanel(widgets.BlendPanel):
-    """The baseline: the picture as a PNG display message in the Output."""
+class FormerBlendPanel(widgets.BlendPanel):
+    """The baseline: every blend at full resolution (then cropped and shrunk for the picture),
+    and the picture as a PNG display message in the Output."""
 
     def show_image(self, img):
         self.last_image = img
         self._pending.append(picture_output(img, "png"))
+
+    def render(self):
+        import math
+        from PIL import ImageDraw
+        from fsutils.blend import seam_score
+        from fsutils.widgets.drawing import compose
+
+        classes = self.garments.classes
+        self._ensure_style()
+        mask = self.pipe.mask(classes)
+        self._place_box(mask)
+        params = self.params
+        self._enable_used_sliders(params)
+        result = self.pipe.blend(params, classes=classes)
+        x0, y0, x1, y1 = self.crop_box()
+        crops, self.seam = [], {}
+        for m in dict.fromkeys(["hard", "saliency", params.mode]):
+            img = result if m == params.mode else self.pipe.blend(params.replace(mode=m),
+                                                                  classes=classes)
+            crop = img[y0:y1, x0:x1]
+            self.seam[m] = seam_score(np.ascontiguousarray(crop), mask[y0:y1, x0:x1])
+            crops.append((crop, f"{m}: seam {self.seam[m]:.3f}"))
+        weight = self.pipe.weight(params, classes=classes)
+        if weight is not None:
+            crops.append((fio.to_uint8(weight[y0:y1, x0:x1]), "weight W"))
+        frame = fio.to_pil(result)
+        ImageDraw.Draw(frame).rectangle((x0, y0, x1 - 1, y1 - 1), outline=(0, 200, 255),
+                                        width=max(1, frame.width // 256))
+        full = compose([(frame, params.mode)])
+        zoom = compose(crops, nearest=True)
+        self.show_image(compose([(full, ""), (zoom, "")], height=full.height))
 
 
 def timed(panel):
@@ -78,7 +113,7 @@ def timed(panel):
 # its own pipeline (same models), so that neither panel finds the other's blends in the cache
 base_pipe = Pipeline(segment=pipe.segmenter, max_size=SIZE)
 base_pipe.set_image(photo, name="ccp_0006")
-baseline = timed(OutputPNGBlendPanel(base_pipe, style={"method": "fast", "style": "candy"}))
+baseline = timed(FormerBlendPanel(base_pipe, style={"method": "fast", "style": "candy"}))
 baseline.add_class("bench-baseline")
 baseline
 ''', '''

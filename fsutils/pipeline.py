@@ -58,6 +58,8 @@ METHODS: tuple[str, ...] = tuple(_style.METHODS)
 MODES: tuple[str, ...] = _blend.MODES
 #: Garment classes used when none are chosen: upper body, lower body, full body.
 DEFAULT_CLASSES: tuple[int, ...] = (1, 2, 3)
+# The saliency modes' weight is clip(strength·saliency) times this strength-free map.
+_STRENGTH_BASE = {"saliency": "mask", "soft_saliency": "probability", "guided_saliency": "guided"}
 
 StageFn = Callable[..., Any]
 
@@ -127,6 +129,8 @@ class Pipeline:
         self._class_names = class_names
         self._caches = {s: LRU(cache_size) for s in ("segment", "saliency", "style", "mask",
                                                       "weight", "blend")}
+        # views of the maps (crops, display sizes) for blend_view: small, and several per redraw
+        self._caches["view"] = LRU(8 * cache_size)
         #: How many times each stage actually computed (cache misses), e.g. for tests and benchmarks.
         self.computed: Counter[str] = Counter()
         self.content: np.ndarray | None = None
@@ -484,6 +488,93 @@ class Pipeline:
             return out
 
         return self._cached("blend", key, compute)
+
+    # -- views: the blend for a picture (a crop, a display size) ------------------------------
+
+    def blend_view(self, mode: str | BlendParams | None = None, *,
+                   classes: Iterable[int | str] | int | str | None = None,
+                   box: tuple[int, int, int, int] | None = None,
+                   size: tuple[int, int] | None = None, **params: Any) -> np.ndarray:
+        """What a picture of the blend shows: the pixels of ``box`` ``(left, top, right, bottom)``
+        (default: the whole photo) of :meth:`blend`, resized to ``size`` ``(width, height)``
+        (default: the box's own size), float32 h×w×3 — for the latest stylised image.
+
+        Every mode but Poisson blending ends with the pixel-wise ``W·S + (1−W)·C``, and the
+        saliency modes' weight is a pixel-wise function of maps that do not read the strength; so
+        the view is computed from views of those maps (each cached), and only the pixels shown
+        are blended: a new saliency strength costs a thumbnail's worth of work, not a
+        full-resolution blend. A crop equals the crop of :meth:`blend`; a resized view differs
+        from resizing the blend only by the resampling of the maps."""
+        p = self.blend_params(mode, **params)
+        self._need_image()
+        cls = resolve_classes(classes, self.class_names)
+        box, size = self._view_geometry(box, size)
+        if p.mode == "poisson":
+            return self._view("blend/poisson", lambda: self.blend(p, classes=cls), box, size,
+                              (self._last_style, cls))
+        content = self._view("content", lambda: self.content, box, size)
+        stylized = self._view("stylized", lambda: self.stylized, box, size, self._last_style)
+        return _blend.weighted_blend(content, stylized, self.weight_view(p, classes=cls, box=box,
+                                                                         size=size))
+
+    def weight_view(self, mode: str | BlendParams | None = None, *,
+                    classes: Iterable[int | str] | int | str | None = None,
+                    box: tuple[int, int, int, int] | None = None,
+                    size: tuple[int, int] | None = None, **params: Any) -> np.ndarray | None:
+        """The blend weight ``W`` of :meth:`weight` seen like :meth:`blend_view` (float32 h×w), or
+        ``None`` for Poisson blending."""
+        p = self.blend_params(mode, **params)
+        if p.mode == "poisson":
+            return None
+        self._need_image()
+        cls = resolve_classes(classes, self.class_names)
+        box, size = self._view_geometry(box, size)
+        base = _STRENGTH_BASE.get(p.mode)
+        if base is None:  # the weight does not read the strength: a view of the cached weight
+            return self._view("weight", lambda: self.weight(p, classes=cls), box, size,
+                              (cls, p.mode, p.used))
+        if base == "mask":
+            plane = self._view("mask", lambda: self.mask(cls), box, size, cls)
+        elif base == "probability":
+            plane = self._view("probability", lambda: self.probability(cls), box, size, cls)
+        else:
+            q = p.replace(mode=base)
+            plane = self._view("weight", lambda: self.weight(q, classes=cls), box, size,
+                               (cls, q.mode, q.used))
+        sal = self._view("saliency", self.saliency, box, size)
+        return _blend.soft_mask(plane, sal, p.strength)
+
+    def _view_geometry(self, box: tuple[int, int, int, int] | None,
+                       size: tuple[int, int] | None) -> tuple[tuple[int, int, int, int],
+                                                              tuple[int, int]]:
+        h, w = self.content.shape[:2]
+        box = (0, 0, w, h) if box is None else tuple(int(v) for v in box)
+        x0, y0, x1, y1 = box
+        if not (0 <= x0 < x1 <= w and 0 <= y0 < y1 <= h):
+            raise ValueError(f"view box {box} is not inside the {w}×{h} photo; give "
+                             "(left, top, right, bottom) with left < right ≤ width, top < bottom ≤ height.")
+        size = (x1 - x0, y1 - y0) if size is None else (int(size[0]), int(size[1]))
+        if min(size) < 1:
+            raise ValueError(f"view size {size} must be at least 1×1 px (width, height).")
+        return box, size
+
+    def _view(self, what: str, full: Callable[[], np.ndarray], box: tuple[int, int, int, int],
+              size: tuple[int, int], key: Hashable = None) -> np.ndarray:
+        """``full()`` (an H×W or H×W×3 map at the photo's size) cropped to ``box`` and resized to
+        ``size`` (area averaging when shrinking, bilinear when enlarging), cached."""
+        import cv2
+
+        def compute() -> np.ndarray:
+            x0, y0, x1, y1 = box
+            crop = np.ascontiguousarray(np.asarray(full(), dtype=np.float32)[y0:y1, x0:x1])
+            if size != (x1 - x0, y1 - y0):
+                shrink = size[0] * size[1] < crop.shape[0] * crop.shape[1]
+                crop = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if shrink
+                                  else cv2.INTER_LINEAR)
+            crop.setflags(write=False)
+            return crop
+
+        return self._cached("view", (self.image_key, what, key, box, size), compute)
 
     # -- everything at once -------------------------------------------------------------------
 

@@ -348,3 +348,38 @@ def test_a_label_only_segmenter_gives_0_1_probabilities(pipe):
     np.testing.assert_array_equal(pipe.probability((1, 2)), pipe.mask((1, 2)).astype(np.float32))
     np.testing.assert_allclose(pipe.blend("soft", classes=(1, 2)), pipe.blend("hard", classes=(1, 2)),
                                atol=1e-6)
+
+
+def test_blend_view_is_the_blend_cropped_and_resized_without_a_full_blend():
+    import cv2
+
+    from fsutils.blend import MODES
+
+    p = Pipeline(ProbaSegmenter(), fake_saliency, stylers={"fake": Recorder()}, style_size=W)
+    p.set_image(make_photo())
+    p.stylize("fake", "x")
+    box = (10, 5, 42, 37)
+    for mode in MODES:
+        full = p.blend(mode, classes=(1,), strength=1.7, width=3.0, radius=3)
+        view = p.blend_view(mode, classes=(1,), box=box, strength=1.7, width=3.0, radius=3)
+        np.testing.assert_allclose(view, full[5:37, 10:42], atol=1e-6, err_msg=mode)
+        small = p.blend_view(mode, classes=(1,), size=(32, 24), strength=1.7, width=3.0, radius=3)
+        expect = cv2.resize(np.ascontiguousarray(full), (32, 24), interpolation=cv2.INTER_AREA)
+        assert small.shape == (24, 32, 3)
+        assert np.abs(small - expect).max() < 0.35 and np.abs(small - expect).mean() < 0.02, mode
+        w = p.weight_view(mode, classes=(1,), box=box, strength=1.7, width=3.0, radius=3)
+        if mode == "poisson":
+            assert w is None
+        else:
+            np.testing.assert_allclose(w, p.weight(mode, classes=(1,), strength=1.7, width=3.0,
+                                                   radius=3)[5:37, 10:42], atol=1e-6)
+    # a new saliency strength blends only the pixels shown: no full-size blend or weight
+    before = dict(p.computed)
+    for strength in (0.2, 0.4, 0.6):
+        p.blend_view("guided_saliency", classes=(1,), box=box, strength=strength, radius=3)
+        p.blend_view("saliency", classes=(1,), size=(32, 24), strength=strength)
+    assert p.computed["blend"] == before["blend"] and p.computed["weight"] == before["weight"]
+    with pytest.raises(ValueError, match="not inside"):
+        p.blend_view("hard", classes=(1,), box=(0, 0, W + 1, H))
+    with pytest.raises(ValueError, match="at least 1"):
+        p.blend_view("hard", classes=(1,), size=(0, 5))

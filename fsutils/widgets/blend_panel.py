@@ -13,7 +13,7 @@ from fsutils import io as fio
 from fsutils.pipeline import Pipeline
 
 from .base import STYLE_WIDE, Panel, slider
-from .drawing import compose
+from .drawing import DISPLAY_HEIGHT, compose
 from .pickers import GarmentPicker
 from .style_panel import StylePanel
 
@@ -152,24 +152,27 @@ class BlendPanel(Panel):
         self._place_box(mask)
         params = self.params
         self._enable_used_sliders(params)
-        result = self.pipe.blend(params, classes=classes)
-        x0, y0, x1, y1 = self.crop_box()
+        box = x0, y0, x1, y1 = self.crop_box()
+        # Only the pixels shown are blended (Pipeline.blend_view): the photo at the picture's
+        # height, and the close-up box at full resolution.
+        h, w = mask.shape
+        scale = DISPLAY_HEIGHT / h
+        size = (max(1, round(w * scale)), DISPLAY_HEIGHT)
         compare = list(dict.fromkeys(["hard", "saliency", params.mode]))
         crops, self.seam = [], {}
         mcrop = mask[y0:y1, x0:x1]
         for m in compare:
-            img = result if m == params.mode else self.pipe.blend(params.replace(mode=m),
-                                                                  classes=classes)
-            crop = img[y0:y1, x0:x1]
-            self.seam[m] = seam_score(np.ascontiguousarray(crop), mcrop)
+            crop = self.pipe.blend_view(params.replace(mode=m), classes=classes, box=box)
+            self.seam[m] = seam_score(crop, mcrop)
             score = "n/a (no edge here)" if math.isnan(self.seam[m]) else f"{self.seam[m]:.3f}"
             crops.append((crop, f"{_LABELS[m]}: seam {score}"))
-        weight = self.pipe.weight(params, classes=classes)
+        weight = self.pipe.weight_view(params, classes=classes, box=box)
         if weight is not None:
-            crops.append((fio.to_uint8(weight[y0:y1, x0:x1]), f"weight W ({_LABELS[params.mode]})"))
-        frame = fio.to_pil(result)
-        ImageDraw.Draw(frame).rectangle((x0, y0, x1 - 1, y1 - 1), outline=(0, 200, 255),
-                                        width=max(1, frame.width // 256))
+            crops.append((fio.to_uint8(weight), f"weight W ({_LABELS[params.mode]})"))
+        frame = fio.to_pil(self.pipe.blend_view(params, classes=classes, size=size))
+        ImageDraw.Draw(frame).rectangle((round(x0 * scale), round(y0 * scale),
+                                         round(x1 * scale) - 1, round(y1 * scale) - 1),
+                                        outline=(0, 200, 255), width=2)
         full = compose([(frame, _LABELS[params.mode])])  # the values are on the sliders
         zoom = compose(crops, nearest=True)
         self.show_image(compose([(full, ""), (zoom, "")], height=full.height))
