@@ -7,9 +7,10 @@ fine-tuned on Clothing Co-Parsing), its earlier ``ccp_u2netp`` (U2NETP) or the o
 ``cloth_segm`` (U2NET) — loads it once, and predicts at the photo's own size:
 
 * preprocessing as the original inference (``infer.py`` there): the photo resized to a square
-  ``input_size × input_size`` (each model states its own in the registry: 385 for
+  ``input_size × input_size`` (each model states its own in the registry: 481 for
   ``ccp_deeplab``, 160 for ``ccp_u2netp``, 768 for ``cloth_segm``), ``ToTensor``,
-  ``(x − 0.5) / 0.5``;
+  ``(x − 0.5) / 0.5``; ``ccp_deeplab`` also averages the prediction of the photo and of its
+  mirror image (``flip``);
 * the first (fused) output, softmax over the 4 classes, **resized bilinearly to the photo**, then
   argmax. (The original argmaxes at 768 px and resizes the label image with a bicubic filter,
   which can invent a class between two others along an edge; resizing the probabilities cannot.)

@@ -139,7 +139,7 @@ def test_default_weights_constant():
 
 def test_default_segmenter_names_its_model(capsys):
     seg = ClothSegmenter(device="cpu")
-    assert seg.name == "ccp_deeplab" and seg.input_size == 385
+    assert seg.name == "ccp_deeplab" and seg.input_size == 481 and seg.flip
     assert capsys.readouterr().out.startswith("cloth segmentation: ccp_deeplab — DeepLabV3")
 
 
@@ -150,7 +150,7 @@ def test_a_deeplab_file_loads_into_deeplab(photo, tmp_path):
     path = tmp_path / "my_deeplab.pth"
     torch.save({k: v.half() for k, v in deeplab_v3_mobilenet_v2(4).state_dict().items()}, path)
     seg = ClothSegmenter(str(path), device="cpu", verbose=False)
-    assert isinstance(seg.model, DeepLabV3) and seg.input_size == 385
+    assert isinstance(seg.model, DeepLabV3) and seg.input_size == 481
     assert seg.predict(photo).shape == np.asarray(photo).shape[:2]
 
 
