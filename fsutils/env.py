@@ -90,9 +90,9 @@ def default_style_size(dev=None) -> int:
 
 def default_work_size(dev=None) -> int:
     """Longest side the photo is worked on (segmentation/blending output): 1024 on a GPU, 512 on a
-    CPU, 128 in tiny mode."""
+    CPU, 256 in tiny mode (the cloth model needs about that many pixels to find the garments)."""
     if tiny_mode():
-        return 128
+        return 256
     return 1024 if _is_accelerated(dev if dev is not None else device()) else 512
 
 

@@ -58,10 +58,22 @@ METHODS: tuple[str, ...] = tuple(_style.METHODS)
 MODES: tuple[str, ...] = _blend.MODES
 #: Garment classes used when none are chosen: upper body, lower body, full body.
 DEFAULT_CLASSES: tuple[int, ...] = (1, 2, 3)
+#: Longest side of the photo the cloth segmenter sees when the working size is smaller and the
+#: given photo is larger: a 128–160 px photo enlarged to the model's input is too blurry for it.
+SEGMENT_MIN_SIZE = 512
 # The saliency modes' weight is clip(strength·saliency) times this strength-free map.
 _STRENGTH_BASE = {"saliency": "mask", "soft_saliency": "probability", "guided_saliency": "guided"}
 
 StageFn = Callable[..., Any]
+
+
+def _shrink(photo: Image.Image, size: int | None) -> Image.Image:
+    """``photo`` with its longest side at most ``size`` px (Lanczos; unchanged if ``size`` is None)."""
+    if not size or max(photo.size) <= size:
+        return photo
+    scale = size / max(photo.size)
+    return photo.resize((max(1, round(photo.width * scale)), max(1, round(photo.height * scale))),
+                        Image.Resampling.LANCZOS)
 
 
 def resolve_classes(classes: Iterable[int | str] | int | str | None,
@@ -135,6 +147,7 @@ class Pipeline:
         self.computed: Counter[str] = Counter()
         self.content: np.ndarray | None = None
         self.photo: Image.Image | None = None
+        self._segment_photo: Image.Image | None = None  # what the segmenter sees (set_image)
         self.image_key: str | None = None
         #: The current photo's name (see :meth:`set_image`).
         self.image_name: str = ""
@@ -227,15 +240,15 @@ class Pipeline:
             name = Path(image).stem if isinstance(image, (str, Path)) else "photo"
         self.image_name = name
 
-        photo = fio.to_rgb(image)
-        if self.max_size and max(photo.size) > self.max_size:
-            scale = self.max_size / max(photo.size)
-            photo = photo.resize((max(1, round(photo.width * scale)),
-                                  max(1, round(photo.height * scale))), Image.Resampling.LANCZOS)
+        given = fio.to_rgb(image)
+        photo = _shrink(given, self.max_size)
         arr = np.asarray(photo)
         key = array_key(arr)
         if key != self.image_key:
             self.photo, self.image_key = photo, key
+            self._segment_photo = (_shrink(given, SEGMENT_MIN_SIZE)
+                                   if max(photo.size) < min(SEGMENT_MIN_SIZE, max(given.size))
+                                   else photo)
             self.content = fio.to_float(arr)
             self._last_style = None
             self._emit("image")
@@ -263,21 +276,30 @@ class Pipeline:
         self._need_image()
 
         def compute() -> tuple[np.ndarray, np.ndarray | None]:
+            import cv2
+
             self._segmenter()
             h, w = self.content.shape[:2]
+            src = self._segment_photo
+            sh, sw = src.height, src.width
             proba = None
             if self._proba_fn is not None:
-                proba = np.asarray(self._proba_fn(self.photo), dtype=np.float32)
-                if proba.ndim != 3 or proba.shape[1:] != (h, w):
+                proba = np.asarray(self._proba_fn(src), dtype=np.float32)
+                if proba.ndim != 3 or proba.shape[1:] != (sh, sw):
                     raise ValueError(f"the segmenter's predict_proba returned shape {proba.shape} "
-                                     f"for a {h}×{w} photo; it must return K×{h}×{w}")
+                                     f"for a {sh}×{sw} photo; it must return K×{sh}×{sw}")
+                if (sh, sw) != (h, w):  # segmented larger (SEGMENT_MIN_SIZE): to the working size
+                    proba = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA)
+                                      for c in proba])
                 lab = proba.argmax(axis=0).astype(np.uint8)
                 proba.setflags(write=False)
             else:
-                lab = np.asarray(self._segment_fn(self.photo))
-            if lab.shape != (h, w):
-                raise ValueError(f"the segmenter returned a {lab.shape} label map for a "
-                                 f"{(h, w)} photo; it must return the photo's size")
+                lab = np.asarray(self._segment_fn(src))
+                if lab.shape != (sh, sw):
+                    raise ValueError(f"the segmenter returned a {lab.shape} label map for a "
+                                     f"{(sh, sw)} photo; it must return the photo's size")
+                if (sh, sw) != (h, w):
+                    lab = cv2.resize(lab.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST)
             lab = lab.astype(np.uint8, copy=False)
             lab.setflags(write=False)
             return lab, proba

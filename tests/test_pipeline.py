@@ -383,3 +383,31 @@ def test_blend_view_is_the_blend_cropped_and_resized_without_a_full_blend():
         p.blend_view("hard", classes=(1,), box=(0, 0, W + 1, H))
     with pytest.raises(ValueError, match="at least 1"):
         p.blend_view("hard", classes=(1,), size=(0, 5))
+
+
+def test_a_small_working_size_segments_a_larger_copy_of_the_photo():
+    from fsutils.pipeline import SEGMENT_MIN_SIZE
+
+    seen = []
+
+    def segment(photo):  # upper half upper body, lower half lower body, a right quarter full body
+        seen.append(photo.size)
+        w, h = photo.size
+        lab = np.ones((h, w), np.uint8)
+        lab[h // 2:] = 2
+        lab[:, 3 * w // 4:] = 3
+        return lab
+
+    big = make_photo().resize((4 * W * 4, 4 * H * 4), Image.Resampling.NEAREST)   # 1024×768
+    p = Pipeline(segment, fake_saliency, stylers={"fake": Recorder()}, max_size=W)
+    p.set_image(big)
+    lab = p.labels()
+    assert p.content.shape[:2] == (H, W) and lab.shape == (H, W)
+    assert seen == [(SEGMENT_MIN_SIZE, SEGMENT_MIN_SIZE * 3 // 4)]   # not the 64-px working photo
+    # the same layout as segmenting at the working size, up to the resampled edges
+    assert (lab == segment(p.photo)).mean() > 0.95
+    # a photo given at the working size (or a large working size) is segmented as it is
+    seen.clear()
+    p.set_image(make_photo(1))
+    p.labels()
+    assert seen == [(W, H)]
