@@ -119,6 +119,8 @@ class Pipeline:
             photo at the style's working size (and, for a table method, the fields of its
             parameter object as keywords) and may return any size (it is resized back).
         max_size: the photo is shrunk so its longer side is at most this many pixels (None: as is).
+            Below :data:`SEGMENT_MIN_SIZE` the segmenter still sees a copy of that size when the
+            given photo is larger; its result is resized to the working size.
         style_size: default working size of the style stage (longer side). Default: 384 px for
             Magenta (the size its networks were published at: brush strokes keep their scale),
             the photo's working size for the other one-pass methods (fast, AdaIN), and
