@@ -36,12 +36,14 @@ from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from PIL import Image
 
 from fsutils import blend as _blend
 from fsutils import io as fio
 from fsutils.blend import BlendParams
+from fsutils.blend.modes import SALIENCY_OF
 from fsutils.cache import LRU, array_key, freeze
 from fsutils.results import Result
 from fsutils.style import methods as _style
@@ -61,8 +63,6 @@ DEFAULT_CLASSES: tuple[int, ...] = (1, 2, 3)
 #: Longest side of the photo the cloth segmenter sees when the working size is smaller and the
 #: given photo is larger: a 128–160 px photo enlarged to the model's input is too blurry for it.
 SEGMENT_MIN_SIZE = 512
-# The saliency modes' weight is clip(strength·saliency) times this strength-free map.
-_STRENGTH_BASE = {"saliency": "mask", "soft_saliency": "probability", "guided_saliency": "guided"}
 
 StageFn = Callable[..., Any]
 
@@ -278,8 +278,6 @@ class Pipeline:
         self._need_image()
 
         def compute() -> tuple[np.ndarray, np.ndarray | None]:
-            import cv2
-
             self._segmenter()
             h, w = self.content.shape[:2]
             src = self._segment_photo
@@ -407,10 +405,8 @@ class Pipeline:
 
         def compute() -> np.ndarray:
             h, w = self.content.shape[:2]
-            scale = min(1.0, size / max(h, w))
-            small_wh = (max(1, round(w * scale)), max(1, round(h * scale)))
-            small = (self.photo if small_wh == (w, h)
-                     else self.photo.resize(small_wh, Image.Resampling.LANCZOS))
+            small = _shrink(self.photo, size)
+            small_wh = small.size
             mask = None
             if masked is not None:
                 m = fio.to_pil(self.mask(masked))
@@ -459,8 +455,9 @@ class Pipeline:
         cls = resolve_classes(classes, self.class_names)
 
         def compute() -> np.ndarray:
-            if p.mode == "guided_saliency":  # the guided mask does not read the strength: reuse it
-                w = _blend.soft_mask(self.weight(p.replace(mode="guided"), classes=cls),
+            base = SALIENCY_OF.get(p.mode)
+            if base is not None:  # the base weight does not read the strength: reuse it
+                w = _blend.soft_mask(self.weight(p.replace(mode=base), classes=cls),
                                      self.saliency(), p.strength)
             else:
                 w = _blend.blend_weight(p, self.content, self.mask(cls), **self._inputs(p, cls))
@@ -553,20 +550,13 @@ class Pipeline:
         self._need_image()
         cls = resolve_classes(classes, self.class_names)
         box, size = self._view_geometry(box, size)
-        base = _STRENGTH_BASE.get(p.mode)
-        if base is None:  # the weight does not read the strength: a view of the cached weight
-            return self._view("weight", lambda: self.weight(p, classes=cls), box, size,
-                              (cls, p.mode, p.used))
-        if base == "mask":
-            plane = self._view("mask", lambda: self.mask(cls), box, size, cls)
-        elif base == "probability":
-            plane = self._view("probability", lambda: self.probability(cls), box, size, cls)
-        else:
-            q = p.replace(mode=base)
-            plane = self._view("weight", lambda: self.weight(q, classes=cls), box, size,
-                               (cls, q.mode, q.used))
-        sal = self._view("saliency", self.saliency, box, size)
-        return _blend.soft_mask(plane, sal, p.strength)
+        base = SALIENCY_OF.get(p.mode)
+        q = p if base is None else p.replace(mode=base)  # q's weight does not read the strength
+        plane = self._view("weight", lambda: self.weight(q, classes=cls), box, size,
+                           (cls, q.mode, q.used))
+        if base is None:
+            return plane
+        return _blend.soft_mask(plane, self._view("saliency", self.saliency, box, size), p.strength)
 
     def _view_geometry(self, box: tuple[int, int, int, int] | None,
                        size: tuple[int, int] | None) -> tuple[tuple[int, int, int, int],
@@ -586,8 +576,6 @@ class Pipeline:
               size: tuple[int, int], key: Hashable = None) -> np.ndarray:
         """``full()`` (an H×W or H×W×3 map at the photo's size) cropped to ``box`` and resized to
         ``size`` (area averaging when shrinking, bilinear when enlarging), cached."""
-        import cv2
-
         def compute() -> np.ndarray:
             x0, y0, x1, y1 = box
             crop = np.ascontiguousarray(np.asarray(full(), dtype=np.float32)[y0:y1, x0:x1])

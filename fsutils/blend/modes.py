@@ -12,7 +12,8 @@ from .compose import (DEFAULT_STRENGTH, DEFAULT_WIDTH, _feather, _image, _plane,
 from .masks import DEFAULT_EPS, DEFAULT_RADIUS, refine_mask, soft_mask
 from .poisson import poisson_blend
 
-__all__ = ["MODES", "MODE_TITLES", "DEFAULT_MODE", "BlendParams", "blend_weight", "compose"]
+__all__ = ["MODES", "MODE_TITLES", "DEFAULT_MODE", "SALIENCY_OF", "BlendParams", "blend_weight",
+           "compose"]
 
 #: Every blend mode, in the order the tables and panels show them.
 MODES: tuple[str, ...] = ("hard", "saliency", "feathered", "soft", "soft_saliency", "guided",
@@ -41,6 +42,10 @@ _USES: dict[str, tuple[str, ...]] = {
 # What each mode needs besides the photo and the stylised image.
 NEEDS_SALIENCY = frozenset({"saliency", "soft_saliency", "guided_saliency"})
 NEEDS_PROBABILITY = frozenset({"soft", "soft_saliency", "guided", "guided_saliency"})
+#: The saliency modes: each one's weight is the named mode's weight × ``clip(strength·saliency)``,
+#: so the strength never changes the named mode's (possibly expensive) weight.
+SALIENCY_OF: dict[str, str] = {"saliency": "hard", "soft_saliency": "soft",
+                               "guided_saliency": "guided"}
 
 
 @dataclass(frozen=True)
@@ -113,23 +118,21 @@ def blend_weight(params: BlendParams, photo: np.ndarray, mask: np.ndarray, *,
     mode = params.mode
     photo = _image("photo", photo)
     m = _plane("mask", mask, photo.shape[:2])
+    if mode in SALIENCY_OF:  # clip(strength·saliency) × the base mode's weight
+        sal = _require("saliency", saliency, mode)
+        # equation 2 multiplies the mask as given (a float mask too, as saliency_blend does)
+        base = m if mode == "saliency" else blend_weight(params.replace(mode=SALIENCY_OF[mode]),
+                                                         photo, m, probability=probability)
+        return soft_mask(base, sal, params.strength)
     if mode == "hard":
         return (m > 0.5).astype(np.float32)
-    if mode == "saliency":  # equation 2: M = clip(strength·saliency)·mask
-        return soft_mask(m, _require("saliency", saliency, mode), params.strength)
     if mode == "feathered":
         return _feather(m, params.width)
     if mode == "soft":
         return soft_mask(_require("probability", probability, mode))
-    if mode == "soft_saliency":
-        return soft_mask(_require("probability", probability, mode),
-                         _require("saliency", saliency, mode), params.strength)
-    if mode in ("guided", "guided_saliency"):
-        refined = refine_mask(photo, _require("probability", probability, mode), params.radius,
-                              params.eps)
-        if mode == "guided":
-            return refined
-        return soft_mask(refined, _require("saliency", saliency, mode), params.strength)
+    if mode == "guided":
+        return refine_mask(photo, _require("probability", probability, mode), params.radius,
+                           params.eps)
     raise ValueError(f"blend mode {mode!r} has no weight map (it solves for the colours); "
                      "use compose() for the blended image.")
 
