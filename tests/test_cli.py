@@ -126,20 +126,28 @@ def test_batch_folder_with_options(tmp_path, weights_path):
     assert len(list(out.iterdir())) == 10
 
 
-def test_gatys_without_vgg_weights_says_what_to_do(tmp_path, monkeypatch, isolated_weights):
-    monkeypatch.delenv("FSUTILS_TINY", raising=False)
-    monkeypatch.setenv("FSUTILS_OFFLINE", "1")
-    fake_seg = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.uint8)  # noqa: E731
-    fake_sal = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.float32)  # noqa: E731
+def blank_stages(monkeypatch) -> None:
+    """Make the CLI's pipeline segment and detect saliency without weights (all background, no
+    saliency), so that only the style stage needs its networks."""
     import fsutils.pipeline as P
 
     real = P.Pipeline
 
+    def blank(photo, dtype):
+        return np.zeros((photo.size[1], photo.size[0]), dtype)
+
     def offline_stages(*a, **kw):
         kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
-        return real(fake_seg, fake_sal, class_names=CLASS_NAMES, **kw)
+        return real(lambda ph: blank(ph, np.uint8), lambda ph: blank(ph, np.float32),
+                    class_names=CLASS_NAMES, **kw)
 
     monkeypatch.setattr(P, "Pipeline", offline_stages)
+
+
+def test_gatys_without_vgg_weights_says_what_to_do(tmp_path, monkeypatch, isolated_weights):
+    monkeypatch.delenv("FSUTILS_TINY", raising=False)
+    monkeypatch.setenv("FSUTILS_OFFLINE", "1")
+    blank_stages(monkeypatch)
     with pytest.raises(SystemExit) as info:
         main(["--method", "gatys", "--out", str(tmp_path), "--max-size", "64", "--steps", "1",
               "--quiet"])
@@ -150,18 +158,9 @@ def test_gatys_without_vgg_weights_says_what_to_do(tmp_path, monkeypatch, isolat
 
 def test_magenta_without_its_networks_says_what_to_do(tmp_path, monkeypatch, isolated_weights):
     monkeypatch.setenv("FSUTILS_OFFLINE", "1")
-    fake_seg = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.uint8)  # noqa: E731
-    fake_sal = lambda photo: np.zeros((photo.size[1], photo.size[0]), np.float32)  # noqa: E731
-    import fsutils.pipeline as P
     from fsutils.style import magenta
 
-    real = P.Pipeline
-
-    def offline_stages(*a, **kw):
-        kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
-        return real(fake_seg, fake_sal, class_names=CLASS_NAMES, **kw)
-
-    monkeypatch.setattr(P, "Pipeline", offline_stages)
+    blank_stages(monkeypatch)
     monkeypatch.setattr(magenta, "_CACHE", {})  # networks loaded by other tests do not count
     with pytest.raises(SystemExit) as info:
         main(["--out", str(tmp_path), "--max-size", "64", "--quiet"])

@@ -1,4 +1,5 @@
-"""The shipped cloth model ``ccp_u2netp``: registered hash, strict loading, offline use, quality."""
+"""The shipped cloth models (`ccp_deeplab`, the default, and `ccp_u2netp`): registered hash, strict
+loading, offline use, quality."""
 import hashlib
 from pathlib import Path
 
@@ -12,14 +13,29 @@ from fsutils.models import U2NETP
 SHARED_CCP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ccp"
 
 
-def test_shipped_file_matches_its_registry_entry():
-    entry = weights.REGISTRY["ccp_u2netp"]
+def bundled_half_precision_file(name: str) -> Path:
+    """The bundled file of registry entry ``name``, checked: its size and SHA-256 are the entry's,
+    every float tensor is fp16."""
+    entry = weights.REGISTRY[name]
     (src,) = entry.sources
     path = src.file
     assert path.is_file() and path.stat().st_size == entry.size
     assert hashlib.sha256(path.read_bytes()).hexdigest() == entry.sha256
     sd = torch.load(path, map_location="cpu", weights_only=True)
     assert all(v.dtype == torch.float16 for v in sd.values() if v.is_floating_point())
+    return path
+
+
+def validation_confusion(seg, n: int = 12) -> np.ndarray:
+    """The 4×4 confusion matrix of ``seg`` on the first ``n`` validation photos (full resolution)."""
+    _, val = data.split_ids(data.list_ids(SHARED_CCP))
+    lookup = data.label_lookup(data.read_label_names(SHARED_CCP))
+    return sum(evaluate.confusion_matrix(seg.predict(data.load_photo(SHARED_CCP, i)),
+                                         data.load_labels(SHARED_CCP, i, lookup)) for i in val[:n])
+
+
+def test_shipped_file_matches_its_registry_entry():
+    bundled_half_precision_file("ccp_u2netp")
 
 
 def test_shipped_model_loads_strictly_and_offline(tmp_path, monkeypatch):
@@ -38,11 +54,7 @@ def test_shipped_model_segments_validation_photos():
     """A regression guard on 12 validation photos (the full figure is in README)."""
     from fsutils.segment import ClothSegmenter
 
-    seg = ClothSegmenter("ccp_u2netp", device="cpu")
-    _, val = data.split_ids(data.list_ids(SHARED_CCP))
-    lookup = data.label_lookup(data.read_label_names(SHARED_CCP))
-    cm = sum(evaluate.confusion_matrix(seg.predict(data.load_photo(SHARED_CCP, i)),
-                                       data.load_labels(SHARED_CCP, i, lookup)) for i in val[:12])
+    cm = validation_confusion(ClothSegmenter("ccp_u2netp", device="cpu"))
     assert evaluate.pixel_accuracy(cm) > 0.85
     assert evaluate.mean_iou_garments(cm) > 0.42  # 0.499 on these 12; 0.526 on all 189 validation photos
     assert np.isfinite(evaluate.iou_per_class(cm)[1:]).all()
@@ -53,13 +65,7 @@ def test_default_model_file_matches_its_registry_entry():
     from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
 
     assert DEFAULT_CLOTH_WEIGHTS == "ccp_deeplab"
-    entry = weights.REGISTRY["ccp_deeplab"]
-    (src,) = entry.sources
-    path = src.file
-    assert path.is_file() and path.stat().st_size == entry.size < 6_000_000
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry.sha256
-    sd = torch.load(path, map_location="cpu", weights_only=True)
-    assert all(v.dtype == torch.float16 for v in sd.values() if v.is_floating_point())
+    assert bundled_half_precision_file("ccp_deeplab").stat().st_size < 6_000_000
 
 
 def test_default_model_loads_strictly_and_offline(tmp_path, monkeypatch):
@@ -81,11 +87,7 @@ def test_default_model_segments_validation_photos():
     """A regression guard on 12 validation photos (validation and test figures are in README)."""
     from fsutils.segment import ClothSegmenter
 
-    seg = ClothSegmenter(device="cpu")
-    _, val = data.split_ids(data.list_ids(SHARED_CCP))
-    lookup = data.label_lookup(data.read_label_names(SHARED_CCP))
-    cm = sum(evaluate.confusion_matrix(seg.predict(data.load_photo(SHARED_CCP, i)),
-                                       data.load_labels(SHARED_CCP, i, lookup)) for i in val[:12])
+    cm = validation_confusion(ClothSegmenter(device="cpu"))
     assert evaluate.pixel_accuracy(cm) > 0.90
     assert evaluate.mean_iou_garments(cm) > 0.48  # 0.538 on these 12; 0.562 on all 81 validation photos
     assert np.isfinite(evaluate.iou_per_class(cm)[1:]).all()
