@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
 
+from timing import wall_and_cpu_ms
 from fsutils.blend import (MODES, BlendParams, compose, feather_mask, feathered_blend, hard_paste,
                            saliency_blend, seam_score)
 
@@ -28,22 +27,6 @@ def _inputs(size: int):
     saliency = (0.5 + 0.5 * np.sin(6 * xx) * np.cos(5 * yy)).astype(np.float32)
     mask = ((xx - 0.5) / 0.3) ** 2 + ((yy - 0.55) / 0.4) ** 2 < 1
     return content, stylized, saliency, mask
-
-
-def _time(fn, repeat: int) -> tuple[float, float, float]:
-    """Median and p90 wall-clock ms, and median CPU ms of this process (all its threads).
-
-    On a busy machine (the 2-core dev box runs training jobs beside) the wall clock includes
-    time spent waiting for a core; the CPU time does not, so both are printed."""
-    fn()  # warm-up (allocations, OpenCV kernels)
-    wall, cpu = [], []
-    for _ in range(repeat):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - t0) * 1e3)
-        cpu.append((time.process_time() - c0) * 1e3)
-    wall.sort()
-    return statistics.median(wall), wall[int(0.9 * (len(wall) - 1))], statistics.median(cpu)
 
 
 def main() -> None:
@@ -70,7 +53,7 @@ def main() -> None:
           f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs):")
     base = None
     for name, fn in modes.items():
-        med, p90, cpu = _time(fn, args.repeat)
+        med, p90, cpu = wall_and_cpu_ms(fn, args.repeat)
         base = base or cpu
         print(f"  {name:30s} median {med:7.2f} ms  p90 {p90:7.2f} ms  CPU {cpu:7.2f} ms  "
               f"({cpu / base:5.1f}× the hard paste's CPU time)")

@@ -11,28 +11,15 @@ time to the first model's.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
 import torch
 from PIL import Image
 
+from timing import wall_and_cpu_ms
 from fsutils.segment import DEFAULT_CLOTH_WEIGHTS, ClothSegmenter
 
 PHOTO = Path(__file__).resolve().parent.parent / "fsutils" / "assets" / "samples" / "people" / "ccp_0001.jpg"
-
-
-def _time(fn, repeat: int) -> tuple[float, float, float]:
-    fn()  # warm-up
-    wall, cpu = [], []
-    for _ in range(repeat):
-        w, c = time.perf_counter(), time.process_time()
-        fn()
-        wall.append((time.perf_counter() - w) * 1e3)
-        cpu.append((time.process_time() - c) * 1e3)
-    wall.sort()
-    return statistics.median(wall), wall[int(0.9 * (len(wall) - 1))], statistics.median(cpu)
 
 
 def main() -> None:
@@ -54,7 +41,7 @@ def main() -> None:
                 if dev == "cuda":
                     torch.cuda.synchronize()
 
-            med, p90, cpu = _time(run, args.repeat)
+            med, p90, cpu = wall_and_cpu_ms(run, args.repeat)
             base = base or med
             print(f"{dev:4s} {name:12s} input {seg.input_size:4d}px  median {med:7.1f} ms  "
                   f"p90 {p90:7.1f} ms  cpu {cpu:7.1f} ms  x{med / base:.2f} of {args.weights[0]}")
