@@ -9,18 +9,27 @@
 - :func:`default_style_size`, :func:`default_work_size`, :func:`default_gatys_steps` — CPU-aware
   working resolutions and iteration counts.
 - :func:`needs_weights` — for notebook cells that need a checkpoint this machine may not be able
-  to obtain: a short message instead of a traceback, and the notebook carries on.
+  to obtain: a short message instead of a traceback, and the notebook carries on;
+  :func:`weights_message` is that message, for panels that catch the error themselves.
+- :func:`install_missing` — what the notebooks' setup cell runs on Colab after installing the kit
+  with ``--no-deps``: ``pip install`` of those of the kit's requirements (pyproject.toml's
+  ``dependencies``) that the machine lacks or has too old (:func:`missing_requirements`), never
+  torch or torchvision.
 """
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import platform
+import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
 
 __all__ = ["is_colab", "device", "report", "tiny_mode", "default_style_size", "default_work_size",
-           "default_gatys_steps", "needs_weights"]
+           "default_gatys_steps", "needs_weights", "weights_message", "requirements",
+           "installed_versions", "missing_requirements", "install_missing", "NEVER_INSTALL"]
 
 _TRUE = {"1", "true", "yes", "on"}
 COLAB_GPU_HINT = ("No GPU in this Colab session: everything runs on the CPU and style transfer is "
@@ -134,13 +143,22 @@ def report(file=None) -> str:
     return text
 
 
+def weights_message(what: str, err: BaseException, instead: str = "") -> str:
+    """The one-line message for ``what`` skipped because of ``err`` (a weights error): why (the
+    error's first line), what to do and, if given, ``instead`` (what still works)."""
+    text = str(err).strip()
+    why = text.splitlines()[0].rstrip(":") if text else type(err).__name__
+    return (f"Skipped {what}: its weights could not be obtained here ({why}). To run it, use a "
+            "machine with internet access (the file is downloaded once and cached) or set "
+            "FSUTILS_WEIGHTS_MIRROR to a folder that holds it." + (f" {instead}" if instead else ""))
+
+
 @contextlib.contextmanager
 def needs_weights(what: str, *, instead: str = "") -> Iterator[None]:
     """For a notebook cell whose work needs weights that may not be obtainable here (offline, no
     mirror): a :class:`fsutils.weights.WeightsError` raised inside the ``with`` block ends the
-    block with a short message — what was skipped, why (the error's first line), what to do and,
-    if given, ``instead`` (what still works) — and the notebook goes on with its next cell. Any
-    other error is raised as usual.
+    block with a short message (:func:`weights_message`) and the notebook goes on with its next
+    cell. Any other error is raised as usual.
 
     >>> with env.needs_weights("Gatys style transfer", instead="The fast models below work."):
     ...     result = gatys_transfer(photo, painting)               # doctest: +SKIP
@@ -150,9 +168,114 @@ def needs_weights(what: str, *, instead: str = "") -> Iterator[None]:
     try:
         yield
     except WeightsError as err:
-        text = str(err).strip()
-        why = text.splitlines()[0].rstrip(":") if text else type(err).__name__
-        print(f"Skipped {what}: its weights could not be obtained here ({why}). To run it, use a "
-              "machine with internet access (the file is downloaded once and cached) or set "
-              "FSUTILS_WEIGHTS_MIRROR to a folder that holds it."
-              + (f" {instead}" if instead else ""))
+        print(weights_message(what, err, instead))
+
+
+# ----------------------------------------------------------------- installing on Colab
+
+#: Never installed by :func:`install_missing`: Colab (and any machine with a GPU) ships a torch
+#: built for its hardware, and pip would replace it with another build.
+NEVER_INSTALL = ("torch", "torchvision")
+#: Distributions that install the same module as a requirement: every OpenCV wheel provides
+#: ``cv2``, so Colab's ``opencv-python`` meets ``opencv-python-headless`` (a second OpenCV
+#: installed over it would break both).
+_SAME_MODULE = {"opencv-python-headless": ("opencv-python", "opencv-contrib-python",
+                                           "opencv-contrib-python-headless")}
+
+
+def _canonical(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
+    return canonicalize_name(name)
+
+
+def requirements() -> list[str]:
+    """The kit's runtime requirements, as written in pyproject.toml's ``dependencies``: from the
+    source checkout this package was imported from, else from the installed package's metadata."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    project = {}
+    if pyproject.is_file():
+        import tomllib
+
+        project = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
+    if project.get("name") == "fsutils":
+        reqs = project["dependencies"]
+    else:
+        try:
+            reqs = metadata.requires("fsutils") or []
+        except metadata.PackageNotFoundError:
+            raise RuntimeError("fsutils is neither installed nor in a source checkout: install "
+                               "it with pip to read its requirements.") from None
+    out = []
+    for line in reqs:
+        req = Requirement(line)
+        if req.marker is None or req.marker.evaluate({"extra": ""}):  # extras (dev) left out
+            out.append(str(req))
+    return out
+
+
+def installed_versions() -> dict[str, str]:
+    """Every distribution in this Python environment: canonical name → version."""
+    from importlib import metadata
+
+    return {_canonical(d.metadata["Name"]): d.version for d in metadata.distributions()
+            if d.metadata["Name"]}
+
+
+def _met(req, installed: Mapping[str, str]) -> bool:
+    for name in (req.name, *_SAME_MODULE.get(_canonical(req.name), ())):
+        version = installed.get(_canonical(name))
+        if version is not None and req.specifier.contains(version, prereleases=True):
+            return True
+    return False
+
+
+def missing_requirements(installed: Mapping[str, str] | None = None,
+                         reqs: Iterable[str] | None = None) -> list[str]:
+    """Those of ``reqs`` (default: the kit's :func:`requirements`) that ``installed`` (canonical
+    name → version, e.g. a ``pip freeze``; default: this environment) does not meet, as
+    ``pip install`` arguments — except torch and torchvision (:data:`NEVER_INSTALL`)."""
+    from packaging.requirements import Requirement
+
+    installed = installed_versions() if installed is None else {
+        _canonical(k): v for k, v in installed.items()}
+    parsed = [Requirement(r) for r in (requirements() if reqs is None else reqs)]
+    return [str(r) for r in parsed
+            if _canonical(r.name) not in NEVER_INSTALL and not _met(r, installed)]
+
+
+def install_missing(*, quiet: bool = True) -> list[str]:
+    """Install what this machine lacks of the kit's requirements (:func:`missing_requirements`)
+    with pip, and return it. The notebooks' setup cell runs it on Colab right after
+    ``pip install --no-deps`` of the kit, so Colab's own torch, torchvision, numpy … stay.
+
+    torch and torchvision are never installed: if they are missing or too old, a ``RuntimeError``
+    says so before anything is installed. A failed ``pip install`` raises ``RuntimeError`` with
+    pip's last lines.
+    """
+    from packaging.requirements import Requirement
+
+    installed = installed_versions()
+    torch_reqs = [r for r in requirements() if _canonical(Requirement(r).name) in NEVER_INSTALL]
+    unmet = [r for r in torch_reqs if not _met(Requirement(r), installed)]
+    if unmet:
+        raise RuntimeError(f"fsutils needs {' and '.join(unmet)}, which this environment lacks "
+                           "or has too old; the kit does not install them (they must match your "
+                           "GPU): install them first, e.g. pip install torch torchvision "
+                           "(see pytorch.org for the build for your machine).")
+    missing = missing_requirements(installed)
+    if not missing:
+        return []
+    cmd = [sys.executable, "-m", "pip", "install", *(["-q"] if quiet else []), *missing]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+        raise RuntimeError(f"pip could not install {' '.join(missing)} (exit {done.returncode}); "
+                           f"run it yourself to see why: {' '.join(cmd[2:])}\n{tail}")
+    importlib.invalidate_caches()  # the running kernel sees the new packages
+    print(f"Installed what this machine lacked of the kit's requirements: {', '.join(missing)}")
+    return missing

@@ -204,6 +204,39 @@ def test_photo_picker_sets_the_pipeline(pipe):
     assert picker.thumb.value[:4] == b"\x89PNG"
 
 
+def simulate_upload(upload, name: str, data: bytes) -> None:
+    """What the browser sends when a file is chosen in a FileUpload: ipywidgets 7 (Colab's)
+    syncs ``metadata`` and ``data`` and then bumps a counter; ipywidgets 8 syncs ``value``."""
+    import datetime
+
+    import ipywidgets
+
+    if ipywidgets.__version__.startswith("7."):
+        upload.set_trait("metadata", [{"name": name, "type": "image/png", "size": len(data),
+                                       "lastModified": 0}])
+        upload.set_trait("data", [data])
+        upload._counter += 1
+    else:
+        upload.value = ({"name": name, "type": "image/png", "size": len(data),
+                         "content": memoryview(data),
+                         "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+
+
+def test_uploads_set_the_photo_and_the_painting_with_their_names(pipe):
+    rng = np.random.default_rng(9)
+    buf = io.BytesIO()
+    Image.fromarray(rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)).save(buf, "PNG")
+    picker = widgets.PhotoPicker(pipe)
+    simulate_upload(picker.upload, "my photo.png", buf.getvalue())
+    assert picker.name == "my photo" and pipe.image_name == "my photo"
+    assert pipe.photo.size == (80, 60) and "my photo" in picker.status.value
+    style = widgets.StylePicker()
+    simulate_upload(style.upload, "my painting.png", buf.getvalue())
+    assert style.name == "my painting" and style.value.size == (80, 60)
+    assert "my painting" in style.label.value
+    assert all(b.button_style == "" for b in style.buttons.values())   # no bundled one chosen
+
+
 def test_pipeline_panel_saves(pipe, tmp_path, monkeypatch):
     saved = {}
 
@@ -369,3 +402,68 @@ def test_a_strength_change_does_not_rerun_the_guided_filter(pipe, monkeypatch):
     n = len(calls)
     panel.radius.value = 4                                # a new radius does run it again
     assert len(calls) == n + 1
+
+
+# ------------------------------------------------------------- weights that cannot be had here
+
+
+def _offline_adain_and_gatys(pipe, isolated_weights, monkeypatch):
+    """The pipeline's real AdaIN and Gatys stylers, offline with an empty cache and no mirror."""
+    from fsutils.pipeline import DEFAULT_STYLERS
+
+    monkeypatch.setenv("FSUTILS_OFFLINE", "1")
+    monkeypatch.setenv("FSUTILS_TINY", "1")
+    pipe.stylers.update(adain=DEFAULT_STYLERS["adain"], gatys=DEFAULT_STYLERS["gatys"])
+
+
+def _one_line(outputs):
+    assert len(outputs) == 1 and outputs[0]["output_type"] == "stream", outputs
+    text = outputs[0]["text"].strip()
+    assert len(text.splitlines()) == 1 and "Traceback" not in text, text
+    return text
+
+
+@pytest.mark.parametrize("method, label", [
+    ("adain", "AdaIN"),
+    pytest.param("gatys", "Gatys", marks=pytest.mark.slow),   # builds VGG-19 twice: ~10 s
+])
+def test_style_panel_run_offline_says_in_one_line_what_is_missing(
+        pipe, isolated_weights, monkeypatch, method, label):
+    from fsutils import env
+    from fsutils.weights import WeightsError
+
+    _offline_adain_and_gatys(pipe, isolated_weights, monkeypatch)
+    panel = widgets.StylePanel(pipe, method=method, steps=1, size=32)
+    with pytest.raises(WeightsError) as raised:              # what a notebook cell would get …
+        pipe.stylize(**panel.spec())
+    assert panel.run() is None                                # … the panel: no exception
+    text = _one_line(panel.out.outputs)
+    assert text == env.weights_message(label, raised.value, "Choose another method above.")
+    assert text.startswith(f"Skipped {label}: ") and "FSUTILS_WEIGHTS_MIRROR" in text
+    assert panel.picture.layout.display == "none" and not panel.run_button.disabled
+    panel.method.value = "fast"                               # another method works again
+    assert panel.run() is not None and panel.out.outputs == ()
+    assert panel.picture.layout.display != "none"
+
+
+def test_other_errors_in_a_style_run_still_show_their_traceback_and_raise(pipe):
+    def broken(*args, **kwargs):
+        raise ValueError("a real bug")
+
+    pipe.stylers["fast"] = broken
+    panel = widgets.StylePanel(pipe, method="fast", size=32)
+    with pytest.raises(ValueError, match="a real bug"):
+        panel.run()
+    assert panel.out.outputs[-1]["output_type"] == "error"
+
+
+def test_pipeline_panel_offline_adain_is_one_line_in_the_style_and_blend_tabs(
+        pipe, isolated_weights, monkeypatch):
+    _offline_adain_and_gatys(pipe, isolated_weights, monkeypatch)
+    panel = widgets.PipelinePanel(pipe, method="adain")
+    assert panel.style.run() is None
+    assert _one_line(panel.style.out.outputs).startswith("Skipped AdaIN: ")
+    rng = np.random.default_rng(11)             # a new photo: the blend tab restyles with AdaIN
+    pipe.set_image(Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)))
+    assert _one_line(panel.blend.out.outputs).startswith("Skipped this picture: ")
+    assert panel.blend.picture.layout.display == "none"

@@ -14,10 +14,16 @@ it, clean (no outputs, no execution counts, no Colab metadata, a ``python3`` ker
 
 jupytext (https://jupytext.readthedocs.io) does the parsing and writing of the percent format, so
 the sources open as notebooks in JupyterLab with the jupytext extension too.
+
+Every notebook's first code cell is the same setup cell, written once here (``SETUP_CELL``):
+``build`` puts it into each source before building (``check`` reports a source whose setup cell
+differs). On Colab it installs the kit with ``--no-deps`` and then only what Colab lacks of its
+requirements (``fsutils.env.install_missing``), so Colab's own torch is never replaced.
 """
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -37,6 +43,35 @@ METADATA = {
 _TEXT_ONLY = {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}
 
 
+def _pip_install_url() -> str:
+    sys.path.insert(0, str(ROOT))
+    from fsutils import PIP_INSTALL_URL
+
+    return PIP_INSTALL_URL
+
+
+#: The setup cell of every notebook (jupytext percent text, the magics commented).
+SETUP_CELL = f"""\
+# Setup. On Colab: install the kit without its dependencies, then only what Colab lacks of them
+# (env.install_missing, e.g. the TensorFlow Lite reader): Colab's own GPU-enabled torch,
+# torchvision, numpy and ipywidgets stay as they are.
+import sys
+if "google.colab" in sys.modules:
+    # !pip install -q --no-deps "{_pip_install_url()}"
+    from fsutils import env
+    env.install_missing()
+    from google.colab import output
+    output.enable_custom_widget_manager()
+
+import fsutils
+from fsutils import env
+env.report()               # torch version, device, and what to do on Colab without a GPU
+TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, few steps
+"""
+# The setup cell in a source: from its "# %%" line to the next cell (or the end).
+_SETUP_RE = re.compile(r"^# %%\n# Setup\. On Colab.*?(?=^# %%|\Z)", re.M | re.S)
+
+
 def sources() -> list[Path]:
     """The text sources, in course order."""
     return sorted(SRC_DIR.glob("[0-9][0-9]_*.py"))
@@ -48,6 +83,14 @@ def notebook_path(source: Path) -> Path:
 
 def source_path(notebook: Path) -> Path:
     return SRC_DIR / f"{notebook.stem}.py"
+
+
+def with_setup_cell(text: str) -> str:
+    """A source's text with its setup cell replaced by :data:`SETUP_CELL`."""
+    if not _SETUP_RE.search(text):
+        raise SystemExit("a notebook source lacks the setup cell: a code cell starting with "
+                         "'# Setup. On Colab'")
+    return _SETUP_RE.sub(lambda m: f"# %%\n{SETUP_CELL}\n", text, count=1)
 
 
 def build(source: Path) -> str:
@@ -89,6 +132,9 @@ def check() -> list[str]:
     problems = []
     for src in sources():
         nb = notebook_path(src)
+        if with_setup_cell(src.read_text(encoding="utf-8")) != src.read_text(encoding="utf-8"):
+            problems.append(f"{src.relative_to(ROOT)}: its setup cell differs from "
+                            "tools/notebooks.py's SETUP_CELL (run: python tools/notebooks.py build)")
         if not nb.is_file():
             problems.append(f"{nb.relative_to(ROOT)} missing (run: python tools/notebooks.py build)")
         elif nb.read_text(encoding="utf-8") != build(src):
@@ -116,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if problems else 0
     if args.command == "build":
         for src in _select(args.names, sources()):
+            text = src.read_text(encoding="utf-8")
+            if with_setup_cell(text) != text:
+                src.write_text(with_setup_cell(text), encoding="utf-8")
+                print(f"wrote the setup cell into {src.relative_to(ROOT)}")
             notebook_path(src).write_text(build(src), encoding="utf-8")
             print(f"wrote {notebook_path(src).relative_to(ROOT)}")
         return 0

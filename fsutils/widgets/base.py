@@ -6,7 +6,9 @@ from typing import Any
 import ipywidgets as W
 from PIL import Image
 
+from fsutils.env import weights_message
 from fsutils.pipeline import Pipeline
+from fsutils.weights import WeightsError
 
 from .drawing import encode, error_output, html_output, text_output
 
@@ -45,6 +47,8 @@ class Panel(W.VBox):
     """
 
     css: str = ""
+    #: What the panel shows, for the one-line message when its weights cannot be obtained.
+    what: str = "this picture"
     #: How pictures travel to the browser: ``"jpeg"`` (fast, small) or ``"png"`` (lossless).
     picture_format: str = "jpeg"
 
@@ -73,8 +77,10 @@ class Panel(W.VBox):
         self.refresh()
 
     def refresh(self) -> None:
-        """Redraw the panel from the current controls. An error is shown in the panel and raised
-        (in a notebook cell it fails the cell; in a slider callback ipywidgets logs it).
+        """Redraw the panel from the current controls. Weights that cannot be obtained here
+        (offline, no mirror) are reported in one line, as the notebooks' cells do
+        (:func:`fsutils.env.needs_weights`); any other error is shown in the panel and raised (in
+        a notebook cell it fails the cell; in a slider callback ipywidgets logs it).
         Control changes made while drawing do not start another redraw."""
         if self._busy:
             return
@@ -85,6 +91,9 @@ class Panel(W.VBox):
                 self.show_text("Choose a photo first (PhotoPicker, or pipe.set_image(photo)).")
             else:
                 self.render()
+        except WeightsError as err:
+            self._pending_picture = None
+            self._pending.append(text_output(weights_message(self.what, err)))
         except Exception as err:
             self._apply(self._pending_picture, [*self._pending, error_output(err)])
             raise
@@ -108,6 +117,11 @@ class Panel(W.VBox):
     def show_error(self, err: BaseException) -> None:
         """Show ``err`` (with its traceback) as the panel's only output."""
         self._apply(None, [error_output(err)])
+
+    def show_weights_error(self, what: str, err: WeightsError, instead: str = "") -> None:
+        """Show the one-line message of :func:`fsutils.env.weights_message` as the panel's only
+        output (no traceback: the weights are missing, nothing is broken)."""
+        self._apply(None, [text_output(weights_message(what, err, instead))])
 
     def show_image(self, img: Image.Image) -> None:
         """Show ``img`` as this redraw's picture (it becomes :attr:`last_image`)."""

@@ -19,11 +19,17 @@ __all__ = ["ImagePicker", "PhotoPicker", "StylePicker", "GarmentPicker", "colab_
 
 
 def _upload_image(upload: W.FileUpload) -> tuple[Image.Image, str] | None:
+    """The uploaded image and its name. ipywidgets 8 gives a tuple of ``{"name", "content", …}``;
+    ipywidgets 7 (Colab's) a dict ``{file name: {"metadata": …, "content": bytes}}``."""
     value = upload.value
     if not value:
         return None
-    item = value[0] if isinstance(value, (list, tuple)) else next(iter(value.values()))
-    return fio.load_image(bytes(item["content"])), Path(item.get("name", "upload")).stem
+    if isinstance(value, dict):
+        name, item = next(iter(value.items()))
+    else:
+        item = value[0]
+        name = item.get("name", "upload")
+    return fio.load_image(bytes(item["content"])), Path(name).stem
 
 
 class ImagePicker(W.VBox):

@@ -11,6 +11,7 @@ from fsutils.pipeline import Pipeline
 from fsutils.style.methods import DEFAULT_METHOD, METHODS
 from fsutils.style.params import (OPTIMIZERS, AdainParams, FastParams, GatysParams, MagentaParams,
                                   StyleParams)
+from fsutils.weights import WeightsError
 
 from .base import STYLE_WIDE, Panel, slider
 from .drawing import DISPLAY_HEIGHT, compose, picture_output, text_output
@@ -29,6 +30,7 @@ class StylePanel(Panel):
     """
 
     css = "fsutils-style"
+    what = "the stylised image"
 
     def __init__(self, pipe: Pipeline, *, style_picker: StylePicker | None = None,
                  garments: GarmentPicker | None = None, method: str = DEFAULT_METHOD,
@@ -126,15 +128,21 @@ class StylePanel(Panel):
         self.preview.outputs = (picture_output(preview, self.picture_format),
                                 text_output(f"step {step}: {text}"))
 
-    def run(self) -> np.ndarray:
+    def run(self) -> np.ndarray | None:
         """Stylise the photo with the current settings (the Run button); Gatys shows the image and
-        the losses in the preview while it optimises."""
+        the losses in the preview while it optimises. A method whose weights cannot be obtained
+        here (offline, no mirror) gets the notebooks' one-line message in the panel and returns
+        ``None``; any other error is shown in the panel and raised."""
         spec = self.spec()
         self.run_button.disabled, self.run_button.description = True, "Running…"
         self.preview.outputs = ()
         self.progress.value = 0
         try:
             result = self.pipe.stylize(**spec, callback=self._callback, progress=False)
+        except WeightsError as err:
+            self.show_weights_error(METHODS[spec["method"]].label.split(" (")[0], err,
+                                    "Choose another method above.")
+            return None
         except Exception as err:  # e.g. no photo yet: shown in the panel and raised
             self.show_error(err)
             raise

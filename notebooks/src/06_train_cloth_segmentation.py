@@ -25,12 +25,14 @@
 # is much faster on a GPU: *Runtime → Change runtime type → GPU*.
 
 # %%
-# Setup. On Colab: install the kit. Colab already has torch, torchvision, numpy and friends,
-# so the kit goes in with --no-deps and Colab's own (GPU-enabled) torch is never reinstalled.
+# Setup. On Colab: install the kit without its dependencies, then only what Colab lacks of them
+# (env.install_missing, e.g. the TensorFlow Lite reader): Colab's own GPU-enabled torch,
+# torchvision, numpy and ipywidgets stay as they are.
 import sys
 if "google.colab" in sys.modules:
     # !pip install -q --no-deps "git+https://github.com/fsutils-kit/fsutils"
-    # !pip install -q "gdown>=6"
+    from fsutils import env
+    env.install_missing()
     from google.colab import output
     output.enable_custom_widget_manager()
 
