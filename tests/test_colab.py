@@ -202,4 +202,22 @@ def test_this_environment_is_colabs():
         if name not in added:
             assert installed.get(name) == version, f"{name} {installed.get(name)} != {version}"
     assert env.missing_requirements() == []                # the setup cell did its job
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    argv = KernelSpecManager().get_kernel_spec("python3").argv    # the notebooks' kernel: here
+    assert argv[0] in ("python", sys.executable), argv
     import fsutils.tflite  # noqa: F401  (Magenta and DeepLab read their networks with it)
+
+
+def test_ci_runs_the_colab_step_in_its_own_environment():
+    colab_sh = ROOT / ".ci" / "colab"
+    assert colab_sh.is_file() and os.access(colab_sh, os.X_OK)
+    for script in ("colab", "lib", "run", "setup"):
+        done = subprocess.run(["bash", "-n", str(ROOT / ".ci" / script)], capture_output=True)
+        assert done.returncode == 0, done.stderr
+    assert "bash .ci/colab" in (ROOT / ".ci" / "run").read_text()
+    text = colab_sh.read_text()
+    code = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("#"))
+    assert "-r .ci/colab-constraints.txt" in code and "install --no-deps ." in code
+    assert "env.install_missing()" in code
+    assert "system-site-packages" not in code       # Colab's versions, not the main venv's

@@ -40,7 +40,7 @@
 # %%
 # Setup. On Colab: install the kit without its dependencies, then only what Colab lacks of them
 # (env.install_missing, e.g. the TensorFlow Lite reader): Colab's own GPU-enabled torch,
-# torchvision, numpy and ipywidgets stay as they are.
+# torchvision, numpy and widgets stay as they are.
 import sys
 if "google.colab" in sys.modules:
     # !pip install -q --no-deps "git+https://github.com/fsutils-kit/fsutils"
