@@ -22,6 +22,7 @@ import contextlib
 import importlib
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -275,7 +276,7 @@ def install_missing(*, quiet: bool = True) -> list[str]:
     if done.returncode != 0:
         tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
         raise RuntimeError(f"pip could not install {' '.join(missing)} (exit {done.returncode}); "
-                           f"run it yourself to see why: {' '.join(cmd[2:])}\n{tail}")
+                           f"run it yourself to see why: {shlex.join(cmd[2:])}\n{tail}")
     importlib.invalidate_caches()  # the running kernel sees the new packages
     print(f"Installed what this machine lacked of the kit's requirements: {', '.join(missing)}")
     return missing
