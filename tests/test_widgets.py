@@ -467,3 +467,114 @@ def test_pipeline_panel_offline_adain_is_one_line_in_the_style_and_blend_tabs(
     pipe.set_image(Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)))
     assert _one_line(panel.blend.out.outputs).startswith("Skipped this picture: ")
     assert panel.blend.picture.layout.display == "none"
+
+
+# ------------------------------------------------ every control of every panel changes its picture
+
+
+def _values(w):
+    return [o[1] if isinstance(o, tuple) else o for o in w.options]
+
+
+def another_value(w):
+    """A value of control ``w`` other than its current one, inside its range."""
+    import ipywidgets as W
+
+    if isinstance(w, W.Checkbox):
+        return not w.value
+    if isinstance(w, (W.ToggleButtons, W.Dropdown)):
+        return next(v for v in _values(w) if v != w.value)
+    for f in (0.7, 0.3):
+        if isinstance(w, W.FloatLogSlider):
+            v = w.base ** (w.min + f * (w.max - w.min))
+        else:
+            v = w.min + f * (w.max - w.min)
+            v = int(round(v)) if isinstance(w, W.IntSlider) else v
+        if not np.isclose(v, w.value):
+            return v
+    raise AssertionError(f"no other value for {w.description}")
+
+
+class ParamStyler:
+    """A styler whose picture depends on everything it is given: the painting, the parameters,
+    the working size and the garment mask (a colour tint seeded by them)."""
+
+    def __call__(self, content, style, *, mask=None, callback=None, progress=False, **params):
+        import zlib
+
+        arr = np.asarray(content).astype(np.float32)
+        painting = style if isinstance(style, str) else float(np.asarray(style).mean())
+        key = repr((sorted(params.items()), painting, arr.shape,
+                    None if mask is None else float(np.asarray(mask).sum())))
+        tint = np.random.default_rng(zlib.crc32(key.encode())).uniform(0.2, 1.0, 3)
+        if callback is not None:
+            callback(1, Image.fromarray(arr.astype(np.uint8)), {"total": 1.0})
+        return Image.fromarray((arr * tint).astype(np.uint8))
+
+
+@pytest.mark.parametrize("control, method", [
+    ("method", "magenta"), ("style_strength", "magenta"), ("size", "magenta"),
+    ("fast_style", "fast"), ("adain_alpha", "adain"),
+    ("content_weight", "gatys"), ("style_weight", "gatys"), ("tv_weight", "gatys"),
+    ("steps", "gatys"), ("optimizer", "gatys"), ("masked", "gatys"), ("painting", "gatys"),
+])
+def test_every_style_panel_control_changes_the_picture(pipe, control, method):
+    pipe.stylers.update({m: ParamStyler() for m in ("magenta", "fast", "adain", "gatys")})
+    panel = widgets.StylePanel(pipe, method=method, steps=2, size=64)
+    panel.run()
+    before = pixels(panel)
+    if control == "painting":                       # a click on another painting's button
+        picker = panel.style_picker
+        next(b for n, b in picker.buttons.items() if n != picker.name).click()
+    else:
+        w = getattr(panel, control)
+        w.value = another_value(w)
+    panel.run()
+    after = pixels(panel)
+    assert before.shape != after.shape or (before != after).any(), control
+
+
+@pytest.mark.parametrize("control, mode", [
+    ("mode", "hard"), ("strength", "saliency"), ("width", "feathered"), ("radius", "guided"),
+    ("eps", "guided"), ("box_x", "saliency"), ("box_y", "saliency"), ("box_size", "saliency"),
+    ("garment", "saliency"),
+])
+def test_every_blend_panel_control_changes_the_picture(pipe, control, mode):
+    panel = widgets.BlendPanel(pipe, mode=mode, box=32)
+    before = pixels(panel)
+    if control == "garment":
+        panel.garments.boxes[1].value = False
+    else:
+        w = getattr(panel, control)
+        assert not w.disabled, f"{control} is greyed out in {mode} mode"
+        w.value = another_value(w)
+    after = pixels(panel)
+    assert before.shape != after.shape or (before != after).any(), control
+
+
+@pytest.mark.parametrize("control", ["opacity", "garment", "threshold", "gamma"])
+def test_every_explorer_control_changes_the_picture(pipe, control):
+    if control in ("opacity", "garment"):
+        panel = widgets.SegmentationExplorer(pipe)
+    else:
+        panel = widgets.SaliencyExplorer(pipe)
+    before = pixels(panel)
+    if control == "garment":
+        panel.garments.boxes[1].value = False
+    else:
+        w = getattr(panel, control)
+        w.value = another_value(w)
+    assert (pixels(panel) != before).any(), control
+
+
+def test_the_pickers_change_their_pictures(pipe):
+    photo = widgets.PhotoPicker(pipe)
+    thumb = photo.thumb.value
+    photo.dropdown.value = another_value(photo.dropdown)
+    assert photo.thumb.value != thumb and pipe.image_name == photo.dropdown.value
+    style = widgets.StylePicker()
+    first = style.value
+    name = next(n for n in style.buttons if n != style.name)
+    style.buttons[name].click()
+    assert style.name == name and style.value is not first
+    assert style.buttons[name].button_style == "info" and name in style.label.value

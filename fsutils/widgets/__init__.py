@@ -28,7 +28,12 @@ A redraw replaces the Output's ``outputs`` in **one assignment** — the flicker
 ``with output:`` capture protocol: under server-side execution (nbclient, which Voila also uses)
 with ipykernel 7, a widget that captures output while a cell runs makes the client send comm
 messages on the shell channel, and the cell's execute reply can then be lost for the whole cell
-timeout. An error while drawing is shown in the panel *and* raised.
+timeout. An error while drawing is shown in the panel *and* raised — except weights that cannot be
+obtained here (offline, no mirror): those get the notebooks' one-line message
+(:func:`fsutils.env.weights_message`) and nothing is raised.
+
+The panels work with ipywidgets 7.7 (what Colab ships) and 8; the only difference they meet is the
+``FileUpload`` value (a dict keyed by file name in 7, a tuple of dicts in 8).
 
 The package: :mod:`~fsutils.widgets.drawing` (tiles with titles, legends, PNG), the pickers
 (:mod:`~fsutils.widgets.pickers`, one :class:`~fsutils.widgets.pickers.ImagePicker` base for photo
