@@ -20,8 +20,10 @@ Examples::
     python -m fsutils photo.jpg --method gatys --style my_painting.jpg --steps 200
 
 Weights come through ``fsutils.weights`` (cache ``weights/``, or ``$FSUTILS_WEIGHTS_MIRROR``): the
-cloth model ships with the kit; ``u2netp``, Magenta's two TensorFlow Lite networks and the fast
-models download on first use; Gatys needs the ImageNet VGG-19 and AdaIN its two files.
+default run's files (the cloth model, ``u2netp``, Magenta's two TensorFlow Lite networks) ship
+with the kit and work offline; the fast models, Gatys's ImageNet VGG-19 and AdaIN's two files
+download on first use. Before any work starts, every file the chosen options need is checked, and
+one message lists all that are missing, where to get each and where to put it.
 """
 from __future__ import annotations
 
@@ -94,6 +96,16 @@ def _garments(text: str) -> tuple[int, ...]:
     return classes
 
 
+def _segment_weights(text: str) -> str:
+    """An argparse type: a cloth model's registry name or an existing checkpoint file."""
+    from fsutils.segment import CLOTH_WEIGHTS
+
+    if text in CLOTH_WEIGHTS or Path(text).expanduser().is_file():
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r} is neither a cloth model ({', '.join(CLOTH_WEIGHTS)}"
+                                     f") nor a checkpoint file")
+
+
 def _save_kinds(text: str) -> tuple[str, ...] | None:
     """An argparse type: ``all`` (None) or comma-separated result kinds."""
     from fsutils.results import SAVE_KINDS
@@ -113,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     option, grouped as ``--help`` shows them); defaults come from the parameter objects."""
     from fsutils.blend import DEFAULT_MODE, MODE_TITLES, BlendParams
     from fsutils.pipeline import METHODS, MODES
+    from fsutils.saliency import SALIENCY_WEIGHTS
     from fsutils.style import DEFAULT_METHOD
     from fsutils.style import METHODS as TABLE
     from fsutils.style.params import OPTIMIZERS, AdainParams, GatysParams, MagentaParams
@@ -181,12 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--alpha", type=_number(float, low=0, high=1), default=ap.alpha,
                    help="AdaIN style amount 0..1")
     w = p.add_argument_group("weights")
-    w.add_argument("--segment-weights", default=None,
+    w.add_argument("--segment-weights", type=_segment_weights, default=None,
                    help="cloth model: the bundled ccp_deeplab (default, no download), the bundled "
                         "ccp_u2netp (the kit's earlier model), cloth_segm "
                         "(the official model, a 176 MB download) or the path of your own "
                         "checkpoint (python -m fsutils.train --export)")
-    w.add_argument("--saliency-weights", default="u2netp", help="u2netp or u2net")
+    w.add_argument("--saliency-weights", choices=SALIENCY_WEIGHTS, default=SALIENCY_WEIGHTS[0],
+                   help="u2netp (ships with the kit) or u2net (a 176 MB download)")
     p.add_argument("--save", type=_save_kinds, default="all",
                    help="what to write: all, or a comma-separated subset of stylized, hard_paste, "
                         "style_full, labels, mask, saliency, comparison")
@@ -256,7 +270,21 @@ def _style_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> di
 
 
 def _weights_help(method: str, err: Exception) -> str:
+    """The error of a checkpoint that failed to load, headed by the part of the run it belongs to
+    (the error's ``weights_name``): the cloth model, the saliency model, or the style method."""
+    from fsutils.saliency import SALIENCY_WEIGHTS
+    from fsutils.segment import CLOTH_WEIGHTS
+
     first = str(err).strip()
+    name = getattr(err, "weights_name", None)
+    if name in SALIENCY_WEIGHTS:
+        return (f"error: the saliency model {name} could not be loaded:\n{first}\n\nWhat to do: "
+                "follow the instructions above, or leave out --saliency-weights to use the u2netp "
+                "file that ships with fsutils.")
+    if name in CLOTH_WEIGHTS:
+        return (f"error: the cloth-segmentation model {name} could not be loaded:\n{first}\n\n"
+                "What to do: follow the instructions above, or leave out --segment-weights to use "
+                "the bundled ccp_deeplab model.")
     if method == "gatys":
         return (f"error: Gatys style transfer needs the ImageNet VGG-19 weights, which could not be "
                 f"obtained:\n{first}\n\nWhat to do: run once with internet access (the file is "
@@ -265,13 +293,50 @@ def _weights_help(method: str, err: Exception) -> str:
     if method == "adain":
         return (f"error: AdaIN needs its encoder and decoder weights, which could not be obtained:"
                 f"\n{first}\n\nWhat to do: run once with internet access, or place the files where "
-                "the message above says, or use --method fast.")
+                "the message above says, or use --method magenta (ships with fsutils).")
     if method == "magenta":
-        return (f"error: Magenta needs its two TensorFlow Lite networks (2.8 MB and 0.4 MB), which "
-                f"could not be obtained:\n{first}\n\nWhat to do: run once with internet access "
-                "(they are downloaded, hash-checked and cached), or place the files where the "
-                "message above says.")
+        return (f"error: Magenta's TensorFlow Lite networks could not be loaded:\n{first}\n\n"
+                "What to do: they ship with fsutils, so reinstall it, or place the files where "
+                "the message above says.")
     return f"error: a checkpoint could not be obtained:\n{first}"
+
+
+def _needed_weights(args: argparse.Namespace, style: dict) -> list[str]:
+    """The registry checkpoints the chosen options load: the cloth model (unless a file of one's
+    own), the saliency model, and the style method's for its style (:class:`Method`'s
+    ``weights``)."""
+    from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
+    from fsutils.style import get_method
+    from fsutils.weights import REGISTRY
+
+    cloth = args.segment_weights or DEFAULT_CLOTH_WEIGHTS
+    return ([cloth] if cloth in REGISTRY else []) + [args.saliency_weights,
+                                                     *get_method(style["method"]).weights(style["style"])]
+
+
+def _check_settings(parser: argparse.ArgumentParser) -> None:
+    """The environment's numeric settings, before anything reads them (exit 2, one line)."""
+    from fsutils import io as fio
+    from fsutils.env import SettingError
+    from fsutils.weights import download_settings
+
+    try:
+        fio.max_pixels_setting()
+        download_settings()
+    except SettingError as e:
+        parser.exit(2, f"{parser.prog}: error: {e}\n")
+
+
+def _require_weights(args: argparse.Namespace, style: dict) -> None:
+    """Every checkpoint of the run fetched before any model loads, or one message listing each
+    missing file, where to get it and where to put it (exit 1)."""
+    from fsutils import weights
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            weights.require(_needed_weights(args, style), progress=not args.quiet)
+    except weights.WeightsError as e:
+        raise SystemExit(f"error: {e}") from None
 
 
 def _files(n: int) -> str:
@@ -309,8 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.device:
         import os
         os.environ["FSUTILS_DEVICE"] = args.device
+    _check_settings(parser)
     photos = _collect(args.photos, parser)
     style = _style_args(args, parser)
+    _require_weights(args, style)
     from fsutils.blend import BlendParams
 
     args.blend = BlendParams(args.mode, strength=args.strength, width=args.width,

@@ -10,22 +10,53 @@
   working resolutions and iteration counts.
 - :func:`needs_weights` — for notebook cells that need a checkpoint this machine may not be able
   to obtain: a short message instead of a traceback, and the notebook carries on.
+- :func:`number_setting` — a number from an environment variable (``FSUTILS_MAX_PIXELS``,
+  ``FSUTILS_DOWNLOAD_TIMEOUT`` …), or a :class:`SettingError` that names the variable and the
+  values it takes.
 """
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import platform
 import sys
 from collections.abc import Iterator
 
 __all__ = ["is_colab", "device", "report", "tiny_mode", "default_style_size", "default_work_size",
-           "default_gatys_steps", "needs_weights"]
+           "default_gatys_steps", "needs_weights", "number_setting", "SettingError"]
 
 _TRUE = {"1", "true", "yes", "on"}
 COLAB_GPU_HINT = ("No GPU in this Colab session: everything runs on the CPU and style transfer is "
                   "slow. Switch with Runtime → Change runtime type → Hardware accelerator: GPU "
                   "(e.g. T4), then run the notebook again from the top.")
+
+
+class SettingError(ValueError):
+    """An environment variable of the kit holds a value it cannot use; the message names the
+    variable and the values it takes."""
+
+
+def number_setting(name: str, default: int | float, *, what: str, whole: bool = False,
+                   low: float = 0, low_ok: bool = True) -> int | float:
+    """The number in ``$name`` (``default`` when unset or blank): a finite number (a whole number
+    when ``whole``) ≥ ``low`` (> ``low`` unless ``low_ok``); anything else raises
+    :class:`SettingError`, one line saying which variable, what it means (``what``) and which
+    values it takes."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    kind = int if whole else float
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or (value < low if low_ok else value <= low):
+        word = "a whole number" if whole else "a number"
+        raise SettingError(f"{name}={text!r} is not usable: it takes {what}, {word} "
+                           f"{'≥' if low_ok else '>'} {low:g} (unset it for the default, "
+                           f"{default:,}).")
+    return value
 
 
 def is_colab() -> bool:

@@ -25,13 +25,25 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 __all__ = ["ImageLoadError", "ImageLike", "load_image", "to_rgb", "to_float", "to_uint8", "to_pil",
-           "as_array", "MAX_PIXELS", "SAMPLES_DIR", "sample_photos", "sample_styles", "sample_path"]
+           "as_array", "MAX_PIXELS", "max_pixels_setting", "SAMPLES_DIR", "sample_photos", "sample_styles", "sample_path"]
 
 #: Default pixel limit (width × height) of :func:`load_image`: 8K × 8K, far above any photo the
 #: kit needs, far below what fills memory. ``FSUTILS_MAX_PIXELS`` or ``max_pixels=`` changes it.
 MAX_PIXELS = 64_000_000
 SAMPLES_DIR = Path(__file__).resolve().parent / "assets" / "samples"
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+
+
+
+def max_pixels_setting() -> int:
+    """The pixel limit of :func:`load_image`: ``$FSUTILS_MAX_PIXELS`` (a whole number ≥ 1), else
+    :data:`MAX_PIXELS`; a value that is not such a number raises
+    :class:`fsutils.env.SettingError` naming the variable."""
+    from fsutils.env import number_setting
+
+    return int(number_setting("FSUTILS_MAX_PIXELS", MAX_PIXELS, whole=True, low=1,
+                              what="the largest image to decode, in pixels (width × height)"))
+
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, Image.Image]
 #: Anything the kit takes as a picture: a PIL image, an array or tensor, or a file to read.
@@ -156,8 +168,7 @@ def load_image(src: ImageSource, *, max_pixels: int | None = None) -> Image.Imag
     Raises :class:`ImageLoadError` (empty, not an image, truncated/corrupt, too large) or
     ``FileNotFoundError``.
     """
-    limit = int(max_pixels if max_pixels is not None
-                else os.environ.get("FSUTILS_MAX_PIXELS", MAX_PIXELS))
+    limit = int(max_pixels) if max_pixels is not None else max_pixels_setting()
     opened, name = _open(src)
     try:
         return _decode(opened, name, limit)

@@ -75,15 +75,16 @@ def test_good_download_is_cached_recorded_and_loads(wcache, http_server, registe
     path = W.fetch("tiny", progress=True)
 
     assert path == wcache / "tiny.pth" and path.read_bytes() == body
-    records = json.loads((wcache / W.HASHES_FILE).read_text())
-    assert records["tiny.pth"]["sha256"] == hashlib.sha256(body).hexdigest()
-    assert records["tiny.pth"]["size"] == len(body)
-    leftovers = [p.name for p in wcache.iterdir()]
-    assert sorted(leftovers) == sorted(["other.pth", "tiny.pth", W.HASHES_FILE])
+    assert not (wcache / W.HASHES_FILE).exists()  # recorded only once it has loaded
     # a second fetch is served from the cache
     assert W.fetch("tiny", progress=False) == path and http_server.hits("/tiny.pth") == 1
     model = W.load_state_dict(Tiny(), "tiny")
     assert torch.equal(model.conv.weight, torch.load(path, weights_only=True)["conv.weight"])
+    records = json.loads((wcache / W.HASHES_FILE).read_text())
+    assert records["tiny.pth"]["sha256"] == hashlib.sha256(body).hexdigest()
+    assert records["tiny.pth"]["size"] == len(body) and records["tiny.pth"]["source"] == url
+    leftovers = [p.name for p in wcache.iterdir()]
+    assert sorted(leftovers) == sorted(["other.pth", "tiny.pth", W.HASHES_FILE])
 
 
 def test_drive_source_goes_through_gdown(wcache, http_server, register, monkeypatch):
@@ -145,6 +146,7 @@ def test_hash_recorded_at_first_download_is_enforced(wcache, http_server, regist
     first = ckpt_bytes()
     url = http_server.serve("/tiny.pth", first)
     register(entry(sources=[W.Url(url)]))
+    W.load_state_dict(Tiny(), "tiny")
     W.fetch("tiny", progress=False).unlink()
     http_server.serve("/tiny.pth", ckpt_bytes())  # upstream now serves different (random) weights
     before = snapshot(wcache)
@@ -153,14 +155,20 @@ def test_hash_recorded_at_first_download_is_enforced(wcache, http_server, regist
     assert snapshot(wcache) == before
 
 
-def test_cached_file_changed_on_disk_is_replaced(wcache, http_server, register):
+def test_cached_file_changed_on_disk_is_reported_and_kept(wcache, http_server, register):
     body = ckpt_bytes()
     url = http_server.serve("/tiny.pth", body)
     register(entry(sources=[W.Url(url)]))
     path = W.fetch("tiny", progress=False)
-    path.write_bytes(ckpt_bytes())  # same size, other content: no longer the recorded file
+    W.load_state_dict(Tiny(), "tiny")
+    other = ckpt_bytes()
+    path.write_bytes(other)  # same size, other content: no longer the recorded file
+    with pytest.raises(W.HashMismatchError, match="left where it is") as err:
+        W.fetch("tiny", progress=False)
+    assert err.value.weights_name == "tiny"
+    assert path.read_bytes() == other and http_server.hits("/tiny.pth") == 1
+    path.unlink()  # as the message says: delete it to get a fresh copy
     assert W.fetch("tiny", progress=False).read_bytes() == body
-    assert http_server.hits("/tiny.pth") == 2
 
 
 @pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/octet-stream"])
@@ -197,14 +205,14 @@ def test_truncated_body(wcache, http_server, register):
     assert snapshot(wcache) == before
 
 
-@pytest.mark.parametrize("mode", ["reset", "stall"])
-def test_interrupted_transfer(wcache, http_server, register, monkeypatch, mode):
+@pytest.mark.parametrize("mode, words", [("reset", "cut off"), ("stall", "stalled")])
+def test_interrupted_transfer(wcache, http_server, register, monkeypatch, mode, words):
     monkeypatch.setenv("FSUTILS_DOWNLOAD_TIMEOUT", "1")
     body = ckpt_bytes(sd={"w": torch.zeros(300_000)})
     url = http_server.serve("/tiny.pth", body, mode=mode, cut=len(body) // 2, stall=5)
     register(entry(sources=[W.Url(url)]))
     before = snapshot(wcache)
-    with pytest.raises(W.TruncatedDownloadError, match="interrupted"):
+    with pytest.raises(W.TruncatedDownloadError, match=words):
         W.fetch("tiny", progress=False)
     assert snapshot(wcache) == before
 
@@ -290,20 +298,17 @@ def socket_closed_port():
     return cm()
 
 
-def test_bad_cached_copy_is_deleted_and_fetched_again(wcache, http_server, register):
+def test_bad_cached_copy_is_reported_never_deleted(wcache, http_server, register):
     body = ckpt_bytes()
     url = http_server.serve("/tiny.pth", body)
     register(entry(sources=[W.Url(url)]))
     (wcache / "tiny.pth").write_bytes(DRIVE_QUOTA_PAGE)
-    assert W.fetch("tiny", progress=False).read_bytes() == body
-
-
-def test_bad_cached_copy_is_deleted_even_when_download_fails(wcache, register):
-    register(entry(sources=[W.Drive("x")]))
-    (wcache / "tiny.pth").write_bytes(DRIVE_QUOTA_PAGE)
-    with pytest.raises(W.NoNetworkError, match="bad cached copy was deleted"):
+    with pytest.raises(W.HtmlPageError, match="left where it is") as err:
         W.fetch("tiny", progress=False)
-    assert not (wcache / "tiny.pth").exists()
+    assert_manual_help(str(err.value), wcache)
+    assert (wcache / "tiny.pth").read_bytes() == DRIVE_QUOTA_PAGE and not http_server.log
+    (wcache / "tiny.pth").unlink()
+    assert W.fetch("tiny", progress=False).read_bytes() == body
 
 
 # -------------------------------------------------------------------- mirror, zip, bundled
@@ -381,6 +386,14 @@ def test_bundled_source(wcache, register, tmp_path, monkeypatch):
     monkeypatch.setattr(W.spec, "_ASSETS", assets)
     register(entry(sources=[W.Bundled("tiny.pth")]))
     assert W.fetch("tiny", progress=False) == assets / "tiny.pth"
+    # a bundled copy that is not the published file carries its own hash and size
+    body = (assets / "tiny.pth").read_bytes()
+    register(entry("half", [W.Bundled("tiny.pth", hashlib.sha256(body).hexdigest(), len(body))],
+                   sha256="0" * 64, min_size=len(body) * 10))
+    assert W.fetch("half", progress=False) == assets / "tiny.pth"
+    register(entry("bad", [W.Bundled("tiny.pth", "1" * 64, len(body))]))
+    with pytest.raises(W.HashMismatchError):
+        W.fetch("bad", progress=False)
     register(entry("gone", [W.Bundled("gone.pth")]))
     with pytest.raises(W.DownloadError, match="missing from this installation"):
         W.fetch("gone", progress=False)
