@@ -269,14 +269,29 @@ def _style_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> di
     return {"method": method.name, "style": style, "params": params}
 
 
+#: What a style method can do without its missing weights.
+_INSTEAD = {"gatys": " Gatys needs the ImageNet VGG-19 weights; or use --method magenta or --method "
+                     "fast (one pass, no VGG-19 needed).",
+            "adain": " AdaIN needs its encoder and decoder weights; or use --method magenta (its "
+                     "files ship with fsutils)."}
+
+
 def _weights_help(method: str, err: Exception) -> str:
-    """The error of a checkpoint that failed to load, headed by the part of the run it belongs to
-    (the error's ``weights_name``): the cloth model, the saliency model, or the style method."""
+    """The message of checkpoints that could not be obtained or loaded, headed by the part of
+    the run they belong to (the error's ``weights_name``): the cloth model, the saliency model,
+    or the style method; for a run's missing files (:class:`MissingWeightsError`), the list and
+    what to do."""
     from fsutils.saliency import SALIENCY_WEIGHTS
     from fsutils.segment import CLOTH_WEIGHTS
+    from fsutils.weights import MissingWeightsError
 
     first = str(err).strip()
     name = getattr(err, "weights_name", None)
+    if isinstance(err, MissingWeightsError):
+        own = set(err.names) - set(CLOTH_WEIGHTS) - set(SALIENCY_WEIGHTS)
+        return (f"error: {first}\n\nWhat to do: run once with internet access (each file is "
+                f"downloaded, checked and cached), or save each file as shown above."
+                + (_INSTEAD.get(method, "") if own else ""))
     if name in SALIENCY_WEIGHTS:
         return (f"error: the saliency model {name} could not be loaded:\n{first}\n\nWhat to do: "
                 "follow the instructions above, or leave out --saliency-weights to use the u2netp "
@@ -285,20 +300,12 @@ def _weights_help(method: str, err: Exception) -> str:
         return (f"error: the cloth-segmentation model {name} could not be loaded:\n{first}\n\n"
                 "What to do: follow the instructions above, or leave out --segment-weights to use "
                 "the bundled ccp_deeplab model.")
-    if method == "gatys":
-        return (f"error: Gatys style transfer needs the ImageNet VGG-19 weights, which could not be "
-                f"obtained:\n{first}\n\nWhat to do: run once with internet access (the file is "
-                "downloaded and cached), or place the file where the message above says, or use "
-                "--method magenta or --method fast (one pass, no VGG-19 needed).")
-    if method == "adain":
-        return (f"error: AdaIN needs its encoder and decoder weights, which could not be obtained:"
-                f"\n{first}\n\nWhat to do: run once with internet access, or place the files where "
-                "the message above says, or use --method magenta (ships with fsutils).")
     if method == "magenta":
         return (f"error: Magenta's TensorFlow Lite networks could not be loaded:\n{first}\n\n"
                 "What to do: they ship with fsutils, so reinstall it, or place the files where "
                 "the message above says.")
-    return f"error: a checkpoint could not be obtained:\n{first}"
+    return (f"error: the weights of --method {method} could not be loaded:\n{first}\n\nWhat to "
+            f"do: follow the instructions above.{_INSTEAD.get(method, '')}")
 
 
 def _needed_weights(args: argparse.Namespace, style: dict) -> list[str]:
@@ -336,7 +343,7 @@ def _require_weights(args: argparse.Namespace, style: dict) -> None:
         with contextlib.redirect_stdout(sys.stderr):
             weights.require(_needed_weights(args, style), progress=not args.quiet)
     except weights.WeightsError as e:
-        raise SystemExit(f"error: {e}") from None
+        raise SystemExit(_weights_help(style["method"], e)) from None
 
 
 def _files(n: int) -> str:

@@ -582,3 +582,82 @@ def test_registry_file_is_read_strictly(tmp_path):
     bad.write_text(good.read_text().replace("input_size", "inputsize"))
     with pytest.raises(W.WeightsError, match="inputsize"):
         read_registry(bad)
+
+
+# ------------------------------------------------------------ the default run's bundled files
+@pytest.mark.parametrize("name", ["u2netp", "tflite/style_predict_quantized_256",
+                                  "tflite/style_transfer_f16_384", "ccp_deeplab"])
+def test_default_run_files_ship_hash_checked_and_need_no_download(isolated_weights, name):
+    w = W.get(name)
+    bundled = w.sources[0]
+    assert isinstance(bundled, W.Bundled)
+    expected = bundled.sha256 or w.sha256           # every bundled file is hash-checked
+    assert expected and hashlib.sha256(bundled.file.read_bytes()).hexdigest() == expected
+    assert bundled.file.stat().st_size == (bundled.size or w.size)
+    assert W.missing([name]) == []
+    assert W.fetch(name, progress=False) == bundled.file
+    assert not isolated_weights.exists()            # nothing downloaded, nothing written
+    if name != "ccp_deeplab":                       # the public sources stay as fallbacks
+        assert any(isinstance(s, (W.Url, W.Drive)) for s in w.sources[1:])
+
+
+def test_bundled_tflite_files_are_the_published_bytes(shared_dir):
+    for name in ("tflite/style_predict_quantized_256", "tflite/style_transfer_f16_384"):
+        w = W.get(name)
+        assert w.sources[0].file.read_bytes() == (shared_dir / "weights" / w.filename).read_bytes()
+
+
+def test_bundled_u2netp_is_half_precision_and_loads_strictly(isolated_weights):
+    from fsutils.models import U2NETP
+
+    path = W.fetch("u2netp", progress=False)
+    sd = torch.load(path, weights_only=True)
+    assert {v.dtype for v in sd.values() if v.is_floating_point()} == {torch.float16}
+    model = W.load_state_dict(U2NETP(3, 1), "u2netp")
+    assert model.outconv.weight.dtype == torch.float32
+    assert not isolated_weights.exists()  # a bundled file is not recorded in the cache
+
+
+def test_a_bad_bundled_copy_falls_back_to_the_public_source(isolated_weights, http_server,
+                                                            register, tmp_path, monkeypatch):
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    (assets / "tiny.pth").write_bytes(ckpt_bytes())
+    monkeypatch.setattr(W.spec, "_ASSETS", assets)
+    body = ckpt_bytes()
+    url = http_server.serve("/tiny.pth", body)
+    register(entry(sources=[W.Bundled("tiny.pth", "0" * 64, 1), W.Url(url)]))
+    assert W.fetch("tiny", progress=False).read_bytes() == body
+
+
+# ------------------------------------------------------------------------------ a whole run
+def test_missing_and_require_list_every_file_at_once(wcache, http_server, register):
+    good = ckpt_bytes()
+    register(entry("here", [W.Url(http_server.serve("/here.pth", good))]))
+    register(entry("a", [W.Url(http_server.base + "/nothing-a.pth")], filename="sub/a.pth"))
+    register(entry("b", [W.Drive("id-b")]))
+    names = ["here", "a", "b", "u2netp"]
+    assert W.missing(names) == ["here", "a", "b"]    # u2netp ships with the kit
+    with pytest.raises(W.MissingWeightsError) as err:
+        W.require(names, progress=False)
+    msg = str(err.value)
+    assert msg.startswith("2 weight files this run needs")
+    assert err.value.names == ("a", "b")
+    assert "- a (a.pth" in msg and "HTTP 404" in msg and str(wcache / "sub" / "a.pth") in msg
+    assert "- b (b.pth" in msg and "https://drive.google.com/file/d/id-b/view" in msg
+    assert str(wcache / "b.pth") in msg and "FSUTILS_WEIGHTS_MIRROR" in msg
+    assert W.missing(names) == ["a", "b"]              # the one that could be fetched was
+    http_server.serve("/nothing-a.pth", good)
+    assert set(W.require(["here", "a"], progress=False)) == {"here", "a"}
+
+
+def test_method_table_names_the_weights_each_method_needs():
+    from fsutils.style import METHODS
+
+    needs = {m: METHODS[m].weights(METHODS[m].default_style) for m in METHODS}
+    assert needs == {"magenta": ("tflite/style_predict_quantized_256",
+                                 "tflite/style_transfer_f16_384"),
+                     "fast": ("fast_style/candy",),
+                     "adain": ("adain/vgg_normalised", "adain/decoder"),
+                     "gatys": ("vgg19",)}
+    assert all(n in W.REGISTRY for names in needs.values() for n in names)
