@@ -150,7 +150,7 @@ def test_hash_recorded_at_first_download_is_enforced(wcache, http_server, regist
     W.fetch("tiny", progress=False).unlink()
     http_server.serve("/tiny.pth", ckpt_bytes())  # upstream now serves different (random) weights
     before = snapshot(wcache)
-    with pytest.raises(W.HashMismatchError, match="first good copy"):
+    with pytest.raises(W.HashMismatchError, match="first copy that loaded"):
         W.fetch("tiny", progress=False)
     assert snapshot(wcache) == before
 
@@ -377,6 +377,17 @@ def test_zip_archive_that_is_a_web_page(wcache, http_server, register):
     with pytest.raises(W.HtmlPageError):
         W.fetch("candy", progress=False)
     assert snapshot(wcache) == before
+
+
+def test_damaged_cached_archive_is_reported_and_kept(wcache, http_server, register):
+    url = http_server.serve("/saved_models.zip", make_zip({"candy.pth": ckpt_bytes()}))
+    register(entry("candy", [W.ZipMember(url, "candy.pth")]))
+    cached = wcache / W.ARCHIVES_DIR / "saved_models.zip"
+    cached.parent.mkdir()
+    cached.write_bytes(make_zip({"candy.pth": ckpt_bytes()})[:100])
+    with pytest.raises(W.TruncatedDownloadError, match="left where it is"):
+        W.fetch("candy", progress=False)
+    assert cached.stat().st_size == 100 and not http_server.log
 
 
 def test_bundled_source(wcache, register, tmp_path, monkeypatch):

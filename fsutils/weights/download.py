@@ -222,7 +222,10 @@ def archive(w: Weights, src: ZipMember, *, cache: Path, mirror: Path | None, pro
     if cached.is_file():
         if zipfile.is_zipfile(cached):
             return cached
-        cached.unlink()
+        raise TruncatedDownloadError(
+            f"The cached archive {cached} (for {w.name!r}) is not a complete zip file; it was left "
+            f"where it is. Replace it with a good copy of {src.url}, or delete it to have fsutils "
+            f"download it again.")
     with scratch(cache) as tmp:
         part = tmp / src.archive_name
         download(src.url, part, label=src.archive_name, progress=progress, drive=False)

@@ -45,7 +45,7 @@ class SizeMismatchError(WeightsError):
 
 
 class HashMismatchError(WeightsError):
-    """The SHA-256 differs from the published hash or from the hash recorded at the first download."""
+    """The SHA-256 differs from the published hash or from the hash recorded when a copy first loaded."""
 
 
 class CheckpointError(WeightsError):

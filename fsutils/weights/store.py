@@ -40,7 +40,7 @@ from .verify import remember, sha256, verified_digest, verify_file
 __all__ = ["fetch", "confirm", "missing", "require", "cache_dir", "mirror_dir", "cache_path",
            "print_registry", "HASHES_FILE"]
 
-#: The cache's record of the SHA-256 of each first good copy of a file with no published hash.
+#: The cache's record of the SHA-256 of the first copy that loaded, for files with no published hash.
 HASHES_FILE = ".hashes.json"
 
 
@@ -133,7 +133,7 @@ def _records_lock(folder: Path) -> Iterator[None]:
 
 
 def _record(w: Weights, digest: str, size: int, source: str) -> None:
-    """Remember the hash of the first good copy of a file that has no published hash: under the
+    """Remember the hash of the first copy that loaded of a file with no published hash: under the
     lock, the records are read afresh, the entry added, and the file replaced atomically."""
     d = cache_dir()
     with _records_lock(d):
