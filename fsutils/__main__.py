@@ -102,8 +102,9 @@ def _segment_weights(text: str) -> str:
 
     if text in CLOTH_WEIGHTS or Path(text).expanduser().is_file():
         return text
-    raise argparse.ArgumentTypeError(f"{text!r} is neither a cloth model ({', '.join(CLOTH_WEIGHTS)}"
-                                     f") nor a checkpoint file")
+    models = ", ".join(CLOTH_WEIGHTS)
+    raise argparse.ArgumentTypeError(f"{text!r} is neither a cloth model ({models}) nor a "
+                                     f"checkpoint file")
 
 
 def _save_kinds(text: str) -> tuple[str, ...] | None:
@@ -270,10 +271,12 @@ def _style_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> di
 
 
 #: What a style method can do without its missing weights.
-_INSTEAD = {"gatys": " Gatys needs the ImageNet VGG-19 weights; or use --method magenta or --method "
-                     "fast (one pass, no VGG-19 needed).",
-            "adain": " AdaIN needs its encoder and decoder weights; or use --method magenta (its "
-                     "files ship with fsutils)."}
+_INSTEAD = {
+    "gatys": " Gatys needs the ImageNet VGG-19 weights; or use --method magenta or --method fast "
+             "(one pass, no VGG-19 needed).",
+    "adain": " AdaIN needs its encoder and decoder weights; or use --method magenta (its files "
+             "ship with fsutils).",
+}
 
 
 def _weights_help(method: str, err: Exception) -> str:
@@ -317,8 +320,8 @@ def _needed_weights(args: argparse.Namespace, style: dict) -> list[str]:
     from fsutils.weights import REGISTRY
 
     cloth = args.segment_weights or DEFAULT_CLOTH_WEIGHTS
-    return ([cloth] if cloth in REGISTRY else []) + [args.saliency_weights,
-                                                     *get_method(style["method"]).weights(style["style"])]
+    method = get_method(style["method"]).weights(style["style"])
+    return ([cloth] if cloth in REGISTRY else []) + [args.saliency_weights, *method]
 
 
 def _check_settings(parser: argparse.ArgumentParser) -> None:

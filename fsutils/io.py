@@ -25,7 +25,8 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 __all__ = ["ImageLoadError", "ImageLike", "load_image", "to_rgb", "to_float", "to_uint8", "to_pil",
-           "as_array", "MAX_PIXELS", "max_pixels_setting", "SAMPLES_DIR", "sample_photos", "sample_styles", "sample_path"]
+           "as_array", "MAX_PIXELS", "max_pixels_setting", "SAMPLES_DIR", "sample_photos",
+           "sample_styles", "sample_path"]
 
 #: Default pixel limit (width × height) of :func:`load_image`: 8K × 8K, far above any photo the
 #: kit needs, far below what fills memory. ``FSUTILS_MAX_PIXELS`` or ``max_pixels=`` changes it.

@@ -19,7 +19,6 @@ import torch
 
 from fsutils import weights as W
 from fsutils.env import SettingError
-from fsutils.models.u2net import U2NETP
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED_U2NETP = ROOT / "fsutils" / "assets" / "u2netp_fp16.pth"
@@ -153,7 +152,8 @@ def test_server_that_stalls_after_sending_data_is_a_stall(isolated_weights, http
     first = str(err.value).splitlines()[1]
     assert "stalled" in first and "FSUTILS_DOWNLOAD_TIMEOUT" in first
     assert "No network" not in str(err.value)
-    assert not list(isolated_weights.glob(".fetch-*")) and not (isolated_weights / "big.pth").exists()
+    assert not list(isolated_weights.glob(".fetch-*"))
+    assert not (isolated_weights / "big.pth").exists()
 
 
 def test_connection_cut_after_a_large_part_says_deleted_only(isolated_weights, http_server,
@@ -277,12 +277,16 @@ def test_sigterm_mid_download_leaves_a_part_that_the_next_fetch_removes(isolated
     assert proc.wait(timeout=30) == -signal.SIGTERM
     assert parts[0].is_file()  # the killed process could not clean up after itself
 
-    ours = isolated_weights / f".fetch-{os.getpid()}-inuse"  # a live process's folder stays
+    host = parts[0].parent.name.split("@", 1)[1].split("-", 1)[0]
+    ours = isolated_weights / f".fetch-{os.getpid()}@{host}-inuse"  # a live process's folder stays
     ours.mkdir()
+    elsewhere = isolated_weights / ".fetch-1@another.machine-x"  # another machine's, recent: stays
+    elsewhere.mkdir()
     monkeypatch.setitem(W.REGISTRY, "fine", W.Weights(
-        name="fine", filename="fine.pth", sources=(W.Url(fine),), arch="t", license="t", credit="t"))
+        name="fine", filename="fine.pth", sources=(W.Url(fine),), arch="t", license="t",
+        credit="t"))
     assert W.fetch("fine", progress=False).read_bytes() == body
-    assert not parts[0].parent.exists() and ours.is_dir()
+    assert not parts[0].parent.exists() and ours.is_dir() and elsewhere.is_dir()
 
 
 # ------------------------------------------------------------------------- bad settings

@@ -36,7 +36,8 @@ from fsutils.models.magenta import STYLE_DIM, StylePredictor, StyleTransferNet
 from ._image import ImageLike, MaskLike, fit_long_side, mask_to_tensor, to_tensor
 from .params import MagentaParams
 
-__all__ = ["PREDICT_WEIGHTS", "TRANSFER_WEIGHTS", "DEFAULT_TRANSFER", "STYLE_IMAGE_SIZE", "DEFAULT_SIZE",
+__all__ = ["PREDICT_WEIGHTS", "TRANSFER_WEIGHTS", "DEFAULT_TRANSFER", "STYLE_IMAGE_SIZE",
+           "DEFAULT_SIZE",
            "style_predictor", "transfer_network", "style_vector", "magenta_transfer"]
 
 #: Registry entry of the style-prediction network.

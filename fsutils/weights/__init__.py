@@ -45,7 +45,8 @@ from .verify import sha256
 
 __all__ = [
     "REGISTRY", "Weights", "Preprocessing", "Drive", "Url", "ZipMember", "Bundled",
-    "fetch", "require", "missing", "confirm", "download_settings", "get", "lookup", "locate", "read_state_dict", "read_checkpoint", "load_state_dict",
+    "fetch", "require", "missing", "confirm", "download_settings",
+    "get", "lookup", "locate", "read_state_dict", "read_checkpoint", "load_state_dict",
     "strip_module_prefix", "load_model",
     "cache_dir", "mirror_dir", "cache_path", "print_registry", "sha256",
     "HASHES_FILE", "ARCHIVES_DIR", "IMAGENET_MEAN", "IMAGENET_STD",

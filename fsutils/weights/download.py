@@ -11,7 +11,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import shutil
+import socket
 import tempfile
 import time
 import urllib.parse
@@ -76,10 +78,11 @@ def _failure_kind(e: BaseException) -> str:
     import urllib3
 
     chain = list(_chain(e))
-    if any(isinstance(x, requests.ConnectTimeout) or isinstance(x, urllib3.exceptions.ConnectTimeoutError)
+    if any(isinstance(x, (requests.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError))
            for x in chain):
         return "unreachable"
-    if any(isinstance(x, (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError)) for x in chain):
+    if any(isinstance(x, (requests.ReadTimeout, urllib3.exceptions.ReadTimeoutError))
+           for x in chain):
         return "stall"
     text = " ".join(str(x).lower() for x in chain)
     if any(isinstance(x, (requests.exceptions.ChunkedEncodingError,
@@ -151,7 +154,8 @@ def download(url: str, dest: Path, *, label: str, progress: bool, drive: bool) -
                 f"Downloading {label} from {url} was cut off {after} ({attempts}; "
                 f"{_first_line(e)}). The partial file was deleted; retry later.") from None
         raise NoNetworkError(f"Could not download {label} from {url}: {type(e).__name__}: "
-                             f"{_first_line(e)} No network, or the server is unreachable.") from None
+                             f"{_first_line(e)} No network, or the server is unreachable."
+                             ) from None
     finally:
         if bar is not None:
             bar.close()
@@ -160,7 +164,8 @@ def download(url: str, dest: Path, *, label: str, progress: bool, drive: bool) -
     return hasher.hexdigest()
 
 
-#: Prefix of the private download folders inside the cache: ``.fetch-<process id>-<random>``.
+#: Prefix of the private download folders inside the cache:
+#: ``.fetch-<process id>@<host>-<random>``.
 SCRATCH_PREFIX = ".fetch-"
 #: A download folder of no known process is stale after this many seconds.
 _STALE_AFTER = 3600.0
@@ -173,7 +178,7 @@ def scratch(folder: Path) -> Iterator[Path]:
     everything in it, whatever happens."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=folder))
+        tmp = Path(tempfile.mkdtemp(prefix=f"{SCRATCH_PREFIX}{_owner()}-", dir=folder))
     except OSError as e:
         raise DownloadError(f"Cannot download into the weights cache {folder}: "
                             f"{e.strerror or e}. Make it writable, or set FSUTILS_WEIGHTS_DIR "
@@ -182,6 +187,12 @@ def scratch(folder: Path) -> Iterator[Path]:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _owner() -> str:
+    """``<process id>@<host>``: who a download folder belongs to (a cache may be shared by
+    machines, whose process ids mean nothing here)."""
+    return f"{os.getpid()}@{re.sub(r'[^A-Za-z0-9.]', '_', socket.gethostname())}"
 
 
 def _alive(pid: int) -> bool:
@@ -196,16 +207,18 @@ def _alive(pid: int) -> bool:
 
 def clean_stale(folder: Path) -> list[Path]:
     """Remove the download folders in ``folder`` whose process has ended (a download killed by a
-    signal or a power cut leaves its ``.part`` behind); returns those removed. A folder without a
-    process id counts as stale after an hour. Does nothing where ``folder`` is not writable."""
+    signal or a power cut leaves its ``.part`` behind); returns those removed. A folder of another
+    machine, or without an owner, counts as stale after an hour unchanged. Does nothing where
+    ``folder`` is not writable."""
     if not os.access(folder, os.W_OK):
         return []
     removed = []
     for d in folder.glob(SCRATCH_PREFIX + "*"):
-        pid = d.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        pid, _, host = d.name[len(SCRATCH_PREFIX):].split("-", 1)[0].partition("@")
+        here = pid.isdigit() and host == _owner().partition("@")[2]
         try:
-            stale = (not _alive(int(pid))) if pid.isdigit() else (
-                time.time() - d.stat().st_mtime > _STALE_AFTER)
+            stale = not _alive(int(pid)) if here else (
+                time.time() - max(p.stat().st_mtime for p in (d, *d.iterdir())) > _STALE_AFTER)
         except OSError:
             continue
         if stale and d.is_dir():

@@ -45,7 +45,8 @@ class SizeMismatchError(WeightsError):
 
 
 class HashMismatchError(WeightsError):
-    """The SHA-256 differs from the published hash or from the hash recorded when a copy first loaded."""
+    """The SHA-256 differs from the published hash or from the hash recorded when a copy first
+    loaded."""
 
 
 class CheckpointError(WeightsError):

@@ -40,7 +40,8 @@ from .verify import remember, sha256, verified_digest, verify_file
 __all__ = ["fetch", "confirm", "missing", "require", "cache_dir", "mirror_dir", "cache_path",
            "print_registry", "HASHES_FILE"]
 
-#: The cache's record of the SHA-256 of the first copy that loaded, for files with no published hash.
+#: The cache's record of the SHA-256 of the first copy that loaded, for files with no published
+#: hash.
 HASHES_FILE = ".hashes.json"
 
 
@@ -211,7 +212,8 @@ def _fetch(w: Weights, progress: bool) -> Path:
             return target
         except WeightsError as e:
             raise type(e)(f"{e}\nThe file was left where it is. Replace it with a good copy, or "
-                          f"delete it to have fsutils get a fresh one.\n{_manual_help(w)}") from None
+                          f"delete it to have fsutils get a fresh one.\n{_manual_help(w)}"
+                          ) from None
 
     errors: list[WeightsError] = []
     for src in w.sources:

@@ -1,7 +1,8 @@
 """Checks of a checkpoint file on disk: not empty, not a web page, the expected format (PyTorch
 zip or legacy pickle, or a TensorFlow Lite flatbuffer), an intact zip directory, the published
 size (or at least the architecture's tensors), and its SHA-256 — the one hashing routine of the
-kit — against the published hash, its published prefix, or the hash recorded when a copy first loaded."""
+kit — against the published hash, its published prefix, or the hash recorded when a copy first
+loaded."""
 from __future__ import annotations
 
 import hashlib
@@ -115,7 +116,8 @@ def check_hash(w: Weights, digest: str, what: str, recorded: str | None = None, 
     if w.sha256 is None and recorded is not None and digest != recorded:
         raise HashMismatchError(
             f"{what} for {w.name!r} has SHA-256 {digest}, but the first copy that loaded had "
-            f"{recorded} (recorded in {records}). If the upstream file really changed, delete its entry there.")
+            f"{recorded} (recorded in {records}). If the upstream file really changed, delete its "
+            f"entry there.")
 
 
 def verify_file(w: Weights, path: Path, what: str, digest: str | None = None, *,
