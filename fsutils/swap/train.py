@@ -119,19 +119,13 @@ def _atomic_save(obj, path: Path) -> None:
     tmp.replace(path)
 
 
-def _half(sd: dict) -> dict:
-    return {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
-
-
 def export_generator(checkpoint: str | Path, dest: str | Path) -> Path:
     """Write a run's generator (``last.pt``, ``best.pt``, or a state dict) as a plain fp16 state
-    dict, the shipped format."""
-    sd = W.read_state_dict(checkpoint)  # a run checkpoint's "model", or a state dict
-    generator_from_state_dict(sd)  # refuses anything that is not a CAGAN generator
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_save(_half(sd), dest)
-    return dest
+    dict, the shipped format (the kit's one export, :func:`fsutils.train.export_half`)."""
+    from fsutils.train import export_half
+
+    generator_from_state_dict(W.read_state_dict(checkpoint))  # refuses anything but a generator
+    return export_half(checkpoint, dest)
 
 
 class SwapRun:
@@ -243,8 +237,9 @@ def train(cfg: SwapTrainConfig, run: SwapRun | None = None) -> dict:
         row = run.step()
         bar.update(1)
         bar.set_postfix(d=f"{row['d']:.3f}", g=f"{row['g']:.3f}", s=f"{row['seconds']:.2f}")
-        if state["step"] in cfg.snapshot_steps:
-            _atomic_save(_half(run.G.state_dict()), run.out / f"generator_step{state['step']}.pt")
+        if state["step"] in cfg.snapshot_steps:  # a training stage to show later
+            run.save()
+            export_generator(run.out / "last.pt", run.out / f"generator_step{state['step']}.pt")
         if state["step"] % cfg.val_every == 0 or state["step"] == stop:
             v = run.validate()
             print(f"step {v['step']}: val alpha_iou={v['val_alpha_iou']:.4f} "
