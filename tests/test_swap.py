@@ -337,3 +337,42 @@ def test_evaluate_swap_on_known_answers(tmp_path):
     assert s["nothing"]["outside_l1"] == 0 and s["nothing"]["known_l1"] > 0.05
     assert re.fullmatch(r"alpha_iou=\S+ outside_l1=\S+ known_l1=\S+ known_l1_nothing=\S+ "
                         r"known_l1_colour=\S+", sev.last_line(s))
+
+
+def test_bad_training_settings_are_refused_before_any_work(tmp_path):
+    from fsutils.train import main
+
+    base = ["--arch", "cagan", "--ccp-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]
+    with pytest.raises(SystemExit, match="multiples of 16"):
+        main(base + ["--height", "100"])
+    with pytest.raises(SystemExit, match="--classes"):
+        main(base + ["--classes", "0"])
+    with pytest.raises(SystemExit, match="not a CCP folder"):  # then the data set
+        main(base)
+    assert not (tmp_path / "r").exists()
+
+
+def test_evaluate_swap_refuses_a_missing_generator(tmp_path):
+    from fsutils.evaluate import main
+
+    root = write_ccp(tmp_path / "ccp", {"0001": person_groundtruth(48, 32, "shirt", "pants")})
+    with pytest.raises(SystemExit, match="--arch cagan"):
+        main(["swap", "--ccp-root", str(root), "--split", "all"])
+
+
+@pytest.mark.slow
+def test_evaluate_swap_command_prints_the_table_and_the_figures_last(tmp_path, capsys):
+    from fsutils.evaluate import main
+
+    root = _tiny_ccp(tmp_path, n=8)
+    torch.manual_seed(0)
+    torch.save(CAGANGenerator(base=8).state_dict(), tmp_path / "g.pt")
+    assert main(["swap", "--ccp-root", str(root), "--split", "all", "--weights",
+                 str(tmp_path / "g.pt"), "--max-images", "3", "--no-pattern", "--device", "cpu",
+                 "--no-progress"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == "split=all images=3"
+    assert [l.split(" |")[0] for l in lines[3:6]] == ["| CAGAN", "| colour transfer (Lab mean/std)",
+                                                        "| nothing (the photo)"]
+    assert re.fullmatch(r"alpha_iou=[\d.]+ outside_l1=[\d.]+ known_l1=[\d.]+ "
+                        r"known_l1_nothing=[\d.]+ known_l1_colour=[\d.]+", lines[-1])

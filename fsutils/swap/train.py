@@ -27,7 +27,7 @@ from fsutils import weights as W
 from fsutils.models.cagan import (CAGANDiscriminator, CAGANGenerator, LossWeights,
                                   discriminator_loss, generator_from_state_dict, generator_loss)
 
-from .data import SIZE, SwapDataset
+from .data import SIZE, UPPER, SwapDataset
 from .evaluate import known_answer_cases, score_generator
 
 __all__ = ["SwapTrainConfig", "generator_step", "discriminator_step", "SwapRun", "train",
@@ -42,6 +42,7 @@ class SwapTrainConfig:
     out: str = "runs/cagan"
     height: int = SIZE[0]
     width: int = SIZE[1]
+    classes: str = str(UPPER)
     base_channels: int = 32
     disc_channels: int = 32
     batch_size: int = 16
@@ -66,6 +67,10 @@ class SwapTrainConfig:
         return self.height, self.width
 
     @property
+    def garment_classes(self) -> tuple[int, ...]:
+        return tuple(int(c) for c in self.classes.split(",") if c.strip())
+
+    @property
     def loss_weights(self) -> LossWeights:
         return LossWeights(identity=self.lambda_id, cycle=self.lambda_cyc)
 
@@ -85,6 +90,9 @@ class SwapTrainConfig:
         if self.lambda_id < 0 or self.lambda_cyc < 0:
             raise ValueError("--lambda-id and --lambda-cyc must be ≥ 0")
         self.snapshot_steps  # noqa: B018  (a malformed list raises here)
+        if not self.garment_classes or not set(self.garment_classes) <= {1, 2, 3}:
+            raise ValueError(f"--classes must list kit garment classes 1 (upper body), 2 (lower "
+                             f"body) or 3 (full body), got {self.classes!r}")
 
 
 def generator_step(G: CAGANGenerator, D: CAGANDiscriminator, opt: torch.optim.Optimizer,
@@ -143,14 +151,15 @@ class SwapRun:
         ckpt = W.read_checkpoint(last) if last.is_file() else None
         if ckpt is not None:
             self._check_same_run(ckpt.get("config", {}))
-        self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)
         ids = ccp.list_ids(cfg.ccp_root)
         train_ids = ccp.ids_in_split(ids, "train")[: cfg.max_train_images]
         val_ids = ccp.ids_in_split(ids, "val")[: cfg.val_images]
-        self.train_set = SwapDataset(cfg.ccp_root, train_ids, cfg.size, seed=cfg.seed,
+        classes = cfg.garment_classes
+        self.train_set = SwapDataset(cfg.ccp_root, train_ids, cfg.size, classes, seed=cfg.seed,
                                      progress=cfg.progress)
-        self.val_cases = [c for c, _ in known_answer_cases(cfg.ccp_root, val_ids, cfg.size)]
+        self.val_cases = [c for c, _ in known_answer_cases(cfg.ccp_root, val_ids, cfg.size, classes)]
+        self.out.mkdir(parents=True, exist_ok=True)
         self.G = CAGANGenerator(cfg.base_channels).to(self.dev).train()
         self.D = CAGANDiscriminator(cfg.disc_channels).to(self.dev).train()
         betas = (cfg.beta1, 0.999)
@@ -161,7 +170,7 @@ class SwapRun:
             self._resume(ckpt)
 
     def _check_same_run(self, saved: dict) -> None:
-        for key in ("height", "width", "base_channels", "disc_channels"):
+        for key in ("height", "width", "classes", "base_channels", "disc_channels"):
             if key in saved and saved[key] != getattr(self.cfg, key):
                 raise ValueError(f"{self.out} holds a run with {key}={saved[key]}, not "
                                  f"{getattr(self.cfg, key)}; use the same settings to resume, "
@@ -259,6 +268,7 @@ _HELP = {
     "out": "run folder: last.pt, best.pt, history.json, generator_step<N>.pt (an existing run resumes)",
     "height": "crop height in pixels (multiple of 16)",
     "width": "crop width in pixels (multiple of 16)",
+    "classes": "garment classes to swap, comma-separated: 1 upper body (default), 2 lower, 3 full",
     "base_channels": "generator channels at the first U-Net level",
     "disc_channels": "discriminator channels at its first layer",
     "lambda_id": "weight of mean|α| (keep the change small)",
