@@ -144,6 +144,7 @@ def _batch(n=4, seed=0):
     return tuple(torch.rand(n, 3, *TINY, generator=g) * 2 - 1 for _ in range(3))
 
 
+@pytest.mark.slow  # the first optimiser step of a process imports torch._dynamo (seconds)
 def test_one_training_step_lowers_the_generator_loss():
     torch.manual_seed(0)
     G, D = CAGANGenerator(base=8), CAGANDiscriminator(base=8)
