@@ -359,6 +359,8 @@ def test_evaluate_swap_refuses_a_missing_generator(tmp_path):
     root = write_ccp(tmp_path / "ccp", {"0001": person_groundtruth(48, 32, "shirt", "pants")})
     with pytest.raises(SystemExit, match="--arch cagan"):
         main(["swap", "--ccp-root", str(root), "--split", "all"])
+    with pytest.raises(SystemExit, match="multiples of 16"):
+        main(["swap", "--ccp-root", str(root), "--height", "50"])
 
 
 @pytest.mark.slow
@@ -370,7 +372,7 @@ def test_evaluate_swap_command_prints_the_table_and_the_figures_last(tmp_path, c
     torch.save(CAGANGenerator(base=8).state_dict(), tmp_path / "g.pt")
     assert main(["swap", "--ccp-root", str(root), "--split", "all", "--weights",
                  str(tmp_path / "g.pt"), "--max-images", "3", "--no-pattern", "--device", "cpu",
-                 "--no-progress"]) == 0
+                 "--height", "64", "--width", "48", "--no-progress"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "split=all images=3"
     assert [l.split(" |")[0] for l in lines[3:6]] == ["| CAGAN", "| colour transfer (Lab mean/std)",

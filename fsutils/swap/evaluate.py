@@ -236,11 +236,12 @@ def score_generator(G: torch.nn.Module, cases: list[KnownAnswer], scores: Scores
 
 def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test", *,
                   max_images: int | None = None, segmenter: Any = None, pattern: bool = True,
-                  device: Any = None, progress: bool = True) -> dict:
+                  size: tuple[int, int] = SIZE, device: Any = None, progress: bool = True) -> dict:
     """Score the generator ``weights`` (see :func:`fsutils.swap.garment.load_generator`) and the
     baselines on the CCP photos of ``split``; returns ``{"split", "images", "scores"}``.
     ``segmenter`` (anything with ``predict(photo) → labels``; default the kit's cloth segmenter)
-    gives the baselines' garment mask."""
+    gives the baselines' garment mask; ``size`` is the crop (height, width) the generator was
+    trained at."""
     from tqdm.auto import tqdm
 
     from .garment import load_generator
@@ -253,7 +254,7 @@ def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test"
         from fsutils.segment import ClothSegmenter
 
         segmenter = ClothSegmenter(device=device)
-    cases = known_answer_cases(ccp_root, ids, progress=progress)
+    cases = known_answer_cases(ccp_root, ids, size, progress=progress)
     if not cases:
         raise ccp.CCPError(f"none of the {len(ids)} photos shows an upper-body garment.")
     scores = score_generator(G, [c for c, _ in cases])
@@ -310,6 +311,8 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--segment-weights", default=DEFAULT_CLOTH_WEIGHTS,
                    help="cloth model giving the baselines' garment mask")
     p.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
+    p.add_argument("--height", type=int, default=SIZE[0], help="crop height the generator was trained at")
+    p.add_argument("--width", type=int, default=SIZE[1], help="crop width the generator was trained at")
     p.add_argument("--no-pattern", action="store_true", help="skip the pattern try-on baseline")
     p.add_argument("--device", default=None)
     p.add_argument("--no-progress", action="store_true")
@@ -327,6 +330,9 @@ def main(args: Any) -> int:
                          "that holds photos/, annotations/ and label_list.mat.")
     if args.max_images is not None and args.max_images < 1:
         raise SystemExit("error: --max-images must be ≥ 1.")
+    if args.height % 16 or args.width % 16 or min(args.height, args.width) < 16:
+        raise SystemExit(f"error: --height and --width must be multiples of 16, got "
+                         f"{args.height}×{args.width}.")
     try:
         ccp.ids_in_split(ccp.list_ids(args.ccp_root), args.split)
         from .garment import load_generator
@@ -337,7 +343,8 @@ def main(args: Any) -> int:
     with contextlib.redirect_stdout(sys.stderr):  # stdout: the table only
         seg = ClothSegmenter(args.segment_weights, device=args.device)
         r = evaluate_swap(args.ccp_root, args.weights, args.split, max_images=args.max_images,
-                          segmenter=seg, pattern=not args.no_pattern, device=args.device,
+                          segmenter=seg, pattern=not args.no_pattern,
+                          size=(args.height, args.width), device=args.device,
                           progress=not args.no_progress)
     print(f"split={r['split']} images={r['images']}")
     print("\n".join(swap_table(r["scores"])))
