@@ -62,12 +62,13 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     full disk, Ctrl-C), the temporary file is removed and an earlier ``path`` is left as it was;
     a process killed outright leaves at most the hidden ``.part`` file, never a partial ``path``.
 
-    The file gets the usual permissions (``0o666`` less the umask), like ``open(path, "wb")``.
+    The file gets the usual permissions (``0o666`` less the umask), like ``open(path, "wb")``;
+    the standard library's ``os.replace`` is the whole mechanism, so no package is needed for it.
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
     try:
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), "wb") as f:
+        with open(tmp, "xb") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
