@@ -417,16 +417,14 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     written, failed, stopped = _run_batch(pipe, photos, args, style, names)
     if stopped:
-        print(stopped, file=sys.stderr)
+        print(stopped[1], file=sys.stderr)
     print(f"{'stopped after' if stopped else 'done in'} {time.perf_counter() - t0:.1f}s: "
           f"{_files(len(written))} in {args.out}/", file=sys.stderr)
     if failed:
         print(f"error: {len(failed)} of {len(photos)} photo(s) failed:", file=sys.stderr)
         for path, why in failed:
             print(f"  {path}: {why}", file=sys.stderr)
-    if stopped and stopped.startswith("interrupted"):
-        return INTERRUPTED
-    return 1 if failed or stopped else 0
+    return stopped[0] if stopped else 1 if failed else 0
 
 
 def _why(err: Exception) -> str:
@@ -461,10 +459,11 @@ def _check_size(given: tuple[int, int], working: tuple[int, int], max_size: int)
 
 
 def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
-               names: tuple[str, ...]) -> tuple[list[Path], list[tuple[Path, str]], str | None]:
+               names: tuple[str, ...]
+               ) -> tuple[list[Path], list[tuple[Path, str]], tuple[int, str] | None]:
     """Every photo in turn: the files written (each listed on stdout as soon as it is in place),
-    the photos that failed with one line each, and why the batch stopped early (Ctrl-C, a full
-    disk) or None. A photo that fails for any other reason is reported and the batch goes on.
+    the photos that failed with one line each, and, when the batch stopped early (Ctrl-C, a full
+    disk), its exit status and the line that says why (else None). A photo that fails for any other reason is reported and the batch goes on.
     Per-photo lines go through ``tqdm.write`` so they never run into the progress bar, and the
     bar is drawn only on a terminal (tqdm's ``disable=None``)."""
     from tqdm.auto import tqdm
@@ -482,45 +481,45 @@ def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
 
     bar = tqdm(photos, desc="photos", unit="photo", file=sys.stderr,
                disable=True if args.quiet or len(photos) < 2 else None)
-    for done, path in enumerate(bar):
-        bar.set_postfix_str(path.name)
-        before = len(written)
-        try:
-            given = fio.load_image(path)
-            pipe.set_image(given, name=path.stem)
-            _check_size(given.size, pipe.photo.size, pipe.max_size)
-            # stdout lists only the written files; what the models say goes to stderr
-            with contextlib.redirect_stdout(sys.stderr):
-                res = pipe.run(mode=args.blend, classes=args.garments,
-                               masked_style=args.masked_style,
-                               progress=not args.quiet, **style)
-            save_result(res, args.out, path.stem, kinds=args.save, on_saved=saved)
-        except WeightsError as e:
-            raise SystemExit(_weights_help(style["method"], e)) from None
-        except KeyboardInterrupt:
-            bar.close()
-            return written, failed, (
-                f"interrupted (Ctrl-C) during {path.name}: stopped with {done} of {len(photos)} "
-                "photo(s) done; every file listed is complete, none is half-written")
-        except OSError as e:
-            if e.errno not in _DISK_FULL:
+    done = 0
+    try:
+        for path in bar:
+            bar.set_postfix_str(path.name)
+            before = len(written)
+            try:
+                given = fio.load_image(path)
+                pipe.set_image(given, name=path.stem)
+                _check_size(given.size, pipe.photo.size, pipe.max_size)
+                # stdout lists only the written files; what the models say goes to stderr
+                with contextlib.redirect_stdout(sys.stderr):
+                    res = pipe.run(mode=args.blend, classes=args.garments,
+                                   masked_style=args.masked_style,
+                                   progress=not args.quiet, **style)
+                save_result(res, args.out, path.stem, kinds=args.save, on_saved=saved)
+            except WeightsError as e:
+                raise SystemExit(_weights_help(style["method"], e)) from None
+            except Exception as e:  # noqa: BLE001 — one photo's failure must not end the batch
+                if isinstance(e, OSError) and e.errno in _DISK_FULL:
+                    bar.close()
+                    return written, failed, (1, (
+                        f"error: the disk is full ({_why(e)}): stopped at {path.name} with "
+                        f"{done} of {len(photos)} photo(s) done; earlier results are intact. Free "
+                        "some space or choose another --out, then run again"))
                 failed.append((path, _why(e)))
                 tqdm.write(f"error: {path}: {_why(e)}", file=sys.stderr)
+                done += 1
                 continue
-            bar.close()
-            return written, failed, (
-                f"error: the disk is full ({_why(e)}): stopped at {path.name} with {done} of "
-                f"{len(photos)} photo(s) done; earlier results are intact. Free some space or "
-                "choose another --out, then run again")
-        except Exception as e:  # noqa: BLE001 — one photo's failure must not end the batch
-            failed.append((path, _why(e)))
-            tqdm.write(f"error: {path}: {_why(e)}", file=sys.stderr)
-            continue
-        warning = _coverage_warning(path, res, names)
-        if warning:
-            tqdm.write(warning, file=sys.stderr)
-        tqdm.write(f"{path.name}: garments cover {100 * res.mask.mean():.1f}% of the photo; wrote "
-                   f"{_files(len(written) - before)}", file=sys.stderr)
+            done += 1
+            warning = _coverage_warning(path, res, names)
+            if warning:
+                tqdm.write(warning, file=sys.stderr)
+            tqdm.write(f"{path.name}: garments cover {100 * res.mask.mean():.1f}% of the photo; "
+                       f"wrote {_files(len(written) - before)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        bar.close()
+        return written, failed, (INTERRUPTED, (
+            f"interrupted (Ctrl-C): stopped with {done} of {len(photos)} photo(s) done; every "
+            "file listed is complete, none is half-written"))
     return written, failed, None
 
 
@@ -530,7 +529,7 @@ def _entry() -> int:
     try:
         return main()
     except KeyboardInterrupt:
-        print("interrupted (Ctrl-C) before any photo was done", file=sys.stderr)
+        print("interrupted (Ctrl-C): stopped before any photo was written", file=sys.stderr)
         return INTERRUPTED
 
 

@@ -48,7 +48,9 @@ def paused(im, fp, filename, *a, **kw):
     half = len(buf.getvalue()) // 2
     fp.write(buf.getvalue()[:half])
     fp.flush()
-    Path(os.environ["FAULTS_MARKER"]).write_text(str(fp.name))
+    marker = Path(os.environ["FAULTS_MARKER"])
+    marker.with_suffix(".tmp").write_text(str(fp.name))
+    marker.with_suffix(".tmp").rename(marker)  # whole when the test sees it
     time.sleep(120)
     fp.write(buf.getvalue()[half:])
 Image.SAVE["PNG"] = paused
@@ -278,6 +280,22 @@ def test_ctrl_c_mid_write_stops_with_the_summary_and_exit_130(tmp_path, two_phot
     assert stdout.split() == [str(out / "a_stylized.png")]
 
 
+def test_ctrl_c_while_the_models_load_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
+    import fsutils.pipeline as P
+    from fsutils.__main__ import _entry
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(P, "Pipeline", interrupted)
+    monkeypatch.setattr(sys, "argv", ["fsutils", str(photo(tmp_path / "p.png")), "--out",
+                                      str(tmp_path / "out")])
+    assert _entry() == 130
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == ["interrupted (Ctrl-C): stopped before any photo was "
+                                        "written"]
+
+
 # ------------------------------------------------------------------ output folder not writable
 def unprivileged() -> list[str]:
     """A command prefix under which permissions apply: root ignores them unless it drops the
@@ -377,7 +395,7 @@ def test_a_full_disk_while_overwriting_keeps_the_earlier_result(tmp_path, monkey
     (["--radius", "99999999999"], "--radius"), (["--device", "bogus"], "--device"),
     (["--device", "cuda"], "--device"), (["--device", "cuda:7"], "--device"),
     (["--max-size", "99999"], "--max-size"), (["--max-size", "8"], "--max-size"),
-    (["--size", "1e9"], "--size"), (["--steps", "1000000000"], "--steps"),
+    (["--size", "99999"], "--size"), (["--steps", "1000000000"], "--steps"),
     (["--style-weight", "inf"], "--style-weight"), (["--tv-weight", "1e300"], "--tv-weight"),
 ])
 def test_values_that_would_crash_later_are_refused_first(tmp_path, args, option, capsys,
