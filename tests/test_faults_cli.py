@@ -74,6 +74,15 @@ def truncated_jpeg(path: Path) -> Path:
     return path
 
 
+def odd_photos(folder: Path) -> list[str]:
+    """A folder holding a 1×4000 and a 4000×1 strip, a 10-px photo and a JPEG cut inside its
+    header: the photos that used to end a batch with a traceback. Returns their names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    photo(folder / "a_tall.png", (1, 4000)), photo(folder / "b_wide.png", (4000, 1))
+    photo(folder / "c_tiny.png", (10, 10)), truncated_jpeg(folder / "d_cut.jpg")
+    return ["a_tall.png", "b_wide.png", "c_tiny.png", "d_cut.jpg"]
+
+
 def readable_pngs(folder: Path) -> list[Path]:
     """Every visible PNG in ``folder``, each checked to decode completely."""
     files = sorted(p for p in folder.glob("*.png"))
@@ -128,9 +137,7 @@ def two_photos(tmp_path) -> tuple[Path, Path]:
 def test_every_odd_photo_is_one_line_and_the_batch_goes_on(tmp_path, monkeypatch, capsys):
     _FakeStages(monkeypatch)
     photos = tmp_path / "photos"
-    photos.mkdir()
-    photo(photos / "a_tall.png", (1, 4000)), photo(photos / "b_wide.png", (4000, 1))
-    photo(photos / "c_tiny.png", (10, 10)), truncated_jpeg(photos / "d_cut.jpg")
+    bad = [*odd_photos(photos), "e_narrow.png"]
     photo(photos / "e_narrow.png", (300, 4000))   # 5 px wide at the 64-px working size
     photo(photos / "f_good.png"), photo(photos / "g_edge.png", (16, 16))  # the smallest allowed
     out = tmp_path / "out"
@@ -138,7 +145,6 @@ def test_every_odd_photo_is_one_line_and_the_batch_goes_on(tmp_path, monkeypatch
     captured = capsys.readouterr()
     no_traceback(captured.err)
     assert rc == 1
-    bad = ["a_tall.png", "b_wide.png", "c_tiny.png", "d_cut.jpg", "e_narrow.png"]
     during, listed = captured.err.split("error: 5 of 7 photo(s) failed:\n")
     for name in bad:
         lines = [line for line in during.splitlines() if line.startswith(f"error: {photos / name}")]
@@ -196,9 +202,7 @@ def test_odd_photos_with_the_real_models(tmp_path, weights_path, capsys):
     """The same odd photos through the real cloth, saliency and fast-style models."""
     need_models(weights_path)
     photos = tmp_path / "photos"
-    photos.mkdir()
-    photo(photos / "tall.png", (1, 4000)), photo(photos / "wide.png", (4000, 1))
-    photo(photos / "tiny.png", (10, 10)), truncated_jpeg(photos / "cut.jpg")
+    odd_photos(photos)
     shutil.copy(fio.sample_photos()[0], photos / "good.jpg")
     rc = main([str(photos), "--out", str(tmp_path / "out"), "--method", "fast", "--style",
                "mosaic", "--max-size", "64", "--save", "stylized", "--quiet"])
@@ -240,44 +244,37 @@ def test_a_write_error_fails_that_photo_only(tmp_path, monkeypatch, capsys, two_
 
 # ---------------------------------------------------------------- kill -9 and Ctrl-C mid-write
 @pytest.mark.slow  # a child process: Python and torch start in ~8 s here
-def test_kill_9_mid_write_leaves_no_partial_file_and_the_earlier_result(tmp_path, two_photos):
-    photos, out = two_photos
-    earlier = earlier_result(out, "b")
-    marker = tmp_path / "writing"
-    proc = start_child([str(photos), "--out", str(out), "--max-size", "64", "--save",
-                        "stylized", "--quiet"], "b_stylized", marker)
-    wait_for(marker, proc)
-    assert Path(marker.read_text()).parent == out      # paused inside the write to out/
-    proc.send_signal(signal.SIGKILL)
-    stdout, _ = proc.communicate(timeout=60)
-    assert proc.returncode == -signal.SIGKILL
-    assert (out / "b_stylized.png").read_bytes() == earlier   # the earlier good result
-    assert [p.name for p in readable_pngs(out)] == ["a_stylized.png", "b_stylized.png"]
-    assert stdout.split() == [str(out / "a_stylized.png")]    # listed as soon as it was written
-    # what the kill leaves is one hidden temporary file, never a partial result under its name
-    assert [p.name.startswith(".b_stylized.png.") and p.name.endswith(".part")
-            for p in out.iterdir() if p.name.startswith(".")] == [True]
-
-
-@pytest.mark.slow  # a child process: Python and torch start in ~8 s here
-def test_ctrl_c_mid_write_stops_with_the_summary_and_exit_130(tmp_path, two_photos):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill -9", "Ctrl-C"])
+def test_a_signal_mid_write_leaves_no_partial_file_and_the_earlier_result(tmp_path, two_photos,
+                                                                         sig):
+    """Half of b's PNG is in the file when the signal comes: b's earlier result stays as it was,
+    a's result (finished) is whole and listed on stdout. Ctrl-C also ends with one line, the
+    summary and exit status 130, and leaves no temporary file; kill -9 leaves only the hidden
+    temporary file, never a partial result under its name."""
     photos, out = two_photos
     earlier = earlier_result(out, "b")
     marker = tmp_path / "writing"
     proc = start_child([str(photos), "--out", str(out), "--max-size", "64", "--save",
                         "stylized"], "b_stylized", marker)
     wait_for(marker, proc)
-    proc.send_signal(signal.SIGINT)
+    assert Path(marker.read_text()).parent == out      # paused inside the write to out/
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=60)
+    assert (out / "b_stylized.png").read_bytes() == earlier
+    assert [p.name for p in readable_pngs(out)] == ["a_stylized.png", "b_stylized.png"]
+    assert stdout.split() == [str(out / "a_stylized.png")]    # listed as soon as it was written
+    hidden = [p.name for p in out.iterdir() if p.name.startswith(".")]
+    if sig == signal.SIGKILL:
+        assert proc.returncode == -signal.SIGKILL
+        assert len(hidden) == 1 and hidden[0].startswith(".b_stylized.png.") \
+            and hidden[0].endswith(".part")
+        return
     no_traceback(stderr)
     assert proc.returncode == 130, stderr
     interrupted = [line for line in stderr.splitlines() if "interrupted" in line.lower()]
     assert len(interrupted) == 1 and "1 of 2 photo(s) done" in interrupted[0]
     assert stderr.rstrip().splitlines()[-1].startswith("stopped after")   # then the summary
-    assert (out / "b_stylized.png").read_bytes() == earlier
-    assert [p.name for p in readable_pngs(out)] == ["a_stylized.png", "b_stylized.png"]
-    assert sorted(p.name for p in out.iterdir()) == ["a_stylized.png", "b_stylized.png"]
-    assert stdout.split() == [str(out / "a_stylized.png")]
+    assert hidden == []
 
 
 def test_ctrl_c_while_the_models_load_is_one_line_and_exit_130(tmp_path, monkeypatch, capsys):
