@@ -10,8 +10,11 @@ truncated file and never destroys an earlier good one.
 """
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,12 +58,19 @@ class Result:
         return fio.to_pil(arr)  # bool mask and saliency map: grey; images: RGB
 
 
+#: Age after which a temporary ``.part`` file of :func:`write_atomic` counts as left behind by a
+#: killed process (a live writer finishes a PNG in well under a second).
+STALE_PART_S = 600
+
+
 def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     """Write a file all at once or not at all: ``write(f)`` fills a hidden temporary file beside
     ``path`` (``.<name>.<random>.part``), which is flushed to disk and renamed over ``path``
     (``os.replace``: atomic on one file system). If anything fails or interrupts it (an error, a
     full disk, Ctrl-C), the temporary file is removed and an earlier ``path`` is left as it was;
-    a process killed outright leaves at most the hidden ``.part`` file, never a partial ``path``.
+    a process killed outright leaves at most the hidden ``.part`` file, never a partial ``path``
+    (and the next successful write of ``path`` removes such leftovers once they are
+    :data:`STALE_PART_S` seconds old).
 
     The file gets the usual permissions (``0o666`` less the umask), like ``open(path, "wb")``;
     the standard library's ``os.replace`` is the whole mechanism, so no package is needed for it.
@@ -78,6 +88,10 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
         if isinstance(e, OSError) and e.filename in (None, str(tmp)):
             e.filename = str(path)  # name the file the caller asked for, not the temporary one
         raise
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*.part"):  # left by a killed writer
+        with contextlib.suppress(OSError):
+            if time.time() - old.stat().st_mtime > STALE_PART_S:
+                old.unlink()
     return path
 
 

@@ -371,6 +371,17 @@ def test_a_full_disk_is_one_line_and_keeps_earlier_results(tmp_path, monkeypatch
                                      "b_stylized.png"]]
 
 
+def test_the_next_write_removes_what_a_killed_writer_left(tmp_path):
+    target = tmp_path / "x_stylized.png"
+    stale, fresh = tmp_path / ".x_stylized.png.0badf00d.part", tmp_path / ".x_stylized.png.1.part"
+    stale.write_bytes(b"\x89PNG half"), fresh.write_bytes(b"\x89PNG being written")
+    old = time.time() - results.STALE_PART_S - 60
+    os.utime(stale, (old, old))
+    results.write_atomic(target, lambda f: f.write(b"whole"))
+    assert target.read_bytes() == b"whole"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [fresh.name, target.name]
+
+
 def test_a_full_disk_while_overwriting_keeps_the_earlier_result(tmp_path, monkeypatch):
     earlier = earlier_result(tmp_path, "x")
     target = tmp_path / "x_stylized.png"
