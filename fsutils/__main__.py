@@ -293,8 +293,9 @@ def _writable(out: Path, parser: argparse.ArgumentParser) -> None:
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as e:
+        where = Path(e.filename) if e.filename else out  # the probe's own name would confuse
         parser.error(f"--out {out} cannot be written ({e.strerror or e}"
-                     f"{f': {e.filename}' if e.filename and Path(e.filename) != out else ''}); "
+                     f"{'' if out in (where, where.parent) else f': {where}'}); "
                      "choose a folder you can write to")
 
 

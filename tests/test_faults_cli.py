@@ -323,7 +323,8 @@ def test_out_not_writable_is_one_line_before_any_model_loads(tmp_path, under):
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("python -m fsutils: error: --out "), lines
-    assert "cannot be written (Permission denied" in lines[0]
+    assert f"--out {out} cannot be written (Permission denied" in lines[0]
+    assert str(locked / "new") in lines[0] if under else "Permission denied);" in lines[0]
     assert "cloth segmentation" not in r.stderr and r.stdout == ""   # no model was loaded
     assert not list(locked.iterdir())
     print(f"refused in {time.perf_counter() - t0:.1f}s")
