@@ -421,6 +421,23 @@ def test_values_that_would_crash_later_are_refused_first(tmp_path, args, option,
     assert not (tmp_path / "out").exists()
 
 
+def test_device_names_are_checked_against_the_machine(monkeypatch):
+    import torch
+
+    from fsutils import env
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)     # one GPU
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(env, "_mps_available", lambda t: False)
+    assert [env.check_device(n) for n in ("cpu", " CUDA", "cuda:0", "auto")] == \
+        ["cpu", "cuda", "cuda:0", "auto"]
+    for name, why in (("cuda:1", "only 1 CUDA device"), ("mps", "MPS is not available"),
+                      ("bogus", "Unknown device 'bogus'"), ("meta", "Unknown device")):
+        with pytest.raises(ValueError, match=why) as info:
+            env.check_device(name)
+        assert "cpu, cuda" in str(info.value)   # what this machine has
+
+
 def test_the_largest_allowed_values_still_run(tmp_path, monkeypatch, capsys):
     from fsutils.blend.modes import BLEND_LIMITS
 
