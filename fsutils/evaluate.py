@@ -155,6 +155,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-progress", action="store_true")
     _blend_parser(sub)
     _cutout_parser(sub)
+    from .swap import evaluate as swap_evaluate
+    swap_evaluate.add_parser(sub)
     return p
 
 
@@ -276,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         return _main_blend(args)
     if args.task == "cutout":
         return _main_cutout(args)
+    if args.task == "swap":
+        from .swap import evaluate as swap_evaluate
+        return swap_evaluate.main(args)
     r = evaluate_segmentation(args.ccp_root, args.weights, args.split, args.device,
                               not args.no_progress, args.max_images, args.input_size, args.clean)
     print(f"weights={r['weights']} split={r['split']} images={r['images']}")
