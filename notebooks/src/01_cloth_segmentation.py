@@ -84,12 +84,16 @@ from fsutils import course
 from fsutils.segment import ClothSegmenter, CLASS_NAMES
 
 print("the kit's defaults:", course.defaults())
-USE_OFFICIAL = False          # True: the official 176 MB cloth_segm model (needs internet)
-segmenter = ClothSegmenter("cloth_segm") if USE_OFFICIAL else ClothSegmenter()   # the default
+USE_OFFICIAL = False     # True: the official 176 MB cloth_segm (needs internet)
+if USE_OFFICIAL:
+    segmenter = ClothSegmenter("cloth_segm")
+else:
+    segmenter = ClothSegmenter()         # the kit's default model
 entry = weights.get(segmenter.name)
 S = segmenter.input_size
-print(f"{entry.size / 1e6:.1f} MB; input: the photo resized to {S}×{S} px ({segmenter.resample}), "
-      f"x' = (x − {segmenter.mean}) / {segmenter.std}; mirror image averaged in: {segmenter.flip}")
+print(f"{entry.size / 1e6:.1f} MB; input: the photo resized to {S}×{S} px "
+      f"({segmenter.resample}), x' = (x − {segmenter.mean}) / {segmenter.std}; "
+      f"mirror image averaged in: {segmenter.flip}")
 
 # %% [markdown]
 # ## Step by step

@@ -198,11 +198,12 @@ plt.tight_layout(); plt.show()
 # %%
 measured = course.blend_scores()
 setup = course.figures()["blend"]
-print(f"{course.split_name(setup['split'])} photos, cloth model {setup['cloth_model']}, "
-      f"saliency {setup['saliency']}")
+print(f"{course.split_name(setup['split'])} photos, cloth model "
+      f"{setup['cloth_model']}, saliency {setup['saliency']}")
 display(Markdown("\n".join(course.blend_table())))
 best = max(measured, key=lambda m: measured[m]["edge_contrast"])
-print(f"best edge contrast: {best}; the kit's default blend mode: {course.defaults()['blend mode']}")
+default = course.defaults()["blend mode"]
+print(f"best edge contrast: {best}; the kit's default blend mode: {default}")
 
 # %% [markdown]
 # Equation 2 with the guided-filter mask keeps equation 2's low leakage and puts the style's edge
