@@ -281,21 +281,39 @@ def test_the_style_panel_opens_each_method_at_the_tables_size(pipe, monkeypatch)
     assert fixed.size.value == 256
 
 
+def _caption_row(panel):
+    caption = panel.captions.value
+    widths = [float(x) for x in re.findall(r";width:([\d.]+)%", caption)]
+    margins = [float(x) for x in re.findall(r"margin-left:([\d.]+)%", caption)]
+    return caption, widths, margins
+
+
 def test_the_blend_panel_captions_are_page_text_above_their_tiles(pipe):
     from fsutils import widgets
     from fsutils.widgets.drawing import DISPLAY_HEIGHT
 
     panel = widgets.BlendPanel(pipe, mode="feathered", box=64)
-    caption = panel.captions.value
+    caption, widths, margins = _caption_row(panel)
     for words in ("hard paste: seam", "saliency (eq. 2): seam", "feathered: seam", "weight W"):
         assert words in caption
+    assert panel.captions.layout.display != "none" and panel.captions in panel.view.children
     assert panel.last_image.height == DISPLAY_HEIGHT               # no text drawn into it
     assert panel.view.layout.max_width == f"{panel.last_image.width}px"
-    assert panel.captions in panel.view.children
-    lefts = [float(x) for x in re.findall(r"left:([\d.]+)%", caption)]
-    widths = [float(x) for x in re.findall(r"width:([\d.]+)%", caption)]
-    assert lefts == sorted(lefts) and len(lefts) == 5
-    assert abs(lefts[-1] + widths[-1] - 100) < 0.01                 # the last tile ends the picture
+    assert len(widths) == len(margins) == 5 and margins[0] == 0
+    assert abs(sum(widths) + sum(margins) - 100) < 0.01             # the tiles fill the picture
     # the first tile is the photo: its caption spans the photo's width in the picture
     frame_w = round(600 * DISPLAY_HEIGHT / 400)
     assert abs(widths[0] - 100 * frame_w / panel.last_image.width) < 0.5
+    panel.garments.boxes[1].value = panel.garments.boxes[2].value = False
+    panel.garments.boxes[3].value = False                          # no garment: no picture
+    assert panel.captions.layout.display == "none"
+
+
+def test_the_style_panel_captions_are_page_text(pipe):
+    from fsutils import widgets
+
+    panel = widgets.StylePanel(pipe, method="fast")
+    panel.run()
+    caption, widths, margins = _caption_row(panel)
+    assert "photo" in caption and "stylised (latest run)" in caption
+    assert abs(sum(widths) + sum(margins) - 100) < 0.01

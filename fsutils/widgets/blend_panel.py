@@ -1,7 +1,6 @@
 """The blend panel: blend mode, its parameters and the boundary close-up."""
 from __future__ import annotations
 
-import html
 import math
 from typing import Any
 
@@ -14,7 +13,7 @@ from fsutils import io as fio
 from fsutils.pipeline import Pipeline
 
 from .base import STYLE_WIDE, Panel, slider
-from .drawing import DISPLAY_HEIGHT, compose
+from .drawing import DISPLAY_HEIGHT
 from .pickers import GarmentPicker
 from .style_panel import StylePanel
 
@@ -26,7 +25,6 @@ _LABELS = {"hard": "hard paste", "saliency": "saliency (eq. 2)", "feathered": "f
            "soft": "soft", "soft_saliency": "soft × saliency", "guided": "guided",
            "guided_saliency": "guided × saliency", "poisson": "Poisson"}
 _DEFAULT = BlendParams()
-_GAP = 6  # pixels between the picture's tiles
 
 
 class BlendPanel(Panel):
@@ -66,19 +64,12 @@ class BlendPanel(Panel):
         self.box_y = slider(W.IntSlider, 0, 0, 1, 1, "zoom box y", "fsutils-box-y")
         self.scores = W.HTML()
         self.scores.add_class("fsutils-seam-scores")
-        # the tiles' captions are page text above the picture (drawn into it, they would shrink
-        # with it in a narrow window); the picture fills the view up to its own width, so the
-        # captions, placed in percent of that width, stay above their tiles
-        self.captions = W.HTML()
-        self.captions.add_class("fsutils-blend-captions")
         self.seam: dict[str, float] = {}
         self._box_key: str | None = None
         self._auto_box: tuple[int, int, int] | None = None
         super().__init__(pipe, [self.garments, self.mode, self.strength, self.width, self.radius,
                                 self.eps, W.HBox([self.box_x, self.box_y]), self.box_size,
                                 self.scores])
-        self.view.children = (self.captions, *self.view.children)
-        self.picture.layout.width = "100%"
         self._requested_box = box
         self.watch(self.mode, self.strength, self.width, self.radius, self.eps, self.box_x,
                    self.box_y, self.box_size, *self.garments.boxes.values())
@@ -148,22 +139,6 @@ class BlendPanel(Panel):
         for name in ("strength", "width", "radius", "eps"):
             getattr(self, name).disabled = name not in used
 
-    def _set_captions(self, captions: list[str], widths: list[int], total: int) -> None:
-        """One caption above each tile (``widths`` in picture pixels, :data:`_GAP` apart), in
-        percent of the picture's width; the view is as wide as the picture at most."""
-        cells, x = [], 0
-        for caption, w in zip(captions, widths):
-            cells.append(f'<div style="position:absolute;left:{100 * x / total:.3f}%;'
-                         f'width:{100 * w / total:.3f}%;overflow-wrap:anywhere">'
-                         f'{html.escape(caption)}</div>')
-            x += w + _GAP
-        value = ('<div style="position:relative;height:2.7em;font-size:13px;line-height:1.3">'
-                 + "".join(cells) + "</div>")
-        if self.captions.value != value:
-            self.captions.value = value
-        if self.view.layout.max_width != f"{total}px":
-            self.view.layout.max_width = f"{total}px"
-
     def render(self) -> None:
         from fsutils.blend import seam_score
 
@@ -198,12 +173,7 @@ class BlendPanel(Panel):
         ImageDraw.Draw(frame).rectangle((round(x0 * scale), round(y0 * scale),
                                          round(x1 * scale) - 1, round(y1 * scale) - 1),
                                         outline=(0, 200, 255), width=2)
-        tiles = [(frame, f"{_LABELS[params.mode]} (box: the close-ups)"), *crops]
-        picture = compose([(im, "") for im, _ in tiles], nearest=True, gap=_GAP)
-        self.show_image(picture)
-        sizes = [im.size if hasattr(im, "size") and not isinstance(im, np.ndarray)
-                 else (im.shape[1], im.shape[0]) for im, _ in tiles]
-        widths = [max(1, round(w * picture.height / h)) for w, h in sizes]   # as compose fits them
-        self._set_captions([c for _, c in tiles], widths, picture.width)
+        # captions as page text (Panel.show_tiles): readable in a narrow window too
+        self.show_tiles([(frame, _LABELS[params.mode]), *crops], nearest=True)
         self.scores.value = "seam score (lower = smoother boundary): " + ", ".join(
             f"<b>{m}</b> {'n/a' if math.isnan(v) else f'{v:.4f}'}" for m, v in self.seam.items())

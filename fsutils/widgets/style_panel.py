@@ -168,4 +168,4 @@ class StylePanel(Panel):
         if self.method.value != "fast" and self.style_picker.value is not None:
             tiles.append((self.style_picker.value, f"painting: {self.style_picker.name}"))
         tiles.append((styled, "stylised (latest run)"))
-        self.show_image(compose(tiles))
+        self.show_tiles(tiles)   # captions as page text: readable in a narrow window too
