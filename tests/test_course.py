@@ -91,6 +91,11 @@ def test_readme_prose_quotes_the_measured_training_record():
     mirrored = ", ".join(f"{s} px {v:.3f}" for s, v in zip(sizes["mirrored_sizes"],
                                                           sizes["mirrored"]))
     assert plain in readme and mirrored in readme
+    blend = course.blend_scores()
+    assert (f"leakage {blend['hard']['leakage']:.3f} → {blend['saliency']['leakage']:.3f}"
+            in readme)
+    assert (f"edge contrast {blend['hard']['edge_contrast']:.3f} → "
+            f"{blend['guided']['edge_contrast']:.3f}") in readme
     splits = course.figures()["ccp_splits"]
     assert (f"{splits['train']} training, {splits['val']} validation and {splits['test']} test "
             "photos") in readme
