@@ -217,5 +217,6 @@ mirror, grey = np.ascontiguousarray(photo[:, ::-1]), np.repeat(photo.mean(axis=-
 for name, other in {"itself": photo, "mirror image": mirror, "grey": grey}.items():
     print(f"{name}: similarity {metrics.image_similarity(photo, other):.1f}, "
           f"mean pixel difference {np.abs(photo.astype(float) - other).mean():.1f} / 255")
-# The mirror image differs in almost every pixel yet scores close to 100: the pooled features do
-# not care where things are. Similarity and pixel difference answer different questions.
+# The mirror image differs far more in its pixels than the grey photo, yet scores higher: the
+# pooled features hardly care where things are, but they do care about colour. Similarity and
+# pixel difference answer different questions.
