@@ -91,7 +91,8 @@ else:
     segmenter = ClothSegmenter()         # the kit's default model
 entry = weights.get(segmenter.name)
 S = segmenter.input_size
-print(f"{entry.size / 1e6:.1f} MB; input: the photo resized to {S}×{S} px "
+print(f"{entry.size / 1e6:.1f} MB; " if entry.size else "", end="")
+print(f"input: the photo resized to {S}×{S} px "
       f"({segmenter.resample}), x' = (x − {segmenter.mean}) / {segmenter.std}; "
       f"mirror image averaged in: {segmenter.flip}")
 

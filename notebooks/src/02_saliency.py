@@ -65,7 +65,8 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 from fsutils import course
 print("the kit's defaults:", course.defaults())
 w = weights.get(course.defaults()["saliency"])
-print(f"{w.name}: {w.arch}, {w.size / 1e6:.1f} MB\n  licence {w.license}; credit: {w.credit}")
+size = f", {w.size / 1e6:.1f} MB" if w.size else ""      # when the registry knows it
+print(f"{w.name}: {w.arch}{size}\n  licence {w.license}; credit: {w.credit}")
 from fsutils.saliency import SaliencyModel
 saliency_model = SaliencyModel(w.name)
 
