@@ -186,14 +186,10 @@ class Pipeline:
         """The style stage's working size when none is given (see ``style_size``)."""
         if self._style_size is not None:
             return int(self._style_size)
-        if method == "gatys":
-            from fsutils.env import default_style_size
-            return int(default_style_size())
         self._need_image()
-        if method == "magenta":
-            from fsutils.style.magenta import DEFAULT_SIZE
-            return min(DEFAULT_SIZE, int(max(self.content.shape[:2])))
-        return int(max(self.content.shape[:2]))
+        long_side = int(max(self.content.shape[:2]))
+        known = _style.METHODS.get(method)  # a styler of your own works at the photo's size
+        return int(known.default_size(long_side)) if known else long_side
 
     def _segmenter(self) -> StageFn:
         if self._segment_fn is None:
