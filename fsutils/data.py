@@ -27,9 +27,9 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 __all__ = [
-    "CLASS_NAMES", "GARMENT_GROUPS", "CCPError", "PhotoError", "CCP_REPO", "locate_ccp", "clone_ccp", "read_label_names", "label_lookup", "list_ids",
-    "photo_path", "annotation_path", "load_photo", "load_groundtruth", "load_labels", "load_pair",
-    "evaluate_photos", "split_ids", "split_of", "ids_in_split",
+    "PhotoError", "photo_path", "annotation_path", "load_pair", "evaluate_photos",
+    "CLASS_NAMES", "GARMENT_GROUPS", "CCPError", "CCP_REPO", "locate_ccp", "clone_ccp", "read_label_names", "label_lookup", "list_ids",
+    "load_photo", "load_groundtruth", "load_labels", "split_ids", "split_of", "ids_in_split",
     "is_validation", "SPLITS", "CCPDataset",
 ]
 

@@ -29,7 +29,8 @@ names — and a bad one is refused in one line with exit status 2. A photo that 
 does not stop the run: it is left out, the others go on, the scores (whose first line gives
 ``images=N``, the photos scored) are printed as usual, and the left-out files are listed on
 stderr at the end, one line each, with exit status 1. When no photo at all can be scored, no
-score is printed (exit 1). A model that cannot be obtained stops the run in one line (exit 1).
+score is printed (exit 1). A model that cannot be obtained stops the run with what to do
+(exit 1); Ctrl-C stops it in one line (exit 130).
 """
 from __future__ import annotations
 
@@ -329,10 +330,11 @@ def _run_cutout(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]
 
     r = evaluate_cutout(args.ccp_root, args.split, max_images=args.max_images, iters=args.iters,
                         margin=args.margin, progress=not args.no_progress, skipped=skipped)
-    return r["images"], [f"split={r['split']} images={r['images']} grabcut_iters={r['iters']} "
-            f"box_margin={100 * r['margin']:g}%", *cutout_table(r),
-            f"iou_person_saliency={r['iou']['saliency']['person']:.4f} "
-            f"iou_person_grabcut_box={r['iou']['grabcut_box']['person']:.4f}"]
+    head = (f"split={r['split']} images={r['images']} grabcut_iters={r['iters']} "
+            f"box_margin={100 * r['margin']:g}%")
+    last = (f"iou_person_saliency={r['iou']['saliency']['person']:.4f} "
+            f"iou_person_grabcut_box={r['iou']['grabcut_box']['person']:.4f}")
+    return r["images"], [head, *cutout_table(r), last]
 
 
 def _run_blend(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]:
@@ -342,8 +344,9 @@ def _run_blend(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]
                        style=args.style, max_size=args.max_size, band=args.band,
                        segment_weights=args.segment_weights, max_images=args.max_images,
                        progress=not args.no_progress, skipped=skipped)
-    return r["images"], [f"split={r['split']} images={r['images']} style=fast/{r['style']} "
-            f"max_size={r['max_size']} band={r['band']}px", *placement_table(r["placement"])]
+    head = (f"split={r['split']} images={r['images']} style=fast/{r['style']} "
+            f"max_size={r['max_size']} band={r['band']}px")
+    return r["images"], [head, *placement_table(r["placement"])]
 
 
 def _report_skipped(skipped: list[tuple[Path, str]], scored: int) -> int:
@@ -375,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
     except WeightsError as e:
         print(f"error: the model could not be loaded: {e}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; no score was printed.", file=sys.stderr)
+        return 130
     except data.CCPError as e:  # not one photo could be scored
         if not skipped:
             print(f"error: {e}", file=sys.stderr)

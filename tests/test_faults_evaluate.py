@@ -244,6 +244,22 @@ def test_a_model_that_cannot_be_loaded_is_one_line(tmp_path, capsys):
     assert str(weights) in err[0]
 
 
+def test_ctrl_c_stops_in_one_line(tmp_path, capsys, monkeypatch):
+    import fsutils.segment
+
+    class Interrupted:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict(self, photo):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(fsutils.segment, "ClothSegmenter", Interrupted)
+    root = _ccp(tmp_path / "ccp")
+    assert _run(["segmentation", "--ccp-root", str(root)], capsys) == (
+        130, [], ["error: interrupted; no score was printed."])
+
+
 # -------------------------------------------------------------------------- the library side
 def test_load_pair_refuses_a_stretched_annotation_and_reads_a_good_one(tmp_path):
     root = _ccp(tmp_path / "ccp", "size")
