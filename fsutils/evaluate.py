@@ -179,13 +179,17 @@ def _whole(low: int, high: int | None = None):
 
 _MAX_IMAGES_HELP = "evaluate only the first N photos (N ≥ 1; default: all of the split)"
 _CCP_ROOT_HELP = "folder with photos/, annotations/pixel-level/ and label_list.mat"
+_EXIT_HELP = ("exit status: 0 every photo scored; 1 a photo could not be scored (left out, the "
+              "others scored, the left-out files listed on stderr at the end), none could, or a "
+              "model could not be obtained; 2 a bad argument, refused before any model loads")
 
 
 def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="python -m fsutils.evaluate", description=__doc__,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="task", required=True)
-    s = sub.add_parser("segmentation", help="per-class IoU of a cloth segmenter on a CCP folder")
+    s = sub.add_parser("segmentation", help="per-class IoU of a cloth segmenter on a CCP folder",
+                       epilog=_EXIT_HELP)
     s.add_argument("--ccp-root", required=True, type=Path, help=_CCP_ROOT_HELP)
     s.add_argument("--weights", default=DEFAULT_CLOTH_WEIGHTS,
                    help=f"registry name of the cloth model (default: {DEFAULT_CLOTH_WEIGHTS}), or the path of a "
@@ -212,7 +216,7 @@ def _cutout_parser(sub) -> None:
     from .baselines import BOX_MARGIN, GRABCUT_ITERS
 
     c = sub.add_parser("cutout", help="IoU of GrabCut, saliency and cloth-model cut-outs against "
-                                      "the annotated person and clothes")
+                                      "the annotated person and clothes", epilog=_EXIT_HELP)
     c.add_argument("--ccp-root", required=True, type=Path, help=_CCP_ROOT_HELP)
     c.add_argument("--split", choices=("val", "test", "train", "all"), default="val",
                    help="which photos: the kit's validation split (default), test, train, or all")
@@ -229,7 +233,7 @@ def _blend_parser(sub) -> None:
 
     d = BlendParams()
     b = sub.add_parser("blend", help="coverage / leakage / edge contrast of every blend mode "
-                                     "against the annotated garments")
+                                     "against the annotated garments", epilog=_EXIT_HELP)
     b.add_argument("--ccp-root", required=True, type=Path, help=_CCP_ROOT_HELP)
     b.add_argument("--split", default="val",
                    help="which photos: the kit's validation split (default), train, test where the "

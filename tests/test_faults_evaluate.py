@@ -244,6 +244,15 @@ def test_a_model_that_cannot_be_loaded_is_one_line(tmp_path, capsys):
     assert str(weights) in err[0]
 
 
+@pytest.mark.parametrize("task", TASKS)
+def test_help_says_what_happens_to_a_bad_photo(task, capsys):
+    with pytest.raises(SystemExit) as e:
+        evaluate.main([task, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert e.value.code == 0 and "1 a photo could not be scored (left out, the others scored" in text
+    assert "2 a bad argument, refused before any model loads" in text
+
+
 def test_ctrl_c_stops_in_one_line(tmp_path, capsys, monkeypatch):
     import fsutils.segment
 
