@@ -140,13 +140,11 @@ def list_ids(root: str | Path) -> list[str]:
     """Sorted ids (``"0001"`` …) that have both a photo and a pixel-level annotation."""
     root = Path(root)
     ann = root / "annotations" / "pixel-level"
-    if not root.is_dir():
-        raise CCPError(f"{root} {'is not a folder' if root.exists() else 'does not exist'}; give "
-                       "the CCP folder, the one that holds photos/, annotations/pixel-level/ and "
-                       "label_list.mat.")
-    if not ann.is_dir() or not (root / "photos").is_dir():
-        raise CCPError(f"{root} is not a CCP folder: it lacks photos/ or annotations/pixel-level/; "
-                       f"give the folder that holds both and label_list.mat (a clone of {CCP_REPO}).")
+    if not (root.is_dir() and ann.is_dir() and (root / "photos").is_dir()):
+        why = ("it does not exist" if not root.exists() else "it is a file" if not root.is_dir()
+               else "it lacks photos/ or annotations/pixel-level/")
+        raise CCPError(f"{root} is not a CCP folder: {why}; give the folder that holds photos/, "
+                       f"annotations/pixel-level/ and label_list.mat (a clone of {CCP_REPO}).")
     ids = sorted(p.stem for p in ann.glob("*.mat") if (root / "photos" / f"{p.stem}.jpg").is_file())
     if not ids:
         raise CCPError(f"no photo has an annotation in {root}: each photos/NNNN.jpg needs its "

@@ -1,7 +1,7 @@
 """Where the kit runs: Colab or not, which device, and defaults that suit it.
 
 - :func:`device` — CUDA, then Apple MPS, then CPU; ``FSUTILS_DEVICE=cpu|cuda|cuda:1|mps`` or the
-  ``prefer`` argument overrides the choice.
+  ``prefer`` argument overrides the choice; :func:`check_device` checks a name a user typed.
 - :func:`report` — one call that prints torch/torchvision versions, the device and the GPU, and on
   Colab without a GPU how to switch the runtime type.
 - :func:`tiny_mode` — ``FSUTILS_TINY=1``: notebooks and the main job use tiny sizes and iteration
@@ -19,7 +19,7 @@ import platform
 import sys
 from collections.abc import Iterator
 
-__all__ = ["is_colab", "device", "report", "tiny_mode", "default_style_size", "default_work_size",
+__all__ = ["is_colab", "device", "check_device", "report", "tiny_mode", "default_style_size", "default_work_size",
            "default_gatys_steps", "needs_weights"]
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -38,12 +38,20 @@ def _mps_available(torch) -> bool:
     return bool(mps is not None and mps.is_available())
 
 
+def _here(torch) -> str:
+    """The devices this machine can compute on, as a user would type them."""
+    cuda = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() \
+        else []
+    return ", ".join(["cpu", *(["cuda"] if cuda else []), *cuda[1:],
+                      *(["mps"] if _mps_available(torch) else [])])
+
+
 def device(prefer: str | None = None):
     """The ``torch.device`` to compute on.
 
     ``prefer`` (or else ``$FSUTILS_DEVICE``) forces one (``"cpu"``, ``"cuda"``, ``"cuda:1"``,
-    ``"mps"``); asking for one that is not available raises ``RuntimeError``. Otherwise CUDA, then
-    Apple MPS, then CPU.
+    ``"mps"``); asking for one that is unknown or not available raises ``RuntimeError`` naming the
+    devices this machine has. Otherwise CUDA, then Apple MPS, then CPU.
     """
     import torch
 
@@ -51,25 +59,39 @@ def device(prefer: str | None = None):
     if choice and choice != "auto":
         try:
             dev = torch.device(choice)
-        except RuntimeError as e:
-            raise RuntimeError(f"Unknown device {choice!r} (FSUTILS_DEVICE / prefer): {e}. "
-                               f"Use cpu, cuda, cuda:N or mps.") from None
+        except RuntimeError:
+            dev = None
+        if dev is None or dev.type not in {"cpu", "cuda", "mps"}:
+            raise RuntimeError(f"Unknown device {choice!r}: use cpu, cuda, cuda:N or mps "
+                               f"(available here: {_here(torch)}).")
         if dev.type == "cuda":
             if not torch.cuda.is_available():
                 raise RuntimeError(f"Device {choice!r} was requested but CUDA is not available "
-                                   f"here; unset FSUTILS_DEVICE or use cpu.")
+                                   f"here; use one of: {_here(torch)}.")
             if dev.index is not None and dev.index >= torch.cuda.device_count():
                 raise RuntimeError(f"Device {choice!r} was requested but only "
-                                   f"{torch.cuda.device_count()} CUDA device(s) exist.")
+                                   f"{torch.cuda.device_count()} CUDA device(s) exist; use one "
+                                   f"of: {_here(torch)}.")
         elif dev.type == "mps" and not _mps_available(torch):
             raise RuntimeError(f"Device {choice!r} was requested but Apple MPS is not available "
-                               f"here; unset FSUTILS_DEVICE or use cpu.")
+                               f"here; use one of: {_here(torch)}.")
         return dev
     if torch.cuda.is_available():
         return torch.device("cuda")
     if _mps_available(torch):
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def check_device(name: str) -> str:
+    """A device name as a user typed it (``--device``), checked against this machine before any
+    work: returned lower-cased when usable here (``auto``: the best available), else
+    ``ValueError`` with the message of :func:`device` (which names the devices there are)."""
+    try:
+        device(name.strip() or "auto")
+    except RuntimeError as e:
+        raise ValueError(str(e)) from None
+    return name.strip().lower()
 
 
 def _is_accelerated(dev) -> bool:

@@ -209,6 +209,8 @@ def _parser() -> argparse.ArgumentParser:
     s.set_defaults(task_parser=s)
     _blend_parser(sub)
     _cutout_parser(sub)
+    from .swap import evaluate as swap_evaluate
+    swap_evaluate.add_parser(sub)
     return p
 
 
@@ -372,6 +374,9 @@ _RUN = {"segmentation": _run_segmentation, "cutout": _run_cutout, "blend": _run_
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.task == "swap":  # its own checks and output
+        from .swap import evaluate as swap_evaluate
+        return swap_evaluate.main(args)
     _check_arguments(args)
     from .weights import WeightsError
 

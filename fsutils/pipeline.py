@@ -394,8 +394,8 @@ class Pipeline:
             raise ValueError(f"unknown style method {method!r}; choose from "
                              f"{', '.join(self.stylers)}")
         fields = self.style_params(method, params, **changes)
-        if style is None:
-            style = _style.get_method(method).default_style
+        if style is None and method in _style.METHODS:  # a styler of one's own has no default
+            style = _style.METHODS[method].default_style
         size = int(size or self.default_style_size(method))
         masked = None
         if mask_classes is not False and mask_classes is not None:

@@ -412,7 +412,15 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _wants_cagan(argv: list[str]) -> bool:
+    return "--arch=cagan" in argv or any(a == "--arch" and b == "cagan" for a, b in zip(argv, argv[1:]))
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if _wants_cagan(argv):  # the garment-swap GAN has its own trainer and flags
+        from .swap.train import main as train_cagan
+        return train_cagan(argv)
     args = vars(_parser().parse_args(argv))
     export = args.pop("export")
     args["progress"] = not args.pop("no_progress")

@@ -111,7 +111,7 @@ def test_cutout_command_refuses_bad_arguments_before_loading_models(tmp_path, ca
     assert e.value.code == 2 and "--max-images" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
         evaluate.main(["cutout", "--ccp-root", str(tmp_path / "missing")])
-    assert e.value.code == 2 and "missing does not exist" in capsys.readouterr().err
+    assert e.value.code == 2 and "missing is not a CCP folder: it does not exist" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -119,16 +119,16 @@ def _run(argv: list[str], capsys) -> tuple[int, list[str], list[str]]:
 @pytest.mark.parametrize("task", TASKS)
 def test_a_missing_or_empty_ccp_root_is_refused_before_any_model(task, tmp_path, capsys, no_models):
     err = _refused([task, "--ccp-root", str(tmp_path / "nowhere")], capsys)
-    assert f"{tmp_path / 'nowhere'} does not exist" in err and "label_list.mat" in err
+    assert f"{tmp_path / 'nowhere'} is not a CCP folder: it does not exist" in err and "label_list.mat" in err
     (tmp_path / "empty").mkdir()
     err = _refused([task, "--ccp-root", str(tmp_path / "empty")], capsys)
-    assert "is not a CCP folder" in err and "annotations/pixel-level/" in err
+    assert "is not a CCP folder: it lacks photos/ or annotations/pixel-level/" in err
     no_pairs = tmp_path / "no_pairs"
     (no_pairs / "photos").mkdir(parents=True)
     (no_pairs / "annotations" / "pixel-level").mkdir(parents=True)
     assert "no photo has an annotation" in _refused([task, "--ccp-root", str(no_pairs)], capsys)
     (tmp_path / "a_file").write_text("x")
-    assert "is not a folder" in _refused([task, "--ccp-root", str(tmp_path / "a_file")], capsys)
+    assert "is not a CCP folder: it is a file" in _refused([task, "--ccp-root", str(tmp_path / "a_file")], capsys)
 
 
 @pytest.mark.parametrize("task", TASKS)
@@ -164,7 +164,7 @@ def test_max_images_takes_exactly_that_many_photos(tmp_path, capsys, stand_in_mo
     (["blend", "--segment-weights", "nosuch"], "--segment-weights 'nosuch'"),
     (["blend", "--style", "nosuch"], "unknown fast style 'nosuch'"),
     (["blend", "--modes", ","], "--modes names no blend mode"),
-    (["blend", "--strength", "inf"], "strength must be a finite number"),
+    (["blend", "--strength", "inf"], "blend strength must be a number"),
     (["blend", "--band", "0"], "--band: 0 is out of range"),
     (["blend", "--max-size", "8"], "--max-size: 8 is out of range"),
     (["cutout", "--iters", "0"], "--iters: 0 is out of range"),
