@@ -1,7 +1,7 @@
 """Median time of each blend mode on a 1024×1024 image (target: well under 50 ms on a 2-core CPU),
 and its ratio to the hard paste measured in the same run.
 
-    python benchmarks/blend_benchmark.py [--size 1024] [--repeat 30]
+    python benchmarks/blend_benchmark.py [--size 1024] [--repeat 30] [--tiny]
 
 Inputs are random float32 images, a smooth random saliency map and an elliptical garment mask
 (about a quarter of the frame). Prints one line per mode: median and 90th-percentile wall-clock milliseconds and the median CPU
@@ -9,12 +9,11 @@ milliseconds (the figure that does not depend on other jobs competing for the co
 """
 from __future__ import annotations
 
-import argparse
 import os
 
 import numpy as np
 
-from timing import wall_and_cpu_ms
+from timing import parser, wall_and_cpu_ms
 from fsutils.blend import (MODES, BlendParams, compose, feather_mask, feathered_blend, hard_paste,
                            saliency_blend, seam_score)
 
@@ -29,11 +28,13 @@ def _inputs(size: int):
     return content, stylized, saliency, mask
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> None:
+    ap = parser(__doc__)
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=30)
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
+    if args.tiny:
+        args.size, args.repeat = 64, 1
     c, s, sal, mask = _inputs(args.size)
     modes = {
         "hard_paste": lambda: hard_paste(c, s, mask),

@@ -3,6 +3,7 @@
 
     python benchmarks/magenta_benchmark.py                 # CPU, and CUDA when present
     python benchmarks/magenta_benchmark.py --repeats 3 --threads 2
+    python benchmarks/magenta_benchmark.py --tiny           # one repeat, 384 px only
 
 Rows: the style-prediction network on a 256×256 painting, and the style-transfer network on a
 square photo of 384 and 768 px. The published transfer file is fixed at 384×384 (its upsampling
@@ -15,10 +16,7 @@ error of the pictures in 0..1).
 """
 from __future__ import annotations
 
-import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -30,18 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from fsutils import io as fio  # noqa: E402
 from fsutils.style import magenta  # noqa: E402
 from fsutils.weights import fetch  # noqa: E402
+from timing import parser, wall_and_cpu_ms  # noqa: E402
 
 
-def _median_time(fn, repeats: int, sync=lambda: None) -> float:
-    fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+def _median_time(fn, repeats: int, sync=None) -> float:
+    """Median wall-clock seconds of ``fn`` (after a warm-up call)."""
+    return wall_and_cpu_ms(fn, repeats, sync)[0] / 1e3
 
 
 class _Reference:
@@ -61,12 +53,14 @@ class _Reference:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = parser(__doc__)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--threads", type=int, default=torch.get_num_threads(),
                     help="CPU threads for both (default: torch's)")
     ap.add_argument("--sizes", type=int, nargs="+", default=[384, 768])
     args = ap.parse_args(argv)
+    if args.tiny:
+        args.repeats, args.sizes = 1, [384]
     torch.set_num_threads(args.threads)
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -78,7 +72,7 @@ def main(argv=None) -> None:
     painting = fio.load_image(fio.sample_path("starry_night_vangogh"))
     paint = np.asarray(painting.resize((256, 256), Image.Resampling.BILINEAR), np.float32)[None] / 255
     photo = fio.load_image(fio.sample_path("ccp_0100"))
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() and not args.tiny else [])
     print(f"torch {torch.__version__}, {args.threads} CPU thread(s), median of {args.repeats}")
     print(f"{'network':<34}{'device':<7}{'port ms':>10}{'interp. ms':>12}{'ratio':>8}  agreement")
 
@@ -89,7 +83,7 @@ def main(argv=None) -> None:
     ref_vec = ref_pred(paint).reshape(1, 100) if ref_pred else None
 
     for dev in devices:
-        sync = torch.cuda.synchronize if dev == "cuda" else (lambda: None)
+        sync = torch.cuda.synchronize if dev == "cuda" else None
         predictor, transfer = magenta.style_predictor(dev), magenta.transfer_network(dev)
         x = torch.from_numpy(paint).permute(0, 3, 1, 2).to(dev)
         with torch.inference_mode():

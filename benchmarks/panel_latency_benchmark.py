@@ -17,11 +17,10 @@ Two panels on the same pipeline are measured in the same run, alternately:
 It prints the median (and each release) per panel, the median redraw time inside the kernel, and
 the ratio panel / baseline.
 
-    python benchmarks/panel_latency_benchmark.py [--releases 11] [--lab]
+    python benchmarks/panel_latency_benchmark.py [--releases 11] [--lab] [--tiny]
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -31,8 +30,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests import jupyter_browser as jb  # noqa: E402  (the browser plumbing of the tests)
+from timing import parser  # noqa: E402
 
-SIZE = 1024
+SIZE = 1024  # the photo's longer side (--tiny: 256)
 
 CELLS = ['''
 import time
@@ -109,7 +109,7 @@ def timed(panel):
     panel.refresh = refresh
     panel.children = (*panel.children, label)
     return panel
-''' % SIZE, '''
+''', '''
 # its own pipeline (same models), so that neither panel finds the other's blends in the cache
 base_pipe = Pipeline(segment=pipe.segmenter, max_size=SIZE)
 base_pipe.set_image(photo, name="ccp_0006")
@@ -132,9 +132,10 @@ def _open(kind: str, server, page) -> None:
             state="visible", timeout=jb.PANEL_TIMEOUT_MS)
 
 
-def measure(kind: str, releases: int) -> dict[str, list[float]]:
+def measure(kind: str, releases: int, size: int = SIZE) -> dict[str, list[float]]:
+    cells = [CELLS[0] % size, *CELLS[1:]]
     with tempfile.TemporaryDirectory() as tmp, jb.chromium() as browser:
-        server = jb.JupyterServer(kind, Path(tmp), extra={"latency.ipynb": CELLS}, tiny=False)
+        server = jb.JupyterServer(kind, Path(tmp), extra={"latency.ipynb": cells}, tiny=False)
         try:
             server.wait_ready()
             context, page = jb.new_page(browser)
@@ -157,14 +158,17 @@ def measure(kind: str, releases: int) -> dict[str, list[float]]:
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = parser(__doc__)
     ap.add_argument("--releases", type=int, default=11, help="slider releases per panel")
     ap.add_argument("--lab", action="store_true", help="also measure in JupyterLab")
     args = ap.parse_args(argv)
-    print(f"blend panel on a {SIZE}-px photo, saliency-strength slider, "
+    size = 256 if args.tiny else SIZE
+    if args.tiny:
+        args.releases, args.lab = 1, False
+    print(f"blend panel on a {size}-px photo, saliency-strength slider, "
           f"{args.releases} releases per panel")
     for kind in ["voila"] + (["lab"] if args.lab else []):
-        got = measure(kind, args.releases)
+        got = measure(kind, args.releases, size)
         med = {k: statistics.median(v) for k, v in got.items()}
         for k in ("baseline", "panel"):
             print(f"{kind:<6} {k:<9} release → picture median {med[k]:6.1f} ms   "

@@ -3,6 +3,7 @@ milliseconds per 512 px image for the feed-forward and AdaIN networks.
 
     python benchmarks/style_benchmark.py                  # 128 and 256 px (and 512 px with CUDA)
     python benchmarks/style_benchmark.py --sizes 128 --steps 6 --repeats 1
+    python benchmarks/style_benchmark.py --tiny           # 32 px, 3 steps, 64 px feed-forward
 
 Baseline: the straightforward implementation of the PyTorch tutorial "Neural Transfer Using
 PyTorch" — deep-copy the VGG, insert ContentLoss / StyleLoss modules after the chosen convolutions,
@@ -20,9 +21,7 @@ the registry when available (mirror), otherwise random weights are used.
 """
 from __future__ import annotations
 
-import argparse
 import copy
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -37,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fsutils.style import adain_transfer, fast_stylize, gatys_transfer  # noqa: E402
 from fsutils.style.gatys import CONTENT_LAYERS, STYLE_LAYERS  # noqa: E402
+from timing import parser, wall_and_cpu_ms  # noqa: E402
 
 # ------------------------------------------------------------------ the tutorial's recipe
 
@@ -193,27 +193,21 @@ def bench_gatys(vgg, size, steps, repeats, device):
 
 def bench_ms(fn, repeats, device) -> tuple[float, float]:
     """Median wall-clock and CPU milliseconds per call (after one warm-up call)."""
-    fn()
-    _sync(device)
-    wall, cpu = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        fn()
-        _sync(device)
-        wall.append((time.perf_counter() - t) * 1000)
-        cpu.append((time.process_time() - c) * 1000)
-    return statistics.median(wall), statistics.median(cpu)
+    wall, _, cpu = wall_and_cpu_ms(fn, repeats, lambda: _sync(device))
+    return wall, cpu
 
 
 def main(argv=None) -> int:
     cuda = torch.cuda.is_available()
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = parser(__doc__)
     p.add_argument("--sizes", type=int, nargs="+", default=[128, 256] + ([512] if cuda else []))
     p.add_argument("--steps", type=int, default=8, help="L-BFGS loss evaluations per run")
     p.add_argument("--repeats", type=int, default=2, help="interleaved runs; the best is kept")
     p.add_argument("--ff-size", type=int, default=512, help="image size for fast / AdaIN")
     p.add_argument("--skip-ff", action="store_true", help="only the Gatys comparison")
     args = p.parse_args(argv)
+    if args.tiny:
+        args.sizes, args.steps, args.repeats, args.ff_size, cuda = [32], 3, 1, 64, False
     device = torch.device("cuda" if cuda else "cpu")
     import torchvision
 

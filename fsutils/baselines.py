@@ -206,58 +206,65 @@ def clothes_mask(groundtruth: np.ndarray, lookup: np.ndarray) -> np.ndarray:
     return lookup[np.asarray(groundtruth)] > 0
 
 
+def _grabcut_from(img: np.ndarray, box: Rect | None, iters: int, margin: float) -> np.ndarray:
+    """GrabCut from ``box`` grown by ``margin``; no box (nothing to start from) is no cut-out."""
+    if box is None:
+        return np.zeros(img.shape[:2], bool)
+    return grabcut_mask(img, expand_box(box, img.shape[:2], margin), iters)
+
+
 def evaluate_cutout(ccp_root: str | Path, split: str = "val", *, max_images: int | None = None,
                     iters: int = GRABCUT_ITERS, margin: float = BOX_MARGIN,
-                    saliency: Any = None, segmenter: Any = None, progress: bool = True) -> dict:
+                    saliency: Any = None, segmenter: Any = None, progress: bool = True,
+                    skipped: list[tuple[Path, str]] | None = None) -> dict:
     """IoU of every method of :data:`METHODS` for both targets on the photos of a CCP ``split``.
 
     ``iou[method][target]`` is the mean over photos of each photo's IoU; ``seconds[method]`` the
-    mean time per photo (``grabcut_auto`` includes the saliency map it starts from). Models
-    default to U2NETP and the kit's default cloth model."""
-    from tqdm.auto import tqdm
+    mean time per photo (``grabcut_auto`` includes the saliency map it starts from; where no
+    pixel of that map is above 0.5 there is no box, so its cut-out is empty). Models default to
+    U2NETP and the kit's default cloth model.
 
+    A photo that cannot be read or evaluated (an annotation of another size than its photo
+    included) raises, or with a ``skipped`` list is appended to it and left out
+    (:func:`fsutils.data.evaluate_photos`); ``images`` counts the photos scored."""
     from . import data
     from .placement import select_ids
 
-    if max_images is not None and max_images < 1:
-        raise ValueError(f"max_images must be ≥ 1, got {max_images}")
-    ids = select_ids(ccp_root, split)[:max_images]
+    if int(iters) != iters or iters < 1 or not margin >= 0:  # refused before any work
+        raise ValueError(f"iters must be a whole number ≥ 1 and margin ≥ 0, got {iters!r} and "
+                         f"{margin!r}.")
+    ids = select_ids(ccp_root, split, max_images)
     lookup = data.label_lookup(data.read_label_names(ccp_root))
     saliency = _saliency_model(saliency)
     if segmenter is None:
         from .segment import ClothSegmenter
 
         segmenter = ClothSegmenter()
-    scores = {m: {t: [] for t in TARGETS} for m in METHODS}
-    seconds = {m: 0.0 for m in METHODS}
-    for i in tqdm(ids, desc="cut-outs", disable=not progress):
-        img = _rgb(data.load_photo(ccp_root, i))
-        gt = data.load_groundtruth(ccp_root, i)
+
+    def one(image_id: str, photo: Image.Image, gt: np.ndarray) -> tuple[dict, dict]:
+        img = _rgb(photo)
         targets = {"person": person_mask(gt), "clothes": clothes_mask(gt, lookup)}
         t0 = time.perf_counter()
         sal = saliency.predict(img)
         t_sal = time.perf_counter() - t0
         masks, spent = {"saliency": sal > SALIENCY_THRESHOLD}, {"saliency": t_sal}
         t0 = time.perf_counter()
-        masks["grabcut_auto"] = grabcut_mask(img, auto_rect(img, sal, margin=margin), iters)
+        masks["grabcut_auto"] = _grabcut_from(img, mask_box(masks["saliency"]), iters, margin)
         spent["grabcut_auto"] = t_sal + time.perf_counter() - t0
-        box = mask_box(targets["person"])
         t0 = time.perf_counter()
-        masks["grabcut_box"] = (grabcut_mask(img, expand_box(box, img.shape[:2], margin), iters)
-                                if box is not None else np.zeros(img.shape[:2], bool))
+        masks["grabcut_box"] = _grabcut_from(img, mask_box(targets["person"]), iters, margin)
         spent["grabcut_box"] = time.perf_counter() - t0
         t0 = time.perf_counter()
         masks["cloth"] = cloth_cutout(img, segmenter)
         spent["cloth"] = time.perf_counter() - t0
-        for m in METHODS:
-            seconds[m] += spent[m]
-            for t in TARGETS:
-                scores[m][t].append(iou(masks[m], targets[t]))
-    n = max(len(ids), 1)
-    return {"split": split, "images": len(ids), "iters": iters, "margin": margin,
-            "iou": {m: {t: float(np.mean(v)) if v else float("nan") for t, v in s.items()}
-                    for m, s in scores.items()},
-            "seconds": {m: s / n for m, s in seconds.items()}}
+        return {m: {t: iou(masks[m], targets[t]) for t in TARGETS} for m in METHODS}, spent
+
+    per_photo = data.evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
+                                     desc="cut-outs")
+    return {"split": split, "images": len(per_photo), "iters": iters, "margin": margin,
+            "iou": {m: {t: float(np.mean([s[m][t] for s, _ in per_photo])) for t in TARGETS}
+                    for m in METHODS},
+            "seconds": {m: float(np.mean([spent[m] for _, spent in per_photo])) for m in METHODS}}
 
 
 def cutout_table(result: dict) -> list[str]:

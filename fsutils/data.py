@@ -14,8 +14,10 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import scipy.io
@@ -25,12 +27,15 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 __all__ = [
+    "PhotoError", "photo_path", "annotation_path", "load_pair", "evaluate_photos",
     "CLASS_NAMES", "GARMENT_GROUPS", "CCPError", "CCP_REPO", "locate_ccp", "clone_ccp", "read_label_names", "label_lookup", "list_ids",
     "load_photo", "load_groundtruth", "load_labels", "split_ids", "split_of", "ids_in_split",
     "is_validation", "SPLITS", "CCPDataset",
 ]
 
 from .segment import CLASS_NAMES  # noqa: E402  (one list of class names for the whole kit)
+
+T = TypeVar("T")
 
 #: CCP label names for each garment class; every other label (skin, hair, shoes, bags,
 #: accessories, tights, socks …) is background (0).
@@ -58,6 +63,19 @@ CCP_REPO = "https://github.com/bearpaw/clothing-co-parsing"
 
 class CCPError(RuntimeError):
     """A CCP-format folder is missing or malformed."""
+
+
+class PhotoError(CCPError):
+    """One photo or annotation of a CCP folder cannot be used: ``path`` is the file at fault,
+    ``reason`` says what is wrong with it and what to do."""
+
+    def __init__(self, path: str | Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = Path(path), reason
+
+
+#: What to do with a photo or annotation that cannot be used (the end of a PhotoError's reason).
+_FIX_PAIR = "replace it, or remove the photo and its annotation from the folder"
 
 
 def _is_ccp(path: Path) -> bool:
@@ -98,8 +116,12 @@ def read_label_names(root: str | Path) -> list[str]:
     if not path.is_file():
         raise CCPError(f"{path} not found: a CCP folder needs label_list.mat beside photos/ and "
                        "annotations/ (clone https://github.com/bearpaw/clothing-co-parsing).")
-    raw = scipy.io.loadmat(str(path))["label_list"][0]
-    return [str(x[0]) if x.size else "" for x in raw]
+    try:
+        raw = scipy.io.loadmat(str(path))["label_list"][0]
+        return [str(x[0]) if x.size else "" for x in raw]
+    except Exception as e:  # scipy's reader raises many kinds (ValueError, OSError, MatReadError …)
+        raise CCPError(f"{path} is not CCP's label list ({_reason(e)}); copy label_list.mat from "
+                       f"{CCP_REPO}.") from None
 
 
 def label_lookup(label_names: list[str]) -> np.ndarray:
@@ -118,28 +140,116 @@ def list_ids(root: str | Path) -> list[str]:
     """Sorted ids (``"0001"`` …) that have both a photo and a pixel-level annotation."""
     root = Path(root)
     ann = root / "annotations" / "pixel-level"
-    if not ann.is_dir() or not (root / "photos").is_dir():
-        raise CCPError(f"{root} is not a CCP folder: expected photos/ and annotations/pixel-level/.")
+    if not (root.is_dir() and ann.is_dir() and (root / "photos").is_dir()):
+        why = ("it does not exist" if not root.exists() else "it is a file" if not root.is_dir()
+               else "it lacks photos/ or annotations/pixel-level/")
+        raise CCPError(f"{root} is not a CCP folder: {why}; give the folder that holds photos/, "
+                       f"annotations/pixel-level/ and label_list.mat (a clone of {CCP_REPO}).")
     ids = sorted(p.stem for p in ann.glob("*.mat") if (root / "photos" / f"{p.stem}.jpg").is_file())
     if not ids:
-        raise CCPError(f"no photo has an annotation in {root} (photos/NNNN.jpg with "
-                       "annotations/pixel-level/NNNN.mat).")
+        raise CCPError(f"no photo has an annotation in {root}: each photos/NNNN.jpg needs its "
+                       "annotations/pixel-level/NNNN.mat, under the same number.")
     return ids
 
 
+def _reason(error: BaseException) -> str:
+    """The first line of an exception's message (its type when the message is empty)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def photo_path(root: str | Path, image_id: str) -> Path:
+    return Path(root) / "photos" / f"{image_id}.jpg"
+
+
+def annotation_path(root: str | Path, image_id: str) -> Path:
+    return Path(root) / "annotations" / "pixel-level" / f"{image_id}.mat"
+
+
 def load_photo(root: str | Path, image_id: str) -> Image.Image:
-    return Image.open(Path(root) / "photos" / f"{image_id}.jpg").convert("RGB")
+    """The RGB photo ``photos/<id>.jpg`` (read by :func:`fsutils.io.load_image`); one that cannot
+    be read raises :class:`PhotoError`."""
+    from . import io as fio
+
+    path = photo_path(root, image_id)
+    try:
+        return fio.load_image(path)
+    except (OSError, ValueError) as e:  # ImageLoadError, or an error while decoding
+        raise PhotoError(path, f"cannot be read as a photo ({_reason(e)}); {_FIX_PAIR}.") from None
 
 
 def load_groundtruth(root: str | Path, image_id: str) -> np.ndarray:
-    """The uint8 H×W map of CCP label indices (into :func:`read_label_names`) of one photo."""
-    gt = scipy.io.loadmat(str(Path(root) / "annotations" / "pixel-level" / f"{image_id}.mat"))["groundtruth"]
-    return np.asarray(gt, dtype=np.uint8)
+    """The uint8 H×W map of CCP label indices (into :func:`read_label_names`) of one photo; an
+    annotation that cannot be read, or is not such a map, raises :class:`PhotoError`."""
+    path = annotation_path(root, image_id)
+    try:
+        gt = np.asarray(scipy.io.loadmat(str(path))["groundtruth"])
+    except KeyError:
+        raise PhotoError(path, f"holds no 'groundtruth' array, so it is not a CCP pixel-level "
+                               f"annotation; {_FIX_PAIR}.") from None
+    except Exception as e:  # scipy's reader raises many kinds (ValueError, OSError, MatReadError …)
+        raise PhotoError(path, f"is not a readable MATLAB annotation ({_reason(e)}); "
+                               f"{_FIX_PAIR}.") from None
+    if gt.ndim != 2 or gt.dtype.kind not in "uib" or gt.size == 0 or gt.min() < 0 or gt.max() > 255:
+        raise PhotoError(path, f"'groundtruth' is a {'×'.join(map(str, gt.shape))} {gt.dtype} "
+                               f"array, not a map of label indices 0–255 (H×W); {_FIX_PAIR}.")
+    return gt.astype(np.uint8)
 
 
 def load_labels(root: str | Path, image_id: str, lookup: np.ndarray) -> np.ndarray:
     """The 4-class uint8 H×W label map of one photo."""
     return lookup[load_groundtruth(root, image_id)]
+
+
+def load_pair(root: str | Path, image_id: str) -> tuple[Image.Image, np.ndarray]:
+    """The photo and its annotation (:func:`load_photo`, :func:`load_groundtruth`), checked to be
+    of the same size: an annotation labels every pixel of its photo, so a pair that differs is
+    refused (:class:`PhotoError` naming the photo and both sizes), never stretched to fit."""
+    photo = load_photo(root, image_id)
+    gt = load_groundtruth(root, image_id)
+    if gt.shape != (photo.height, photo.width):
+        raise PhotoError(photo_path(root, image_id),
+                         f"the photo is {photo.width}×{photo.height} px but its annotation "
+                         f"{annotation_path(root, image_id)} is {gt.shape[1]}×{gt.shape[0]} px "
+                         f"(width×height); an annotation must label every pixel of its photo: "
+                         f"replace one of them, or remove both from the folder.")
+    return photo, gt
+
+
+def evaluate_photos(root: str | Path, ids: list[str], evaluate: Callable[[str, Image.Image, np.ndarray], T],
+                    *, skipped: list[tuple[Path, str]] | None = None, progress: bool = True,
+                    desc: str = "photos") -> list[T]:
+    """``evaluate(image_id, photo, groundtruth)`` for each of ``ids`` in turn (the pair read by
+    :func:`load_pair`), as a list.
+
+    With ``skipped=None`` the first photo that fails raises. With a list, a photo that fails —
+    its photo or annotation cannot be read or differ in size (:class:`PhotoError`), or the models
+    cannot take it (``ValueError``, ``RuntimeError``, ``OSError``, OpenCV's ``cv2.error``) — is
+    appended to it as ``(file, reason)`` and left out, and the others go on. Either way a run in
+    which no photo could be evaluated raises :class:`CCPError`: no score is a mean over zero
+    photos.
+    """
+    import cv2
+    from tqdm.auto import tqdm
+
+    results: list[T] = []
+    first_skipped = len(skipped or ())
+    for image_id in tqdm(ids, desc=desc, disable=not progress):
+        try:
+            results.append(evaluate(image_id, *load_pair(root, image_id)))
+        except PhotoError as e:
+            if skipped is None:
+                raise
+            skipped.append((e.path, e.reason))
+        except (ValueError, RuntimeError, OSError, cv2.error) as e:
+            if skipped is None:
+                raise
+            skipped.append((photo_path(root, image_id), f"could not be evaluated ({_reason(e)})."))
+    if not results:
+        raise CCPError(f"none of the {len(ids)} photo(s) of {root} could be evaluated"
+                       + (f"; the first: {skipped[first_skipped][0]}: {skipped[first_skipped][1]}"
+                          if skipped else "."))
+    return results
 
 
 def _unit_hash(image_id: str) -> float:
@@ -216,8 +326,9 @@ class CCPDataset(Dataset):
         self.images = torch.empty(len(self.ids), 3, pre, pre, dtype=torch.uint8)
         self.labels = torch.empty(len(self.ids), pre, pre, dtype=torch.uint8)
         for k, i in enumerate(self.ids):
-            photo = load_photo(root, i).resize((pre, pre), Image.BILINEAR)
-            labels = Image.fromarray(load_labels(root, i, lookup)).resize((pre, pre), Image.NEAREST)
+            photo, groundtruth = load_pair(root, i)
+            photo = photo.resize((pre, pre), Image.BILINEAR)
+            labels = Image.fromarray(lookup[groundtruth]).resize((pre, pre), Image.NEAREST)
             self.images[k] = torch.from_numpy(np.asarray(photo).copy()).permute(2, 0, 1)
             self.labels[k] = torch.from_numpy(np.asarray(labels).copy())
         self.generator = torch.Generator().manual_seed(seed)

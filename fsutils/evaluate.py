@@ -21,12 +21,25 @@ model's garment classes) and prints a Markdown table of IoU against the annotate
 labelled pixel that is not "null") and *clothes* (classes 1–3), with the seconds per photo of each
 method; the last line is ``iou_person_saliency=<float> iou_person_grabcut_box=<float>`` (see
 :mod:`fsutils.baselines`).
+
+Faults: every argument is checked before any model loads — the options, the CCP folder (it must
+hold photos/, annotations/pixel-level/ and a readable label_list.mat), the split and the model
+names — and a bad one is refused in one line with exit status 2. A photo that cannot be scored
+(its photo or its annotation cannot be read, they differ in size, or the model cannot take it)
+does not stop the run: it is left out, the others go on, the scores (whose first line gives
+``images=N``, the photos scored) are printed as usual, and the left-out files are listed on
+stderr at the end, one line each, with exit status 1. When no photo at all can be scored, no
+score is printed (exit 1). A model that cannot be obtained stops the run with what to do
+(exit 1); Ctrl-C stops it in one line (exit 130).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 
@@ -74,45 +87,52 @@ def pixel_accuracy(cm: np.ndarray) -> float:
 
 
 def mean_iou_garments(cm: np.ndarray) -> float:
-    """Mean IoU over the garment classes 1–3 (classes absent everywhere are skipped)."""
-    return float(np.nanmean(iou_per_class(cm)[list(GARMENT_CLASSES)]))
+    """Mean IoU over the garment classes 1–3 (classes absent everywhere are skipped; NaN when all
+    three are)."""
+    iou = iou_per_class(cm)[list(GARMENT_CLASSES)]
+    present = ~np.isnan(iou)
+    return float(iou[present].mean()) if present.any() else float("nan")
 
 
 def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all",
                           device: str | None = None, progress: bool = True,
                           max_images: int | None = None, input_size: int | None = None,
-                          clean: bool = False) -> dict:
+                          clean: bool = False, skipped: list[tuple[Path, str]] | None = None) -> dict:
     """Run a :class:`fsutils.segment.ClothSegmenter` (a registry name or a checkpoint file) over a
     CCP folder at full resolution; ``input_size`` overrides the model's own.
 
     The result holds the 4×4 ``confusion``, per-class ``iou``, ``pixel_accuracy``,
     ``mean_iou_garments`` and ``by_label``: for every CCP label with pixels (largest first), its
-    kit class and the pixel counts predicted as each kit class."""
-    from tqdm.auto import tqdm
+    kit class and the pixel counts predicted as each kit class.
 
+    A photo that cannot be read or evaluated (an annotation of another size than its photo
+    included) raises, or with a ``skipped`` list is appended to it and left out
+    (:func:`fsutils.data.evaluate_photos`); ``images`` counts the photos scored."""
     from . import data
+    from .placement import select_ids
     from .segment import ClothSegmenter, clean_labels
 
-    ids = data.list_ids(ccp_root)
-    if split != "all":
-        ids = data.ids_in_split(ids, split)
-        if not ids:
-            raise data.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
-    ids = ids[:max_images]
+    if input_size is not None and (int(input_size) != input_size or input_size < 1):
+        raise ValueError(f"input_size must be a whole number ≥ 1, got {input_size!r}.")
+    ids = select_ids(ccp_root, split, max_images)
     names = data.read_label_names(ccp_root)
     lookup = data.label_lookup(names)
     seg = ClothSegmenter(weights=weights, device=device, input_size=input_size)
-    counts = np.zeros((256, 4), dtype=np.int64)
-    for i in tqdm(ids, desc=f"evaluating {weights}", disable=not progress):
-        pred = seg.predict(data.load_photo(ccp_root, i))
-        counts += label_breakdown(clean_labels(pred) if clean else pred, data.load_groundtruth(ccp_root, i))
+
+    def one(image_id: str, photo, groundtruth: np.ndarray) -> np.ndarray:
+        pred = seg.predict(photo)
+        return label_breakdown(clean_labels(pred) if clean else pred, groundtruth)
+
+    per_photo = data.evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
+                                     desc=f"evaluating {weights}")
+    counts = np.sum(per_photo, axis=0, dtype=np.int64)
     cm = np.zeros((4, 4), dtype=np.int64)
     np.add.at(cm, lookup, counts)  # each CCP label's row goes to its kit class
     by_label = {(names[l] if l < len(names) else f"#{l}"):
                 {"class": data.CLASS_NAMES[lookup[l]], "predicted": counts[l]}
                 for l in np.argsort(-counts.sum(1), kind="stable") if counts[l].sum()}
     iou = iou_per_class(cm)
-    return {"weights": weights, "split": split, "images": len(ids), "confusion": cm,
+    return {"weights": weights, "split": split, "images": len(per_photo), "confusion": cm,
             "iou": {data.CLASS_NAMES[c]: float(iou[c]) for c in range(4)},
             "pixel_accuracy": pixel_accuracy(cm), "mean_iou_garments": mean_iou_garments(cm),
             "by_label": by_label}
@@ -132,84 +152,82 @@ def by_label_lines(by_label: dict, top: int | None = None) -> list[str]:
     return lines
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line (``python -m fsutils.evaluate blend: error: …``,
+    exit status 2); the subcommands' parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _whole(low: int, high: int | None = None):
+    """An argparse type: a whole number ≥ ``low`` (and ≤ ``high``)."""
+    bound = f"≥ {low}" + ("" if high is None else f" and ≤ {high}")
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give a whole number {bound}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+_MAX_IMAGES_HELP = "evaluate only the first N photos (N ≥ 1; default: all of the split)"
+_CCP_ROOT_HELP = "folder with photos/, annotations/pixel-level/ and label_list.mat"
+_EXIT_HELP = ("exit status: 0 every photo scored; 1 a photo could not be scored (left out, the "
+              "others scored, the left-out files listed on stderr at the end), none could, or a "
+              "model could not be obtained; 2 a bad argument, refused before any model loads")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m fsutils.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = _Parser(prog="python -m fsutils.evaluate", description=__doc__,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="task", required=True)
-    s = sub.add_parser("segmentation", help="per-class IoU of a cloth segmenter on a CCP folder")
-    s.add_argument("--ccp-root", required=True, type=Path, help="folder with photos/, annotations/, label_list.mat")
+    s = sub.add_parser("segmentation", help="per-class IoU of a cloth segmenter on a CCP folder",
+                       epilog=_EXIT_HELP)
+    s.add_argument("--ccp-root", required=True, type=Path, help=_CCP_ROOT_HELP)
     s.add_argument("--weights", default=DEFAULT_CLOTH_WEIGHTS,
                    help=f"registry name of the cloth model (default: {DEFAULT_CLOTH_WEIGHTS}), or the path of a "
                         "checkpoint file, e.g. one written by `python -m fsutils.train --export`")
-    s.add_argument("--input-size", type=int, default=None,
-                   help="square input size of the network (default: the model's own)")
+    s.add_argument("--input-size", type=_whole(1, 4096), default=None,
+                   help="square input size of the network, 1–4096 px (default: the model's own)")
     s.add_argument("--split", choices=("all", *data.SPLITS), default="all",
                    help="which photos: all in the folder (default), or the kit's training, "
                         "validation or test split (test: never used to choose anything)")
-    s.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
+    s.add_argument("--max-images", type=_whole(1), default=None, help=_MAX_IMAGES_HELP)
     s.add_argument("--clean", action="store_true",
                    help="remove small garment specks and fill small holes (segment.clean_labels)")
     s.add_argument("--by-label", action="store_true",
                    help="also print, per CCP label, the share of its pixels predicted as each kit class")
     s.add_argument("--device", default=None)
     s.add_argument("--no-progress", action="store_true")
+    s.set_defaults(task_parser=s)
     _blend_parser(sub)
     _cutout_parser(sub)
+    from .swap import evaluate as swap_evaluate
+    swap_evaluate.add_parser(sub)
     return p
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
-    return value
 
 
 def _cutout_parser(sub) -> None:
     from .baselines import BOX_MARGIN, GRABCUT_ITERS
 
     c = sub.add_parser("cutout", help="IoU of GrabCut, saliency and cloth-model cut-outs against "
-                                      "the annotated person and clothes")
-    c.add_argument("--ccp-root", required=True, type=Path, help="folder with photos/, annotations/, label_list.mat")
+                                      "the annotated person and clothes", epilog=_EXIT_HELP)
+    c.add_argument("--ccp-root", required=True, type=Path, help=_CCP_ROOT_HELP)
     c.add_argument("--split", choices=("val", "test", "train", "all"), default="val",
                    help="which photos: the kit's validation split (default), test, train, or all")
-    c.add_argument("--max-images", type=_positive_int, default=None, help="evaluate only the first N photos")
-    c.add_argument("--iters", type=_positive_int, default=GRABCUT_ITERS,
+    c.add_argument("--max-images", type=_whole(1), default=None, help=_MAX_IMAGES_HELP)
+    c.add_argument("--iters", type=_whole(1), default=GRABCUT_ITERS,
                    help=f"GrabCut iterations (default: {GRABCUT_ITERS})")
     c.add_argument("--device", default=None)
     c.add_argument("--no-progress", action="store_true")
-    c.set_defaults(margin=BOX_MARGIN)
-
-
-def _main_cutout(args: argparse.Namespace) -> int:
-    import contextlib
-
-    from . import data
-    from .baselines import cutout_table, evaluate_cutout
-    from .placement import select_ids
-
-    if not args.ccp_root.is_dir():
-        raise SystemExit(f"error: --ccp-root {args.ccp_root} is not a folder; give the folder "
-                         "that holds photos/, annotations/ and label_list.mat.")
-    try:
-        select_ids(args.ccp_root, args.split)
-    except (ValueError, data.CCPError) as e:
-        raise SystemExit(f"error: {e}") from None
-    if args.device:
-        import os
-        os.environ["FSUTILS_DEVICE"] = args.device
-    with contextlib.redirect_stdout(sys.stderr):  # stdout: the table only (models announce themselves)
-        r = evaluate_cutout(args.ccp_root, args.split, max_images=args.max_images,
-                            iters=args.iters, margin=args.margin, progress=not args.no_progress)
-    print(f"split={r['split']} images={r['images']} grabcut_iters={r['iters']} "
-          f"box_margin={100 * r['margin']:g}%")
-    print("\n".join(cutout_table(r)))
-    print(f"iou_person_saliency={r['iou']['saliency']['person']:.4f} "
-          f"iou_person_grabcut_box={r['iou']['grabcut_box']['person']:.4f}")
-    return 0
+    c.set_defaults(margin=BOX_MARGIN, task_parser=c)
 
 
 def _blend_parser(sub) -> None:
@@ -217,18 +235,20 @@ def _blend_parser(sub) -> None:
 
     d = BlendParams()
     b = sub.add_parser("blend", help="coverage / leakage / edge contrast of every blend mode "
-                                     "against the annotated garments")
-    b.add_argument("--ccp-root", required=True, type=Path, help="folder with photos/, annotations/, label_list.mat")
+                                     "against the annotated garments", epilog=_EXIT_HELP)
+    b.add_argument("--ccp-root", required=True, type=Path, help=_CCP_ROOT_HELP)
     b.add_argument("--split", default="val",
                    help="which photos: the kit's validation split (default), train, test where the "
                         "kit defines one, or all")
-    b.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
+    b.add_argument("--max-images", type=_whole(1), default=None, help=_MAX_IMAGES_HELP)
     b.add_argument("--modes", default=",".join(MODES),
                    help=f"comma-separated blend modes (default: all: {', '.join(MODES)})")
     b.add_argument("--style", default="candy", help="fast-style model that makes the stylised image")
-    b.add_argument("--max-size", type=int, default=512, help="working size, longest side (px)")
-    b.add_argument("--band", type=int, default=8,
-                   help="half-width in px of the band around the true garment boundary (edge scores)")
+    b.add_argument("--max-size", type=_whole(16), default=512,
+                   help="working size, longest side (px, ≥ 16; default: 512)")
+    b.add_argument("--band", type=_whole(1, 1024), default=8,
+                   help="half-width in px of the band around the true garment boundary (edge "
+                        "scores; 1–1024, default: 8)")
     b.add_argument("--segment-weights", default=None, help="cloth model (default: the kit's default)")
     b.add_argument("--strength", type=float, default=d.strength)
     b.add_argument("--width", type=float, default=d.width)
@@ -236,56 +256,146 @@ def _blend_parser(sub) -> None:
     b.add_argument("--eps", type=float, default=d.eps)
     b.add_argument("--device", default=None)
     b.add_argument("--no-progress", action="store_true")
+    b.set_defaults(task_parser=b)
 
 
-def _main_blend(args: argparse.Namespace) -> int:
-    from . import data
+def _check_cloth_weights(p: argparse.ArgumentParser, option: str, value: str) -> None:
+    """Refuse (exit 2) a cloth model that is neither a cloth registry name nor a file."""
+    from .segment import CLOTH_WEIGHTS
+    from .weights import REGISTRY
+
+    path = Path(value).expanduser()
+    if value in CLOTH_WEIGHTS or path.is_file():
+        return
+    what = ("is not a cloth model" if value in REGISTRY else "is a folder" if path.is_dir()
+            else "is neither a cloth model nor a checkpoint file")
+    p.error(f"{option} {value!r} {what}; give one of {', '.join(CLOTH_WEIGHTS)}, or the path of a "
+            "cloth checkpoint file (e.g. one written by `python -m fsutils.train --export`)")
+
+
+def _blend_settings(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """``args.modes`` (a list) and ``args.params`` (a BlendParams) from the blend options, and
+    the fast style checked; a bad one exits 2."""
     from .blend import BlendParams
-    from .placement import evaluate_blend, placement_table, select_ids
+    from .style.fast import registry_name
 
-    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not args.modes:
+        p.error("--modes names no blend mode; give a comma-separated list, e.g. hard,saliency")
     try:
-        select_ids(args.ccp_root, args.split)
-        params = BlendParams(strength=args.strength, width=args.width, radius=args.radius,
-                             eps=args.eps)
-        for m in modes:
+        registry_name(args.style)
+        args.params = BlendParams(strength=args.strength, width=args.width, radius=args.radius,
+                                  eps=args.eps)
+        for m in args.modes:
             BlendParams(m)
-        if args.band < 1 or args.max_size < 16 or (args.max_images is not None and args.max_images < 1):
-            raise ValueError("--band must be ≥ 1, --max-size ≥ 16 and --max-images ≥ 1.")
-    except (ValueError, data.CCPError) as e:
-        raise SystemExit(f"error: {e}") from None
-    if args.device:
-        import os
-        os.environ["FSUTILS_DEVICE"] = args.device
-    import contextlib
+    except ValueError as e:
+        p.error(str(e))
 
-    with contextlib.redirect_stdout(sys.stderr):  # stdout: the table only (models announce themselves)
-        r = evaluate_blend(args.ccp_root, args.split, modes=modes, params=params, style=args.style,
-                           max_size=args.max_size, band=args.band,
-                           segment_weights=args.segment_weights, max_images=args.max_images,
-                           progress=not args.no_progress)
-    print(f"split={r['split']} images={r['images']} style=fast/{r['style']} "
-          f"max_size={r['max_size']} band={r['band']}px")
-    print("\n".join(placement_table(r["placement"])))
-    return 0
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    """Everything that can be checked before any model loads; a bad argument exits 2 in one line.
+    The CCP folder must hold paired photos and annotations of the split and a readable label
+    list; the device must exist here; the models must be known."""
+    from . import env
+    from .placement import select_ids
+
+    p = args.task_parser
+    try:
+        select_ids(args.ccp_root, args.split, args.max_images)
+        data.label_lookup(data.read_label_names(args.ccp_root))
+    except (ValueError, data.CCPError) as e:
+        p.error(f"--ccp-root: {e}" if isinstance(e, data.CCPError) else str(e))
+    if args.device:
+        try:
+            env.device(args.device)
+        except RuntimeError as e:
+            p.error(f"--device {args.device}: {e}")
+        os.environ["FSUTILS_DEVICE"] = args.device
+    if args.task == "segmentation":
+        _check_cloth_weights(p, "--weights", args.weights)
+    elif args.task == "blend":
+        if args.segment_weights is not None:
+            _check_cloth_weights(p, "--segment-weights", args.segment_weights)
+        _blend_settings(p, args)
+
+
+def _run_segmentation(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]:
+    r = evaluate_segmentation(args.ccp_root, args.weights, args.split, args.device,
+                              not args.no_progress, args.max_images, args.input_size, args.clean,
+                              skipped=skipped)
+    lines = [f"weights={r['weights']} split={r['split']} images={r['images']}"]
+    if args.by_label:
+        lines += by_label_lines(r["by_label"])
+    lines += [f"iou[{name}]={r['iou'][name]:.4f}" for name in ("upper body", "lower body", "full body")]
+    return r["images"], lines + [f"pixel_accuracy={r['pixel_accuracy']:.4f}",
+                                 f"mean_iou_garments={r['mean_iou_garments']:.4f}"]
+
+
+def _run_cutout(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]:
+    from .baselines import cutout_table, evaluate_cutout
+
+    r = evaluate_cutout(args.ccp_root, args.split, max_images=args.max_images, iters=args.iters,
+                        margin=args.margin, progress=not args.no_progress, skipped=skipped)
+    head = (f"split={r['split']} images={r['images']} grabcut_iters={r['iters']} "
+            f"box_margin={100 * r['margin']:g}%")
+    last = (f"iou_person_saliency={r['iou']['saliency']['person']:.4f} "
+            f"iou_person_grabcut_box={r['iou']['grabcut_box']['person']:.4f}")
+    return r["images"], [head, *cutout_table(r), last]
+
+
+def _run_blend(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]:
+    from .placement import evaluate_blend, placement_table
+
+    r = evaluate_blend(args.ccp_root, args.split, modes=args.modes, params=args.params,
+                       style=args.style, max_size=args.max_size, band=args.band,
+                       segment_weights=args.segment_weights, max_images=args.max_images,
+                       progress=not args.no_progress, skipped=skipped)
+    head = (f"split={r['split']} images={r['images']} style=fast/{r['style']} "
+            f"max_size={r['max_size']} band={r['band']}px")
+    return r["images"], [head, *placement_table(r["placement"])]
+
+
+def _report_skipped(skipped: list[tuple[Path, str]], scored: int) -> int:
+    """List the photos left out on stderr (one line each); the exit status: 1 if any, else 0."""
+    if not skipped:
+        return 0
+    total = scored + len(skipped)
+    head = (f"{len(skipped)} of {total} photo(s) could not be scored and are left out of the "
+            f"scores above" if scored else
+            f"none of the {total} photo(s) could be scored, so there is no score")
+    print(f"error: {head}:", file=sys.stderr)
+    for path, why in skipped:
+        print(f"  {path}: {why}", file=sys.stderr)
+    return 1
+
+
+_RUN = {"segmentation": _run_segmentation, "cutout": _run_cutout, "blend": _run_blend}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.task == "blend":
-        return _main_blend(args)
-    if args.task == "cutout":
-        return _main_cutout(args)
-    r = evaluate_segmentation(args.ccp_root, args.weights, args.split, args.device,
-                              not args.no_progress, args.max_images, args.input_size, args.clean)
-    print(f"weights={r['weights']} split={r['split']} images={r['images']}")
-    if args.by_label:
-        print("\n".join(by_label_lines(r["by_label"])))
-    for name in ("upper body", "lower body", "full body"):
-        print(f"iou[{name}]={r['iou'][name]:.4f}")
-    print(f"pixel_accuracy={r['pixel_accuracy']:.4f}")
-    print(f"mean_iou_garments={r['mean_iou_garments']:.4f}")
-    return 0
+    if args.task == "swap":  # its own checks and output
+        from .swap import evaluate as swap_evaluate
+        return swap_evaluate.main(args)
+    _check_arguments(args)
+    from .weights import WeightsError
+
+    skipped: list[tuple[Path, str]] = []
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # stdout: the scores only (models announce themselves)
+            scored, lines = _RUN[args.task](args, skipped)
+    except WeightsError as e:
+        print(f"error: the model could not be loaded: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; no score was printed.", file=sys.stderr)
+        return 130
+    except data.CCPError as e:  # not one photo could be scored
+        if not skipped:
+            print(f"error: {e}", file=sys.stderr)
+        return _report_skipped(skipped, 0) or 1
+    print("\n".join(lines))
+    return _report_skipped(skipped, scored)
 
 
 if __name__ == "__main__":

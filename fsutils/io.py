@@ -24,14 +24,28 @@ from typing import Any, BinaryIO, Union
 import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
-__all__ = ["ImageLoadError", "ImageLike", "load_image", "to_rgb", "to_float", "to_uint8", "to_pil",
-           "as_array", "MAX_PIXELS", "SAMPLES_DIR", "sample_photos", "sample_styles", "sample_path"]
+__all__ = ["ImageLoadError", "ImageLike", "IMAGE_SUFFIXES", "load_image", "to_rgb", "to_float",
+           "to_uint8", "to_pil", "as_array", "MAX_PIXELS", "max_pixels_setting", "SAMPLES_DIR",
+           "sample_photos", "sample_styles", "sample_path"]
 
 #: Default pixel limit (width × height) of :func:`load_image`: 8K × 8K, far above any photo the
 #: kit needs, far below what fills memory. ``FSUTILS_MAX_PIXELS`` or ``max_pixels=`` changes it.
 MAX_PIXELS = 64_000_000
 SAMPLES_DIR = Path(__file__).resolve().parent / "assets" / "samples"
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+#: File name endings read as images when a folder is scanned (the command line, the samples).
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif",
+                                            ".tiff", ".gif"})
+
+
+def max_pixels_setting() -> int:
+    """The pixel limit of :func:`load_image`: ``$FSUTILS_MAX_PIXELS`` (a whole number ≥ 1), else
+    :data:`MAX_PIXELS`; a value that is not such a number raises
+    :class:`fsutils.env.SettingError` naming the variable."""
+    from fsutils.env import number_setting
+
+    return int(number_setting("FSUTILS_MAX_PIXELS", MAX_PIXELS, whole=True, low=1,
+                              what="the largest image to decode, in pixels (width × height)"))
+
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, Image.Image]
 #: Anything the kit takes as a picture: a PIL image, an array or tensor, or a file to read.
@@ -88,6 +102,12 @@ def _open(src: ImageSource) -> tuple[Image.Image, str]:
         count = f"{int(m.group(1)):,} pixels" if m else "too many pixels"
         raise ImageLoadError(f"{name} has {count}, far beyond Pillow's limit (a guard against "
                              f"decompression bombs); it is not loaded.") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as e:
+        # a header cut short or garbled (e.g. a JPEG cut inside its markers: "Truncated File Read")
+        if isinstance(src, (str, os.PathLike)):
+            fp.close()
+        raise ImageLoadError(f"{name} is truncated or corrupt and cannot be read ({e}). Download "
+                             f"or export it again.") from None
     return img, name
 
 
@@ -156,8 +176,7 @@ def load_image(src: ImageSource, *, max_pixels: int | None = None) -> Image.Imag
     Raises :class:`ImageLoadError` (empty, not an image, truncated/corrupt, too large) or
     ``FileNotFoundError``.
     """
-    limit = int(max_pixels if max_pixels is not None
-                else os.environ.get("FSUTILS_MAX_PIXELS", MAX_PIXELS))
+    limit = int(max_pixels) if max_pixels is not None else max_pixels_setting()
     opened, name = _open(src)
     try:
         return _decode(opened, name, limit)
@@ -298,7 +317,7 @@ def _listing(kind: str) -> list[Path]:
     folder = SAMPLES_DIR / kind
     if not folder.is_dir():
         raise FileNotFoundError(f"The bundled samples are missing ({folder}); reinstall fsutils.")
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in _IMAGE_SUFFIXES)
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 def sample_photos() -> list[Path]:

@@ -186,14 +186,10 @@ class Pipeline:
         """The style stage's working size when none is given (see ``style_size``)."""
         if self._style_size is not None:
             return int(self._style_size)
-        if method == "gatys":
-            from fsutils.env import default_style_size
-            return int(default_style_size())
         self._need_image()
-        if method == "magenta":
-            from fsutils.style.magenta import DEFAULT_SIZE
-            return min(DEFAULT_SIZE, int(max(self.content.shape[:2])))
-        return int(max(self.content.shape[:2]))
+        long_side = int(max(self.content.shape[:2]))
+        known = _style.METHODS.get(method)  # a styler of your own works at the photo's size
+        return int(known.default_size(long_side)) if known else long_side
 
     def _segmenter(self) -> StageFn:
         if self._segment_fn is None:
@@ -394,8 +390,8 @@ class Pipeline:
             raise ValueError(f"unknown style method {method!r}; choose from "
                              f"{', '.join(self.stylers)}")
         fields = self.style_params(method, params, **changes)
-        if style is None:
-            style = _style.get_method(method).default_style
+        if style is None and method in _style.METHODS:  # a styler of one's own has no default
+            style = _style.METHODS[method].default_style
         size = int(size or self.default_style_size(method))
         masked = None
         if mask_classes is not False and mask_classes is not None:

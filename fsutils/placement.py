@@ -163,34 +163,42 @@ def photo_placement(content: np.ndarray, stylized: np.ndarray, results: Mapping[
     return out
 
 
-def select_ids(ccp_root: str | Path, split: str) -> list[str]:
+def select_ids(ccp_root: str | Path, split: str, max_images: int | None = None) -> list[str]:
     """The photo ids of a CCP folder in one of the kit's splits (``train``, ``val``, ``test`` where
-    the kit defines one) or ``all``; an unknown split or an empty one raises with what to choose."""
+    the kit defines one) or ``all``, the first ``max_images`` of them (≥ 1; None: all); an unknown
+    split, an empty one or a ``max_images`` below 1 raises with what to choose."""
     from . import data
 
     if split != "all" and split not in data.SPLITS:
         raise ValueError(f"unknown split {split!r}; choose from all, {', '.join(data.SPLITS)}.")
+    if max_images is not None and (int(max_images) != max_images or max_images < 1):
+        raise ValueError(f"max_images must be a whole number ≥ 1 (or None for every photo), got "
+                         f"{max_images!r}.")
     ids = data.ids_in_split(data.list_ids(ccp_root), split)
     if not ids:
         raise data.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
-    return ids
+    return ids[:max_images]
 
 
 def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[str] = MODES,
                    params: BlendParams | None = None, style: str = "candy", max_size: int = 512,
                    band: int = 8, classes: Iterable[int] = (1, 2, 3),
                    segment_weights: str | None = None, max_images: int | None = None,
-                   pipeline=None, progress: bool = True) -> dict:
+                   pipeline=None, progress: bool = True,
+                   skipped: list[tuple[Path, str]] | None = None) -> dict:
     """Every blend ``mode`` on the photos of a CCP ``split``: pooled :class:`Placement` per mode.
 
     Each photo goes through a :class:`fsutils.pipeline.Pipeline` (the kit's default segmenter and
     saliency unless ``segment_weights`` or a ready ``pipeline`` is given) at ``max_size`` px, is
     stylised with the fast model ``style``, and blended into the chosen garment ``classes`` (all
     three by default) by each mode with ``params`` (their defaults otherwise). The true mask is
-    the CCP annotation of those classes, resized to the working size (nearest).
+    the CCP annotation of those classes, resized with the photo to the working size (nearest); an
+    annotation of another size than its photo is refused, never stretched.
+
+    A photo that cannot be read or evaluated raises, or with a ``skipped`` list is appended to it
+    and left out (:func:`fsutils.data.evaluate_photos`); ``images`` counts the photos scored.
     """
     from PIL import Image
-    from tqdm.auto import tqdm
 
     from . import data
     from .pipeline import Pipeline
@@ -199,21 +207,26 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
         BlendParams(m)  # refuse unknown modes before any work
     base = params or BlendParams()
     cls = tuple(sorted(set(classes)))
-    ids = select_ids(ccp_root, split)[:max_images]
+    ids = select_ids(ccp_root, split, max_images)
     lookup = data.label_lookup(data.read_label_names(ccp_root))
     pipe = pipeline or Pipeline(max_size=max_size, segment_weights=segment_weights)
-    totals = {m: Placement() for m in modes}
-    for i in tqdm(ids, desc="blend evaluation", disable=not progress):
-        pipe.set_image(data.load_photo(ccp_root, i))
+
+    def one(image_id: str, photo: Image.Image, groundtruth: np.ndarray) -> dict[str, Placement]:
+        pipe.set_image(photo)
         h, w = pipe.content.shape[:2]
-        gt = data.load_labels(ccp_root, i, lookup)
-        truth = np.isin(np.asarray(Image.fromarray(gt).resize((w, h), Image.Resampling.NEAREST)), cls)
+        labels = Image.fromarray(lookup[groundtruth]).resize((w, h), Image.Resampling.NEAREST)
+        truth = np.isin(np.asarray(labels), cls)
         stylized = pipe.stylize("fast", style)
+        out = {}
         for m in modes:
-            out = pipe.blend(base.replace(mode=m), classes=cls)
-            share, valid = style_share(pipe.content, stylized, out)
-            totals[m] = totals[m] + placement(share, valid, truth, band)
-    return {"split": split, "images": len(ids), "style": style, "max_size": max_size,
+            share, valid = style_share(pipe.content, stylized, pipe.blend(base.replace(mode=m), classes=cls))
+            out[m] = placement(share, valid, truth, band)
+        return out
+
+    per_photo = data.evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
+                                     desc="blend evaluation")
+    totals = {m: sum((p[m] for p in per_photo), Placement()) for m in modes}
+    return {"split": split, "images": len(per_photo), "style": style, "max_size": max_size,
             "band": band, "classes": cls, "params": base, "placement": totals}
 
 

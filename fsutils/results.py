@@ -2,13 +2,23 @@
 the hard paste, the full stylised image, the label map, the garment masks, the saliency map and
 the comparison figure.
 
+Every file is written atomically (:func:`write_atomic`): into a hidden temporary file in the same
+folder, then renamed over the target, so a crash, a kill, Ctrl-C or a full disk never leaves a
+truncated file and never destroys an earlier good one.
+
 >>> files = save_result(pipe.result(), "outputs", "photo")        # doctest: +SKIP
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import glob
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
@@ -17,7 +27,7 @@ from fsutils import blend
 from fsutils import io as fio
 from fsutils.blend import BlendParams
 
-__all__ = ["Result", "save_result", "SAVE_KINDS"]
+__all__ = ["Result", "save_result", "SAVE_KINDS", "write_atomic"]
 
 
 @dataclass(frozen=True)
@@ -48,8 +58,41 @@ class Result:
         return fio.to_pil(arr)  # bool mask and saliency map: grey; images: RGB
 
 
-# ---------------------------------------------------------------------------------------------
-# default stage functions (lazy: nothing heavy is imported until a stage first runs)
+#: Age after which a temporary ``.part`` file of :func:`write_atomic` counts as left behind by a
+#: killed process (a live writer finishes a PNG in well under a second).
+STALE_PART_S = 600
+
+
+def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
+    """Write a file all at once or not at all: ``write(f)`` fills a hidden temporary file beside
+    ``path`` (``.<name>.<random>.part``), which is flushed to disk and renamed over ``path``
+    (``os.replace``: atomic on one file system). If anything fails or interrupts it (an error, a
+    full disk, Ctrl-C), the temporary file is removed and an earlier ``path`` is left as it was;
+    a process killed outright leaves at most the hidden ``.part`` file, never a partial ``path``
+    (and the next successful write of ``path`` removes such leftovers once they are
+    :data:`STALE_PART_S` seconds old).
+
+    The file gets the usual permissions (``0o666`` less the umask), like ``open(path, "wb")``;
+    the standard library's ``os.replace`` is the whole mechanism, so no package is needed for it.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.part")
+    try:
+        with open(tmp, "xb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as e:
+        tmp.unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename in (None, str(tmp)):
+            e.filename = str(path)  # name the file the caller asked for, not the temporary one
+        raise
+    for old in path.parent.glob(f".{glob.escape(path.name)}.*.part"):  # left by a killed writer
+        with contextlib.suppress(OSError):
+            if time.time() - old.stat().st_mtime > STALE_PART_S:
+                old.unlink()
+    return path
 
 
 #: What :func:`save_result` can write (``<stem>_<kind>.png``).
@@ -59,9 +102,12 @@ SAVE_KINDS: tuple[str, ...] = ("stylized", "hard_paste", "style_full", "labels",
 
 def save_result(res: Result, folder: str | Path, stem: str, *,
                 kinds: Iterable[str] | None = None,
-                box: tuple[int, int, int, int] | None = None) -> list[Path]:
+                box: tuple[int, int, int, int] | None = None,
+                on_saved: Callable[[Path], object] | None = None) -> list[Path]:
     """Write a :class:`Result` as PNG files ``<folder>/<stem>_<kind>.png`` (see :data:`SAVE_KINDS`;
     ``mask`` also writes one ``<stem>_mask_<class>.png`` per garment class) and return the paths.
+    Each file is written atomically (:func:`write_atomic`); ``on_saved(path)`` is called as soon
+    as each one is in place (the command line lists it then).
 
     ``comparison`` is the figure of :func:`fsutils.viz.comparison_figure`: photo, stylised image,
     hard paste and saliency blend, with the boundary close-up at ``box`` (found automatically on
@@ -75,10 +121,13 @@ def save_result(res: Result, folder: str | Path, stem: str, *,
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
-    def save(img: Image.Image, kind: str) -> None:
+    def save(img: Image.Image | Callable[[BinaryIO], object], kind: str) -> None:
         path = folder / f"{stem}_{kind}.png"
-        img.save(path)
+        write_atomic(path, (lambda f: img.save(f, format="PNG")) if isinstance(img, Image.Image)
+                     else img)
         written.append(path)
+        if on_saved is not None:
+            on_saved(path)
 
     if "stylized" in kinds:
         save(res.image("output"), "stylized")
@@ -102,7 +151,5 @@ def save_result(res: Result, folder: str | Path, stem: str, *,
         title = blend.MODE_TITLES[res.mode]
         fig = viz.comparison_figure(res.content, res.stylized, res.hard, res.output, res.mask,
                                     saliency=res.saliency, box=box, blend_title=title)
-        path = folder / f"{stem}_comparison.png"
-        fig.savefig(path, dpi=80)
-        written.append(path)
+        save(lambda f: fig.savefig(f, format="png", dpi=80), "comparison")
     return written

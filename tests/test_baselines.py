@@ -109,8 +109,9 @@ def test_cutout_command_refuses_bad_arguments_before_loading_models(tmp_path, ca
     with pytest.raises(SystemExit) as e:
         evaluate.main(["cutout", "--ccp-root", str(tmp_path), "--max-images", "0"])
     assert e.value.code == 2 and "--max-images" in capsys.readouterr().err
-    with pytest.raises(SystemExit, match="not a folder"):
+    with pytest.raises(SystemExit) as e:
         evaluate.main(["cutout", "--ccp-root", str(tmp_path / "missing")])
+    assert e.value.code == 2 and "missing is not a CCP folder: it does not exist" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -302,7 +302,8 @@ def test_blend_params_refuse_bad_values_and_know_what_each_mode_reads():
     assert BlendParams("hard", width=4).used == ()
     assert BlendParams("guided").replace(radius=3).radius == 3
     for bad in (dict(mode="glue"), dict(strength=-1), dict(width=float("nan")), dict(eps=0),
-                dict(radius=0), dict(radius=2.5)):
+                dict(radius=0), dict(radius=2.5), dict(strength=float("inf")), dict(width=1e308),
+                dict(eps=float("inf")), dict(radius=99999999999)):
         with pytest.raises(ValueError, match=next(iter(bad))):
             BlendParams(**bad)
 

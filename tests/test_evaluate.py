@@ -60,13 +60,15 @@ def test_command_prints_the_contract_last_line(tmp_path, monkeypatch, capsys):
     import fsutils.segment as segment
 
     monkeypatch.setattr(segment, "ClothSegmenter", Oracle, raising=False)
-    assert evaluate.main(["segmentation", "--ccp-root", str(root), "--weights", "oracle", "--no-progress"]) == 0
+    weights = tmp_path / "oracle.pth"  # the command checks that the file exists; the stand-in ignores it
+    weights.write_bytes(b"")
+    assert evaluate.main(["segmentation", "--ccp-root", str(root), "--weights", str(weights), "--no-progress"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     cm = sum(evaluate.confusion_matrix(by_size[data.load_photo(root, i).tobytes()], truth[i]) for i in items)
     expected = evaluate.mean_iou_garments(cm)
     assert expected < 0.99  # the corruption matters
     assert lines[-1] == f"mean_iou_garments={expected:.4f}"
-    assert lines[0] == "weights=oracle split=all images=3"
+    assert lines[0] == f"weights={weights} split=all images=3"
     assert any(line.startswith("iou[lower body]=") for line in lines)
 
 
@@ -108,7 +110,9 @@ def test_by_label_names_the_confused_garment(tmp_path, monkeypatch, capsys):
     top = evaluate.by_label_lines(r["by_label"], top=2)
     assert len(top) == 2 and top[0].startswith("label[null]")  # the largest label first
 
-    assert evaluate.main(["segmentation", "--ccp-root", str(root), "--weights", "fixed",
+    weights = tmp_path / "fixed.pth"
+    weights.write_bytes(b"")
+    assert evaluate.main(["segmentation", "--ccp-root", str(root), "--weights", str(weights),
                           "--no-progress", "--by-label"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     skirt = next(line for line in lines if line.startswith("label[skirt]"))

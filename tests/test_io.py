@@ -138,6 +138,16 @@ def test_truncated_file(tmp_path, fmt):
         load_image(path)
 
 
+@pytest.mark.parametrize("keep", [30, 300, 600])
+def test_jpeg_cut_inside_its_header(tmp_path, keep):
+    """A JPEG cut before its first scan fails in ``Image.open`` itself (Pillow: ``OSError:
+    Truncated File Read``), not in decoding: still an :class:`ImageLoadError`."""
+    data = fio.sample_photos()[0].read_bytes()
+    path = write(tmp_path, "cut.jpg", data[:keep])
+    with pytest.raises(ImageLoadError, match="truncated or corrupt"):
+        load_image(path)
+
+
 def png_header_only(width: int, height: int) -> bytes:
     """A PNG whose header claims ``width×height`` (a decompression-bomb shape) with no pixel data."""
     def chunk(kind: bytes, payload: bytes) -> bytes:

@@ -105,7 +105,7 @@ def test_readme_badges_point_at_existing_notebooks():
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
 def test_notebook_structure(path):
     """Setup cell installs the kit on Colab without touching torch and prints env.report();
-    the notebook explains with a formula and ends with ideas; the course notebooks (01–05) use a
+    the notebook explains with a formula and ends with ideas, then its exercises; the course notebooks (01–05) use a
     panel from fsutils.widgets."""
     name = path.name
     cells = load(path)["cells"]
@@ -125,7 +125,10 @@ def test_notebook_structure(path):
     if name in COURSE:
         assert any("fsutils.widgets" in c or "widgets." in c for c in code), \
             f"{name}: use a panel from fsutils.widgets"
-    assert "try next" in md[-1].lower(), f"{name}: end with a 'what to try next' cell"
+    ideas = [i for i, m in enumerate(md) if "try next" in m.lower()]
+    assert ideas, f"{name}: end with a 'what to try next' cell (then the exercises)"
+    assert all(m.startswith(("## Exercises", "**")) for m in md[ideas[-1] + 1:]), \
+        f"{name}: only the exercises may follow the 'what to try next' cell"
     # widget code stays in fsutils.widgets
     assert not any("ipywidgets" in c for c in code), f"{name}: widget code belongs in fsutils.widgets"
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import fsutils
+from fsutils import weights
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -94,6 +95,28 @@ def test_wheel_contains_the_package_and_its_assets(tmp_path):
     assert "fsutils/assets/samples/CREDITS.md" in names
     shipped = {n for n in names if n.startswith("fsutils/assets/samples/")}
     assert len(shipped) == 1 + 6 + 11 + 6  # credits, photos, paintings, the photos' annotations
-    for model in ("ccp_deeplab.pth", "ccp_u2netp.pth"):
-        if (ROOT / "fsutils/assets" / model).exists():
-            assert f"fsutils/assets/{model}" in names
+    # every bundled checkpoint of the registry ships, and nothing else heavy does
+    bundled = {f"fsutils/assets/{s.path}" for w in weights.REGISTRY.values() for s in w.sources
+               if isinstance(s, weights.Bundled)}
+    assert bundled >= {"fsutils/assets/ccp_deeplab.pth", "fsutils/assets/u2netp_fp16.pth",
+                       "fsutils/assets/tflite/style_predict_quantized_256.tflite",
+                       "fsutils/assets/tflite/style_transfer_f16_384.tflite"}
+    assert bundled <= names
+    sizes = {i.filename: i.file_size for i in zipfile.ZipFile(wheel).infolist()}
+    assert sum(sizes[n] for n in bundled) < 13_000_000
+    heavy = {n for n, size in sizes.items() if size > 1_000_000}
+    assert heavy <= bundled, heavy - bundled
+    assert wheel.stat().st_size < 30_000_000
+
+
+def test_bundled_weights_stay_small_and_are_all_hash_checked():
+    """What the package carries for the default run: each bundled file is checked by a hash
+    (its own or its entry's) and the lot stays small."""
+    total = 0
+    for w in weights.REGISTRY.values():
+        for s in w.sources:
+            if isinstance(s, weights.Bundled):
+                assert s.sha256 or w.sha256, w.name
+                assert s.file.is_file() and s.file.stat().st_size == (s.size or w.size), w.name
+                total += s.file.stat().st_size
+    assert total < 13_000_000

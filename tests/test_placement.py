@@ -2,6 +2,8 @@
 synthetic ground truth with known values, and the command on a tiny CCP folder."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -112,14 +114,16 @@ def test_blend_command_prints_one_row_per_mode(tmp_path, monkeypatch, capsys):
     # elsewhere; equation 2 with a flat saliency of 0.8 gives 0.8 of it.
     assert rows["hard"].endswith("| 1.000 | 0.000 | 1.000 | 0.000 | 1.000 |")
     assert rows["saliency"].endswith("| 0.800 | 0.000 | 0.800 | 0.000 | 0.800 |")
-    with pytest.raises(SystemExit, match="unknown blend mode 'glue'"):
-        evaluate.main(["blend", "--ccp-root", str(root), "--modes", "hard,glue"])
-    with pytest.raises(SystemExit, match="radius"):
-        evaluate.main(["blend", "--ccp-root", str(root), "--radius", "0"])
-    with pytest.raises(SystemExit, match=r"unknown split 'nope'; choose from all, train, val\b"):
-        evaluate.main(["blend", "--ccp-root", str(root), "--split", "nope"])
-    with pytest.raises(SystemExit, match="not a CCP folder"):
-        evaluate.main(["blend", "--ccp-root", str(tmp_path)])
+    # bad arguments: one line and exit status 2
+    for options, words in ((["--ccp-root", str(root), "--modes", "hard,glue"], "unknown blend mode 'glue'"),
+                           (["--ccp-root", str(root), "--radius", "0"], "radius"),
+                           (["--ccp-root", str(root), "--split", "nope"],
+                            r"unknown split 'nope'; choose from all, train, val\b"),
+                           (["--ccp-root", str(tmp_path)], "not a CCP folder")):
+        with pytest.raises(SystemExit) as e:
+            evaluate.main(["blend", *options])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and len(err.splitlines()) == 1 and re.search(words, err), err
 
 
 def test_bundled_annotations_match_their_photos_and_score_a_perfect_paste():

@@ -81,12 +81,17 @@ def test_unknown_checkpoint_name_is_a_weights_error():
         SaliencyModel("no_such_model", device="cpu")
 
 
-@pytest.fixture(scope="module")
-def official_u2netp():
+@pytest.fixture(scope="module", params=["fetched", "bundled fp16"])
+def official_u2netp(request):
+    """u2netp as ``fetch`` finds it (the full-precision mirror copy on development machines),
+    and the half-precision copy that ships with the kit: both must reproduce the official maps."""
     from fsutils import weights
 
     if not PAIRS:
         pytest.skip(f"reference outputs not present at {REFERENCE}")
+    if request.param == "bundled fp16":
+        bundled = weights.get("u2netp").sources[0].file
+        return SaliencyModel(model=weights.load_state_dict(U2NETP(3, 1), bundled), device="cpu")
     try:
         return SaliencyModel("u2netp", device="cpu")
     except weights.NoNetworkError as e:

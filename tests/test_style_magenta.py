@@ -213,7 +213,11 @@ def test_registry_entry_carries_the_published_hash_and_sources(files, name):
     w = W.get(name)
     sha, size = PUBLISHED[name]
     assert (w.sha256, w.size, w.format, w.license) == (sha, size, "tflite", "Apache-2.0")
-    urls = [s.url for s in w.sources]
+    # the default path's two files ship with the kit, byte-identical; the public copies stay
+    bundled = [s for s in w.sources if isinstance(s, W.Bundled)]
+    assert len(bundled) == (name != magenta.TRANSFER_WEIGHTS["int8"])
+    assert all(b.file.read_bytes() == files[name].read_bytes() for b in bundled)
+    urls = [s.url for s in w.sources if not isinstance(s, W.Bundled)]
     assert urls[0].startswith("https://raw.githubusercontent.com/asus4/tf-lite-unity-sample/"
                               "29ab4cd24453ab2153acc992d5164db1dd784821/")
     assert urls[1] == ("https://storage.googleapis.com/download.tensorflow.org/models/tflite/"

@@ -30,6 +30,10 @@ def test_parameter_objects_refuse_bad_values_and_unknown_names():
         GatysParams(steps=0)
     with pytest.raises(ValueError, match="style_weight"):
         GatysParams(style_weight=-1)
+    for bad in (dict(style_weight=float("inf")), dict(tv_weight=float("nan")),
+                dict(content_weight=1e300), dict(steps=10**9)):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            GatysParams(**bad)
     with pytest.raises(ValueError, match="alpha"):
         AdainParams(alpha=1.5)
     with pytest.raises(ValueError, match="style_strength"):

@@ -75,8 +75,8 @@ def test_torchvision_hash_prefix_is_checked_outside_the_mirror(tmp_path, monkeyp
     monkeypatch.setenv("FSUTILS_WEIGHTS_DIR", str(cache))
     monkeypatch.delenv("FSUTILS_WEIGHTS_MIRROR", raising=False)
     with pytest.raises(W.WeightsError, match="does not start with dcbb9e9d"):
-        W.fetch(fake.name, progress=False)  # the bad copy is deleted; no source to fetch anew
-    assert not (cache / fake.filename).exists()
+        W.fetch(fake.name, progress=False)  # the bad copy is reported and left in place
+    assert (cache / fake.filename).read_bytes() == buf.getvalue()
     mirror = tmp_path / "mirror"
     mirror.mkdir()
     (mirror / fake.filename).write_bytes(buf.getvalue())

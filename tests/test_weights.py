@@ -75,15 +75,16 @@ def test_good_download_is_cached_recorded_and_loads(wcache, http_server, registe
     path = W.fetch("tiny", progress=True)
 
     assert path == wcache / "tiny.pth" and path.read_bytes() == body
-    records = json.loads((wcache / W.HASHES_FILE).read_text())
-    assert records["tiny.pth"]["sha256"] == hashlib.sha256(body).hexdigest()
-    assert records["tiny.pth"]["size"] == len(body)
-    leftovers = [p.name for p in wcache.iterdir()]
-    assert sorted(leftovers) == sorted(["other.pth", "tiny.pth", W.HASHES_FILE])
+    assert not (wcache / W.HASHES_FILE).exists()  # recorded only once it has loaded
     # a second fetch is served from the cache
     assert W.fetch("tiny", progress=False) == path and http_server.hits("/tiny.pth") == 1
     model = W.load_state_dict(Tiny(), "tiny")
     assert torch.equal(model.conv.weight, torch.load(path, weights_only=True)["conv.weight"])
+    records = json.loads((wcache / W.HASHES_FILE).read_text())
+    assert records["tiny.pth"]["sha256"] == hashlib.sha256(body).hexdigest()
+    assert records["tiny.pth"]["size"] == len(body) and records["tiny.pth"]["source"] == url
+    leftovers = [p.name for p in wcache.iterdir()]
+    assert sorted(leftovers) == sorted(["other.pth", "tiny.pth", W.HASHES_FILE])
 
 
 def test_drive_source_goes_through_gdown(wcache, http_server, register, monkeypatch):
@@ -145,22 +146,29 @@ def test_hash_recorded_at_first_download_is_enforced(wcache, http_server, regist
     first = ckpt_bytes()
     url = http_server.serve("/tiny.pth", first)
     register(entry(sources=[W.Url(url)]))
+    W.load_state_dict(Tiny(), "tiny")
     W.fetch("tiny", progress=False).unlink()
     http_server.serve("/tiny.pth", ckpt_bytes())  # upstream now serves different (random) weights
     before = snapshot(wcache)
-    with pytest.raises(W.HashMismatchError, match="first good copy"):
+    with pytest.raises(W.HashMismatchError, match="first copy that loaded"):
         W.fetch("tiny", progress=False)
     assert snapshot(wcache) == before
 
 
-def test_cached_file_changed_on_disk_is_replaced(wcache, http_server, register):
+def test_cached_file_changed_on_disk_is_reported_and_kept(wcache, http_server, register):
     body = ckpt_bytes()
     url = http_server.serve("/tiny.pth", body)
     register(entry(sources=[W.Url(url)]))
     path = W.fetch("tiny", progress=False)
-    path.write_bytes(ckpt_bytes())  # same size, other content: no longer the recorded file
+    W.load_state_dict(Tiny(), "tiny")
+    other = ckpt_bytes()
+    path.write_bytes(other)  # same size, other content: no longer the recorded file
+    with pytest.raises(W.HashMismatchError, match="left where it is") as err:
+        W.fetch("tiny", progress=False)
+    assert err.value.weights_name == "tiny"
+    assert path.read_bytes() == other and http_server.hits("/tiny.pth") == 1
+    path.unlink()  # as the message says: delete it to get a fresh copy
     assert W.fetch("tiny", progress=False).read_bytes() == body
-    assert http_server.hits("/tiny.pth") == 2
 
 
 @pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/octet-stream"])
@@ -197,14 +205,14 @@ def test_truncated_body(wcache, http_server, register):
     assert snapshot(wcache) == before
 
 
-@pytest.mark.parametrize("mode", ["reset", "stall"])
-def test_interrupted_transfer(wcache, http_server, register, monkeypatch, mode):
+@pytest.mark.parametrize("mode, words", [("reset", "cut off"), ("stall", "stalled")])
+def test_interrupted_transfer(wcache, http_server, register, monkeypatch, mode, words):
     monkeypatch.setenv("FSUTILS_DOWNLOAD_TIMEOUT", "1")
     body = ckpt_bytes(sd={"w": torch.zeros(300_000)})
     url = http_server.serve("/tiny.pth", body, mode=mode, cut=len(body) // 2, stall=5)
     register(entry(sources=[W.Url(url)]))
     before = snapshot(wcache)
-    with pytest.raises(W.TruncatedDownloadError, match="interrupted"):
+    with pytest.raises(W.TruncatedDownloadError, match=words):
         W.fetch("tiny", progress=False)
     assert snapshot(wcache) == before
 
@@ -290,20 +298,17 @@ def socket_closed_port():
     return cm()
 
 
-def test_bad_cached_copy_is_deleted_and_fetched_again(wcache, http_server, register):
+def test_bad_cached_copy_is_reported_never_deleted(wcache, http_server, register):
     body = ckpt_bytes()
     url = http_server.serve("/tiny.pth", body)
     register(entry(sources=[W.Url(url)]))
     (wcache / "tiny.pth").write_bytes(DRIVE_QUOTA_PAGE)
-    assert W.fetch("tiny", progress=False).read_bytes() == body
-
-
-def test_bad_cached_copy_is_deleted_even_when_download_fails(wcache, register):
-    register(entry(sources=[W.Drive("x")]))
-    (wcache / "tiny.pth").write_bytes(DRIVE_QUOTA_PAGE)
-    with pytest.raises(W.NoNetworkError, match="bad cached copy was deleted"):
+    with pytest.raises(W.HtmlPageError, match="left where it is") as err:
         W.fetch("tiny", progress=False)
-    assert not (wcache / "tiny.pth").exists()
+    assert_manual_help(str(err.value), wcache)
+    assert (wcache / "tiny.pth").read_bytes() == DRIVE_QUOTA_PAGE and not http_server.log
+    (wcache / "tiny.pth").unlink()
+    assert W.fetch("tiny", progress=False).read_bytes() == body
 
 
 # -------------------------------------------------------------------- mirror, zip, bundled
@@ -374,6 +379,17 @@ def test_zip_archive_that_is_a_web_page(wcache, http_server, register):
     assert snapshot(wcache) == before
 
 
+def test_damaged_cached_archive_is_reported_and_kept(wcache, http_server, register):
+    url = http_server.serve("/saved_models.zip", make_zip({"candy.pth": ckpt_bytes()}))
+    register(entry("candy", [W.ZipMember(url, "candy.pth")]))
+    cached = wcache / W.ARCHIVES_DIR / "saved_models.zip"
+    cached.parent.mkdir()
+    cached.write_bytes(make_zip({"candy.pth": ckpt_bytes()})[:100])
+    with pytest.raises(W.TruncatedDownloadError, match="left where it is"):
+        W.fetch("candy", progress=False)
+    assert cached.stat().st_size == 100 and not http_server.log
+
+
 def test_bundled_source(wcache, register, tmp_path, monkeypatch):
     assets = tmp_path / "assets"
     assets.mkdir()
@@ -381,6 +397,14 @@ def test_bundled_source(wcache, register, tmp_path, monkeypatch):
     monkeypatch.setattr(W.spec, "_ASSETS", assets)
     register(entry(sources=[W.Bundled("tiny.pth")]))
     assert W.fetch("tiny", progress=False) == assets / "tiny.pth"
+    # a bundled copy that is not the published file carries its own hash and size
+    body = (assets / "tiny.pth").read_bytes()
+    register(entry("half", [W.Bundled("tiny.pth", hashlib.sha256(body).hexdigest(), len(body))],
+                   sha256="0" * 64, min_size=len(body) * 10))
+    assert W.fetch("half", progress=False) == assets / "tiny.pth"
+    register(entry("bad", [W.Bundled("tiny.pth", "1" * 64, len(body))]))
+    with pytest.raises(W.HashMismatchError):
+        W.fetch("bad", progress=False)
     register(entry("gone", [W.Bundled("gone.pth")]))
     with pytest.raises(W.DownloadError, match="missing from this installation"):
         W.fetch("gone", progress=False)
@@ -569,3 +593,82 @@ def test_registry_file_is_read_strictly(tmp_path):
     bad.write_text(good.read_text().replace("input_size", "inputsize"))
     with pytest.raises(W.WeightsError, match="inputsize"):
         read_registry(bad)
+
+
+# ------------------------------------------------------------ the default run's bundled files
+@pytest.mark.parametrize("name", ["u2netp", "tflite/style_predict_quantized_256",
+                                  "tflite/style_transfer_f16_384", "ccp_deeplab"])
+def test_default_run_files_ship_hash_checked_and_need_no_download(isolated_weights, name):
+    w = W.get(name)
+    bundled = w.sources[0]
+    assert isinstance(bundled, W.Bundled)
+    expected = bundled.sha256 or w.sha256           # every bundled file is hash-checked
+    assert expected and hashlib.sha256(bundled.file.read_bytes()).hexdigest() == expected
+    assert bundled.file.stat().st_size == (bundled.size or w.size)
+    assert W.missing([name]) == []
+    assert W.fetch(name, progress=False) == bundled.file
+    assert not isolated_weights.exists()            # nothing downloaded, nothing written
+    if name != "ccp_deeplab":                       # the public sources stay as fallbacks
+        assert any(isinstance(s, (W.Url, W.Drive)) for s in w.sources[1:])
+
+
+def test_bundled_tflite_files_are_the_published_bytes(shared_dir):
+    for name in ("tflite/style_predict_quantized_256", "tflite/style_transfer_f16_384"):
+        w = W.get(name)
+        assert w.sources[0].file.read_bytes() == (shared_dir / "weights" / w.filename).read_bytes()
+
+
+def test_bundled_u2netp_is_half_precision_and_loads_strictly(isolated_weights):
+    from fsutils.models import U2NETP
+
+    path = W.fetch("u2netp", progress=False)
+    sd = torch.load(path, weights_only=True)
+    assert {v.dtype for v in sd.values() if v.is_floating_point()} == {torch.float16}
+    model = W.load_state_dict(U2NETP(3, 1), "u2netp")
+    assert model.outconv.weight.dtype == torch.float32
+    assert not isolated_weights.exists()  # a bundled file is not recorded in the cache
+
+
+def test_a_bad_bundled_copy_falls_back_to_the_public_source(isolated_weights, http_server,
+                                                            register, tmp_path, monkeypatch):
+    assets = tmp_path / "assets"
+    assets.mkdir()
+    (assets / "tiny.pth").write_bytes(ckpt_bytes())
+    monkeypatch.setattr(W.spec, "_ASSETS", assets)
+    body = ckpt_bytes()
+    url = http_server.serve("/tiny.pth", body)
+    register(entry(sources=[W.Bundled("tiny.pth", "0" * 64, 1), W.Url(url)]))
+    assert W.fetch("tiny", progress=False).read_bytes() == body
+
+
+# ------------------------------------------------------------------------------ a whole run
+def test_missing_and_require_list_every_file_at_once(wcache, http_server, register):
+    good = ckpt_bytes()
+    register(entry("here", [W.Url(http_server.serve("/here.pth", good))]))
+    register(entry("a", [W.Url(http_server.base + "/nothing-a.pth")], filename="sub/a.pth"))
+    register(entry("b", [W.Drive("id-b")]))
+    names = ["here", "a", "b", "u2netp"]
+    assert W.missing(names) == ["here", "a", "b"]    # u2netp ships with the kit
+    with pytest.raises(W.MissingWeightsError) as err:
+        W.require(names, progress=False)
+    msg = str(err.value)
+    assert msg.startswith("2 weight files this run needs")
+    assert err.value.names == ("a", "b")
+    assert "- a (a.pth" in msg and "HTTP 404" in msg and str(wcache / "sub" / "a.pth") in msg
+    assert "- b (b.pth" in msg and "https://drive.google.com/file/d/id-b/view" in msg
+    assert str(wcache / "b.pth") in msg and "FSUTILS_WEIGHTS_MIRROR" in msg
+    assert W.missing(names) == ["a", "b"]              # the one that could be fetched was
+    http_server.serve("/nothing-a.pth", good)
+    assert set(W.require(["here", "a"], progress=False)) == {"here", "a"}
+
+
+def test_method_table_names_the_weights_each_method_needs():
+    from fsutils.style import METHODS
+
+    needs = {m: METHODS[m].weights(METHODS[m].default_style) for m in METHODS}
+    assert needs == {"magenta": ("tflite/style_predict_quantized_256",
+                                 "tflite/style_transfer_f16_384"),
+                     "fast": ("fast_style/candy",),
+                     "adain": ("adain/vgg_normalised", "adain/decoder"),
+                     "gatys": ("vgg19",)}
+    assert all(n in W.REGISTRY for names in needs.values() for n in names)

@@ -5,7 +5,10 @@ jupytext's *percent* format: ``# %%`` starts a code cell, ``# %% [markdown]`` a 
 (its lines commented with ``# ``), and notebook magics are written commented (``# !pip …``,
 ``# %matplotlib inline``). The source is what you edit and review; the ``.ipynb`` is built from
 it, clean (no outputs, no execution counts, no Colab metadata, a ``python3`` kernelspec, cell ids
-``nbNN-ii`` from the position so a rebuild gives no diff unless a text changed):
+``nbNN-ii`` from the position so a rebuild gives no diff unless a text changed). A code cell whose
+first line is a Colab form title with ``display-mode: "form"`` (an exercise's solution,
+``# @title Solution { display-mode: "form" }``) is built collapsed for JupyterLab as well
+(``jupyter.source_hidden``); Colab hides it from that first line alone:
 
     python tools/notebooks.py build           # write every notebooks/NN_*.ipynb from its source
     python tools/notebooks.py build 03        # only notebook 03
@@ -93,6 +96,15 @@ def with_setup_cell(text: str) -> str:
     return _SETUP_RE.sub(lambda m: f"# %%\n{SETUP_CELL}\n", text, count=1)
 
 
+_COLLAPSED = re.compile(r'^#\s*@title\b.*display-mode:\s*"form"')
+
+
+def collapsed(source: str) -> bool:
+    """Whether a code cell is shown collapsed: its first line is a Colab form title in
+    ``display-mode: "form"`` (the code hidden until the reader opens it)."""
+    return bool(_COLLAPSED.match(source))
+
+
 def build(source: Path) -> str:
     """The clean ``.ipynb`` text of one source."""
     parsed = jupytext.read(source, fmt=FORMAT)
@@ -102,6 +114,8 @@ def build(source: Path) -> str:
         new = new_markdown_cell if cell.cell_type == "markdown" else new_code_cell
         out = new(cell.source)
         out["id"] = f"nb{stem}-{i:02d}"
+        if cell.cell_type == "code" and collapsed(cell.source):
+            out.metadata["jupyter"] = {"source_hidden": True}
         nb.cells.append(out)
     nbformat.validate(nb)
     return nbformat.writes(nb) + "\n"

@@ -12,8 +12,8 @@ from .compose import (DEFAULT_STRENGTH, DEFAULT_WIDTH, _feather, _image, _plane,
 from .masks import DEFAULT_EPS, DEFAULT_RADIUS, refine_mask, soft_mask
 from .poisson import poisson_blend
 
-__all__ = ["MODES", "MODE_TITLES", "DEFAULT_MODE", "SALIENCY_OF", "BlendParams", "blend_weight",
-           "compose"]
+__all__ = ["MODES", "MODE_TITLES", "DEFAULT_MODE", "SALIENCY_OF", "BlendParams", "BLEND_LIMITS",
+           "blend_weight", "compose"]
 
 #: Every blend mode, in the order the tables and panels show them.
 MODES: tuple[str, ...] = ("hard", "saliency", "feathered", "soft", "soft_saliency", "guided",
@@ -48,6 +48,17 @@ SALIENCY_OF: dict[str, str] = {"saliency": "hard", "soft_saliency": "soft",
                                "guided_saliency": "guided"}
 
 
+#: The range of each numeric blend parameter, ``name: (low, high)`` (eps must be above its low
+#: bound, the others may equal it), checked by :class:`BlendParams` and the command line. The high
+#: bounds lie far beyond any useful value, below the ones that overflow or exhaust memory: a
+#: strength of 100 already turns any visible saliency into a full weight; a feather width (σ) of
+#: 200 px blurs across a whole working photo; a guided window of radius 1000 px spans a
+#: 1024-px photo (the box filter costs the same whatever the radius); eps is a squared intensity,
+#: so 1 already smooths the mask over its whole window.
+BLEND_LIMITS: dict[str, tuple[float, float]] = {
+    "strength": (0.0, 100.0), "width": (0.0, 200.0), "radius": (1, 1000), "eps": (0.0, 1.0)}
+
+
 @dataclass(frozen=True)
 class BlendParams:
     """How the stylised image goes into the garments: the mode and the parameters it reads.
@@ -70,16 +81,17 @@ class BlendParams:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown blend mode {self.mode!r}; choose from {', '.join(MODES)}.")
-        for name, low, strict in (("strength", 0.0, False), ("width", 0.0, False),
-                                  ("eps", 0.0, True)):
-            v = getattr(self, name)
+        for name, strict in (("strength", False), ("width", False), ("eps", True)):
+            v, (low, high) = getattr(self, name), BLEND_LIMITS[name]
             if (not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v)
-                    or v < low or (strict and v == low)):
-                raise ValueError(f"blend {name} must be a finite number {'>' if strict else '≥'} "
-                                 f"{low:g}, got {v!r}.")
+                    or v < low or (strict and v == low) or v > high):
+                raise ValueError(f"blend {name} must be a number {'>' if strict else '≥'} {low:g} "
+                                 f"and ≤ {high:g}, got {v!r}.")
+        low, high = BLEND_LIMITS["radius"]
         if not isinstance(self.radius, numbers.Integral) or isinstance(self.radius, bool) \
-                or self.radius < 1:
-            raise ValueError(f"blend radius must be a whole number of pixels ≥ 1, got {self.radius!r}.")
+                or not low <= self.radius <= high:
+            raise ValueError(f"blend radius must be a whole number of pixels from {low:g} to "
+                             f"{high:g}, got {self.radius!r}.")
 
     @property
     def used(self) -> tuple[tuple[str, float], ...]:

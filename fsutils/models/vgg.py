@@ -107,6 +107,10 @@ class FeatureExtractor(nn.Module):
         return out
 
 
+#: Registry name of torchvision's ImageNet VGG-19 weights.
+VGG19_WEIGHTS = "vgg19"
+
+
 def vgg19_features(pretrained: bool = True, *, progress: bool = True) -> nn.Sequential:
     """torchvision VGG-19 ``features`` (convolutional part), ImageNet weights if ``pretrained``.
 
@@ -122,7 +126,7 @@ def vgg19_features(pretrained: bool = True, *, progress: bool = True) -> nn.Sequ
     if pretrained:
         from fsutils import weights
 
-        weights.load_state_dict(model, weights.fetch("vgg19", progress=progress))
+        weights.load_state_dict(model, weights.fetch(VGG19_WEIGHTS, progress=progress))
     features = model.features
     del model
     return features.eval()

@@ -73,7 +73,11 @@ def adaptive_instance_normalization(content_feat: torch.Tensor, style_feat: torc
     return (content_feat - c_mean) / c_std * s_std + s_mean
 
 
-def load_adain(vgg_weights: str = "adain/vgg_normalised", decoder_weights: str = "adain/decoder"
+#: Registry names of pytorch-AdaIN's encoder and decoder weights.
+ADAIN_WEIGHTS = ("adain/vgg_normalised", "adain/decoder")
+
+
+def load_adain(vgg_weights: str = ADAIN_WEIGHTS[0], decoder_weights: str = ADAIN_WEIGHTS[1]
                ) -> tuple[nn.Sequential, nn.Sequential]:
     """(encoder up to relu4_1, decoder) loaded strictly from registry names or checkpoint paths."""
     from fsutils.weights import load_state_dict

@@ -36,13 +36,16 @@ from fsutils.models.magenta import STYLE_DIM, StylePredictor, StyleTransferNet
 from ._image import ImageLike, MaskLike, fit_long_side, mask_to_tensor, to_tensor
 from .params import MagentaParams
 
-__all__ = ["PREDICT_WEIGHTS", "TRANSFER_WEIGHTS", "STYLE_IMAGE_SIZE", "DEFAULT_SIZE",
+__all__ = ["PREDICT_WEIGHTS", "TRANSFER_WEIGHTS", "DEFAULT_TRANSFER", "STYLE_IMAGE_SIZE",
+           "DEFAULT_SIZE",
            "style_predictor", "transfer_network", "style_vector", "magenta_transfer"]
 
 #: Registry entry of the style-prediction network.
 PREDICT_WEIGHTS = "tflite/style_predict_quantized_256"
 #: Registry entries of the style-transfer network: float16 weights (default) or int8 weights.
 TRANSFER_WEIGHTS = {"f16": "tflite/style_transfer_f16_384", "int8": "tflite/style_transfer_quantized_384"}
+#: The transfer network used unless one is named (its file ships with the kit).
+DEFAULT_TRANSFER = "f16"
 #: The painting's size for the prediction network (the size it was trained and exported at).
 STYLE_IMAGE_SIZE = 256
 #: Default working size of the photo (longer side), the size of the published transfer file.
@@ -85,7 +88,7 @@ def style_predictor(device: torch.device | str | None = None) -> StylePredictor:
 
 
 def transfer_network(device: torch.device | str | None = None, *,
-                     weights: str = "f16") -> StyleTransferNet:
+                     weights: str = DEFAULT_TRANSFER) -> StyleTransferNet:
     """The style-transfer network on ``device``, cached; ``weights`` is ``"f16"`` (default, the
     reference) or ``"int8"`` (the smaller file, slightly less exact)."""
     from fsutils.models.magenta import transfer_from_tflite
@@ -140,7 +143,7 @@ def _check(strength: float, size: int | None, weights: str) -> None:
 def magenta_transfer(photo: ImageLike, style: StyleLike, *,
                      strength: float = MagentaParams.style_strength,
                      size: int | None = DEFAULT_SIZE, mask: MaskLike | None = None,
-                     weights: str = "f16",
+                     weights: str = DEFAULT_TRANSFER,
                      device: torch.device | str | None = None) -> Image.Image:
     """Render ``photo`` in the style of a painting with Magenta's networks.
 

@@ -72,6 +72,30 @@ def _gatys(content, style, params: GatysParams, *, size, mask=None, callback=Non
                           callback=callback, progress=progress)
 
 
+def _magenta_weights(style: Any) -> tuple[str, ...]:
+    from .magenta import DEFAULT_TRANSFER, PREDICT_WEIGHTS, TRANSFER_WEIGHTS
+
+    return PREDICT_WEIGHTS, TRANSFER_WEIGHTS[DEFAULT_TRANSFER]
+
+
+def _fast_weights(style: Any) -> tuple[str, ...]:
+    from .fast import registry_name
+
+    return (registry_name(style),) if isinstance(style, str) else ()
+
+
+def _adain_weights(style: Any) -> tuple[str, ...]:
+    from .adain import ADAIN_WEIGHTS
+
+    return ADAIN_WEIGHTS
+
+
+def _gatys_weights(style: Any) -> tuple[str, ...]:
+    from fsutils.models.vgg import VGG19_WEIGHTS
+
+    return (VGG19_WEIGHTS,)
+
+
 def _photo_size(long_side: int) -> int:
     return long_side
 
@@ -94,7 +118,8 @@ class Method:
     a painting (else a model name), its default style, and how large it works by default given
     the photo's longer side (the one-pass methods work at the photo's size; Magenta at most at
     its networks' 384 px, so brush strokes keep their scale; Gatys at the device's optimisation
-    size, :func:`fsutils.env.default_style_size`)."""
+    size, :func:`fsutils.env.default_style_size`). ``weights(style)`` gives the registry names
+    of the checkpoints the method needs for that style (:func:`fsutils.weights.require`)."""
 
     name: str
     label: str
@@ -102,16 +127,18 @@ class Method:
     run: Callable[..., Image.Image]
     painting: bool
     default_style: str
+    weights: Callable[[Any], tuple[str, ...]]
     default_size: Callable[[int], int] = _photo_size
 
 
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("magenta", "Magenta (any painting)", MagentaParams, _magenta, True,
-           "starry_night_vangogh", _magenta_size),
-    Method("fast", "fast (pretrained)", FastParams, _fast, False, "candy"),
-    Method("adain", "AdaIN (any painting)", AdainParams, _adain, True, "starry_night_vangogh"),
+           "starry_night_vangogh", _magenta_weights, _magenta_size),
+    Method("fast", "fast (pretrained)", FastParams, _fast, False, "candy", _fast_weights),
+    Method("adain", "AdaIN (any painting)", AdainParams, _adain, True, "starry_night_vangogh",
+           _adain_weights),
     Method("gatys", "Gatys (optimise)", GatysParams, _gatys, True, "starry_night_vangogh",
-           _optimisation_size),
+           _gatys_weights, _optimisation_size),
 )}
 #: The method used when none is named.
 DEFAULT_METHOD = "magenta"

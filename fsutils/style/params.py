@@ -13,11 +13,15 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 __all__ = ["MagentaParams", "FastParams", "AdainParams", "GatysParams", "StyleParams",
-           "OPTIMIZERS", "INITS", "PRESERVE"]
+           "OPTIMIZERS", "INITS", "PRESERVE", "MAX_LOSS_WEIGHT", "MAX_STEPS"]
 
 OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
 INITS: tuple[str, ...] = ("content", "noise")
 PRESERVE: tuple[str, ...] = ("color", "shading")
+#: Upper bounds of Gatys' loss weights and step count: far above useful values (style weight 1e6
+#: by default, a few hundred steps), below the ones that overflow float32 losses or run for days.
+MAX_LOSS_WEIGHT = 1e12
+MAX_STEPS = 100_000
 
 
 class _Params:
@@ -45,8 +49,8 @@ def _fraction(name: str, value: float) -> float:
 
 
 def _non_negative(name: str, value: float) -> float:
-    if not isinstance(value, (int, float)) or float(value) < 0:
-        raise ValueError(f"{name} must be a number ≥ 0, got {value!r}")
+    if not isinstance(value, (int, float)) or not 0 <= float(value) <= MAX_LOSS_WEIGHT:
+        raise ValueError(f"{name} must be a number ≥ 0 and ≤ {MAX_LOSS_WEIGHT:g}, got {value!r}")
     return float(value)
 
 
@@ -104,8 +108,10 @@ class GatysParams(_Params):
     def __post_init__(self) -> None:
         for name in ("content_weight", "style_weight", "tv_weight"):
             object.__setattr__(self, name, _non_negative(name, getattr(self, name)))
-        if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 1):
-            raise ValueError(f"steps must be a whole number ≥ 1, got {self.steps!r}")
+        if self.steps is not None and (not isinstance(self.steps, int)
+                                       or not 1 <= self.steps <= MAX_STEPS):
+            raise ValueError(f"steps must be a whole number from 1 to {MAX_STEPS}, got "
+                             f"{self.steps!r}")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.init not in INITS:

@@ -20,7 +20,7 @@ from .errors import (ArchitectureMismatchError, CheckpointError, NotACheckpointE
                      UnsafeCheckpointError)
 from .registry import entry_for_file, get, lookup
 from .spec import Weights
-from .store import fetch
+from .store import confirm, fetch
 from .verify import sniff
 
 __all__ = ["read_state_dict", "read_checkpoint", "load_state_dict", "load_model", "locate",
@@ -131,13 +131,27 @@ def load_state_dict(model, name_or_path):
 
     ``torch.load(map_location="cpu", weights_only=True)``: pickled objects that could run code
     are refused (:class:`UnsafeCheckpointError`). A ``{"state_dict": …}`` / ``{"model": …}``
-    wrapper is unwrapped; a ``module.`` prefix is removed only when every key has it.
+    wrapper is unwrapped; a ``module.`` prefix is removed only when every key has it. Once a
+    cached registry file has loaded, its hash is recorded (:func:`fsutils.weights.store.confirm`).
+    A failure carries the registry name in ``weights_name`` when there is one.
     """
-    if isinstance(name_or_path, Mapping):
-        sd, what, w = dict(name_or_path), "The given state dict", None
-    else:
-        path, w = locate(name_or_path)
-        sd, what = _read_state_dict(path, w), f"The checkpoint {path}"
+    w = None
+    try:
+        if isinstance(name_or_path, Mapping):
+            sd, what, path = dict(name_or_path), "The given state dict", None
+        else:
+            path, w = locate(name_or_path)
+            sd, what = _read_state_dict(path, w), f"The checkpoint {path}"
+        _load_strict(model, sd, what, w)
+    except CheckpointError as e:
+        e.weights_name = e.weights_name or (w.name if w else None)
+        raise
+    if w is not None and path is not None:
+        confirm(w, path)
+    return model
+
+
+def _load_strict(model, sd: Mapping[str, Any], what: str, w: Weights | None) -> None:
     model_keys = set(model.state_dict().keys())
     sd = strip_module_prefix(sd, model_keys)
     try:
@@ -149,8 +163,9 @@ def load_state_dict(model, name_or_path):
             f"{what} does not fit {type(model).__name__} ({expected}; the file has "
             f"{len(sd)} tensors, the model expects {len(model_keys)}).\n  {_shorten(str(e))}\n"
             f"Build the architecture the checkpoint was made for, or pick the checkpoint of "
-            f"this architecture.") from None
-    return model
+            f"this architecture" + (f"; if this file should be {w.name!r}, it is damaged or "
+                                    f"another file: replace it with a good copy"
+                                    if w else "") + ".") from None
 
 
 def load_model(name: str, device=None):

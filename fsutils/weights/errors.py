@@ -3,13 +3,17 @@ from __future__ import annotations
 
 __all__ = [
     "WeightsError", "UnknownWeightsError", "DownloadError", "NoNetworkError", "HtmlPageError",
-    "TruncatedDownloadError", "SizeMismatchError", "HashMismatchError", "CheckpointError",
-    "NotACheckpointError", "UnsafeCheckpointError", "ArchitectureMismatchError",
+    "TruncatedDownloadError", "StalledDownloadError", "SizeMismatchError", "HashMismatchError",
+    "CheckpointError", "NotACheckpointError", "UnsafeCheckpointError", "ArchitectureMismatchError",
+    "MissingWeightsError",
 ]
 
 
 class WeightsError(Exception):
-    """Anything that went wrong with a checkpoint; the message says what to do next."""
+    """Anything that went wrong with a checkpoint; the message says what to do next.
+    ``weights_name`` is the registry name of the checkpoint concerned, when known."""
+
+    weights_name: str | None = None
 
 
 class UnknownWeightsError(WeightsError):
@@ -32,12 +36,17 @@ class TruncatedDownloadError(DownloadError):
     """The file is incomplete: empty, shorter than announced, interrupted, or its zip directory is cut off."""
 
 
+class StalledDownloadError(TruncatedDownloadError):
+    """The server was reached but stopped sending data for longer than the download timeout."""
+
+
 class SizeMismatchError(WeightsError):
     """The file is larger than / different from the published size."""
 
 
 class HashMismatchError(WeightsError):
-    """The SHA-256 differs from the published hash or from the hash recorded at the first download."""
+    """The SHA-256 differs from the published hash or from the hash recorded when a copy first
+    loaded."""
 
 
 class CheckpointError(WeightsError):
@@ -54,3 +63,12 @@ class UnsafeCheckpointError(CheckpointError):
 
 class ArchitectureMismatchError(CheckpointError):
     """The state dict does not fit the model (missing / unexpected keys, other shapes)."""
+
+
+class MissingWeightsError(WeightsError):
+    """Checkpoints a run needs could not be obtained; the message lists every one of them, where
+    to get it and where to put it. ``names`` are their registry names."""
+
+    def __init__(self, message: str, names: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.names = names

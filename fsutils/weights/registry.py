@@ -21,7 +21,7 @@ __all__ = ["REGISTRY", "get", "lookup", "entry_for_file", "read_registry", "REGI
 #: The registry's data file.
 REGISTRY_FILE = Path(__file__).resolve().with_name("registry.toml")
 _SOURCES = {"drive": lambda d: Drive(d["drive"]), "url": lambda d: Url(d["url"]),
-            "bundled": lambda d: Bundled(d["bundled"]),
+            "bundled": lambda d: Bundled(d["bundled"], d.get("sha256"), d.get("size")),
             "zip": lambda d: ZipMember(d["zip"], d["member"], d.get("archive", ""))}
 
 

@@ -71,9 +71,15 @@ class ZipMember:
 
 @dataclass(frozen=True)
 class Bundled:
-    """A file shipped inside the package, ``fsutils/assets/<path>``."""
+    """A file shipped inside the package, ``fsutils/assets/<path>``.
+
+    ``sha256`` and ``size`` are the shipped file's own when it is not the published file itself
+    (a half-precision copy); otherwise the entry's published values check it.
+    """
 
     path: str
+    sha256: str | None = None
+    size: int | None = None
 
     @property
     def file(self) -> Path:

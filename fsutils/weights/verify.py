@@ -1,7 +1,8 @@
 """Checks of a checkpoint file on disk: not empty, not a web page, the expected format (PyTorch
 zip or legacy pickle, or a TensorFlow Lite flatbuffer), an intact zip directory, the published
 size (or at least the architecture's tensors), and its SHA-256 — the one hashing routine of the
-kit — against the published hash, its published prefix, or the hash recorded at first download."""
+kit — against the published hash, its published prefix, or the hash recorded when a copy first
+loaded."""
 from __future__ import annotations
 
 import hashlib
@@ -13,14 +14,22 @@ from .errors import (HashMismatchError, HtmlPageError, NotACheckpointError, Size
 from .spec import Weights
 
 __all__ = ["sha256", "describe_page", "sniff", "check_content", "check_hash", "verify_file",
-           "remember"]
+           "remember", "verified_digest"]
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _PICKLE_MAGIC = b"\x80"  # legacy torch.save files start with a pickle protocol opcode
 _TFLITE_MAGIC = b"TFL3"  # flatbuffer file identifier at bytes 4..8 of a .tflite file
 
-# Files verified in this process, keyed by (path, size, mtime): hashing 176 MB once is enough.
-_VERIFIED: set[tuple[str, int, int]] = set()
+# Files verified in this process, keyed by (path, size, mtime) and what they were checked
+# against (entry name, published hash and size); and the SHA-256 of files as they are, keyed by
+# (path, size, mtime): hashing 176 MB once is enough.
+_VERIFIED: set[tuple] = set()
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _key(path: Path) -> tuple[str, int, int]:
+    st = path.stat()
+    return str(path), st.st_size, st.st_mtime_ns
 
 
 def sha256(path: Path) -> str:
@@ -106,8 +115,9 @@ def check_hash(w: Weights, digest: str, what: str, recorded: str | None = None, 
             f"Delete it and run again to download it afresh.")
     if w.sha256 is None and recorded is not None and digest != recorded:
         raise HashMismatchError(
-            f"{what} for {w.name!r} has SHA-256 {digest}, but the first good copy had {recorded} "
-            f"(recorded in {records}). If the upstream file really changed, delete its entry there.")
+            f"{what} for {w.name!r} has SHA-256 {digest}, but the first copy that loaded had "
+            f"{recorded} (recorded in {records}). If the upstream file really changed, delete its "
+            f"entry there.")
 
 
 def verify_file(w: Weights, path: Path, what: str, digest: str | None = None, *,
@@ -116,19 +126,25 @@ def verify_file(w: Weights, path: Path, what: str, digest: str | None = None, *,
     """All checks for a file on disk; returns its SHA-256 when computed (``None`` when this
     process verified the same file before). ``thorough=False`` (mirror and bundled copies, which
     are trusted as they are): the content checks and a published full hash only."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
-    if key in _VERIFIED:
+    key = _key(path)
+    if (*key, w.name, w.sha256, w.size) in _VERIFIED:
         return None
     check_content(w, path, what)
     if w.sha256 is not None or thorough:
-        digest = digest or sha256(path)
+        digest = digest or _DIGESTS.get(key) or sha256(path)
         check_hash(w, digest, what, recorded, records=records, full_only=not thorough)
-    _VERIFIED.add(key)
+        _DIGESTS[key] = digest
+    _VERIFIED.add((*key, w.name, w.sha256, w.size))
     return digest
 
 
-def remember(path: Path) -> None:
-    """Mark a file this process has just verified and written."""
-    st = path.stat()
-    _VERIFIED.add((str(path), st.st_size, st.st_mtime_ns))
+def remember(w: Weights, path: Path, digest: str) -> None:
+    """Mark a file this process has just verified for ``w`` and written, with its SHA-256."""
+    key = _key(path)
+    _DIGESTS[key] = digest
+    _VERIFIED.add((*key, w.name, w.sha256, w.size))
+
+
+def verified_digest(path: Path) -> str | None:
+    """The SHA-256 this process computed for ``path`` as it is now, if it did."""
+    return _DIGESTS.get(_key(path))

@@ -1,6 +1,7 @@
 """The base of every panel: a VBox with one Output redrawn in one assignment, and the sliders."""
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import ipywidgets as W
@@ -10,11 +11,12 @@ from fsutils.env import weights_message
 from fsutils.pipeline import Pipeline
 from fsutils.weights import WeightsError
 
-from .drawing import encode, error_output, html_output, text_output
+from .drawing import compose, encode, error_output, html_output, text_output
 
 __all__ = ["Panel", "slider", "STYLE_WIDE"]
 
 STYLE_WIDE = {"description_width": "120px"}
+TILE_GAP = 6  # pixels between the tiles of a picture with captions (Panel.show_tiles)
 SLIDER_WIDTH = "420px"
 
 
@@ -55,8 +57,11 @@ class Panel(W.VBox):
     def __init__(self, pipe: Pipeline, children: list[W.Widget], **kw: Any) -> None:
         self.pipe = pipe
         self.picture = W.Image(format=self.picture_format, layout=W.Layout(display="none"))
+        self.captions = W.HTML(layout=W.Layout(display="none"))   # see show_tiles
+        if self.css:
+            self.captions.add_class(f"{self.css}-captions")
         self.out = W.Output()
-        self.view = W.VBox([self.picture, self.out])
+        self.view = W.VBox([self.captions, self.picture, self.out])
         if self.css:
             self.view.add_class(f"{self.css}-view")
         super().__init__(children=[*children, self.view], **kw)
@@ -65,6 +70,7 @@ class Panel(W.VBox):
         self._busy = False
         self._pending: list[dict[str, Any]] = []
         self._pending_picture: bytes | None = None
+        self._pending_captions: str | None = None
         self.last_image: Image.Image | None = None
         pipe.on_change(self._on_pipeline)
 
@@ -85,7 +91,7 @@ class Panel(W.VBox):
         if self._busy:
             return
         self._busy = True
-        self._pending, self._pending_picture = [], None
+        self._pending, self._pending_picture, self._pending_captions = [], None, None
         try:
             if self.pipe.image_key is None:
                 self.show_text("Choose a photo first (PhotoPicker, or pipe.set_image(photo)).")
@@ -102,6 +108,15 @@ class Panel(W.VBox):
         self._apply(self._pending_picture, self._pending)
 
     def _apply(self, picture: bytes | None, outputs: list[dict[str, Any]]) -> None:
+        captions = self._pending_captions if picture is not None else None
+        if captions is None:
+            if self.captions.layout.display != "none":
+                self.captions.layout.display = "none"
+        else:
+            if self.captions.value != captions:
+                self.captions.value = captions
+            if self.captions.layout.display == "none":
+                self.captions.layout.display = None
         if picture is None:
             if self.picture.layout.display != "none":
                 self.picture.layout.display = "none"
@@ -127,6 +142,29 @@ class Panel(W.VBox):
         """Show ``img`` as this redraw's picture (it becomes :attr:`last_image`)."""
         self.last_image = img
         self._pending_picture = encode(img, self.picture_format)
+
+    def show_tiles(self, tiles: list[tuple[Any, str]], *, nearest: bool = False) -> None:
+        """Show images side by side at one height (``[(image, caption), …]``) as this redraw's
+        picture, each caption as page text above its tile. Text drawn into the picture would
+        shrink with it in a narrow window; page text keeps the page's font size. The picture fills
+        the view up to its own width, and the captions, placed in percent of that width, stay
+        above their tiles (a long caption wraps onto a second line)."""
+        picture = compose([(im, "") for im, _ in tiles], nearest=nearest, gap=TILE_GAP)
+        self.show_image(picture)
+        cells, x = [], 0
+        for im, caption in tiles:
+            w, h = im.size if hasattr(im, "getbbox") else (im.shape[1], im.shape[0])
+            w = max(1, round(w * picture.height / h))                 # as compose fits it
+            cells.append(f'<div style="flex:none;width:{100 * w / picture.width:.3f}%;'
+                         f'margin-left:{100 * (TILE_GAP if x else 0) / picture.width:.3f}%;'
+                         f'overflow-wrap:anywhere">{html.escape(caption)}</div>')
+            x += w
+        self._pending_captions = ('<div style="display:flex;align-items:flex-end;font-size:13px;'
+                                  'line-height:1.3">' + "".join(cells) + "</div>")
+        if self.picture.layout.width != "100%":
+            self.picture.layout.width = "100%"
+        if self.view.layout.max_width != f"{picture.width}px":
+            self.view.layout.max_width = f"{picture.width}px"
 
     def show_text(self, text: str) -> None:
         """Add a line of text to what this redraw shows."""

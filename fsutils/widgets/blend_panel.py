@@ -13,7 +13,7 @@ from fsutils import io as fio
 from fsutils.pipeline import Pipeline
 
 from .base import STYLE_WIDE, Panel, slider
-from .drawing import DISPLAY_HEIGHT, compose
+from .drawing import DISPLAY_HEIGHT
 from .pickers import GarmentPicker
 from .style_panel import StylePanel
 
@@ -173,8 +173,7 @@ class BlendPanel(Panel):
         ImageDraw.Draw(frame).rectangle((round(x0 * scale), round(y0 * scale),
                                          round(x1 * scale) - 1, round(y1 * scale) - 1),
                                         outline=(0, 200, 255), width=2)
-        full = compose([(frame, _LABELS[params.mode])])  # the values are on the sliders
-        zoom = compose(crops, nearest=True)
-        self.show_image(compose([(full, ""), (zoom, "")], height=full.height))
+        # captions as page text (Panel.show_tiles): readable in a narrow window too
+        self.show_tiles([(frame, _LABELS[params.mode]), *crops], nearest=True)
         self.scores.value = "seam score (lower = smoother boundary): " + ", ".join(
             f"<b>{m}</b> {'n/a' if math.isnan(v) else f'{v:.4f}'}" for m, v in self.seam.items())

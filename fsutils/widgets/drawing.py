@@ -51,12 +51,13 @@ def fit_height(img: Image.Image, height: int, nearest: bool = False) -> Image.Im
 def compose(tiles: Iterable[tuple[Any, str]], height: int = DISPLAY_HEIGHT, *,
             nearest: bool = False, gap: int = 6) -> Image.Image:
     """Images side by side at one height, each with its title above: ``[(image, title), …]``.
-    A title wider than its image widens the tile's slot, so no title is cut off."""
+    A title wider than its image widens the tile's slot, so no title is cut off; a row without
+    any title has no title band."""
     fnt = font(14)
     row = [(fit_height(fio.to_rgb(im), height, nearest), title) for im, title in tiles]
     slots = [max(im.width, math.ceil(fnt.getlength(title)) + 4 if title else 0)
              for im, title in row]
-    title_h = 22
+    title_h = 22 if any(title for _, title in row) else 0
     width = sum(slots) + gap * (len(row) - 1)
     canvas = Image.new("RGB", (max(width, 1), height + title_h), "white")
     draw = ImageDraw.Draw(canvas)

@@ -62,7 +62,10 @@ class StylePanel(Panel):
                                             description="TV weight", style=STYLE_WIDE)
         self.steps = slider(W.IntSlider, steps or env.default_gatys_steps(), 1, 1000, 1, "steps",
                              "fsutils-steps")
-        size = size or env.default_style_size()
+        # each method opens at its own working size (the pipeline's, from the style methods
+        # table: Magenta at its networks' 384 px); a size given here stays for every method
+        self._fixed_size = size
+        size = size or self._method_size(pipe, method)
         self.size = slider(W.IntSlider, size, 32, 1024, 32 if size >= 32 else 1,
                             "size (px)", "fsutils-size")
         self.optimizer = W.Dropdown(options=list(OPTIMIZERS), value=gp.optimizer,
@@ -87,8 +90,20 @@ class StylePanel(Panel):
         self._layout()
         self.refresh()
 
+    @staticmethod
+    def _method_size(pipe: Pipeline, method: str) -> int:
+        """The method's default working size for the pipeline's photo (before any photo: for a
+        photo of the device's working size)."""
+        if pipe.image_key is not None:
+            return pipe.default_style_size(method)
+        from fsutils import env
+
+        return int(METHODS[method].default_size(env.default_work_size()))
+
     def _layout(self) -> None:
         m = self.method.value
+        if self._fixed_size is None:
+            self.size.value = self._method_size(self.pipe, m)
         self.fast_style.layout.display = "" if m == "fast" else "none"
         self.adain_alpha.layout.display = "" if m == "adain" else "none"
         self.style_strength.layout.display = "" if m == "magenta" else "none"
@@ -161,4 +176,4 @@ class StylePanel(Panel):
         if self.method.value != "fast" and self.style_picker.value is not None:
             tiles.append((self.style_picker.value, f"painting: {self.style_picker.name}"))
         tiles.append((styled, "stylised (latest run)"))
-        self.show_image(compose(tiles))
+        self.show_tiles(tiles)   # captions as page text: readable in a narrow window too

@@ -14,9 +14,10 @@
 # %% [markdown]
 # ## The idea
 #
-# Segmentation is classification **per pixel**. The network (a U-2-Net: a U-shaped encoder–
-# decoder built from smaller U-shaped blocks, so it sees both fine edges and the whole body)
-# outputs, for every pixel $(i, j)$, one score $z_{ij}^{k}$ per class $k \in \{0,1,2,3\}$.
+# Segmentation is classification **per pixel**. The network (DeepLabV3-MobileNetV2: a small
+# MobileNetV2 encoder whose last blocks use dilated convolutions, so they see the whole body,
+# beside a branch that averages the whole image; see the model section below) outputs, for every
+# pixel $(i, j)$, one score $z_{ij}^{k}$ per class $k \in \{0,1,2,3\}$.
 # A softmax turns the scores into probabilities, and the label is the most probable class:
 #
 # $$p_{ij}(k) = \frac{e^{z_{ij}^{k}}}{\sum_{c=0}^{3} e^{z_{ij}^{c}}}, \qquad
@@ -32,9 +33,10 @@
 # Input: the photo resized to a square of $S\times S$ pixels and normalised as
 # $x' = (x - \mu)/\sigma$, exactly as during the model's training. $S$, $\mu$, $\sigma$ and the
 # resampling filter belong to the model: its entry in the weights registry declares them, and the
-# model cell below prints them. The probabilities are then resized back to the photo, so the labels
-# have the photo's own size. A **mask** for a set of garments $K$ is then
-# simply $B_{ij} = [\ell_{ij} \in K]$.
+# model cell below prints them. The default model also reads the **mirror image** of the photo and
+# averages the two probability maps (mirrored back): a garment's mirror image is the same garment.
+# The probabilities are then resized back to the photo, so the labels have the photo's own size.
+# A **mask** for a set of garments $K$ is then simply $B_{ij} = [\ell_{ij} \in K]$.
 
 # %%
 # Setup. On Colab: install the kit without its dependencies, then only what Colab lacks of them
@@ -70,20 +72,31 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 # %% [markdown]
 # ## The model and its weights
 #
-# The kit ships its own small cloth model, **`ccp_u2netp`** (a U²-Net-small trained on the
-# Clothing Co-Parsing dataset in notebook 6, 2–3 MB, no download). The original project's
-# model **`cloth_segm`** (176 MB, Google Drive) is supported too — set `USE_OFFICIAL = True`
-# on a machine with internet to compare. All weights go through `fsutils.weights`, which
-# checks sizes and hashes, and explains what to do when a download fails.
+# The kit's default cloth model is **`ccp_deeplab`**, the one the command line and every later
+# notebook use: DeepLabV3 with a MobileNetV2 backbone (Chen et al. 2017; Sandler et al. 2018),
+# trained by TensorFlow on COCO and PASCAL VOC to find *people*, then fine-tuned by the kit on the
+# Clothing Co-Parsing photos to tell the garments apart — notebook 6 runs that training. It ships
+# inside the package, so it needs no download. The original project's model **`cloth_segm`** (a
+# U-2-Net, 176 MB, Google Drive) is supported too — set `USE_OFFICIAL = True` on a machine with
+# internet to compare. All weights go through `fsutils.weights`, which checks sizes and hashes,
+# and explains what to do when a download fails.
 
 # %%
+from fsutils import course
 from fsutils.segment import ClothSegmenter, CLASS_NAMES
 
-USE_OFFICIAL = False          # True: the official 176 MB cloth_segm model (needs internet)
-segmenter = ClothSegmenter("cloth_segm" if USE_OFFICIAL else "ccp_u2netp")
+print("the kit's defaults:", course.defaults())
+USE_OFFICIAL = False     # True: the official 176 MB cloth_segm (needs internet)
+if USE_OFFICIAL:
+    segmenter = ClothSegmenter("cloth_segm")
+else:
+    segmenter = ClothSegmenter()         # the kit's default model
+entry = weights.get(segmenter.name)
 S = segmenter.input_size
-print(f"input: the photo resized to {S}×{S} px ({segmenter.resample}), "
-      f"x' = (x − {segmenter.mean}) / {segmenter.std}")
+print(f"{entry.size / 1e6:.1f} MB; " if entry.size else "", end="")
+print(f"input: the photo resized to {S}×{S} px "
+      f"({segmenter.resample}), x' = (x − {segmenter.mean}) / {segmenter.std}; "
+      f"mirror image averaged in: {segmenter.flip}")
 
 # %% [markdown]
 # ## Step by step
@@ -139,6 +152,50 @@ widgets.SegmentationExplorer(pipe)
 # - Upload a photo of yourself or a product shot. Where does the model hesitate? Look at
 #   `predict_proba`: pixels with no class above 0.5 are the uncertain ones.
 # - With internet, set `USE_OFFICIAL = True` and compare the official 176 MB model with the
-#   kit's 2 MB one on the same photos.
-# - Notebook **6** shows how `ccp_u2netp` was trained — train it longer or bigger.
+#   kit's own on the same photos.
+# - Notebook **6** shows how `ccp_deeplab` was trained — train it longer or bigger.
 # - Continue with **notebook 2**: which parts of the photo catch the eye (saliency)?
+
+# %% [markdown]
+# ## Exercises
+#
+# Check your understanding; each solution is folded away in the cell under its exercise (click it
+# to open it, or just run it).
+#
+# **1.** The softmax turns scores into probabilities. Add the same number (say 5) to all four
+# scores $z_{ij}^{k}$ of a pixel: do its probabilities change? Does its label? Check it on random
+# scores with numpy.
+
+# %%
+# @title Solution 1 { display-mode: "form" }
+z = np.random.default_rng(0).normal(size=(4, 3, 3))          # 4 class scores for 3×3 pixels
+softmax = lambda s: np.exp(s) / np.exp(s).sum(axis=0)
+print("same probabilities:", np.allclose(softmax(z), softmax(z + 5)),
+      "— same labels:", (softmax(z).argmax(0) == (z + 5).argmax(0)).all())
+# exp(z + 5) = e^5 · exp(z): the factor cancels in the fraction. Only differences between scores
+# matter, and the arg-max of the probabilities is the arg-max of the scores.
+
+# %% [markdown]
+# **2.** Which pixels is the model unsure about? Show the pixels where no class reaches a
+# probability of 0.5, and say where they lie.
+
+# %%
+# @title Solution 2 { display-mode: "form" }
+unsure = proba.max(axis=0) < 0.5
+print(f"{100 * unsure.mean():.1f} % of the pixels have no class above 0.5")
+display(viz.panels([photo, unsure], ["photo", "no class above 0.5"]))
+# They lie on the garments' edges and where two garments meet (a top over a skirt: upper body,
+# or a dress?): the class is in doubt, not the person.
+
+# %% [markdown]
+# **3.** The default model averages the photo's probabilities with those of its mirror image.
+# Segment the photo without that (`ClothSegmenter(flip=False)`): how many pixels change label?
+
+# %%
+# @title Solution 3 { display-mode: "form" }
+single = ClothSegmenter(flip=False, verbose=False).predict(photo)
+changed = single != labels
+print(f"{100 * changed.mean():.2f} % of the pixels change label without the mirror image")
+display(viz.panels([segment.colorize(single), segment.colorize(labels), changed],
+                   ["one view", "photo + mirror image", "changed pixels"]))
+# Few, and almost all on edges: averaging two views smooths the decisions the model is unsure of.

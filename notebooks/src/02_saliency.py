@@ -10,7 +10,7 @@
 # %% [markdown]
 # ## The idea
 #
-# A salient-object-detection network (U²-Net, small version **U2NETP**, 4.7 MB) looks at the
+# A salient-object-detection network (U²-Net, small version **U2NETP**, the kit's default) looks at the
 # photo and predicts a map $S \in [0,1]^{H\times W}$. The pre-processing reproduces the
 # original U-2-Net code exactly:
 #
@@ -64,10 +64,13 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 # `SaliencyModel("u2netp")` fetches it (with a progress bar, once, into the cache).
 
 # %%
-w = weights.get("u2netp")
-print(f"{w.name}: {w.arch}\n  licence {w.license}; credit: {w.credit}")
+from fsutils import course
+print("the kit's defaults:", course.defaults())
+w = weights.get(course.defaults()["saliency"])
+size = f", {w.size / 1e6:.1f} MB" if w.size else ""      # when the registry knows it
+print(f"{w.name}: {w.arch}{size}\n  licence {w.license}; credit: {w.credit}")
 from fsutils.saliency import SaliencyModel
-saliency_model = SaliencyModel("u2netp")
+saliency_model = SaliencyModel(w.name)
 
 # %% [markdown]
 # ## Step by step
@@ -126,3 +129,43 @@ widgets.SaliencyExplorer(pipe)
 # - Which photos confuse the saliency model (busy backgrounds, several people)?
 # - With internet, compare with the full-size model: `SaliencyModel("u2net")` (176 MB).
 # - Continue with **notebook 3**: painting the photo with a style.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each solution is folded away in the cell under its exercise (click it to open it, or run it).
+#
+# **1.** Step 3 stretches the network's output to $[0, 1]$. Suppose the network had answered
+# $3 d_1 + 1$ instead of $d_1$: how would $S$ change? What does that tell you about a photo in which
+# nothing stands out?
+
+# %%
+# @title Solution 1 { display-mode: "form" }
+stretch = lambda d: (d - d.min()) / (d.max() - d.min())
+print("same map:", np.allclose(stretch(3 * S + 1), stretch(S), atol=1e-6))
+# The stretch forgets any scale and offset: S is *relative*. Even in a photo where nothing stands
+# out, the least dull pixel gets 1 and the dullest 0.
+
+# %% [markdown]
+# **2.** Can a threshold on the saliency map replace the garment mask? For thresholds
+# $t = 0.1 \dots 0.9$, compute the intersection over union of $[S > t]$ with the garment mask.
+
+# %%
+# @title Solution 2 { display-mode: "form" }
+sal = pipe.saliency()
+for t in np.linspace(0.1, 0.9, 5):
+    region = sal > t
+    print(f"t = {t:.1f}: IoU with the garments {(region & garments).sum() / (region | garments).sum():.2f}")
+# No threshold gets close to 1: saliency finds the whole person (skin, hair, shoes too), not the
+# clothes. That is why the kit needs both maps.
+
+# %% [markdown]
+# **3.** Which share of the pixels has $S^\gamma > 0.5$ for $\gamma = 0.5, 1, 2$? Predict the
+# order first, using $S^\gamma > 0.5 \iff S > 0.5^{1/\gamma}$.
+
+# %%
+# @title Solution 3 { display-mode: "form" }
+for g in (0.5, 1, 2):
+    print(f"gamma {g}: {100 * (S ** g > 0.5).mean():.1f} % of the pixels "
+          f"(the same as S > {0.5 ** (1 / g):.2f}: {100 * (S > 0.5 ** (1 / g)).mean():.1f} %)")
+# A small gamma lowers the bar (0.25 for gamma 0.5), a large one raises it (0.71 for gamma 2).

@@ -75,6 +75,8 @@ from fsutils.style import gatys_transfer, fast_stylize, adain_transfer, gram_mat
 SIZE = env.default_style_size()      # 256 on a CPU, 512 on a GPU (64 in test mode)
 STEPS = env.default_gatys_steps()    # 100 on a CPU, 300 on a GPU (3 in test mode)
 painting = fio.load_image(fio.sample_path("starry_night_vangogh"))
+from fsutils import course
+print("the kit's defaults:", course.defaults())
 pipe = Pipeline(max_size=WORK)       # the cached pipeline: garment masks and the panel
 pipe.set_image(photo, name=PHOTO)
 display(viz.panels([photo, painting], ["photo (content)", "painting (style)"]))
@@ -171,30 +173,32 @@ with env.needs_weights("AdaIN", instead="The fast models above work without it."
 # trained together on tens of thousands of paintings:
 #
 # 1. the **style-prediction network** $P$ (a MobileNetV2) reads the painting at 256×256 and
-#    summarises its style in **100 numbers**, the style vector $ec s = P(	ext{painting})$;
+#    summarises its style in **100 numbers**, the style vector $\vec s = P(\text{painting})$;
 # 2. the **style-transfer network** $T$ (convolutions, five residual blocks, upsampling)
 #    renders the photo. After each convolution comes a *conditional instance normalisation*,
 #    per channel:
-#    $$y = \gamma(ec s)\,rac{x - \mu(x)}{\sigma(x)} + eta(ec s),$$
-#    where $\gamma$ and $eta$ are **linear functions of the style vector**: the painting sets
+#    $$y = \gamma(\vec s)\,\frac{x - \mu(x)}{\sigma(x)} + \beta(\vec s),$$
+#    where $\gamma$ and $\beta$ are **linear functions of the style vector**: the painting sets
 #    the scale and shift of every feature channel (AdaIN copies the painting's $\sigma$ and
 #    $\mu$ instead).
 #
 # A style is a point in a 100-dimensional space, so styles can be **mixed**. The photo has a
-# style vector of its own, $ec s_{photo} = P(	ext{photo})$; a strength $t$ between 0 and 1
+# style vector of its own, $\vec s_{photo} = P(\text{photo})$; a strength $t$ between 0 and 1
 # uses
-# $$ec s = (1 - t)\,ec s_{photo} + t\,ec s_{painting}:$$
+# $$\vec s = (1 - t)\,\vec s_{photo} + t\,\vec s_{painting}:$$
 # at 0 the network redraws the photo in its own style, at 1 in the painting's.
 #
 # The kit runs Magenta's published TensorFlow Lite networks as PyTorch modules (the weights
 # are read from the original files, and the results match TensorFlow Lite's own interpreter).
-# They are 3 MB in all and come through `fsutils.weights` like every other model.
+# They come through `fsutils.weights` like every other model (the cell below prints their size).
 
 # %%
 from fsutils.style import magenta_transfer, style_vector
-from fsutils.style.magenta import DEFAULT_SIZE
+from fsutils.style.magenta import DEFAULT_SIZE, PREDICT_WEIGHTS, TRANSFER_WEIGHTS
 
 MSIZE = SIZE if TINY else DEFAULT_SIZE   # 384 px: the size Magenta's networks were published at
+print(f"Magenta's two networks: {sum(weights.get(n).size for n in (PREDICT_WEIGHTS, TRANSFER_WEIGHTS['f16'])) / 1e6:.1f} MB; "
+      f"photos at {MSIZE} px (longer side)")
 with env.needs_weights("Magenta", instead="The fast models above work without it."):
     s_painting, s_photo = style_vector(painting), style_vector(photo)
     fig, ax = plt.subplots(figsize=(10, 2.5))
@@ -236,3 +240,50 @@ widgets.StylePanel(pipe)
 # - Your own painting: the style panel has an upload button.
 # - Mix two paintings: `magenta_transfer(photo, 0.5 * style_vector(a) + 0.5 * style_vector(b))`.
 # - Continue with **notebook 4**: putting the style back into the clothes, smoothly.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each solution is folded away in the cell under its exercise (click it to open it, or run it).
+#
+# **1.** Replace the Gram matrix by a *mean-only* statistic: the mean of each channel,
+# $\mu_i = \frac{1}{M}\sum_k F_{ik}$. Find two feature maps with the same channel means but
+# different Gram matrices. What does the mean forget that the Gram matrix keeps?
+
+# %%
+# @title Solution 1 { display-mode: "form" }
+together = torch.tensor([[[[1., 0.], [0., 1.]], [[1., 0.], [0., 1.]]]])   # both channels on together
+apart = torch.tensor([[[[1., 0.], [0., 1.]], [[0., 1.], [1., 0.]]]])      # never at the same place
+print("channel means:", together.mean(dim=(2, 3)).tolist(), apart.mean(dim=(2, 3)).tolist())
+print("Gram matrices:\n", gram_matrix(together), "\n", gram_matrix(apart))
+# The means are equal; the Gram matrices differ off the diagonal. The mean only says how much of
+# each feature there is, the Gram matrix also which features occur *together*: the texture.
+
+# %% [markdown]
+# **2.** At style strength 0, Magenta uses the photo's own style vector. Is the result then the
+# photo itself? Measure the mean difference between the photo and the strength-0 result.
+
+# %%
+# @title Solution 2 { display-mode: "form" }
+with env.needs_weights("Magenta", instead="This exercise needs Magenta's networks."):
+    zero = magenta_transfer(photo, painting, strength=0.0, size=MSIZE)
+    same_size = np.asarray(photo.resize(zero.size), dtype=np.float32) / 255
+    print(f"mean |photo − result| at strength 0: {np.abs(np.asarray(zero) / 255 - same_size).mean():.3f} (0..1)")
+    display(viz.panels([photo, zero], ["photo", "strength 0"]))
+# Not 0: the network always *redraws* the picture (in the photo's own style); it does not copy it.
+
+# %% [markdown]
+# **3.** Is stylising with the mixed vector $(1-t)\,\vec s_{photo} + t\,\vec s_{painting}$ the same as
+# mixing the two stylised pictures pixel by pixel? Compare at $t = 0.5$.
+
+# %%
+# @title Solution 3 { display-mode: "form" }
+with env.needs_weights("Magenta", instead="This exercise needs Magenta's networks."):
+    t, v_photo, v_painting = 0.5, style_vector(photo), style_vector(painting)
+    mixed_style = np.asarray(magenta_transfer(photo, (1 - t) * v_photo + t * v_painting, strength=1.0, size=MSIZE)) / 255
+    ends = [np.asarray(magenta_transfer(photo, v, strength=1.0, size=MSIZE)) / 255 for v in (v_photo, v_painting)]
+    mixed_pixels = (1 - t) * ends[0] + t * ends[1]
+    print(f"mean difference: {np.abs(mixed_style - mixed_pixels).mean():.3f} (0..1)")
+    display(viz.panels([mixed_style, mixed_pixels], ["mixed style vectors", "mixed pictures"]))
+# Different: the network is not linear in its style vector. Mixing vectors makes one new style
+# (new strokes and colours); mixing pictures lays one rendering over the other.

@@ -78,6 +78,8 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 # image once (here the fast **candy** model); every blend afterwards takes milliseconds.
 
 # %%
+from fsutils import course
+print("the kit's defaults:", course.defaults())
 pipe = Pipeline(max_size=WORK)
 res = pipe.run(photo, method="fast", style="candy", classes=["upper body", "lower body", "full body"])
 C, S, B, M = res.content, res.stylized, res.mask, res.saliency
@@ -127,10 +129,13 @@ display(viz.panels(list(results.values()), [blend.MODE_TITLES[m] for m in blend.
 #   $w$ on the garment side minus that on the other side (↑): 1 when the style stops exactly at
 #   the real edge, 0 for *no style at all* as well as for *style everywhere*.
 #
-# (This photo was among the cloth model's training photos, so its mask is better than on a new
-# photo; README has the same table over the validation photos the model never saw.)
+# The cell prints which split of the dataset this photo is in: a photo the cloth model was trained
+# on gets a better mask than a new photo. The end of this notebook has the same table over the
+# validation photos, which the model never saw.
 
 # %%
+from fsutils import data
+print(f"{PHOTO} is CCP photo {PHOTO[4:]}, in the {data.split_of(PHOTO[4:])} split")
 gt = placement.sample_groundtruth(PHOTO, size=photo.size)
 truth = np.isin(gt, (1, 2, 3))
 scores = placement.photo_placement(C, S, results, truth)
@@ -182,12 +187,30 @@ plt.tight_layout(); plt.show()
 # %% [markdown]
 # So use the seam score to compare **how smooth** two results look at the same place, and the
 # placement numbers to compare **where the style went**.
+
+# %% [markdown]
+# ## Over many photos
 #
-# Over the 189 validation photos of Clothing Co-Parsing, which the cloth model never saw
-# (`python -m fsutils.evaluate blend --ccp-root DIR --split val`; the full table is in README,
-# "Blending"), equation 2 with the guided-filter mask has the best edge contrast, 0.680 (equation 2
-# alone 0.648, hard paste 0.639), equation 2's low leakage (0.081; hard paste 0.098) and more
-# coverage than either (0.910): it is the kit's default mode, `guided_saliency`.
+# One photo is an anecdote. The same measures over the validation photos of Clothing Co-Parsing,
+# which the cloth model never saw (`python -m fsutils.evaluate blend --ccp-root DIR --split val`,
+# with the default cloth model and saliency, the candy style, 512 px) were measured once and are
+# kept with the kit (`fsutils/assets/measured.toml`, README's "Blending" table comes from the same
+# file):
+
+# %%
+measured = course.blend_scores()
+setup = course.figures()["blend"]
+print(f"{course.split_name(setup['split'])} photos, cloth model "
+      f"{setup['cloth_model']}, saliency {setup['saliency']}")
+display(Markdown("\n".join(course.blend_table())))
+best = max(measured, key=lambda m: measured[m]["edge_contrast"])
+default = course.defaults()["blend mode"]
+print(f"best edge contrast: {best}; the kit's default blend mode: {default}")
+
+# %% [markdown]
+# Equation 2 with the guided-filter mask keeps equation 2's low leakage and puts the style's edge
+# on the garment's real edge: it is the kit's default mode, `guided_saliency`. Poisson blending
+# makes no seam, but its colours drift back to the photo's: it carries the least style.
 
 # %% [markdown]
 # ## Your turn: the blend panel
@@ -210,3 +233,46 @@ widgets.BlendPanel(pipe, style={"method": "fast", "style": "candy"})
 # - Find a place on the boundary where the saliency blend is *worse* than the hard paste.
 #   Why? (Hint: low saliency inside the garment.)
 # - Continue with **notebook 5**: the whole pipeline, any method, and saving the results.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each solution is folded away in the cell under its exercise (click it to open it, or run it).
+#
+# **1.** Which pixels does equation 2 leave unchanged? Find them with the formula
+# $C_{final} = \min(1, s\,M)\,B \odot S + (1 - \min(1, s\,M)\,B) \odot C$, then check on the
+# picture: where is the saliency blend equal to the photo? (In the blend panel: set the strength
+# slider to 0.)
+
+# %%
+# @title Solution 1 { display-mode: "form" }
+unchanged = np.abs(eq2 - C).max(axis=-1) < 1 / 255
+print(f"outside the garments: {100 * unchanged[~B].mean():.1f} % of the pixels unchanged; "
+      f"inside: {100 * unchanged[B].mean():.1f} %")
+print("with strength 0 the whole photo is unchanged:", np.allclose(pipe.blend("saliency", strength=0), C, atol=1 / 255))
+display(viz.panels([B, M, unchanged], ["garments B", "saliency M", "unchanged pixels"]))
+# W = 0 where B = 0 (outside the garments) or M = 0 (no saliency), and everywhere when s = 0.
+
+# %% [markdown]
+# **2.** The *feathered* blend blurs the mask. Why does its edge contrast fall as the blur grows?
+# Measure it for feather widths 0, 4 and 16 px.
+
+# %%
+# @title Solution 2 { display-mode: "form" }
+widths = [0, 4, 16]
+feathered = {w: pipe.blend("feathered", width=w) for w in widths}
+for w, p in zip(widths, placement.photo_placement(C, S, feathered, truth).values()):
+    print(f"width {w:>2} px: edge contrast {p.edge_contrast:.2f}, leakage {p.leakage:.3f}")
+# The blur moves style from inside the garment to outside it, on both sides of the true edge: the
+# share inside the band falls and the share outside rises, so their difference falls.
+
+# %% [markdown]
+# **3.** The seam score of the photo itself is the lowest of all. Construct an "image" with a
+# seam score of exactly 0 — and say why it is a useless result.
+
+# %%
+# @title Solution 3 { display-mode: "form" }
+flat = np.full_like(C, 0.5)                          # one grey everywhere
+print("seam score of a flat grey image:", blend.seam_score(flat, B))
+# Nothing changes across the edge because nothing changes anywhere: no photo, no style. The seam
+# score only says how smooth the result is at the predicted edge, never whether it is right.

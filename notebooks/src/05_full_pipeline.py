@@ -54,6 +54,8 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 # ## Step by step with `Pipeline`
 
 # %%
+from fsutils import course
+print("the kit's defaults:", course.defaults())
 pipe = Pipeline(max_size=WORK)
 pipe.set_image(photo, name=PHOTO)
 labels = pipe.labels()                                   # stage 1
@@ -140,3 +142,31 @@ if "google.colab" in sys.modules:           # download them from Colab as one zi
 # - Give the upper and lower body different paintings (notebook 3, several styles at once),
 #   then blend with `pipe.blend(..., stylized=...)`.
 # - Train a better cloth model (notebook 6) and use it with `Pipeline(segment=...)`.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each solution is folded away in the cell under its exercise (click it to open it, or run it).
+#
+# **1.** Check the formula at the top with your own numpy: from `result`'s photo, mask, saliency
+# and stylised image, compute $C + B\,\min(1, s\,M)\,(S - C)$ (strength $s$ = 1) and compare it
+# with `result.output`, the pipeline's saliency blend.
+
+# %%
+# @title Solution 1 { display-mode: "form" }
+C, B, M, S = result.content, result.mask, result.saliency, result.stylized
+mine = C + (B * np.clip(result.params.strength * M, 0, 1))[..., None] * (S - C)
+print("strength", result.params.strength, "— largest difference:", float(np.abs(mine - result.output).max()))
+
+# %% [markdown]
+# **2.** Predict which stages run again when you change **only the painting** (here: the fast
+# *mosaic* model) and blend again. Then count them with `pipe.computed`.
+
+# %%
+# @title Solution 2 { display-mode: "form" }
+before = dict(pipe.computed)
+pipe.stylize("fast", "mosaic")
+pipe.result(mode="saliency", classes=garments)
+print({k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed})
+# Only the style and the blend: the labels, the masks and the saliency map belong to the photo,
+# not to the painting, so they come from the cache.

@@ -57,7 +57,9 @@ from fsutils.segment import ClothSegmenter
 
 ccp_root = data.clone_ccp() if env.is_colab() else data.locate_ccp()
 lookup = data.label_lookup(data.read_label_names(ccp_root))
-saliency_model = SaliencyModel("u2netp")
+from fsutils import course
+print("the kit's defaults:", course.defaults())
+saliency_model = SaliencyModel()                 # the defaults, as the command line uses them
 segmenter = ClothSegmenter()
 PHOTO = "0100"                          # the bundled sample ccp_0100 is CCP photo 0100
 photo = np.asarray(data.load_photo(ccp_root, PHOTO))      # uint8 H × W × 3
@@ -77,7 +79,7 @@ print("photo", photo.shape, f"— person {person.mean():.0%} of the pixels, clot
 S = saliency_model.predict(photo)
 auto_box = baselines.auto_rect(photo, S)
 true_box = baselines.expand_box(baselines.mask_box(person), person.shape)
-print("automatic rectangle (x, y, w, h):", auto_box, "  from the annotation:", true_box)
+print("automatic rectangle (x0, y0, x1, y1):", auto_box, "  from the annotation:", true_box)
 display(viz.panels([photo, S, person], ["photo + automatic box", "saliency S", "annotated person + its box"],
                    boxes=[auto_box, auto_box, true_box]))
 
@@ -166,10 +168,57 @@ display(Markdown("\n".join(baselines.similarity_table(comparisons))))
 # %% [markdown]
 # ## What to try next
 #
-# - Draw your own rectangle: `baselines.grabcut_mask(photo, (x, y, w, h))` — how much does the
-#   IoU move when the box is 20 px tighter?
+# - Draw your own rectangle: `baselines.grabcut_mask(photo, (x0, y0, x1, y1))` (left, top, right,
+#   bottom) around the person.
 # - Change the threshold of the U-2-Net cut-out (`saliency_cutout(..., threshold=0.3)`).
 # - Score with CLIP, `metrics.image_similarity(a, b, backend="clip")`, when you have internet,
 #   and see whether the order of the rows changes.
 # - Run the whole validation split from a terminal:
 #   `python -m fsutils.evaluate cutout --ccp-root DIR --split val`.
+
+# %% [markdown]
+# ## Exercises
+#
+# Each solution is folded away in the cell under its exercise (click it to open it, or run it).
+#
+# **1.** Shrink the automatic rectangle by 20 px on every side (it is `(x0, y0, x1, y1)`) and
+# run GrabCut again. How much IoU with the person is lost, and why can the extra iterations not
+# win it back?
+
+# %%
+# @title Solution 1 { display-mode: "form" }
+x0, y0, x1, y1 = auto_box
+tight = (x0 + 20, y0 + 20, x1 - 20, y1 - 20)
+tight_cut = baselines.grabcut_mask(photo, tight, iters=5)
+print(f"IoU with the person: automatic box {baselines.iou(five, person):.3f}, "
+      f"20 px tighter {baselines.iou(tight_cut, person):.3f}")
+display(viz.panels([five, tight_cut], ["automatic box", "20 px tighter"], boxes=[auto_box, tight]))
+# Everything outside the rectangle is background by definition: the head, feet or hands that the
+# smaller box cuts off are lost for good, however often the colour models are refitted.
+
+# %% [markdown]
+# **2.** IoU punishes missing pixels *and* extra ones. Predict the IoU with the person of: the
+# whole photo, an empty mask, and the person mask itself — then compute them.
+
+# %%
+# @title Solution 2 { display-mode: "form" }
+for name, mask in {"whole photo": np.ones_like(person), "empty mask": np.zeros_like(person),
+                   "the person itself": person}.items():
+    print(f"{name}: IoU {baselines.iou(mask, person):.3f}")
+# The whole photo scores the person's share of the pixels (|T| / |image|), the empty mask 0, the
+# person 1: covering everything is not a good cut-out.
+
+# %% [markdown]
+# **3.** Similarity is a network's opinion. Score the photo against itself, against its mirror
+# image and against the photo turned to grey. Which pairs are "similar" for the network, and
+# which for the pixels?
+
+# %%
+# @title Solution 3 { display-mode: "form" }
+mirror, grey = np.ascontiguousarray(photo[:, ::-1]), np.repeat(photo.mean(axis=-1, keepdims=True), 3, axis=-1).astype(np.uint8)
+for name, other in {"itself": photo, "mirror image": mirror, "grey": grey}.items():
+    print(f"{name}: similarity {metrics.image_similarity(photo, other):.1f}, "
+          f"mean pixel difference {np.abs(photo.astype(float) - other).mean():.1f} / 255")
+# The mirror image differs far more in its pixels than the grey photo, yet scores higher: the
+# pooled features hardly care where things are, but they do care about colour. Similarity and
+# pixel difference answer different questions.

@@ -1,0 +1,352 @@
+"""Measuring garment swaps on CCP photos whose garments are annotated.
+
+- ``alpha_iou``: IoU of ``α > 0.5`` with the true garment (CAGAN's implicit segmentation),
+  pooled over all pixels of all photos;
+- ``outside_l1``: mean ``|x_i^j − x_i|`` (0..1) outside the true garment — what the swap
+  changes where it should not;
+- **known-answer swaps**: the person's own garment is recoloured inside its true mask
+  (:func:`recolour`: hue turned, colourless garments given colour, brightness changed), which
+  makes both the new article ``y_j`` (the recoloured garment's flat-lay) and the correct answer,
+  so ``known_l1`` (mean ``|swap − answer|`` inside the true garment) is measured against doing
+  nothing (``known_l1_nothing``) and two baselines that use the kit's cloth segmenter's
+  upper-body mask: ``known_l1_colour`` (Lab mean/std colour transfer of ``y_j`` into the mask,
+  :func:`colour_transfer`) and ``known_l1_pattern`` ("pattern try-on": ``y_j`` as the painting
+  for Magenta inside the mask, :func:`pattern_tryon`).
+
+L1 figures are means over photos of per-photo means.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+from fsutils import data as ccp
+
+from .data import (MIN_GARMENT_FRACTION, SIZE, UPPER, crop, from_tensor, garment_mask,
+                   jitter_article, person_example, to_tensor)
+
+__all__ = ["outside_l1", "masked_l1", "iou_counts", "recolour", "colour_transfer", "pattern_tryon",
+           "KnownAnswer", "known_answer", "known_answer_cases", "Scores", "METHODS",
+           "score_generator", "evaluate_swap", "swap_table", "last_line"]
+
+#: Rows of the table: CAGAN, the two baselines, and doing nothing.
+METHODS = ("cagan", "colour", "pattern", "nothing")
+
+
+def _check(*arrays: np.ndarray) -> None:
+    shapes = {a.shape[:2] for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(f"images and masks differ in size: {sorted(shapes)}")
+
+
+def masked_l1(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
+    """Mean ``|a − b|`` over the channels of the pixels in ``mask`` (images float 0..1);
+    NaN for an empty mask."""
+    _check(a, b, mask)
+    m = np.asarray(mask, bool)
+    if not m.any():
+        return float("nan")
+    return float(np.abs(np.asarray(a, np.float64) - b)[m].mean())
+
+
+def outside_l1(swap: np.ndarray, person: np.ndarray, mask: np.ndarray) -> float:
+    """Mean ``|swap − person|`` (0..1) outside the garment ``mask``."""
+    return masked_l1(swap, person, ~np.asarray(mask, bool))
+
+
+def iou_counts(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
+    """``(intersection, union)`` pixel counts of two bool masks (sum them over photos, then
+    divide, for a pooled IoU)."""
+    _check(pred, truth)
+    p, t = np.asarray(pred, bool), np.asarray(truth, bool)
+    return int((p & t).sum()), int((p | t).sum())
+
+
+def recolour(photo: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``photo`` (uint8 H×W×3) with the pixels in ``mask`` recoloured: hue turned by 60–300°,
+    saturation raised to at least 0.4–0.8 (so black, white and grey garments change too) and
+    brightness scaled by 0.7–1.3; shading and texture stay. The known answer of a swap."""
+    _check(photo, mask)
+    hsv = cv2.cvtColor(photo.astype(np.float32) / 255, cv2.COLOR_RGB2HSV)  # H 0..360, S, V 0..1
+    h, s, v = hsv[..., 0], hsv[..., 1], hsv[..., 2]
+    turn, s_min, gain = rng.uniform(60, 300), rng.uniform(0.4, 0.8), rng.uniform(0.7, 1.3)
+    new = np.stack([(h + turn) % 360, np.maximum(s, s_min), np.clip(v * gain, 0, 1)], -1)
+    rgb = cv2.cvtColor(new.astype(np.float32), cv2.COLOR_HSV2RGB)
+    out = photo.copy()
+    m = np.asarray(mask, bool)
+    out[m] = np.clip(np.rint(rgb[m] * 255), 0, 255).astype(np.uint8)
+    return out
+
+
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.ascontiguousarray(rgb, np.float32), cv2.COLOR_RGB2Lab)
+
+
+def colour_transfer(person: np.ndarray, mask: np.ndarray, article: np.ndarray,
+                    article_mask: np.ndarray) -> np.ndarray:
+    """The colour baseline: inside ``mask``, the person's Lab channels moved to the mean and
+    standard deviation of the article's garment pixels (Reinhard et al. 2001). Images float
+    0..1; returns float 0..1, unchanged outside ``mask``."""
+    _check(person, mask)
+    _check(article, article_mask)
+    m, am = np.asarray(mask, bool), np.asarray(article_mask, bool)
+    out = np.array(person, np.float32)
+    if not m.any() or not am.any():
+        return out
+    src, ref = _lab(person)[m], _lab(article)[am]
+    moved = (src - src.mean(0)) / (src.std(0) + 1e-6) * ref.std(0) + ref.mean(0)
+    lab = _lab(person)
+    lab[m] = moved
+    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    out[m] = np.clip(rgb[m], 0, 1)
+    return out
+
+
+def pattern_tryon(person: np.ndarray, mask: np.ndarray, article: np.ndarray,
+                  size: int = 256, device: Any = None) -> np.ndarray:
+    """The pattern try-on baseline: ``article`` as the painting for the kit's Magenta style
+    transfer (instance statistics inside ``mask``), pasted inside ``mask``. Images float 0..1
+    at the same size; ``size`` is Magenta's working size (longer side)."""
+    from fsutils import io as fio
+    from fsutils.style import magenta_transfer
+
+    _check(person, mask)
+    m = np.asarray(mask, bool)
+    out = np.array(person, np.float32)
+    if not m.any():
+        return out
+    styled = magenta_transfer(fio.to_pil(person), fio.to_pil(article), mask=m, size=size,
+                              device=device)
+    styled = fio.to_float(styled.resize((person.shape[1], person.shape[0])))
+    out[m] = styled[m]
+    return out
+
+
+@dataclass
+class KnownAnswer:
+    """One known-answer swap at crop size: the person ``x_i`` and true garment ``mask``, the
+    jittered articles ``y_i`` and ``y_j`` (the recoloured garment) with ``y_j_mask``, the
+    correct ``answer`` (uint8 images), the crop ``matrix``, and the photo ``id``."""
+
+    id: str
+    x_i: np.ndarray
+    mask: np.ndarray
+    y_i: np.ndarray
+    y_j: np.ndarray
+    y_j_mask: np.ndarray
+    answer: np.ndarray
+    matrix: np.ndarray
+
+
+def known_answer(photo: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
+                 size: tuple[int, int] = SIZE, image_id: str = "") -> KnownAnswer:
+    """A known-answer case from a photo (uint8 H×W×3) and its true garment (bool H×W)."""
+    ex = person_example(photo, mask, size)
+    ans = person_example(recolour(photo, mask, rng), mask, size)
+    y_i, _ = jitter_article(ex.article, ex.article_mask, rng)
+    y_j, y_j_mask = jitter_article(ans.article, ans.article_mask, rng)
+    return KnownAnswer(image_id, ex.person, ex.mask, y_i, y_j, y_j_mask, ans.person, ex.matrix)
+
+
+def _seed(image_id: str) -> int:
+    return zlib.crc32(image_id.encode())
+
+
+def known_answer_cases(root: str | Path, ids: list[str], size: tuple[int, int] = SIZE,
+                       classes: tuple[int, ...] = (UPPER,), progress: bool = False
+                       ) -> list[tuple[KnownAnswer, np.ndarray]]:
+    """``(case, photo)`` for each CCP photo of ``ids`` with a large enough garment; each case's
+    recolouring and jitter depend only on its photo id."""
+    from tqdm.auto import tqdm
+
+    lookup = ccp.label_lookup(ccp.read_label_names(root))
+    cases = []
+    for i in tqdm(ids, desc="known-answer swaps", disable=not progress):
+        mask = garment_mask(ccp.load_labels(root, i, lookup), classes)
+        if mask.mean() < MIN_GARMENT_FRACTION:
+            continue
+        photo = np.asarray(ccp.load_photo(root, i))
+        cases.append((known_answer(photo, mask, np.random.default_rng(_seed(i)), size, i), photo))
+    return cases
+
+
+@dataclass
+class Scores:
+    """Running totals per method: pooled mask IoU counts, per-photo outside and known L1."""
+
+    inter: dict[str, int] = field(default_factory=dict)
+    union: dict[str, int] = field(default_factory=dict)
+    outside: dict[str, list[float]] = field(default_factory=dict)
+    known: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, method: str, case: KnownAnswer, result: np.ndarray,
+            changed: np.ndarray | None) -> None:
+        """Score one method's ``result`` (float 0..1) on ``case``; ``changed`` is the mask the
+        method claims (α > 0.5, or the segmenter's), ``None`` for doing nothing."""
+        x_i, answer = case.x_i.astype(np.float32) / 255, case.answer.astype(np.float32) / 255
+        if changed is not None:
+            i, u = iou_counts(changed, case.mask)
+            self.inter[method] = self.inter.get(method, 0) + i
+            self.union[method] = self.union.get(method, 0) + u
+        self.outside.setdefault(method, []).append(outside_l1(result, x_i, case.mask))
+        self.known.setdefault(method, []).append(masked_l1(result, answer, case.mask))
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """``{method: {"mask_iou", "outside_l1", "known_l1"}}`` (NaN where not measured)."""
+        out = {}
+        for m in self.known:
+            u = self.union.get(m, 0)
+            out[m] = {"mask_iou": self.inter[m] / u if u else float("nan"),
+                      "outside_l1": float(np.nanmean(self.outside[m])),
+                      "known_l1": float(np.nanmean(self.known[m]))}
+        return out
+
+
+@torch.no_grad()
+def _generate(G: torch.nn.Module, cases: list[KnownAnswer], batch_size: int = 16
+              ) -> list[tuple[np.ndarray, np.ndarray]]:
+    dev = next(G.parameters()).device
+    out = []
+    for s in range(0, len(cases), batch_size):
+        chunk = cases[s:s + batch_size]
+        x_i, y_i, y_j = (torch.stack([to_tensor(getattr(c, n)) for c in chunk]).to(dev)
+                         for n in ("x_i", "y_i", "y_j"))
+        o = G(x_i, y_i, y_j)
+        out += [(from_tensor(o.x_ij[k]), o.alpha[k, 0].float().cpu().numpy()) for k in range(len(chunk))]
+    return out
+
+
+def score_generator(G: torch.nn.Module, cases: list[KnownAnswer], scores: Scores | None = None) -> Scores:
+    """Add the generator's swaps of ``cases`` (and doing nothing) to ``scores``."""
+    scores = scores or Scores()
+    was_training = G.training
+    G.eval()
+    for case, (swap, alpha) in zip(cases, _generate(G, cases)):
+        scores.add("cagan", case, swap, alpha > 0.5)
+        scores.add("nothing", case, case.x_i.astype(np.float32) / 255, None)
+    G.train(was_training)
+    return scores
+
+
+def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test", *,
+                  max_images: int | None = None, segmenter: Any = None, pattern: bool = True,
+                  size: tuple[int, int] = SIZE, device: Any = None, progress: bool = True) -> dict:
+    """Score the generator ``weights`` (see :func:`fsutils.swap.garment.load_generator`) and the
+    baselines on the CCP photos of ``split``; returns ``{"split", "images", "scores"}``.
+    ``segmenter`` (anything with ``predict(photo) → labels``; default the kit's cloth segmenter)
+    gives the baselines' garment mask; ``size`` is the crop (height, width) the generator was
+    trained at."""
+    from tqdm.auto import tqdm
+
+    from .garment import load_generator
+
+    ids = ccp.ids_in_split(ccp.list_ids(ccp_root), split)[:max_images]
+    if not ids:
+        raise ccp.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
+    G = load_generator(weights, device)
+    if segmenter is None:
+        from fsutils.segment import ClothSegmenter
+
+        segmenter = ClothSegmenter(device=device)
+    cases = known_answer_cases(ccp_root, ids, size, progress=progress)
+    if not cases:
+        raise ccp.CCPError(f"none of the {len(ids)} photos shows an upper-body garment.")
+    scores = score_generator(G, [c for c, _ in cases])
+    for case, photo in tqdm(cases, desc="baselines", disable=not progress):
+        labels = segmenter.predict(photo)
+        pred = crop(garment_mask(labels, (UPPER,)).astype(np.float32), case.matrix,
+                    case.x_i.shape[:2]) > 0.5
+        x_i, y_j = case.x_i.astype(np.float32) / 255, case.y_j.astype(np.float32) / 255
+        scores.add("colour", case, colour_transfer(x_i, pred, y_j, case.y_j_mask), pred)
+        if pattern:
+            scores.add("pattern", case, pattern_tryon(x_i, pred, y_j, device=device), pred)
+    return {"split": split, "images": len(cases), "scores": scores.summary()}
+
+
+_TITLES = {"cagan": "CAGAN", "colour": "colour transfer (Lab mean/std)",
+           "pattern": "pattern try-on (Magenta)", "nothing": "nothing (the photo)"}
+
+
+def swap_table(scores: dict[str, dict[str, float]]) -> list[str]:
+    """Markdown table: one row per method (mask IoU: α > 0.5 for CAGAN, the cloth segmenter's
+    for the baselines)."""
+    lines = ["| method | garment IoU | outside_l1 | known_l1 |", "|---|---|---|---|"]
+    for m in METHODS:
+        if m in scores:
+            s = scores[m]
+            iou = "–" if np.isnan(s["mask_iou"]) else f"{s['mask_iou']:.3f}"
+            lines.append(f"| {_TITLES[m]} | {iou} | {s['outside_l1']:.4f} | {s['known_l1']:.4f} |")
+    return lines
+
+
+def last_line(scores: dict[str, dict[str, float]]) -> str:
+    """``alpha_iou=<f> outside_l1=<f> known_l1=<f> known_l1_nothing=<f> known_l1_colour=<f>``."""
+    c = scores["cagan"]
+    return (f"alpha_iou={c['mask_iou']:.4f} outside_l1={c['outside_l1']:.4f} "
+            f"known_l1={c['known_l1']:.4f} known_l1_nothing={scores['nothing']['known_l1']:.4f} "
+            f"known_l1_colour={scores['colour']['known_l1']:.4f}")
+
+
+def add_parser(sub: Any) -> None:
+    """The ``swap`` subcommand of ``python -m fsutils.evaluate``."""
+    from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
+
+    from .garment import DEFAULT_SWAP_WEIGHTS
+
+    p = sub.add_parser("swap", help="garment swap (CAGAN) against the colour and pattern try-on "
+                                    "baselines on known-answer swaps")
+    p.add_argument("--ccp-root", required=True, type=Path,
+                   help="folder with photos/, annotations/, label_list.mat")
+    p.add_argument("--split", choices=("test", "val", "train", "all"), default="test",
+                   help="which photos: the kit's test split (default; choose settings on val)")
+    p.add_argument("--weights", default=None,
+                   help=f"the generator: registry name (default: {DEFAULT_SWAP_WEIGHTS}) or a file "
+                        "from `python -m fsutils.train --arch cagan` (last.pt, best.pt or an export)")
+    p.add_argument("--segment-weights", default=DEFAULT_CLOTH_WEIGHTS,
+                   help="cloth model giving the baselines' garment mask")
+    p.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
+    p.add_argument("--height", type=int, default=SIZE[0], help="crop height the generator was trained at")
+    p.add_argument("--width", type=int, default=SIZE[1], help="crop width the generator was trained at")
+    p.add_argument("--no-pattern", action="store_true", help="skip the pattern try-on baseline")
+    p.add_argument("--device", default=None)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def main(args: Any) -> int:
+    """Run ``python -m fsutils.evaluate swap``; the table, then the figures' line last."""
+    import contextlib
+    import sys
+
+    from fsutils.segment import ClothSegmenter
+
+    if not args.ccp_root.is_dir():
+        raise SystemExit(f"error: --ccp-root {args.ccp_root} is not a folder; give the folder "
+                         "that holds photos/, annotations/ and label_list.mat.")
+    if args.max_images is not None and args.max_images < 1:
+        raise SystemExit("error: --max-images must be ≥ 1.")
+    if args.height % 16 or args.width % 16 or min(args.height, args.width) < 16:
+        raise SystemExit(f"error: --height and --width must be multiples of 16, got "
+                         f"{args.height}×{args.width}.")
+    try:
+        ccp.ids_in_split(ccp.list_ids(args.ccp_root), args.split)
+        from .garment import load_generator
+
+        load_generator(args.weights, "cpu")  # a missing generator is refused before any work
+    except (ValueError, FileNotFoundError, ccp.CCPError) as e:
+        raise SystemExit(f"error: {e}") from None
+    with contextlib.redirect_stdout(sys.stderr):  # stdout: the table only
+        seg = ClothSegmenter(args.segment_weights, device=args.device)
+        r = evaluate_swap(args.ccp_root, args.weights, args.split, max_images=args.max_images,
+                          segmenter=seg, pattern=not args.no_pattern,
+                          size=(args.height, args.width), device=args.device,
+                          progress=not args.no_progress)
+    print(f"split={r['split']} images={r['images']}")
+    print("\n".join(swap_table(r["scores"])))
+    print(last_line(r["scores"]))
+    return 0

@@ -1,0 +1,116 @@
+"""Swap a person's upper-body garment for another: :func:`swap_garment`.
+
+The person photo is cropped around the garment (its annotation, or the kit's cloth segmenter's
+upper-body mask), the worn garment is cut out as the flat-lay ``y_i`` the generator was trained
+with, the new article is centred on white at the crop's size as ``y_j``, and the generator's
+``α`` and ``x̃`` are mapped back onto the full photo: outside α the photo keeps its own pixels
+and resolution.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from fsutils import io as fio
+from fsutils import weights as W
+from fsutils.models.cagan import CAGANGenerator, generator_from_state_dict
+
+from .data import SIZE, UPPER, flat_lay, from_tensor, garment_mask, paste_back, person_example, to_tensor
+
+__all__ = ["DEFAULT_SWAP_WEIGHTS", "load_generator", "swap_parts", "swap_garment"]
+
+#: Registry name of the trained generator the kit ships (half precision).
+DEFAULT_SWAP_WEIGHTS = "cagan_ccp"
+
+
+def load_generator(weights: str | Path | torch.nn.Module | None = None,
+                   device: Any = None) -> CAGANGenerator:
+    """The generator in eval mode: a module as it is, a registry name, or a file (a training
+    run's ``last.pt`` / ``best.pt`` or an exported half-precision state dict)."""
+    from fsutils import env
+
+    dev = torch.device(device) if device is not None else env.device()
+    if isinstance(weights, torch.nn.Module):
+        return weights.to(dev).eval()
+    name = weights or DEFAULT_SWAP_WEIGHTS
+    if name == DEFAULT_SWAP_WEIGHTS and name not in W.REGISTRY:
+        raise FileNotFoundError(
+            f"no trained garment-swap generator is registered as {DEFAULT_SWAP_WEIGHTS!r} in this "
+            "version of the kit; train one with `python -m fsutils.train --arch cagan --ccp-root "
+            "DIR --out runs/cagan` and pass weights='runs/cagan/last.pt' (or its export).")
+    return generator_from_state_dict(W.read_state_dict(name)).to(dev).eval()
+
+
+def _mask_at(photo: np.ndarray, mask: Any | None, segmenter: Any | None) -> np.ndarray:
+    if mask is None:
+        if segmenter is None:
+            from fsutils.segment import ClothSegmenter
+
+            segmenter = ClothSegmenter()
+        mask = garment_mask(segmenter.predict(photo), (UPPER,))
+    mask = np.asarray(mask)
+    if mask.shape != photo.shape[:2]:
+        raise ValueError(f"the garment mask is {mask.shape[:2]}, the photo {photo.shape[:2]}; give "
+                         "a mask at the photo's size.")
+    mask = mask > (127 if mask.dtype == np.uint8 else 0.5)
+    if not mask.any():
+        raise ValueError("no upper-body garment was found in the person photo; give its mask "
+                         "with garment_mask=, or a photo where the top is visible.")
+    return mask
+
+
+def swap_parts(person_photo: Any, article_image: Any, *, weights: Any = None,
+               garment_mask: Any | None = None, article_mask: Any | None = None,
+               segmenter: Any | None = None, size: tuple[int, int] = SIZE,
+               device: Any = None) -> dict[str, np.ndarray]:
+    """Everything a swap computes: the crop-size ``x_i``, ``y_i``, ``y_j``, ``alpha`` (H×W),
+    ``x_tilde`` and ``swap`` (float 0..1), the crop's ``matrix`` and the full-size ``result``.
+    Arguments as :func:`swap_garment`."""
+    photo = fio.to_uint8(fio.to_float(person_photo))
+    article = fio.to_uint8(fio.to_float(article_image))
+    amask = np.ones(article.shape[:2], bool) if article_mask is None else np.asarray(article_mask) > 0
+    if amask.shape != article.shape[:2] or not amask.any():
+        raise ValueError("article_mask must be a non-empty mask at the article image's size.")
+    G = load_generator(weights, device)  # refuses a missing generator before any segmentation
+    ex = person_example(photo, _mask_at(photo, garment_mask, segmenter), size)
+    y_j, _ = flat_lay(article, amask, size)
+    dev = next(G.parameters()).device
+    batch = [to_tensor(a)[None].to(dev) for a in (ex.person, ex.article, y_j)]
+    with torch.inference_mode():
+        out = G(*batch)
+    alpha = out.alpha[0, 0].float().cpu().numpy()
+    x_tilde = from_tensor(out.x_tilde)
+    result = paste_back(fio.to_float(photo), x_tilde, alpha, ex.matrix)
+    return {"x_i": ex.person, "y_i": ex.article, "y_j": y_j, "alpha": alpha, "x_tilde": x_tilde,
+            "swap": from_tensor(out.x_ij), "matrix": ex.matrix, "result": result}
+
+
+def swap_garment(person_photo: Any, article_image: Any, *, weights: Any = None,
+                 garment_mask: Any | None = None, article_mask: Any | None = None,
+                 segmenter: Any | None = None, size: tuple[int, int] = SIZE,
+                 device: Any = None) -> Image.Image:
+    """Put the garment of ``article_image`` on the person of ``person_photo``.
+
+    Args:
+        person_photo: the person (PIL image, path or array); their upper-body garment is replaced.
+        article_image: the new garment, best a flat-lay or product photo on a plain light
+            background; with ``article_mask`` (bool, at its size) only those pixels are used,
+            so a garment can be taken from another person photo.
+        weights: the generator: a registry name, a file from ``python -m fsutils.train --arch
+            cagan`` (or its export), or a module; default :data:`DEFAULT_SWAP_WEIGHTS`.
+        garment_mask: the person's garment (bool H×W at the photo's size); default the kit's
+            cloth segmenter's upper-body class (``segmenter``, default
+            :class:`fsutils.segment.ClothSegmenter`).
+        size: the crop (height, width) the generator works at; the trained size.
+
+    Returns:
+        The full photo (PIL, RGB) with the swap computed at the crop's size and pasted back
+        through the generator's mask α.
+    """
+    parts = swap_parts(person_photo, article_image, weights=weights, garment_mask=garment_mask,
+                       article_mask=article_mask, segmenter=segmenter, size=size, device=device)
+    return fio.to_pil(parts["result"])

@@ -1,0 +1,324 @@
+"""The course tells the truth: clean text, one source for every quoted figure and default, exercises
+with collapsed solutions, and the fixes they rely on (training summary, panel sizes and captions).
+
+The browser rendering of every markdown cell (MathJax errors) is in tests/test_notebook_render.py.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fsutils import course
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+README = ROOT / "README.md"
+# Control characters: what "\v", "\t", "\f", "\b" in a non-raw Python string make of LaTeX.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+SOLUTION = re.compile(r'^#\s*@title Solution (\d)\b.*display-mode:\s*"form"')
+
+
+def names(paths):
+    return [p.name for p in paths]
+
+
+def cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def text(cell: dict) -> str:
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def flat(s: str) -> str:
+    """Markdown without emphasis, whitespace collapsed (for prose that wraps lines)."""
+    return " ".join(s.replace("**", "").split())
+
+
+# ----------------------------------------------------------------------------- clean text
+
+
+def test_the_course_is_there():
+    assert len(SOURCES) == len(NOTEBOOKS) == 7
+
+
+@pytest.mark.parametrize("path", SOURCES + [README], ids=names(SOURCES + [README]))
+def test_text_sources_hold_no_control_characters(path):
+    found = [(n, repr(m.group())) for n, line in enumerate(path.read_text(encoding="utf-8")
+                                                             .splitlines(), 1)
+             for m in CONTROL.finditer(line)]
+    assert not found, f"{path.name}: control characters (line, char): {found[:10]} — a LaTeX " \
+                      "backslash read as an escape sequence?"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=names(NOTEBOOKS))
+def test_notebook_cells_hold_no_control_characters(path):
+    # the .ipynb is JSON: "\u000b" on disk is a vertical tab in the cell, so look at the cells
+    found = [(i, repr(m.group())) for i, c in enumerate(cells(path)) for m in CONTROL.finditer(
+        text(c).replace("\n", ""))]
+    assert not found, f"{path.name}: control characters (cell, char): {found[:10]}"
+
+
+def test_the_control_character_check_catches_a_lost_backslash():
+    assert CONTROL.search("$\vec s = P(\text{painting})$")        # what the broken source held
+    assert not CONTROL.search(r"$\vec s = P(\text{painting})$")
+
+
+# ------------------------------------------------------------------ one place for each figure
+
+
+def test_readme_tables_are_the_measured_tables():
+    readme = README.read_text(encoding="utf-8")
+    for table in (course.segmentation_table(), course.blend_table()):
+        assert "\n".join(table) in readme, "README's table differs from fsutils/assets/" \
+            "measured.toml; paste:\n" + "\n".join(table)
+
+
+def test_readme_prose_quotes_the_measured_training_record():
+    readme = flat(README.read_text(encoding="utf-8"))
+    rec = course.figures()["shipped_training"]
+    for stage in ("first_stage", "second_stage"):
+        series = ", ".join(f"{v:.3f}" for v in rec[stage]["val_mean_iou_garments"])
+        assert series in readme, f"README does not quote the {stage} curve {series}"
+    sizes = rec["input_size"]
+    plain = ", ".join(f"{s} px {v:.3f}" for s, v in zip(sizes["sizes"], sizes["plain"]))
+    mirrored = ", ".join(f"{s} px {v:.3f}" for s, v in zip(sizes["mirrored_sizes"],
+                                                          sizes["mirrored"]))
+    assert plain in readme and mirrored in readme
+    blend = course.blend_scores()
+    assert (f"leakage {blend['hard']['leakage']:.3f} → {blend['saliency']['leakage']:.3f}"
+            in readme)
+    assert (f"edge contrast {blend['hard']['edge_contrast']:.3f} → "
+            f"{blend['guided']['edge_contrast']:.3f}") in readme
+    splits = course.figures()["ccp_splits"]
+    assert (f"{splits['train']} training, {splits['val']} validation and {splits['test']} test "
+            "photos") in readme
+    assert f"Validation split ({splits['val']} photos)" in readme
+
+
+def test_no_notebook_types_a_measured_figure():
+    """A figure of measured.toml is read (fsutils.course) or computed in a notebook, never typed."""
+    def numbers(value):
+        if isinstance(value, float):
+            yield f"{value:.3f}"
+        elif isinstance(value, dict):
+            for v in value.values():
+                yield from numbers(v)
+        elif isinstance(value, list):
+            for v in value:
+                yield from numbers(v)
+
+    measured = set(numbers(course.figures()))
+    assert {"0.710", "0.562", "0.549"} <= measured
+    typed = {p.name: sorted(n for n in measured if n in p.read_text(encoding="utf-8"))
+             for p in SOURCES}
+    assert not any(typed.values()), f"measured figures typed into notebooks: {typed}"
+
+
+def test_the_measured_scores_match_the_kit():
+    from fsutils.blend import MODES
+
+    assert list(course.blend_scores()) == list(MODES)
+    assert {r["model"].split(",")[0] for r in course.segmentation_rows()} <= {"ccp_deeplab",
+                                                                              "ccp_u2netp"}
+    best = max(course.blend_scores().items(), key=lambda kv: kv[1]["edge_contrast"])[0]
+    assert best == course.defaults()["blend mode"], "README says the default has the best edge " \
+                                                    "contrast"
+
+
+def test_defaults_are_the_ones_the_kit_uses():
+    import inspect
+
+    from fsutils.pipeline import Pipeline
+    from fsutils.segment import ClothSegmenter
+    from fsutils.style.methods import METHODS
+
+    d = course.defaults()
+    assert inspect.signature(ClothSegmenter).parameters["weights"].default == d["cloth segmentation"]
+    assert next(iter(METHODS)) == d["style method"]
+    assert inspect.signature(Pipeline.run).parameters["method"].default == d["style method"]
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=names(SOURCES))
+def test_every_notebook_prints_the_defaults(path):
+    assert 'print("the kit\'s defaults:", course.defaults())' in path.read_text(encoding="utf-8")
+
+
+def test_notebook_01_segments_with_the_default_model():
+    src = (ROOT / "notebooks" / "src" / "01_cloth_segmentation.py").read_text(encoding="utf-8")
+    assert "ClothSegmenter()" in src and "ccp_u2netp" not in src
+    assert course.defaults()["cloth segmentation"] in src
+
+
+# ------------------------------------------------------------------------------ exercises
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=names(NOTEBOOKS))
+def test_each_notebook_ends_with_exercises_and_collapsed_solutions(path):
+    nb = cells(path)
+    start = max(i for i, c in enumerate(nb) if c["cell_type"] == "markdown"
+                and text(c).startswith("## Exercises"))
+    assert not any(text(c).startswith("## ") for c in nb[start + 1:]
+                   if c["cell_type"] == "markdown"), "the exercises must come last"
+    solutions = [c for c in nb[start:] if c["cell_type"] == "code"]
+    assert 2 <= len(solutions) <= 3, f"{len(solutions)} solutions"
+    for k, cell in enumerate(solutions, 1):
+        assert SOLUTION.match(text(cell)) and SOLUTION.match(text(cell)).group(1) == str(k)
+        assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, \
+            f"solution {k} is not collapsed in JupyterLab"
+        before = nb[nb.index(cell) - 1]
+        assert before["cell_type"] == "markdown" and f"**{k}.**" in text(before), \
+            f"solution {k} does not follow its exercise"
+    # nothing else is collapsed
+    others = [i for i, c in enumerate(nb) if c["metadata"].get("jupyter") and c not in solutions]
+    assert not others
+
+
+def test_the_build_tool_collapses_only_form_cells():
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import notebooks as tool
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    assert tool.collapsed('# @title Solution 1 { display-mode: "form" }\nx = 1')
+    assert not tool.collapsed("# @title Solution 1\nx = 1")           # a visible Colab form
+    assert not tool.collapsed('x = 1\n# @title Solution 1 { display-mode: "form" }')
+
+
+# ------------------------------------------------------------------ training demo summary
+
+
+def _tiny_ccp(tmp_path, n=12):
+    from tests.ccp_fixture import person_groundtruth, write_ccp
+
+    items = {f"{i:04d}": person_groundtruth(48, 32, "shirt" if i % 2 else "dress",
+                                            "pants" if i % 2 else None) for i in range(1, n + 1)}
+    return write_ccp(tmp_path / "ccp", items), sorted(items)
+
+
+@pytest.mark.slow
+def test_a_run_stopped_on_an_epochs_last_step_counts_it_and_its_bar_ends_full(tmp_path, capsys):
+    import torch
+
+    from fsutils import train
+    from fsutils.models import U2NETP
+
+    root, ids = _tiny_ccp(tmp_path)
+    init = tmp_path / "u2netp.pth"
+    torch.manual_seed(0)
+    torch.save(U2NETP(3, 1).state_dict(), init)
+    steps = -(-len(train.split_ids(ids)[0]) // 2)
+    summary = train.train(train.TrainConfig(
+        ccp_root=str(root), out=str(tmp_path / "run"), init=str(init), size=32, epochs=1,
+        batch_size=2, device="cpu", max_steps=steps, checkpoint_every=100))
+    assert summary["epochs"] == 1 and summary["steps"] == steps
+    bar = capsys.readouterr().err
+    assert f"{steps}/{steps}" in bar and f"{steps - 1}/{steps} [" not in bar.split("\r")[-1]
+
+
+def test_a_frozen_backbone_gets_no_gradient_and_no_optimiser_slot():
+    from fsutils import train
+    from fsutils.models.cloth import ARCHS
+
+    arch = ARCHS["deeplab"]
+    model = arch.build(0.0)
+    cfg = train.TrainConfig(ccp_root=".", arch="deeplab", backbone_lr_factor=0.0)
+    groups = train._param_groups(model, arch, cfg)
+    trained = {id(p) for g in groups for p in g["params"]}
+    backbone = [p for n, p in model.named_parameters() if n.startswith(arch.backbone_prefix)]
+    assert backbone and not any(p.requires_grad or id(p) in trained for p in backbone)
+    assert len(trained) == sum(1 for n, _ in model.named_parameters()
+                               if not n.startswith(arch.backbone_prefix))
+
+
+def test_the_demo_preset_fine_tunes_the_deeplab_head_in_full_epochs():
+    from fsutils import train
+
+    demo = train.TrainConfig.preset("demo", ".")
+    tiny = train.TrainConfig.preset("tiny", ".")
+    assert demo.arch == "deeplab" and demo.backbone_lr_factor == 0 and demo.max_steps is None
+    assert demo.max_train_images % demo.batch_size == 0 and demo.epochs > 1   # a curve
+    assert tiny.max_steps is None and tiny.max_train_images < demo.max_train_images
+
+
+# --------------------------------------------------------------------------------- panels
+
+
+@pytest.fixture
+def pipe():
+    pytest.importorskip("ipywidgets")
+    from PIL import Image
+
+    from fsutils.pipeline import Pipeline
+    from tests.test_widgets import NAMES, Styler, fake_saliency, fake_segment
+
+    styler = Styler()
+    p = Pipeline(fake_segment, fake_saliency, stylers={m: styler for m in
+                                                       ("fast", "gatys", "adain", "magenta")},
+                 class_names=NAMES, max_size=640)
+    p.set_image(Image.fromarray(np.random.default_rng(0).integers(0, 256, (400, 600, 3),
+                                                                  dtype=np.uint8)))
+    return p
+
+
+def test_the_style_panel_opens_each_method_at_the_tables_size(pipe, monkeypatch):
+    monkeypatch.setenv("FSUTILS_TINY", "0")
+    from fsutils import env, widgets
+    from fsutils.style.magenta import DEFAULT_SIZE
+    from fsutils.style.methods import METHODS
+
+    panel = widgets.StylePanel(pipe)
+    assert panel.method.value == "magenta"
+    assert panel.size.value == METHODS["magenta"].default_size(600) == DEFAULT_SIZE == 384
+    assert panel.spec()["size"] == 384
+    panel.method.value = "fast"
+    assert panel.size.value == 600
+    panel.method.value = "gatys"
+    assert panel.size.value == env.default_style_size()
+    fixed = widgets.StylePanel(pipe, size=256)                   # a size given stays
+    fixed.method.value = "fast"
+    assert fixed.size.value == 256
+
+
+def _caption_row(panel):
+    caption = panel.captions.value
+    widths = [float(x) for x in re.findall(r";width:([\d.]+)%", caption)]
+    margins = [float(x) for x in re.findall(r"margin-left:([\d.]+)%", caption)]
+    return caption, widths, margins
+
+
+def test_the_blend_panel_captions_are_page_text_above_their_tiles(pipe):
+    from fsutils import widgets
+    from fsutils.widgets.drawing import DISPLAY_HEIGHT
+
+    panel = widgets.BlendPanel(pipe, mode="feathered", box=64)
+    caption, widths, margins = _caption_row(panel)
+    for words in ("hard paste: seam", "saliency (eq. 2): seam", "feathered: seam", "weight W"):
+        assert words in caption
+    assert panel.captions.layout.display != "none" and panel.captions in panel.view.children
+    assert panel.last_image.height == DISPLAY_HEIGHT               # no text drawn into it
+    assert panel.view.layout.max_width == f"{panel.last_image.width}px"
+    assert len(widths) == len(margins) == 5 and margins[0] == 0
+    assert abs(sum(widths) + sum(margins) - 100) < 0.01             # the tiles fill the picture
+    # the first tile is the photo: its caption spans the photo's width in the picture
+    frame_w = round(600 * DISPLAY_HEIGHT / 400)
+    assert abs(widths[0] - 100 * frame_w / panel.last_image.width) < 0.5
+    panel.garments.boxes[1].value = panel.garments.boxes[2].value = False
+    panel.garments.boxes[3].value = False                          # no garment: no picture
+    assert panel.captions.layout.display == "none"
+
+
+def test_the_style_panel_captions_are_page_text(pipe):
+    from fsutils import widgets
+
+    panel = widgets.StylePanel(pipe, method="fast")
+    panel.run()
+    caption, widths, margins = _caption_row(panel)
+    assert "photo" in caption and "stylised (latest run)" in caption
+    assert abs(sum(widths) + sum(margins) - 100) < 0.01
