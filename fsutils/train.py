@@ -103,6 +103,7 @@ class TrainConfig:
     dice_weight: float = 0.0        # + this × soft Dice loss of the garment classes (fused output)
     precision: str = "auto"         # auto | fp32 | bf16 | fp16 (see autocast_dtype)
     val_every: int = 1              # validate every N epochs (and always after the last)
+    val_every_steps: int = 0        # maskrcnn: validate every N steps instead (0: by epochs)
     augment: str = "default"        # default | strong | context (see fsutils.data.Augment.named)
     ema_decay: float | None = None  # keep an exponential moving average of the weights (e.g. 0.995);
                                     # it is what gets validated and saved as best.pt
@@ -187,6 +188,20 @@ def validate(model: nn.Module, dataset: CCPDataset, device: torch.device, batch_
     return cm
 
 
+def save_checkpoint(path: Path, model: nn.Module, opt: torch.optim.Optimizer, sched,
+                    state: dict, cfg: TrainConfig, ema: nn.Module | None = None) -> None:
+    """Write a training checkpoint atomically: ``model``, ``optimizer``, ``scheduler``, ``state``
+    (progress counters and history), ``config`` (and ``ema`` when kept)."""
+    tmp = path.with_suffix(".tmp")
+    ckpt = {"model": model.state_dict(), "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(), "state": state,
+            "config": {**asdict(cfg), "history": []}}
+    if ema is not None:
+        ckpt["ema"] = ema.state_dict()
+    torch.save(ckpt, tmp)
+    tmp.replace(path)
+
+
 class _Run:
     """One training run's state: data, model (and its moving average), optimiser, schedule and
     progress counters; :func:`train` drives it epoch by epoch."""
@@ -250,14 +265,8 @@ class _Run:
 
     def save(self, path: Path, best: bool = False) -> None:
         """Write a checkpoint atomically (``best``: the validated model — the EMA if kept)."""
-        tmp = path.with_suffix(".tmp")
-        ckpt = {"model": (self.evaluated if best else self.model).state_dict(),
-                "optimizer": self.opt.state_dict(), "scheduler": self.sched.state_dict(),
-                "state": self.state, "config": {**asdict(self.cfg), "history": []}}
-        if self.ema is not None:
-            ckpt["ema"] = self.ema.state_dict()
-        torch.save(ckpt, tmp)
-        tmp.replace(path)
+        save_checkpoint(path, self.evaluated if best else self.model, self.opt, self.sched,
+                        self.state, self.cfg, self.ema)
 
     def step(self, idx: list[int]) -> float:
         """One optimiser step on the training photos ``idx``; returns the loss."""
@@ -319,6 +328,9 @@ class _Run:
 
 def train(cfg: TrainConfig) -> dict:
     """Train (or resume) and return the run's summary; writes ``last.pt``, ``best.pt``, ``history.json``."""
+    if cfg.arch == "maskrcnn":
+        from .instances.training import train_instances
+        return train_instances(cfg)
     run = _Run(cfg)
     state = run.state
     stop = False
@@ -373,7 +385,9 @@ def load_run(out: str | Path, which: str = "best") -> tuple[nn.Module, list[dict
 
 _HELP = {
     "out": "run folder: last.pt, best.pt, history.json (an existing run resumes)",
-    "arch": "deeplab (DeepLabV3-MobileNetV2 from COCO/VOC, the default model's recipe) or u2netp",
+    "arch": "deeplab (DeepLabV3-MobileNetV2 from COCO/VOC, the default model's recipe), u2netp, or "
+            "maskrcnn (garment instances: Mask R-CNN on the ccp_deeplab backbone; its own defaults "
+            "for every option not given)",
     "init": "start weights (default: the architecture's pretrained file: the DeepLab TFLite file, "
             "or the saliency u2netp), or a cloth checkpoint of the same architecture to continue",
     "backbone_lr_factor": "the pretrained backbone learns at lr times this (e.g. 0.25)",
@@ -383,6 +397,7 @@ _HELP = {
     "dice_weight": "weight of the soft Dice term on the fused output (0 = cross-entropy only)",
     "precision": "auto (bf16 on CPUs with native bf16, fp16 on CUDA), fp32, bf16 or fp16",
     "val_every": "validate every N epochs (and after the last)",
+    "val_every_steps": "maskrcnn: validate (segm AP50) every N steps",
     "augment": "default, strong (small crops, strong jitter) or context (crops keep most of the figure)",
     "ema_decay": "keep an exponential moving average of the weights (e.g. 0.998); it is validated "
                  "and saved as best.pt",
@@ -399,7 +414,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--ccp-root", required=True)
     for name in ("out", "arch", "init", "size", "epochs", "batch_size", "lr", "weight_decay",
                  "backbone_lr_factor", "dropout", "warmup_steps",
-                 "dice_weight", "precision", "val_every", "augment", "ema_decay", "checkpoint_every",
+                 "dice_weight", "precision", "val_every", "val_every_steps", "augment", "ema_decay", "checkpoint_every",
                  "max_steps", "max_train_images", "max_val_images", "seed", "device", "threads"):
         default = getattr(d, name)
         kind = type(default) if default is not None else {"device": str, "init": str,
@@ -413,7 +428,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = vars(_parser().parse_args(argv))
+    parser = _parser()
+    if parser.parse_known_args(argv)[0].arch == "maskrcnn":
+        from .instances.training import MASKRCNN_DEFAULTS
+        parser.set_defaults(**MASKRCNN_DEFAULTS)
+    args = vars(parser.parse_args(argv))
     export = args.pop("export")
     args["progress"] = not args.pop("no_progress")
     summary = train(TrainConfig(**args))

@@ -1,0 +1,130 @@
+"""Garment instances: derivation from CCP annotations, AP50, the detector's training step, and the
+exported model."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from fsutils import data
+from fsutils.instances import Instance, Instances
+from fsutils.instances.ap import AGNOSTIC, agnostic, ap50
+from tests.ccp_fixture import CCP_LABELS, ccp_index, person_groundtruth, write_ccp
+
+
+def _annotation():
+    """100×60: a blazer in two separate halves over a blouse, jeans, two shoes (one with a
+    2-pixel sliver cut off by a sock), a bag, and a 1-pixel "coat" speck."""
+    gt = np.zeros((100, 60), np.uint8)
+    gt[20:50, 10:20] = ccp_index("blazer")
+    gt[20:50, 40:50] = ccp_index("blazer")
+    gt[20:50, 20:40] = ccp_index("blouse")
+    gt[50:85, 15:45] = ccp_index("jeans")
+    gt[90:96, 12:22] = ccp_index("boots")
+    gt[90:96, 35:45] = ccp_index("boots")
+    gt[96:98, 12:22] = ccp_index("socks")
+    gt[98, 20:22] = ccp_index("boots")         # sliver below the sock: 2 pixels
+    gt[40:55, 52:59] = ccp_index("purse")
+    gt[5, 5] = ccp_index("coat")
+    return gt
+
+
+def test_instances_follow_the_rule_on_a_hand_made_annotation():
+    found = data.derive_instances(_annotation(), CCP_LABELS, min_fraction=3 / 6000)
+    got = sorted((i.cls, i.ccp_label, int(i.mask.sum()), i.box) for i in found)
+    assert got == sorted([
+        ("outer", "blazer", 600, (10, 20, 50, 50)),   # both halves: one instance per CCP label
+        ("top", "blouse", 600, (20, 20, 40, 50)),
+        ("pants", "jeans", 1050, (15, 50, 45, 85)),
+        ("shoe", "boots", 60, (12, 90, 22, 96)),      # one instance per connected component
+        ("shoe", "boots", 60, (35, 90, 45, 96)),
+        ("bag", "purse", 105, (52, 40, 59, 55)),
+    ])                                                # the 2-px sliver and the 1-px coat: dropped
+    assert {i.cls: i.label for i in found} == {"top": 1, "outer": 2, "pants": 4, "shoe": 6, "bag": 7}
+    # without a size limit the pieces come back
+    everything = data.derive_instances(_annotation(), CCP_LABELS, min_fraction=0)
+    assert sorted(i.cls for i in everything).count("shoe") == 3 and len(everything) == 8
+
+
+def test_instance_classes_cover_distinct_ccp_labels():
+    names = [n for group in data.INSTANCE_GROUPS.values() for n in group]
+    assert len(names) == len(set(names)) and set(names) <= set(CCP_LABELS)
+    assert data.INSTANCE_CLASSES == ("top", "outer", "dress", "pants", "skirt", "shoe", "bag")
+
+
+def _box(m):
+    ys, xs = np.nonzero(m)
+    return (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+
+
+def _square(y, x, s=10, shape=(40, 40)):
+    m = np.zeros(shape, bool)
+    m[y:y + s, x:x + s] = True
+    return m
+
+
+def test_ap50_matches_a_case_worked_by_hand():
+    # Two true tops. Detections by score: 0.9 hits the first (IoU 1), 0.8 hits nothing, 0.7 hits
+    # the second with IoU 70/130 = 0.54 (> 0.5). Precision/recall: (1, 0.5), (0.5, 0.5), (2/3, 1).
+    # COCO's interpolated precision is 1 at recall 0..0.5 (51 of the 101 points) and 2/3 at
+    # 0.51..1 (50 points): AP50 = (51 + 50 · 2/3) / 101.
+    a, b = _square(0, 0), _square(20, 20)
+    b_shifted = _square(23, 20)
+    truth = [[data.GarmentInstance("top", "top", a, _box(a)), data.GarmentInstance("top", "top", b, _box(b))]]
+    dets = [[Instance("top", 0.9, _box(a), a), Instance("top", 0.8, _box(_square(0, 25)), _square(0, 25)),
+             Instance("top", 0.7, _box(b_shifted), b_shifted)]]
+    expected = (51 + 50 * 2 / 3) / 101
+    got = ap50(truth, dets, ("top", "dress"), "segm")
+    assert got["top"] == pytest.approx(expected, abs=1e-9) and math.isnan(got["dress"])
+    assert ap50(truth, dets, ("top",), "bbox")["top"] == pytest.approx(expected, abs=1e-9)
+    # a detection of the wrong class does not count; class-agnostic scoring counts it
+    wrong = [[Instance("dress", 0.95, _box(a), a)]]
+    assert ap50(truth, wrong, ("top", "dress"), "segm")["top"] == 0.0
+    assert ap50([agnostic(truth[0])], [agnostic(wrong[0])], (AGNOSTIC,), "segm")[AGNOSTIC] == \
+        pytest.approx((51 + 50 * 0) / 101, abs=1e-9)
+
+
+def test_instances_select_masks_and_union():
+    a, b = _square(0, 0), _square(20, 20)
+    found = Instances([Instance("outer", 0.9, _box(a), a), Instance("shoe", 0.8, _box(b), b)])
+    assert found.masks("shoe").shape == (1, 40, 40) and found.masks().shape == (2, 40, 40)
+    assert found.union(["outer", "shoe"]).sum() == 200 and found.masks("bag").shape == (0, 40, 40)
+    with pytest.raises(ValueError, match="coat"):
+        found.select("coat")
+
+
+def _ccp(tmp_path, n=12, h=96, w=64):
+    items = {}
+    for i in range(1, n + 1):
+        gt = person_groundtruth(h, w, "coat" if i % 2 else "dress", "skirt" if i % 2 else None)
+        gt[h // 2: 2 * h // 3, 2:w // 5] = ccp_index("bag")
+        items[f"{i:04d}"] = gt
+    return write_ccp(tmp_path / "ccp", items)
+
+
+def _config(root, out, **kw):
+    from fsutils.train import TrainConfig
+    from fsutils.instances.training import MASKRCNN_DEFAULTS
+
+    settings = {**MASKRCNN_DEFAULTS, "size": 128, "batch_size": 2, "warmup_steps": 1,
+                "max_val_images": 2, "device": "cpu", "progress": False, "epochs": 1, **kw}
+    return TrainConfig(ccp_root=str(root), out=str(out), **settings)
+
+
+@pytest.mark.slow
+def test_one_training_step_lowers_the_detector_loss(tmp_path):
+    from fsutils.instances.training import DetectionRun
+
+    run = DetectionRun(_config(_ccp(tmp_path), tmp_path / "run"))
+    batch = [0, 1]
+
+    def loss():  # the same proposal and RoI sampling each time
+        torch.manual_seed(0)
+        with torch.no_grad():
+            return sum(run.losses(batch).values()).item()
+
+    before = loss()
+    for _ in range(3):
+        run.step(batch)
+    assert loss() < 0.9 * before
+    assert run.state["global_step"] == 3 and run.state["history"][-1]["loss"] > 0
