@@ -278,7 +278,7 @@ GARMENT_INSTANCE_CLASSES: tuple[str, ...] = ("top", "outer", "dress", "pants", "
 SPLIT_COMPONENTS: tuple[str, ...] = ("shoe",)
 #: Pieces smaller than this fraction of the photo are dropped: 0.0004 of a 550×830 CCP photo is
 #: about 180 pixels, which at the detector's 352-pixel short side is under 9×9 pixels, about one
-#: cell of its finest (stride-8) feature map. On the 711 training photos it drops 53 of 1,221
+#: cell of its finest (stride-8) feature map. On the 711 training photos it drops 49 of 1,221
 #: shoe components (slivers of a heel or a strap cut off by a leg or a sock) and 2 of the 2,183
 #: garment and bag instances (a 4-pixel "coat" and a 35-pixel "dress": annotation noise).
 MIN_INSTANCE_FRACTION = 4e-4

@@ -21,6 +21,12 @@ model's garment classes) and prints a Markdown table of IoU against the annotate
 labelled pixel that is not "null") and *clothes* (classes 1–3), with the seconds per photo of each
 method; the last line is ``iou_person_saliency=<float> iou_person_grabcut_box=<float>`` (see
 :mod:`fsutils.baselines`).
+
+    python -m fsutils.evaluate instances --ccp-root DIR [--split val|test|all] [--weights NAME]
+
+prints per-class segm and bbox AP50 of the garment instance detector, beside the default semantic
+model's garment regions split into connected components (class-agnostic), and as the last line
+``segm_ap50_garments=<f> segm_ap50=<f> bbox_ap50=<f>`` (see :mod:`fsutils.instances.evaluation`).
 """
 from __future__ import annotations
 
@@ -155,6 +161,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--no-progress", action="store_true")
     _blend_parser(sub)
     _cutout_parser(sub)
+    from .instances import evaluation as instances
+    instances.add_parser(sub)
     return p
 
 
@@ -276,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
         return _main_blend(args)
     if args.task == "cutout":
         return _main_cutout(args)
+    if args.task == "instances":
+        from .instances.evaluation import main as main_instances
+        return main_instances(args)
     r = evaluate_segmentation(args.ccp_root, args.weights, args.split, args.device,
                               not args.no_progress, args.max_images, args.input_size, args.clean)
     print(f"weights={r['weights']} split={r['split']} images={r['images']}")

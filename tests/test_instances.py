@@ -111,11 +111,13 @@ def _config(root, out, **kw):
     return TrainConfig(ccp_root=str(root), out=str(out), **settings)
 
 
-@pytest.mark.slow
-def test_one_training_step_lowers_the_detector_loss(tmp_path):
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """A detector trained for 3 steps on a hand-made CCP folder: (run, loss before, loss after)."""
     from fsutils.instances.training import DetectionRun
 
-    run = DetectionRun(_config(_ccp(tmp_path), tmp_path / "run"))
+    tmp = tmp_path_factory.mktemp("instances")
+    run = DetectionRun(_config(_ccp(tmp), tmp / "run"))
     batch = [0, 1]
 
     def loss():  # the same proposal and RoI sampling each time
@@ -126,5 +128,61 @@ def test_one_training_step_lowers_the_detector_loss(tmp_path):
     before = loss()
     for _ in range(3):
         run.step(batch)
-    assert loss() < 0.9 * before
+    run.save(run.out / "last.pt")
+    return run, before, loss()
+
+
+@pytest.mark.slow
+def test_one_training_step_lowers_the_detector_loss(tiny_run):
+    run, before, after = tiny_run
+    assert after < 0.9 * before
     assert run.state["global_step"] == 3 and run.state["history"][-1]["loss"] > 0
+
+
+def _iou(a, b):
+    return (a & b).sum() / max(1, (a | b).sum())
+
+
+
+@pytest.mark.slow
+def test_export_and_reload_give_the_same_instances(tiny_run, tmp_path):
+    from fsutils.instances import InstanceSegmenter
+    from fsutils.train import export_half
+
+    run, _, _ = tiny_run
+    exported = export_half(run.out / "last.pt", tmp_path / "garments.pth")
+    sd = torch.load(exported, weights_only=True)
+    assert all(v.dtype == torch.float16 for v in sd.values() if v.is_floating_point())
+    photo = run.val_set.photo(0)
+    full = InstanceSegmenter(run.out / "last.pt", "cpu", score_threshold=0).predict(photo)
+    half = InstanceSegmenter(exported, "cpu", score_threshold=0).predict(photo)
+    assert full and full[0].mask.shape == photo.shape[:2]
+    for inst in full[:5]:  # each of the best five has its twin: same class, score, box and mask
+        twin = max((h for h in half if h.cls == inst.cls), key=lambda h: _iou(h.mask, inst.mask))
+        assert abs(twin.score - inst.score) < 0.02
+        assert np.allclose(twin.box, inst.box, atol=1.5)
+        # masks: a few border pixels may flip (probabilities at the 0.5 threshold in fp16)
+        assert (twin.mask ^ inst.mask).sum() <= max(2, 0.05 * (twin.mask | inst.mask).sum())
+
+
+@pytest.mark.slow
+def test_evaluate_instances_prints_the_table_and_the_summary_line(tiny_run, capsys):
+    from fsutils import evaluate
+
+    run, _, _ = tiny_run
+    assert evaluate.main(["instances", "--ccp-root", run.cfg.ccp_root, "--split", "all",
+                          "--weights", str(run.out / "last.pt"), "--max-images", "3",
+                          "--no-progress", "--device", "cpu"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("segm_ap50_garments=") and lines[-1].count("=") == 3
+    values = [float(part.split("=")[1]) for part in lines[-1].split()]
+    assert all(0 <= v <= 1 for v in values)
+    assert any(line.startswith("| shoe |") for line in lines)
+    assert any("(baseline)" in line for line in lines)
+
+
+def test_evaluate_instances_refuses_a_missing_folder(tmp_path):
+    from fsutils import evaluate
+
+    with pytest.raises(SystemExit, match="not a folder"):
+        evaluate.main(["instances", "--ccp-root", str(tmp_path / "nowhere")])

@@ -43,6 +43,14 @@ def agnostic(items: Sequence, classes: tuple[str, ...] | None = None) -> list:
     return [dataclasses.replace(t, cls=AGNOSTIC) for t in items if classes is None or t.cls in classes]
 
 
+def _pycocotools():
+    try:
+        import pycocotools  # noqa: F401
+    except ImportError:
+        raise ImportError("scoring instances needs pycocotools (the reference COCO evaluation): "
+                          "pip install 'pycocotools>=2.0'") from None
+
+
 def _rle(mask: np.ndarray) -> dict:
     from pycocotools import mask as mask_util
 
@@ -67,6 +75,7 @@ def ap50(truths: Sequence[Sequence[Truth]], detections: Sequence[Sequence[Detect
     to photo ``i``); ``iou_type`` ``"segm"`` (mask IoU) or ``"bbox"`` (box IoU). Instances of other
     classes are ignored. For class-agnostic AP, rename every instance with :func:`agnostic` and
     pass ``classes=(AGNOSTIC,)``."""
+    _pycocotools()
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
 

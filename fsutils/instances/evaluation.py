@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,7 +15,8 @@ from .ap import AGNOSTIC, agnostic, ap50
 from .dataset import InstanceDataset
 from .segmenter import Instance, Instances, to_instances
 
-__all__ = ["detect_all", "InstanceScores", "score", "semantic_components", "summary_line"]
+__all__ = ["detect_all", "InstanceScores", "score", "semantic_components", "summary_line",
+           "evaluate_instances", "table_lines", "add_parser", "main"]
 
 
 @torch.no_grad()
@@ -104,3 +106,99 @@ def summary_line(s: InstanceScores) -> str:
     """The evaluation's last line."""
     return (f"segm_ap50_garments={s.segm_ap50_garments:.4f} segm_ap50={s.segm_ap50:.4f} "
             f"bbox_ap50={s.bbox_ap50:.4f}")
+
+
+def evaluate_instances(ccp_root, weights: str | Path = "ccp_maskrcnn", split: str = "val",
+                       device: str | None = None, progress: bool = True,
+                       max_images: int | None = None, baseline: bool = True) -> dict:
+    """Score the garment detector ``weights`` (and, with ``baseline``, the default semantic
+    model's connected components) on the CCP photos of ``split``."""
+    from .. import data
+    from ..env import device as pick_device
+    from .segmenter import InstanceSegmenter
+
+    ids = data.ids_in_split(data.list_ids(ccp_root), split)[:max_images]
+    if not ids:
+        raise data.CCPError(f"no photo of split {split!r} in {ccp_root}.")
+    dev = pick_device(device)
+    dataset = InstanceDataset(ccp_root, ids)
+    truths = [dataset.truths(k) for k in range(len(dataset))]
+    model = InstanceSegmenter(weights, dev, score_threshold=0.0).model
+    scores = score(truths, detect_all(model, dataset, dev, progress))
+    out = {"weights": str(weights), "split": split, "images": len(ids), "scores": scores,
+           "baseline": None}
+    if baseline:
+        from tqdm.auto import tqdm
+
+        from ..segment import DEFAULT_CLOTH_WEIGHTS, ClothSegmenter
+
+        seg = ClothSegmenter(DEFAULT_CLOTH_WEIGHTS, dev, verbose=False)
+        comps = []
+        for k in tqdm(range(len(dataset)), desc="semantic", disable=not progress):
+            prob = seg.predict_proba(dataset.photo(k))
+            comps.append(semantic_components(prob.argmax(0), 1.0 - prob[0]))
+        out["baseline"] = ap50([agnostic(t, GARMENT_INSTANCE_CLASSES) for t in truths], comps,
+                               (AGNOSTIC,), "segm")[AGNOSTIC]
+        out["baseline_weights"] = DEFAULT_CLOTH_WEIGHTS
+    return out
+
+
+def table_lines(r: dict) -> list[str]:
+    """The evaluation as a Markdown table (one row per class, the means, the class-agnostic
+    rows), then the summary line."""
+    s: InstanceScores = r["scores"]
+    rows = [f"weights={r['weights']} split={r['split']} images={r['images']}",
+            "| class | segm AP50 | bbox AP50 |", "|---|---|---|"]
+    rows += [f"| {c} | {s.segm[c]:.3f} | {s.bbox[c]:.3f} |" for c in INSTANCE_CLASSES]
+    rows.append(f"| mean, garments ({', '.join(GARMENT_INSTANCE_CLASSES)}) | "
+                f"{s.segm_ap50_garments:.3f} | {_mean(s.bbox[c] for c in GARMENT_INSTANCE_CLASSES):.3f} |")
+    rows.append(f"| mean, all 7 classes | {s.segm_ap50:.3f} | {s.bbox_ap50:.3f} |")
+    rows.append(f"| garments class-agnostic: Mask R-CNN | {s.agnostic_garments:.3f} | |")
+    if r.get("baseline") is not None:
+        rows.append(f"| garments class-agnostic: {r['baseline_weights']} regions → connected "
+                    f"components (baseline) | {r['baseline']:.3f} | |")
+    return rows + [summary_line(s)]
+
+
+def add_parser(sub) -> None:
+    """The ``instances`` subcommand of ``python -m fsutils.evaluate``."""
+    from .. import data
+    from .segmenter import DEFAULT_INSTANCE_WEIGHTS
+
+    p = sub.add_parser("instances", help="per-class segm and bbox AP50 of the garment instance "
+                                         "detector on a CCP folder, beside the semantic baseline")
+    p.add_argument("--ccp-root", required=True, type=Path,
+                   help="folder with photos/, annotations/, label_list.mat")
+    p.add_argument("--split", choices=("all", *data.SPLITS), default="val",
+                   help="which photos: the kit's validation split (default), test (never used to "
+                        "choose anything), train, or all")
+    p.add_argument("--weights", default=DEFAULT_INSTANCE_WEIGHTS,
+                   help=f"registry name (default: {DEFAULT_INSTANCE_WEIGHTS}), an exported file, or "
+                        "a training checkpoint (best.pt / last.pt of `python -m fsutils.train "
+                        "--arch maskrcnn`)")
+    p.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
+    p.add_argument("--no-baseline", action="store_true", help="skip the semantic baseline row")
+    p.add_argument("--device", default=None)
+    p.add_argument("--no-progress", action="store_true")
+
+
+def main(args) -> int:
+    """Run ``python -m fsutils.evaluate instances``; the last line is :func:`summary_line`."""
+    import contextlib
+    import sys
+
+    from .. import data
+
+    if not args.ccp_root.is_dir():
+        raise SystemExit(f"error: --ccp-root {args.ccp_root} is not a folder; give the folder "
+                         "that holds photos/, annotations/ and label_list.mat.")
+    if args.max_images is not None and args.max_images < 1:
+        raise SystemExit(f"error: --max-images must be ≥ 1, got {args.max_images}.")
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # stdout: the table only
+            r = evaluate_instances(args.ccp_root, args.weights, args.split, args.device,
+                                   not args.no_progress, args.max_images, not args.no_baseline)
+    except data.CCPError as e:
+        raise SystemExit(f"error: {e}") from None
+    print("\n".join(table_lines(r)))
+    return 0
