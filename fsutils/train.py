@@ -44,7 +44,8 @@ from .evaluate import confusion_matrix, iou_per_class, mean_iou_garments
 from .models.cloth import ARCHS, Arch, as_outputs, initial_cloth_model
 
 __all__ = ["deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "update_ema",
-           "ema_decay_at", "TrainConfig", "train", "export_half", "load_run", "validate"]
+           "ema_decay_at", "TrainConfig", "train", "export_half", "load_run", "validate",
+           "compute_device", "save_checkpoint"]
 
 def deep_supervision_loss(outputs: tuple[torch.Tensor, ...], target: torch.Tensor,
                           weight: torch.Tensor | None = None, dice_weight: float = 0.0) -> torch.Tensor:
@@ -195,6 +196,17 @@ def validate(model: nn.Module, dataset: CCPDataset, device: torch.device, batch_
     return cm
 
 
+def compute_device(cfg: TrainConfig) -> torch.device:
+    """The run's device (``cfg.device``, else :func:`fsutils.env.device`), after setting the CPU
+    thread count to ``cfg.threads`` when given."""
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if cfg.device:
+        return torch.device(cfg.device)
+    from .env import device as pick_device
+    return pick_device()
+
+
 def save_checkpoint(path: Path, model: nn.Module, opt: torch.optim.Optimizer, sched,
                     state: dict, cfg: TrainConfig, ema: nn.Module | None = None) -> None:
     """Write a training checkpoint atomically: ``model``, ``optimizer``, ``scheduler``, ``state``
@@ -216,13 +228,7 @@ class _Run:
     def __init__(self, cfg: TrainConfig):
         if cfg.arch not in ARCHS:
             raise ValueError(f"unknown architecture {cfg.arch!r}; choose one of {sorted(ARCHS)}")
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        if cfg.device:
-            self.dev = torch.device(cfg.device)
-        else:
-            from .env import device as pick_device
-            self.dev = pick_device()
+        self.dev = compute_device(cfg)
         self.cfg, self.arch = cfg, ARCHS[cfg.arch]
         self.out = Path(cfg.out)
         self.out.mkdir(parents=True, exist_ok=True)

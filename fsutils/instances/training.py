@@ -45,13 +45,7 @@ class DetectionRun:
     def __init__(self, cfg):
         from .. import train as T
 
-        if cfg.threads:
-            torch.set_num_threads(cfg.threads)
-        if cfg.device:
-            self.dev = torch.device(cfg.device)
-        else:
-            from ..env import device as pick_device
-            self.dev = pick_device()
+        self.dev = T.compute_device(cfg)
         self.cfg, self.out = cfg, Path(cfg.out)
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)
