@@ -52,6 +52,19 @@ def test_instance_classes_cover_distinct_ccp_labels():
     assert data.INSTANCE_CLASSES == ("top", "outer", "dress", "pants", "skirt", "shoe", "bag")
 
 
+def test_targets_of_a_photo_without_garments_are_empty():
+    from fsutils.instances.dataset import instance_map, targets_from_map
+
+    imap, labels = instance_map(data.derive_instances(_annotation(), CCP_LABELS), (100, 60))
+    assert sorted(np.unique(imap)) == list(range(7)) and list(labels) == [2, 1, 6, 6, 4, 7]
+    cropped = imap[:50]  # the jeans and the shoes are cut away; the blazer, blouse and purse stay
+    t = targets_from_map(cropped, labels)
+    assert t["labels"].tolist() == [2, 1, 7] and t["masks"].shape == (3, 50, 60)
+    assert t["boxes"][0].tolist() == [10, 20, 50, 50] and t["boxes"][2].tolist() == [52, 40, 59, 50]
+    empty = targets_from_map(np.zeros((8, 8), np.uint8), np.zeros(0, np.int64))
+    assert empty["boxes"].shape == (0, 4) and empty["masks"].shape == (0, 8, 8)
+
+
 def _box(m):
     ys, xs = np.nonzero(m)
     return (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
@@ -186,3 +199,17 @@ def test_evaluate_instances_refuses_a_missing_folder(tmp_path):
 
     with pytest.raises(SystemExit, match="not a folder"):
         evaluate.main(["instances", "--ccp-root", str(tmp_path / "nowhere")])
+
+
+@pytest.mark.slow
+def test_detector_training_resumes_from_its_checkpoint(tmp_path):
+    from fsutils import train
+
+    root, out = _ccp(tmp_path, n=8), tmp_path / "run"
+    first = train.train(_config(root, out, arch="maskrcnn", max_steps=1, max_train_images=4))
+    assert first["steps"] == 1 and (out / "last.pt").is_file()
+    second = train.train(_config(root, out, arch="maskrcnn", max_steps=2, max_train_images=4,
+                                 val_every_steps=2))
+    history = train.weights.read_checkpoint(out / "last.pt")["state"]["history"]
+    assert second["steps"] == 2 and [r["step"] for r in history if "loss" in r] == [1, 2]
+    assert [r["step"] for r in history if "val" in r] == [2] and (out / "best.pt").is_file()

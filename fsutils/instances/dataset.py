@@ -34,7 +34,7 @@ def targets_from_map(imap: np.ndarray, labels: np.ndarray) -> dict[str, torch.Te
     instances still present in ``imap`` (an instance cropped away is dropped)."""
     masks = np.stack([imap == k + 1 for k in range(len(labels))]) if len(labels) else \
         np.zeros((0, *imap.shape), dtype=bool)
-    keep = masks.reshape(len(masks), -1).any(1)
+    keep = masks.any(axis=(1, 2))
     masks, labels = masks[keep], labels[keep]
     boxes = np.zeros((len(masks), 4), dtype=np.float32)
     for k, m in enumerate(masks):
