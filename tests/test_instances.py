@@ -213,3 +213,15 @@ def test_detector_training_resumes_from_its_checkpoint(tmp_path):
     history = train.weights.read_checkpoint(out / "last.pt")["state"]["history"]
     assert second["steps"] == 2 and [r["step"] for r in history if "loss" in r] == [1, 2]
     assert [r["step"] for r in history if "val" in r] == [2] and (out / "best.pt").is_file()
+
+
+def test_duplicates_across_classes_are_suppressed_for_class_agnostic_scoring():
+    from fsutils.instances.ap import suppress_duplicates
+
+    a, b = _square(0, 0), _square(20, 20)
+    near_a = _square(1, 0)  # IoU 90/110 with a
+    dets = [Instance("outer", 0.6, _box(near_a), near_a), Instance("top", 0.9, _box(a), a),
+            Instance("dress", 0.5, _box(b), b)]
+    kept = suppress_duplicates(dets)
+    assert [(d.cls, d.score) for d in kept] == [("top", 0.9), ("dress", 0.5)]
+    assert len(suppress_duplicates(dets, iou=0.95)) == 3

@@ -14,7 +14,7 @@ from typing import Protocol, Sequence
 
 import numpy as np
 
-__all__ = ["Truth", "Detection", "ap50", "agnostic", "AGNOSTIC"]
+__all__ = ["Truth", "Detection", "ap50", "agnostic", "suppress_duplicates", "mask_iou", "AGNOSTIC"]
 
 #: The class name used for class-agnostic scoring.
 AGNOSTIC = "object"
@@ -57,6 +57,30 @@ def _rle(mask: np.ndarray) -> dict:
     rle = mask_util.encode(np.asfortranarray(mask.astype(np.uint8)))
     rle["counts"] = rle["counts"].decode("ascii")
     return rle
+
+
+def mask_iou(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> np.ndarray:
+    """``iou[i, j]`` of boolean masks ``a[i]`` and ``b[j]`` (same H×W), by pycocotools."""
+    _pycocotools()
+    from pycocotools import mask as mask_util
+
+    if not len(a) or not len(b):
+        return np.zeros((len(a), len(b)))
+    rle = lambda ms: [mask_util.encode(np.asfortranarray(m.astype(np.uint8))) for m in ms]  # noqa: E731
+    return np.asarray(mask_util.iou(rle(a), rle(b), [0] * len(b))).reshape(len(a), len(b))
+
+
+def suppress_duplicates(detections: Sequence, iou: float = 0.5) -> list:
+    """``detections`` without those whose mask overlaps a better-scored one's by IoU > ``iou``
+    (greedy, across classes): once classes are merged for class-agnostic scoring, one garment
+    found as both "top" and "outer" is one find, not a find and a false positive."""
+    dets = sorted(detections, key=lambda d: -d.score)
+    overlap = mask_iou([d.mask for d in dets], [d.mask for d in dets])
+    kept: list[int] = []
+    for i in range(len(dets)):
+        if all(overlap[i, j] <= iou for j in kept):
+            kept.append(i)
+    return [dets[i] for i in kept]
 
 
 def _xywh(box) -> list[float]:

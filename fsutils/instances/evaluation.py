@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..data import GARMENT_INSTANCE_CLASSES, INSTANCE_CLASSES
-from .ap import AGNOSTIC, agnostic, ap50
+from .ap import AGNOSTIC, agnostic, ap50, suppress_duplicates
 from .dataset import InstanceDataset
 from .segmenter import Instance, Instances, to_instances
 
@@ -42,7 +42,9 @@ def _mean(values) -> float:
 
 @dataclass(frozen=True)
 class InstanceScores:
-    """Per-class segm and bbox AP50, and the class-agnostic segm AP50 on the garment classes."""
+    """Per-class segm and bbox AP50, and the class-agnostic segm AP50 on the garment classes
+    (detections of any garment class against every garment instance, after removing a
+    detection whose mask repeats a better one's: :func:`~fsutils.instances.ap.suppress_duplicates`)."""
 
     segm: dict[str, float]
     bbox: dict[str, float]
@@ -72,7 +74,8 @@ def score(truths: list[list], detections: list[list]) -> InstanceScores:
     return InstanceScores(
         ap50(truths, detections, INSTANCE_CLASSES, "segm"),
         ap50(truths, detections, INSTANCE_CLASSES, "bbox"),
-        ap50([agnostic(t, garments) for t in truths], [agnostic(d, garments) for d in detections],
+        ap50([agnostic(t, garments) for t in truths],
+             [suppress_duplicates(agnostic(d, garments)) for d in detections],
              (AGNOSTIC,), "segm")[AGNOSTIC])
 
 
