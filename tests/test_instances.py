@@ -225,3 +225,29 @@ def test_duplicates_across_classes_are_suppressed_for_class_agnostic_scoring():
     kept = suppress_duplicates(dets)
     assert [(d.cls, d.score) for d in kept] == [("top", 0.9), ("dress", 0.5)]
     assert len(suppress_duplicates(dets, iou=0.95)) == 3
+
+
+def test_shipped_detector_matches_its_registry_entry():
+    from tests.test_cloth_model import bundled_half_precision_file
+
+    assert bundled_half_precision_file("ccp_maskrcnn").stat().st_size < 16_000_000
+
+
+@pytest.mark.slow
+def test_shipped_detector_loads_offline_and_finds_the_garments_of_a_sample(tmp_path, monkeypatch):
+    """A regression guard on a bundled sample photo (a training photo: top, pants, shoes)."""
+    from PIL import Image
+
+    from fsutils.instances import InstanceSegmenter
+    from fsutils.io import sample_path
+
+    monkeypatch.delenv("FSUTILS_WEIGHTS_MIRROR", raising=False)
+    monkeypatch.setenv("FSUTILS_WEIGHTS_DIR", str(tmp_path / "cache"))
+    photo = sample_path("ccp_0500.jpg")
+    found = InstanceSegmenter(device="cpu").predict(photo)
+    assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
+    assert {"top", "pants", "shoe"} <= {i.cls for i in found}
+    lower = np.asarray(Image.open(photo.parent.parent / "groundtruth" / "ccp_0500.png")) == 2
+    (pants,) = found.select("pants")
+    assert pants.mask.shape == lower.shape and _iou(pants.mask, lower) > 0.75
+    assert found.union(["top", "pants"]).sum() > pants.mask.sum()
