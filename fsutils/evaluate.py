@@ -22,15 +22,21 @@ labelled pixel that is not "null") and *clothes* (classes 1–3), with the secon
 method; the last line is ``iou_person_saliency=<float> iou_person_grabcut_box=<float>`` (see
 :mod:`fsutils.baselines`).
 
-Faults: every argument is checked before any model loads — the options, the CCP folder (it must
-hold photos/, annotations/pixel-level/ and a readable label_list.mat), the split and the model
-names — and a bad one is refused in one line with exit status 2. A photo that cannot be scored
-(its photo or its annotation cannot be read, they differ in size, or the model cannot take it)
-does not stop the run: it is left out, the others go on, the scores (whose first line gives
-``images=N``, the photos scored) are printed as usual, and the left-out files are listed on
-stderr at the end, one line each, with exit status 1. When no photo at all can be scored, no
-score is printed (exit 1). A model that cannot be obtained stops the run with what to do
-(exit 1); Ctrl-C stops it in one line (exit 130).
+    python -m fsutils.evaluate instances --ccp-root DIR [--split val|test|all] [--weights NAME]
+
+prints per-class segm and bbox AP50 of the garment instance detector, beside the default semantic
+model's garment regions split into connected components (class-agnostic), and as the last line
+``segm_ap50_garments=<f> segm_ap50=<f> bbox_ap50=<f>`` (see :mod:`fsutils.instances.evaluation`).
+
+Faults (segmentation, blend, cutout; swap and instances check their own): every argument is checked
+before any model loads — the options, the CCP folder (it must hold photos/, annotations/pixel-
+level/ and a readable label_list.mat), the split and the model names — and a bad one is refused in
+one line with exit status 2. A photo that cannot be scored (its photo or its annotation cannot be
+read, they differ in size, or the model cannot take it) does not stop the run: it is left out, the
+others go on, the scores (whose first line gives ``images=N``, the photos scored) are printed as
+usual, and the left-out files are listed on stderr at the end, one line each, with exit status 1.
+When no photo at all can be scored, no score is printed (exit 1). A model that cannot be obtained
+stops the run with what to do (exit 1); Ctrl-C stops it in one line (exit 130).
 """
 from __future__ import annotations
 
@@ -211,6 +217,8 @@ def _parser() -> argparse.ArgumentParser:
     _cutout_parser(sub)
     from .swap import evaluate as swap_evaluate
     swap_evaluate.add_parser(sub)
+    from .instances import evaluation as instances
+    instances.add_parser(sub)
     return p
 
 
@@ -377,6 +385,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.task == "swap":  # its own checks and output
         from .swap import evaluate as swap_evaluate
         return swap_evaluate.main(args)
+    if args.task == "instances":  # its own checks and output
+        from .instances.evaluation import main as main_instances
+        return main_instances(args)
     _check_arguments(args)
     from .weights import WeightsError
 

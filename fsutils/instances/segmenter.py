@@ -1,0 +1,119 @@
+"""Garment instances of a photo: :class:`InstanceSegmenter` runs the garment Mask R-CNN
+(:mod:`fsutils.models.maskrcnn`) and returns :class:`Instances`, one :class:`Instance` per item
+found (class, score, box, mask at the photo's size)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import torch
+
+from .. import weights as W
+from ..data import INSTANCE_CLASSES
+
+__all__ = ["Instance", "Instances", "InstanceSegmenter", "DEFAULT_INSTANCE_WEIGHTS",
+           "to_instances", "MASK_THRESHOLD"]
+
+#: The registry entry of the shipped garment detector.
+DEFAULT_INSTANCE_WEIGHTS = "ccp_maskrcnn"
+#: A pixel belongs to an instance where its mask probability is at least this.
+MASK_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One item found in a photo: class name (of :data:`fsutils.data.INSTANCE_CLASSES`), score in
+    0..1, box ``(x0, y0, x1, y1)`` in pixels and boolean H×W mask at the photo's size."""
+
+    cls: str
+    score: float
+    box: tuple[float, float, float, float]
+    mask: np.ndarray
+
+
+class Instances(list):
+    """The :class:`Instance` list of one photo, best score first."""
+
+    def select(self, classes: Iterable[str] | str | None = None) -> "Instances":
+        """The instances of ``classes`` (names of :data:`fsutils.data.INSTANCE_CLASSES`; all by
+        default)."""
+        if classes is None:
+            return Instances(self)
+        wanted = {classes} if isinstance(classes, str) else set(classes)
+        unknown = wanted - set(INSTANCE_CLASSES)
+        if unknown:
+            raise ValueError(f"unknown instance class(es) {sorted(unknown)}; choose from "
+                             f"{', '.join(INSTANCE_CLASSES)}")
+        return Instances(i for i in self if i.cls in wanted)
+
+    def masks(self, classes: Iterable[str] | str | None = None) -> np.ndarray:
+        """Boolean N×H×W masks of the instances of ``classes`` (all by default)."""
+        chosen = self.select(classes)
+        if not chosen:
+            shape = self[0].mask.shape if self else (0, 0)
+            return np.zeros((0, *shape), dtype=bool)
+        return np.stack([i.mask for i in chosen])
+
+    def union(self, classes: Iterable[str] | str | None = None) -> np.ndarray:
+        """One boolean H×W mask: the pixels of any instance of ``classes``."""
+        return self.masks(classes).any(0) if self else np.zeros((0, 0), dtype=bool)
+
+
+def to_instances(output: dict[str, torch.Tensor], score_threshold: float = 0.0,
+                 mask_threshold: float = MASK_THRESHOLD) -> Instances:
+    """One photo's Mask R-CNN output (``boxes``, ``labels``, ``scores``, ``masks`` N×1×H×W
+    probabilities) as :class:`Instances` of at least ``score_threshold``."""
+    keep = output["scores"] >= score_threshold
+    boxes = output["boxes"][keep].float().cpu().numpy()
+    labels = output["labels"][keep].cpu().numpy()
+    scores = output["scores"][keep].float().cpu().numpy()
+    masks = (output["masks"][keep, 0] >= mask_threshold).cpu().numpy()
+    return Instances(Instance(INSTANCE_CLASSES[int(l) - 1], float(s), tuple(float(v) for v in b), m)
+                     for b, l, s, m in zip(boxes, labels, scores, masks))
+
+
+def _load_detector(weights: str | Path) -> torch.nn.Module:
+    """The garment Mask R-CNN with ``weights``: a registry name, an exported fp16 file or a
+    training checkpoint (``best.pt`` / ``last.pt`` of ``python -m fsutils.train --arch maskrcnn``)."""
+    from ..models.maskrcnn import garment_maskrcnn
+
+    entry = W.lookup(weights)
+    model = entry.build() if entry is not None else garment_maskrcnn()
+    state = W.read_state_dict(weights)
+    return W.load_state_dict(model, {k: (v.float() if v.is_floating_point() else v)
+                                     for k, v in state.items()})
+
+
+class InstanceSegmenter:
+    """Garment instances of a photo: ``predict(photo) -> Instances``.
+
+    ``weights``: a registry name (default :data:`DEFAULT_INSTANCE_WEIGHTS`, shipped inside the
+    package), an exported file or a training checkpoint, or a built Mask R-CNN module.
+    ``score_threshold``: instances scoring below it are left out (0 keeps every detection, as
+    the AP evaluation does). ``device`` defaults to :func:`fsutils.env.device`."""
+
+    def __init__(self, weights: str | Path | torch.nn.Module = DEFAULT_INSTANCE_WEIGHTS,
+                 device: Any = None, *, score_threshold: float = 0.5,
+                 mask_threshold: float = MASK_THRESHOLD):
+        from .. import env
+
+        if not 0.0 <= score_threshold <= 1.0 or not 0.0 < mask_threshold < 1.0:
+            raise ValueError(f"score_threshold must be in [0, 1] and mask_threshold in (0, 1), got "
+                             f"{score_threshold} and {mask_threshold}")
+        self.device = torch.device(device) if device is not None else env.device()
+        model = weights if isinstance(weights, torch.nn.Module) else _load_detector(weights)
+        self.model = model.to(self.device).eval().requires_grad_(False)
+        self.score_threshold, self.mask_threshold = float(score_threshold), float(mask_threshold)
+
+    @torch.no_grad()
+    def predict(self, photo: Any) -> Instances:
+        """The instances in ``photo`` (anything :func:`fsutils.io.to_rgb` reads), best first,
+        masks and boxes at the photo's size."""
+        from ..io import to_rgb
+
+        arr = np.asarray(to_rgb(photo))
+        x = torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0).to(self.device)
+        output = self.model([x])[0]
+        return to_instances(output, self.score_threshold, self.mask_threshold)
