@@ -289,15 +289,13 @@ def _parser() -> argparse.ArgumentParser:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--arch", choices=("cagan",), default="cagan")
     p.add_argument("--ccp-root", required=True)
-    d = SwapTrainConfig(ccp_root="")
-    types = {"max_steps": int, "max_train_images": int, "device": str, "threads": int}
-    for f in fields(SwapTrainConfig):
-        if f.name in ("ccp_root", "progress"):
-            continue
-        default = getattr(d, f.name)
-        kind = types.get(f.name, type(default))
-        p.add_argument("--" + f.name.replace("_", "-"), type=kind, default=default,
-                       help=_HELP.get(f.name))
+    from fsutils.train import add_config_arguments
+
+    add_config_arguments(p, SwapTrainConfig(ccp_root=""),
+                         [f.name for f in fields(SwapTrainConfig)
+                          if f.name not in ("ccp_root", "progress")],
+                         _HELP, {"max_steps": int, "max_train_images": int, "device": str,
+                                 "threads": int})
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--export", metavar="DEST",
                    help="after training, export the best generator as fp16 to DEST")
