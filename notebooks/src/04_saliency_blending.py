@@ -62,7 +62,8 @@ TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, 
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
-from fsutils import blend, io as fio, placement, viz, widgets
+from fsutils import blend, io as fio, viz, widgets
+from fsutils.evaluation import placement
 from fsutils.pipeline import Pipeline
 
 WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU

@@ -47,7 +47,8 @@ TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, 
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
-from fsutils import course, data, evaluate, train, viz, weights
+from fsutils import course, data, train, viz, weights
+from fsutils.evaluation import segmentation
 from fsutils.models import cloth
 from fsutils.segment import ClothSegmenter
 
@@ -162,8 +163,8 @@ import torch
 val_set = data.CCPDataset(ccp_root, val_ids[: cfg.max_val_images], cfg.size)   # the run's validation photos
 for title, m in {"before training": model, "after training": my_model}.items():
     cm = train.validate(m, val_set, torch.device("cpu"))
-    print(f"{title}: IoU {dict(zip(data.CLASS_NAMES[1:], evaluate.iou_per_class(cm)[1:].round(3)))}, "
-          f"mean of the garments {evaluate.mean_iou_garments(cm):.3f}")
+    print(f"{title}: IoU {dict(zip(data.CLASS_NAMES[1:], segmentation.iou_per_class(cm)[1:].round(3)))}, "
+          f"mean of the garments {segmentation.mean_iou_garments(cm):.3f}")
 before = ClothSegmenter.from_model(model, input_size=cfg.size)    # head surgery, no training
 mine = ClothSegmenter.from_model(my_model, input_size=cfg.size)
 viz.show_examples(ccp_root, val_ids[:3], {"before training": before, "after training": mine});
@@ -223,7 +224,7 @@ display(Markdown("\n".join(course.segmentation_table())))
 # %%
 n_eval = 4 if env.tiny_mode() else None        # None = all validation photos (about a minute on a CPU)
 default = course.defaults()["cloth segmentation"]
-shipped = evaluate.evaluate_segmentation(ccp_root, default, split="val", max_images=n_eval)
+shipped = segmentation.evaluate_segmentation(ccp_root, default, split="val", max_images=n_eval)
 print(f"{default} on {shipped['images']} validation photos:",
       {k: round(v, 3) for k, v in shipped["iou"].items()}, "mean_iou_garments =", round(shipped["mean_iou_garments"], 3))
 print("measured once on the whole split:", course.segmentation_rows(default, "val")[0]["mean_iou_garments"])
@@ -238,7 +239,7 @@ print("measured once on the whole split:", course.segmentation_rows(default, "va
 # *coat* (full body) and a *jacket* (upper body) differ mostly in length.
 
 # %%
-print("\n".join(evaluate.by_label_lines(shipped["by_label"], top=15)))
+print("\n".join(segmentation.by_label_lines(shipped["by_label"], top=15)))
 
 # %% [markdown]
 # Now the masks: ground truth, the model you just trained, the shipped `ccp_deeplab` and the earlier

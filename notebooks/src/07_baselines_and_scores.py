@@ -51,7 +51,8 @@ TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, 
 # %matplotlib inline
 import numpy as np
 from IPython.display import Markdown, display
-from fsutils import baselines, data, metrics, viz
+from fsutils import data, metrics, viz
+from fsutils.evaluation import cutout as baselines
 from fsutils.saliency import SaliencyModel
 from fsutils.segment import ClothSegmenter
 
