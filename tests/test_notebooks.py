@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import fsutils
+from tools.notebooks import BADGE_IMG, colab_url
 
 ROOT = Path(__file__).resolve().parent.parent
 NB_DIR = ROOT / "notebooks"
@@ -29,15 +30,10 @@ COURSE = [f"0{i}_{n}.ipynb" for i, n in enumerate(
     ["cloth_segmentation", "saliency", "style_transfer", "saliency_blending", "full_pipeline"],
     start=1)]
 COLAB_URL = re.compile(r"https://colab\.research\.google\.com/[^\s)\"'<>\]]*")
-BADGE_IMG = "https://colab.research.google.com/assets/colab-badge.svg"
 # Metadata that Colab (or a local run) adds and that must not be committed.
 NB_META_FORBIDDEN = {"colab", "accelerator", "gpuClass", "widgets", "varInspector", "toc"}
 CELL_META_FORBIDDEN = {"colab", "executionInfo", "outputId", "collapsed", "scrolled",
                        "execution"}
-
-
-def colab_url(name: str) -> str:
-    return f"https://colab.research.google.com/github/{fsutils.REPO_SLUG}/blob/main/notebooks/{name}"
 
 
 def load(path: Path) -> dict:
@@ -104,15 +100,15 @@ def test_readme_badges_point_at_existing_notebooks():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
 def test_notebook_structure(path):
-    """Setup cell installs the kit on Colab without touching torch and prints env.report();
+    """Setup cell installs the kit on Colab without touching torch and calls env.setup_notebook();
     the notebook explains with a formula and ends with ideas, then its exercises; the course notebooks (01–05) use a
     panel from fsutils.widgets."""
     name = path.name
     cells = load(path)["cells"]
     code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
     md = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
-    setup = next((c for c in code if "env.report()" in c), None)
-    assert setup is not None, f"{name}: no setup cell printing fsutils.env.report()"
+    setup = next((c for c in code if "env.setup_notebook()" in c), None)
+    assert setup is not None, f"{name}: no setup cell calling fsutils.env.setup_notebook()"
     assert "google.colab" in setup and fsutils.PIP_INSTALL_URL in setup, \
         f"{name}: the setup cell must install {fsutils.PIP_INSTALL_URL} on Colab"
     for line in setup.splitlines():
