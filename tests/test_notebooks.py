@@ -98,6 +98,23 @@ def test_readme_badges_point_at_existing_notebooks():
     assert not missing, f"README has no Colab badge for {missing}"
 
 
+def test_badges_and_install_lines_are_made_from_the_repository_address(monkeypatch):
+    """Renaming the repository is one edit (fsutils.REPO_SLUG) and a build: every badge and install
+    line of README and the notebook sources follows it."""
+    from tools import notebooks as tool
+
+    fsutils_slug = fsutils.REPO_SLUG
+    monkeypatch.setattr(fsutils, "REPO_SLUG", "someone/fork")
+    monkeypatch.setattr(fsutils, "PIP_INSTALL_URL", "git+https://github.com/someone/fork")
+    texts = [(ROOT / "README.md").read_text(encoding="utf-8")] + [
+        tool.with_setup_cell(src.read_text(encoding="utf-8")) for src in tool.sources()]
+    for text in map(tool.generated, texts):
+        assert fsutils_slug not in text and "someone/fork" in text
+    readme = tool.generated(texts[0])
+    assert all(f"github/someone/fork/blob/main/notebooks/{n}" in readme for n in COURSE)
+    assert 'pip install "git+https://github.com/someone/fork"' in readme
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
 def test_notebook_structure(path):
     """Setup cell installs the kit on Colab without touching torch and calls env.setup_notebook();
