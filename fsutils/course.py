@@ -1,4 +1,4 @@
-"""What the course notebooks and README quote, each from one place.
+"""What the course notebooks, README and docs/results.md quote, each from one place.
 
 - :func:`defaults`: the kit's default models and modes, read from the modules that define them
   (every notebook prints them, so a notebook can never name another default than the kit uses).

@@ -139,8 +139,8 @@ def test_the_measured_scores_match_the_kit():
     assert {r["model"].split(",")[0] for r in course.segmentation_rows()} <= {"ccp_deeplab",
                                                                               "ccp_u2netp"}
     best = max(course.blend_scores().items(), key=lambda kv: kv[1]["edge_contrast"])[0]
-    assert best == course.defaults()["blend mode"], "README says the default has the best edge " \
-                                                    "contrast"
+    assert best == course.defaults()["blend mode"], "README's results say the default has the " \
+                                                    "best edge contrast"
 
 
 def test_defaults_are_the_ones_the_kit_uses():
