@@ -107,12 +107,21 @@ def test_badges_and_install_lines_are_made_from_the_repository_address(monkeypat
     monkeypatch.setattr(fsutils, "REPO_SLUG", "someone/fork")
     monkeypatch.setattr(fsutils, "PIP_INSTALL_URL", "git+https://github.com/someone/fork")
     texts = [(ROOT / "README.md").read_text(encoding="utf-8")] + [
-        tool.with_setup_cell(src.read_text(encoding="utf-8")) for src in tool.sources()]
+        tool.with_setup_cell(src.read_text(encoding="utf-8"), tool.notebook_path(src).name)
+        for src in tool.sources()]
     for text in map(tool.generated, texts):
         assert fsutils_slug not in text and "someone/fork" in text
     readme = tool.generated(texts[0])
     assert all(f"github/someone/fork/blob/main/notebooks/{n}" in readme for n in COURSE)
     assert 'pip install "git+https://github.com/someone/fork"' in readme
+
+
+def test_a_new_notebooks_copied_badge_is_pointed_at_itself():
+    from tools import notebooks as tool
+
+    copied = (NB_DIR / "src" / "02_saliency.py").read_text(encoding="utf-8")
+    text = tool.with_setup_cell(copied, "08_new.ipynb")
+    assert tool.badge("08_new.ipynb") in text and "02_saliency.ipynb" not in text
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))

@@ -90,10 +90,11 @@ def _course_block(match: re.Match) -> str:
     return match.group(1) + "\n".join(course.GENERATED[name]()) + "\n" + match.group(3)
 
 
-def generated(text: str) -> str:
+def generated(text: str, notebook: str | None = None) -> str:
     """``text`` with its Colab badges, its ``git+https://github.com/…`` install addresses and its
-    ``fsutils.course`` blocks made afresh from ``fsutils/__init__.py`` and measured.toml."""
-    text = _BADGE_RE.sub(lambda m: badge(m.group(1)), text)
+    ``fsutils.course`` blocks made afresh from ``fsutils/__init__.py`` and measured.toml. In a
+    notebook's source (``notebook``: the notebook's file name) every badge opens that notebook."""
+    text = _BADGE_RE.sub(lambda m: badge(notebook or m.group(1)), text)
     text = _INSTALL_RE.sub(_kit().PIP_INSTALL_URL, text)
     return _COURSE_RE.sub(_course_block, text)
 
@@ -125,13 +126,13 @@ def source_path(notebook: Path) -> Path:
     return SRC_DIR / f"{notebook.stem}.py"
 
 
-def with_setup_cell(text: str) -> str:
-    """A source's text with its setup cell replaced by :data:`SETUP_CELL` and its badge and
-    install address made afresh (:func:`generated`)."""
+def with_setup_cell(text: str, notebook: str) -> str:
+    """The text of ``notebook``'s source with its setup cell replaced by :data:`SETUP_CELL` and
+    its badge and install address made afresh (:func:`generated`)."""
     if not _SETUP_RE.search(text):
         raise SystemExit("a notebook source lacks the setup cell: a code cell starting with "
                          "'# Setup. On Colab'")
-    return generated(_SETUP_RE.sub(lambda m: f"# %%\n{SETUP_CELL}\n", text, count=1))
+    return generated(_SETUP_RE.sub(lambda m: f"# %%\n{SETUP_CELL}\n", text, count=1), notebook)
 
 
 _COLLAPSED = re.compile(r'^#\s*@title\b.*display-mode:\s*"form"')
@@ -186,7 +187,8 @@ def check() -> list[str]:
     problems = []
     for src in sources():
         nb = notebook_path(src)
-        if with_setup_cell(src.read_text(encoding="utf-8")) != src.read_text(encoding="utf-8"):
+        text = src.read_text(encoding="utf-8")
+        if with_setup_cell(text, nb.name) != text:
             problems.append(f"{src.relative_to(ROOT)}: its setup cell or Colab badge differs from "
                             "what tools/notebooks.py makes (run: python tools/notebooks.py build)")
         if not nb.is_file():
@@ -236,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "build":
         for src in _select(args.names, sources()):
             text = src.read_text(encoding="utf-8")
-            if with_setup_cell(text) != text:
-                src.write_text(with_setup_cell(text), encoding="utf-8")
+            if with_setup_cell(text, notebook_path(src).name) != text:
+                src.write_text(with_setup_cell(text, notebook_path(src).name), encoding="utf-8")
                 print(f"wrote the setup cell and badge into {src.relative_to(ROOT)}")
             notebook_path(src).write_text(build(src), encoding="utf-8")
             print(f"wrote {notebook_path(src).relative_to(ROOT)}")
