@@ -338,6 +338,7 @@ def test_list_samples(capsys):
     assert fio.sample_photos()[0].stem in out and "starry_night_vangogh" in out
 
 
+@pytest.mark.slow  # a child process: Python and torch start in ~6 s here
 def test_python_dash_m_entry_point():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     r = subprocess.run([sys.executable, "-m", "fsutils", "--help"], capture_output=True,
