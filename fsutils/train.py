@@ -30,7 +30,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 from pathlib import Path
@@ -41,9 +41,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import weights
+from .args import Parser, device, number, whole
 from .data import Augment, CCPDataset, list_ids, split_ids
 from .evaluation.segmentation import confusion_matrix, iou_per_class, mean_iou_garments
 from .models.cloth import ARCHS, Arch, as_outputs, initial_cloth_model
+from .segment import GARMENT_CLASSES
 
 __all__ = ["deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "update_ema",
            "ema_decay_at", "TrainConfig", "train", "export_half", "load_run", "validate",
@@ -59,7 +61,7 @@ def deep_supervision_loss(outputs: tuple[torch.Tensor, ...], target: torch.Tenso
     return loss
 
 
-def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, classes: tuple[int, ...] = (1, 2, 3),
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, classes: tuple[int, ...] = GARMENT_CLASSES,
                    smooth: float = 1.0) -> torch.Tensor:
     """``1 − mean Dice`` over ``classes`` of the softmax probabilities, pooled over the batch.
 
@@ -432,11 +434,24 @@ _HELP = {
 }
 
 
+#: The range of each number of the command line (:mod:`fsutils.args`: refused with exit status 2
+#: before any work), and the type of the options whose default is None.
+_TYPES = {"init": str, "size": whole(16), "epochs": whole(1), "batch_size": whole(1),
+          "lr": number(low=0, low_ok=False), "weight_decay": number(low=0),
+          "backbone_lr_factor": number(low=0), "dropout": number(low=0, high=1),
+          "warmup_steps": whole(0), "dice_weight": number(low=0), "val_every": whole(1),
+          "val_every_steps": whole(0), "ema_decay": number(low=0, high=1),
+          "checkpoint_every": whole(1), "max_steps": whole(1), "max_train_images": whole(1),
+          "max_val_images": whole(1), "seed": whole(0), "device": device, "threads": whole(1)}
+
+
 def add_config_arguments(p: argparse.ArgumentParser, config: Any, names: Iterable[str],
-                         helps: Mapping[str, str], types: Mapping[str, type] | None = None) -> None:
+                         helps: Mapping[str, str],
+                         types: Mapping[str, Callable[[str], Any]] | None = None) -> None:
     """One ``--option`` per field ``name`` of the settings object ``config``, its value there the
-    default; the type is ``types[name]``, else the default's type (``int`` for a ``None``
-    default). Shared by the training commands of the cloth model and the garment-swap GAN."""
+    default; the type is ``types[name]`` (a range-checking type of :mod:`fsutils.args`, for
+    numbers), else the default's type (``int`` for a ``None`` default). Shared by the training
+    commands of the cloth model and the garment-swap GAN."""
     for name in names:
         default = getattr(config, name)
         kind = (types or {}).get(name) or (type(default) if default is not None else int)
@@ -445,8 +460,8 @@ def add_config_arguments(p: argparse.ArgumentParser, config: Any, names: Iterabl
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m fsutils.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = Parser(prog="python -m fsutils.train", description=__doc__,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--ccp-root", required=True)
     add_config_arguments(
         p, TrainConfig(ccp_root=""),
@@ -454,7 +469,7 @@ def _parser() -> argparse.ArgumentParser:
          "backbone_lr_factor", "dropout", "warmup_steps", "dice_weight", "precision", "val_every",
          "val_every_steps", "augment", "ema_decay", "checkpoint_every", "max_steps",
          "max_train_images", "max_val_images", "seed", "device", "threads"),
-        _HELP, {"device": str, "init": str, "ema_decay": float})
+        _HELP, _TYPES)
     p.add_argument("--class-weights", type=lambda t: tuple(float(v) for v in t.split(",")), default=None,
                    metavar="W0,W1,W2,W3", help="cross-entropy weights of the 4 classes, e.g. 1,2,2,2")
     p.add_argument("--no-progress", action="store_true")

@@ -90,7 +90,7 @@ def stand_in_models(monkeypatch):
 
     real = fsutils.pipeline.Pipeline
 
-    def pipeline(max_size=None, segment_weights=None):
+    def pipeline(*models, max_size=None, **options):
         invert = lambda content, style, **kw: Image.fromarray(255 - np.asarray(content))  # noqa: E731
         return real(labels, salient, stylers={"fast": invert}, max_size=max_size,
                     class_names=("background", "upper body", "lower body", "full body"))
@@ -161,7 +161,7 @@ def test_max_images_takes_exactly_that_many_photos(tmp_path, capsys, stand_in_mo
     (["segmentation", "--weights", "u2netp"], "--weights 'u2netp' is not a cloth model"),
     (["segmentation", "--input-size", "-5"], "--input-size: -5 is out of range"),
     (["segmentation", "--input-size", "99999"], "--input-size: 99999 is out of range"),
-    (["segmentation", "--device", "bogus"], "--device bogus"),
+    (["segmentation", "--device", "bogus"], "argument --device: Unknown device 'bogus'"),
     (["blend", "--segment-weights", "nosuch"], "--segment-weights 'nosuch'"),
     (["blend", "--style", "nosuch"], "unknown fast style 'nosuch'"),
     (["blend", "--modes", ","], "--modes names no blend mode"),

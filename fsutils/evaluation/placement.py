@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -138,14 +139,15 @@ def sample_groundtruth(name: str, size: tuple[int, int] | None = None) -> np.nda
     return np.asarray(img)
 
 
-def garment_skin_edge(labels: np.ndarray, classes: Iterable[int] = (1, 2, 3),
+def garment_skin_edge(labels: np.ndarray, classes: Iterable[int] | None = None,
                       band: int = 3) -> np.ndarray:
-    """Bool H×W: the pixels within ``band`` px of where a chosen garment meets skin in an
-    annotation with :data:`SKIN` (see :func:`sample_groundtruth`)."""
+    """Bool H×W: the pixels within ``band`` px of where a chosen garment (``classes``, default
+    every garment class) meets skin in an annotation with :data:`SKIN` (see
+    :func:`sample_groundtruth`)."""
     import cv2
 
     lab = np.asarray(labels)
-    garment = np.isin(lab, tuple(classes))
+    garment = np.isin(lab, tuple(_garments(classes)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
     near_skin = cv2.dilate((lab == SKIN).astype(np.uint8), kernel).astype(bool)
     near_garment = cv2.dilate(garment.astype(np.uint8), kernel).astype(bool)
@@ -161,6 +163,15 @@ def photo_placement(content: np.ndarray, stylized: np.ndarray, results: Mapping[
         share, valid = style_share(content, stylized, result)
         out[mode] = placement(share, valid, truth, band)
     return out
+
+
+def _garments(classes: Iterable[int] | None) -> Iterable[int]:
+    """``classes``, or every garment class (:data:`fsutils.segment.GARMENT_CLASSES`) for None."""
+    if classes is not None:
+        return classes
+    from ..segment import GARMENT_CLASSES  # imports torch: only when needed
+
+    return GARMENT_CLASSES
 
 
 def select_ids(ccp_root: str | Path, split: str, max_images: int | None = None) -> list[str]:
@@ -180,20 +191,36 @@ def select_ids(ccp_root: str | Path, split: str, max_images: int | None = None) 
     return ids[:max_images]
 
 
+def _pipeline(size: int, segment_weights: str | None, device: Any):
+    """The kit's pipeline at ``size`` px: its default cloth model (or ``segment_weights``), U2NETP
+    saliency and the fast styles, all on ``device`` (None: the best available)."""
+    from ..pipeline import Pipeline
+    from ..saliency import SaliencyModel
+    from ..segment import DEFAULT_CLOTH_WEIGHTS, ClothSegmenter
+    from ..style.fast import fast_stylize
+
+    def fast(content, style, **_):  # at the size the pipeline gives
+        return fast_stylize(content, style, device=device)
+
+    return Pipeline(ClothSegmenter(segment_weights or DEFAULT_CLOTH_WEIGHTS, device),
+                    SaliencyModel("u2netp", device), stylers={"fast": fast}, max_size=size)
+
+
 def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[str] = MODES,
                    params: BlendParams | None = None, style: str = "candy", max_size: int = 512,
-                   band: int = 8, classes: Iterable[int] = (1, 2, 3),
+                   band: int = 8, classes: Iterable[int] | None = None,
                    segment_weights: str | None = None, max_images: int | None = None,
-                   pipeline=None, progress: bool = True,
+                   pipeline=None, device: Any = None, progress: bool = True,
                    skipped: list[tuple[Path, str]] | None = None) -> dict:
     """Every blend ``mode`` on the photos of a CCP ``split``: pooled :class:`Placement` per mode.
 
     Each photo goes through a :class:`fsutils.pipeline.Pipeline` (the kit's default segmenter and
-    saliency unless ``segment_weights`` or a ready ``pipeline`` is given) at ``max_size`` px, is
-    stylised with the fast model ``style``, and blended into the chosen garment ``classes`` (all
-    three by default) by each mode with ``params`` (their defaults otherwise). The true mask is
-    the CCP annotation of those classes, resized with the photo to the working size (nearest); an
-    annotation of another size than its photo is refused, never stretched.
+    saliency on ``device`` unless ``segment_weights`` or a ready ``pipeline`` is given) at
+    ``max_size`` px, is stylised with the fast model ``style``, and blended into the chosen
+    garment ``classes`` (all three by default) by each mode with ``params`` (their defaults
+    otherwise). The true mask is the CCP annotation of those classes, resized with the photo to
+    the working size (nearest); an annotation of another size than its photo is refused, never
+    stretched.
 
     A photo that cannot be read or evaluated raises, or with a ``skipped`` list is appended to it
     and left out (:func:`fsutils.data.evaluate_photos`); ``images`` counts the photos scored.
@@ -201,15 +228,14 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
     from PIL import Image
 
     from .. import data
-    from ..pipeline import Pipeline
 
     for m in modes:
         BlendParams(m)  # refuse unknown modes before any work
     base = params or BlendParams()
-    cls = tuple(sorted(set(classes)))
+    cls = tuple(sorted(set(_garments(classes))))
     ids = select_ids(ccp_root, split, max_images)
     lookup = data.label_lookup(data.read_label_names(ccp_root))
-    pipe = pipeline or Pipeline(max_size=max_size, segment_weights=segment_weights)
+    pipe = pipeline or _pipeline(max_size, segment_weights, device)
 
     def one(image_id: str, photo: Image.Image, groundtruth: np.ndarray) -> dict[str, Placement]:
         pipe.set_image(photo)

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["GARMENT_CLASSES", "confusion_matrix", "label_breakdown", "iou_per_class",
-           "pixel_accuracy", "mean_iou_garments", "evaluate_segmentation", "by_label_lines"]
+from ..segment import GARMENT_CLASSES
+from .overlap import iou_per_class
 
-GARMENT_CLASSES = (1, 2, 3)
+__all__ = ["confusion_matrix", "label_breakdown", "iou_per_class", "pixel_accuracy",
+           "mean_iou_garments", "evaluate_segmentation", "by_label_lines"]
 
 
 def _cross_count(pred: np.ndarray, target: np.ndarray, num_target: int, num_pred: int) -> np.ndarray:
@@ -33,14 +34,6 @@ def label_breakdown(pred: np.ndarray, groundtruth: np.ndarray, num_classes: int 
     """``b[l, p]`` = number of pixels of CCP label ``l`` (0–255, the raw annotation) predicted as
     kit class ``p`` (int64, 256 × ``num_classes``)."""
     return _cross_count(pred, groundtruth, 256, num_classes)
-
-
-def iou_per_class(cm: np.ndarray) -> np.ndarray:
-    """IoU of every class from a confusion matrix; NaN for a class absent from both."""
-    tp = np.diag(cm).astype(np.float64)
-    union = cm.sum(0) + cm.sum(1) - tp
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, tp / union, np.nan)
 
 
 def pixel_accuracy(cm: np.ndarray) -> float:
