@@ -52,7 +52,7 @@ def test_shipped_model_loads_strictly_and_offline(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not SHARED_CCP.is_dir(), reason="needs ../shared/data/ccp")
 def test_shipped_model_segments_validation_photos():
-    """A regression guard on 12 validation photos (the full figure is in README)."""
+    """A regression guard on 12 validation photos (the full figure is in docs/results.md)."""
     from fsutils.segment import ClothSegmenter
 
     cm = validation_confusion(ClothSegmenter("ccp_u2netp", device="cpu"))
@@ -85,7 +85,7 @@ def test_default_model_loads_strictly_and_offline(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not SHARED_CCP.is_dir(), reason="needs ../shared/data/ccp")
 def test_default_model_segments_validation_photos():
-    """A regression guard on 12 validation photos (validation and test figures are in README)."""
+    """A regression guard on 12 validation photos (validation and test figures are in docs/results.md)."""
     from fsutils.segment import ClothSegmenter
 
     cm = validation_confusion(ClothSegmenter(device="cpu"))
