@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
-from typing import NoReturn
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NoReturn
 
-__all__ = ["Parser", "number", "whole", "multiple_of", "device", "DEVICE_HELP"]
+__all__ = ["Parser", "number", "whole", "multiple_of", "device", "DEVICE_HELP",
+           "add_config_arguments"]
 
 #: The help of every ``--device`` option.
 DEVICE_HELP = "cpu, cuda, cuda:N or mps (default: best available)"
@@ -86,3 +87,17 @@ def device(text: str) -> str:
 
 
 device.__name__ = "device"
+
+
+def add_config_arguments(p: argparse.ArgumentParser, config: Any, names: Iterable[str],
+                         helps: Mapping[str, str],
+                         types: Mapping[str, Callable[[str], Any]] | None = None) -> None:
+    """One ``--option`` per field ``name`` of the settings object ``config``, its value there the
+    default; the type is ``types[name]`` (for numbers, a range-checking type of this module),
+    else the default's type (``int`` for a ``None`` default). Shared by the training
+    commands of the cloth model and the garment-swap GAN."""
+    for name in names:
+        default = getattr(config, name)
+        kind = (types or {}).get(name) or (type(default) if default is not None else int)
+        p.add_argument("--" + name.replace("_", "-"), type=kind, default=default,
+                       help=helps.get(name))

@@ -173,7 +173,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
     """Everything that can be checked before any model loads; a bad argument exits 2 in one line.
     The CCP folder must hold paired photos and annotations of the split and a readable label
     list; the device must exist here; the models must be known."""
-    from .evaluation.placement import select_ids
+    from .evaluation.photos import select_ids
 
     p = args.task_parser
     try:

@@ -219,9 +219,9 @@ def evaluate_cutout(ccp_root: str | Path, split: str = "val", *, max_images: int
 
     A photo that cannot be read or evaluated (an annotation of another size than its photo
     included) raises, or with a ``skipped`` list is appended to it and left out
-    (:func:`fsutils.data.evaluate_photos`); ``images`` counts the photos scored."""
+    (:func:`fsutils.evaluation.photos.evaluate_photos`); ``images`` counts the photos scored."""
     from .. import data
-    from .placement import select_ids
+    from .photos import evaluate_photos, select_ids
 
     if int(iters) != iters or iters < 1 or not margin >= 0:  # refused before any work
         raise ValueError(f"iters must be a whole number ≥ 1 and margin ≥ 0, got {iters!r} and "
@@ -252,7 +252,7 @@ def evaluate_cutout(ccp_root: str | Path, split: str = "val", *, max_images: int
         spent["cloth"] = time.perf_counter() - t0
         return {m: {t: iou(masks[m], targets[t]) for t in TARGETS} for m in METHODS}, spent
 
-    per_photo = data.evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
+    per_photo = evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
                                      desc="cut-outs")
     return {"split": split, "images": len(per_photo), "iters": iters, "margin": margin,
             "iou": {m: {t: float(np.mean([s[m][t] for s, _ in per_photo])) for t in TARGETS}

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..blend import MODES, BlendParams, boundary_band
 
-__all__ = ["MIN_STYLE_DIFFERENCE", "SKIN", "Placement", "select_ids", "style_share", "placement",
+__all__ = ["MIN_STYLE_DIFFERENCE", "SKIN", "Placement", "style_share", "placement",
            "sample_groundtruth", "garment_skin_edge", "photo_placement", "evaluate_blend", "placement_table"]
 
 #: Value of the skin pixels in :func:`sample_groundtruth` (0–3 are the kit's classes).
@@ -174,23 +174,6 @@ def _garments(classes: Iterable[int] | None) -> Iterable[int]:
     return GARMENT_CLASSES
 
 
-def select_ids(ccp_root: str | Path, split: str, max_images: int | None = None) -> list[str]:
-    """The photo ids of a CCP folder in one of the kit's splits (``train``, ``val``, ``test`` where
-    the kit defines one) or ``all``, the first ``max_images`` of them (≥ 1; None: all); an unknown
-    split, an empty one or a ``max_images`` below 1 raises with what to choose."""
-    from .. import data
-
-    if split != "all" and split not in data.SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose from all, {', '.join(data.SPLITS)}.")
-    if max_images is not None and (int(max_images) != max_images or max_images < 1):
-        raise ValueError(f"max_images must be a whole number ≥ 1 (or None for every photo), got "
-                         f"{max_images!r}.")
-    ids = data.ids_in_split(data.list_ids(ccp_root), split)
-    if not ids:
-        raise data.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
-    return ids[:max_images]
-
-
 def _pipeline(size: int, segment_weights: str | None, device: Any):
     """The kit's pipeline at ``size`` px: its default cloth model (or ``segment_weights``), U2NETP
     saliency and the fast styles, all on ``device`` (None: the best available)."""
@@ -223,11 +206,12 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
     stretched.
 
     A photo that cannot be read or evaluated raises, or with a ``skipped`` list is appended to it
-    and left out (:func:`fsutils.data.evaluate_photos`); ``images`` counts the photos scored.
+    and left out (:func:`fsutils.evaluation.photos.evaluate_photos`); ``images`` counts the photos scored.
     """
     from PIL import Image
 
     from .. import data
+    from .photos import evaluate_photos, select_ids
 
     for m in modes:
         BlendParams(m)  # refuse unknown modes before any work
@@ -249,7 +233,7 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
             out[m] = placement(share, valid, truth, band)
         return out
 
-    per_photo = data.evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
+    per_photo = evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
                                      desc="blend evaluation")
     totals = {m: sum((p[m] for p in per_photo), Placement()) for m in modes}
     return {"split": split, "images": len(per_photo), "style": style, "max_size": max_size,

@@ -61,10 +61,10 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
 
     A photo that cannot be read or evaluated (an annotation of another size than its photo
     included) raises, or with a ``skipped`` list is appended to it and left out
-    (:func:`fsutils.data.evaluate_photos`); ``images`` counts the photos scored."""
+    (:func:`fsutils.evaluation.photos.evaluate_photos`); ``images`` counts the photos scored."""
     from .. import data
     from ..segment import ClothSegmenter, clean_labels
-    from .placement import select_ids
+    from .photos import evaluate_photos, select_ids
 
     if input_size is not None and (int(input_size) != input_size or input_size < 1):
         raise ValueError(f"input_size must be a whole number ≥ 1, got {input_size!r}.")
@@ -77,7 +77,7 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
         pred = seg.predict(photo)
         return label_breakdown(clean_labels(pred) if clean else pred, groundtruth)
 
-    per_photo = data.evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
+    per_photo = evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
                                      desc=f"evaluating {weights}")
     counts = np.sum(per_photo, axis=0, dtype=np.int64)
     cm = np.zeros((4, 4), dtype=np.int64)

@@ -300,8 +300,7 @@ def _types() -> dict:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from fsutils.args import Parser
-    from fsutils.train import add_config_arguments
+    from fsutils.args import Parser, add_config_arguments
 
     p = Parser(prog="python -m fsutils.train --arch cagan", description=__doc__,
                formatter_class=argparse.RawDescriptionHelpFormatter)
