@@ -41,7 +41,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import NoReturn
+
+from fsutils.args import Parser as _Parser
+from fsutils.args import device as _device
+from fsutils.args import number as _number
 
 __all__ = ["main", "build_parser"]
 
@@ -58,13 +61,6 @@ INTERRUPTED = 130
 _DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, with a usage error as one line (``python -m fsutils: error: …``, exit 2)."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Shows ``(default: …)`` only where there is a value to show (not None, not an off flag)."""
 
@@ -74,36 +70,7 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def _number(kind: type, *, low: float, low_ok: bool = True, high: float | None = None):
-    """An argparse type: a ``kind`` number ≥ ``low`` (> ``low`` unless ``low_ok``) and ≤ ``high``."""
-    bound = (f"≥ {low:g}" if low_ok else f"> {low:g}") + ("" if high is None else f" and ≤ {high:g}")
-    word = "a whole number" if kind is int else "a number"
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {word}") from None
-        if value != value or (value < low if low_ok else value <= low) or \
-                (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"{text} is out of range: give {word} {bound}")
-        return value
-
-    parse.__name__ = "whole number" if kind is int else "number"
-    return parse
-
-
 _SIDE = _number(int, low=MIN_SIDE, high=MAX_SIDE)
-
-
-def _device(text: str) -> str:
-    """An argparse type: a device this machine has (``fsutils.env.check_device``)."""
-    from fsutils import env
-
-    try:
-        return env.check_device(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e).rstrip(".")) from None
 
 
 def _garments(text: str) -> tuple[int, ...]:

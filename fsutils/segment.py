@@ -34,11 +34,14 @@ from PIL import Image
 from fsutils import io as fio
 from fsutils import weights as W
 
-__all__ = ["ClothSegmenter", "CLASS_NAMES", "PALETTE", "DEFAULT_CLOTH_WEIGHTS", "CLOTH_WEIGHTS",
-           "class_index", "masks", "combine_masks", "colorize", "overlay", "clean_labels"]
+__all__ = ["ClothSegmenter", "CLASS_NAMES", "GARMENT_CLASSES", "PALETTE", "DEFAULT_CLOTH_WEIGHTS",
+           "CLOTH_WEIGHTS", "class_index", "masks", "combine_masks", "colorize", "overlay",
+           "clean_labels"]
 
 #: Label index → name.
 CLASS_NAMES: tuple[str, ...] = ("background", "upper body", "lower body", "full body")
+#: The garment classes (every class but the background): what "all garments" means.
+GARMENT_CLASSES: tuple[int, ...] = (1, 2, 3)
 #: Label index → RGB colour, as in the official outputs (black, red, green, yellow).
 PALETTE = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [255, 255, 0]], np.uint8)
 PALETTE.setflags(write=False)

@@ -57,6 +57,7 @@ from IPython.display import Markdown, display
 from fsutils import blend, io as fio, viz, widgets
 from fsutils.evaluation import placement
 from fsutils.pipeline import Pipeline
+from fsutils.segment import GARMENT_CLASSES
 
 WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
 PHOTO = "ccp_0500"
@@ -130,7 +131,7 @@ display(viz.panels(list(results.values()), [blend.MODE_TITLES[m] for m in blend.
 from fsutils import data
 print(f"{PHOTO} is CCP photo {PHOTO[4:]}, in the {data.split_of(PHOTO[4:])} split")
 gt = placement.sample_groundtruth(PHOTO, size=photo.size)
-truth = np.isin(gt, (1, 2, 3))
+truth = np.isin(gt, GARMENT_CLASSES)
 scores = placement.photo_placement(C, S, results, truth)
 display(Markdown("\n".join(placement.placement_table(scores))))
 
