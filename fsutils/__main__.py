@@ -108,13 +108,13 @@ def _device(text: str) -> str:
 
 def _garments(text: str) -> tuple[int, ...]:
     """An argparse type: comma-separated garment classes (names or 1-3) as label indices."""
-    from fsutils.pipeline import resolve_classes
+    from fsutils.garments import resolve_garments
     from fsutils.segment import CLASS_NAMES
 
     garments = ", ".join(f"{n.split()[0]} ({i})" for i, n in enumerate(CLASS_NAMES) if i)
     parts = [c.strip() for c in text.split(",") if c.strip()]
     try:
-        classes = resolve_classes(parts or None)
+        classes = resolve_garments(parts or None)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} names no garment class; choose from "
                                          f"{garments}") from None
@@ -152,9 +152,8 @@ def _save_kinds(text: str) -> tuple[str, ...] | None:
 def build_parser() -> argparse.ArgumentParser:
     """The command line's options, one ``add_argument`` each (long by nature: a declaration per
     option, grouped as ``--help`` shows them); defaults come from the parameter objects."""
-    from fsutils.blend import DEFAULT_MODE, MODE_TITLES, BlendParams
+    from fsutils.blend import BLEND_MODES, DEFAULT_MODE, BlendParams
     from fsutils.blend.modes import BLEND_LIMITS as LIM
-    from fsutils.pipeline import METHODS, MODES
     from fsutils.saliency import SALIENCY_WEIGHTS
     from fsutils.style import DEFAULT_METHOD
     from fsutils.style import METHODS as TABLE
@@ -176,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="magenta/adain/gatys: a painting file or a bundled painting's name (default "
                         f"{TABLE[DEFAULT_METHOD].default_style}); fast: a model name (default "
                         f"{TABLE['fast'].default_style})")
-    p.add_argument("-m", "--method", choices=METHODS, default=METHODS[0],
+    p.add_argument("-m", "--method", choices=tuple(TABLE), default=DEFAULT_METHOD,
                    help="magenta = any painting in one pass (Magenta's arbitrary stylisation, "
                         "real time); fast = a pretrained network per painting; adain = any "
                         "painting in one pass, softer; gatys = optimisation (slow on a CPU)")
@@ -185,10 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "indices 1-3)")
     d = BlendParams()
     b = p.add_argument_group("blending")
-    b.add_argument("--mode", "--blend", dest="mode", choices=MODES, default=DEFAULT_MODE,
-                   metavar="MODE",
+    b.add_argument("--mode", "--blend", dest="mode", choices=tuple(BLEND_MODES),
+                   default=DEFAULT_MODE, metavar="MODE",
                    help="how the style goes into the garments: "
-                        + "; ".join(f"{m} = {MODE_TITLES[m]}" for m in MODES))
+                        + "; ".join(f"{n} = {m.title}" for n, m in BLEND_MODES.items()))
     b.add_argument("--strength", type=_number(float, low=0, high=LIM["strength"][1]),
                    default=d.strength, help="saliency strength ≥ 0 (the …saliency modes)")
     b.add_argument("--width", type=_number(float, low=0, high=LIM["width"][1]), default=d.width,
@@ -439,7 +438,7 @@ def _coverage_warning(path: Path, res, names: tuple[str, ...]) -> str | None:
 
     found = [(names[i], float(np.mean(res.labels == i))) for i in range(1, len(names))]
     found = [(n, share) for n, share in found if share > 0]
-    chosen = ", ".join(names[c] for c in res.classes)
+    chosen = ", ".join(names[c] for c in res.garments)
     instead = (", ".join(f"{n} {100 * share:.1f}%" for n, share in found) if found
                else "no garment at all")
     hint = (f"; try --garments {','.join(n.split()[0] for n, _ in found)}" if found else "")
@@ -478,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
     from fsutils.style import get_method
 
     size = args.size or get_method(style["method"]).default_size(max_size)
-    pipe = Pipeline(max_size=max_size, style_size=args.size, segment_weights=args.segment_weights,
+    pipe = Pipeline(photo_size=max_size, style_size=args.size, segment_weights=args.segment_weights,
                     saliency_weights=args.saliency_weights)
     try:
         with contextlib.redirect_stdout(sys.stderr):
@@ -567,10 +566,10 @@ def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
             try:
                 given = fio.load_image(path)
                 pipe.set_image(given, name=path.stem)
-                _check_size(given.size, pipe.photo.size, pipe.max_size)
+                _check_size(given.size, pipe.photo.size, pipe.photo_size)
                 # stdout lists only the written files; what the models say goes to stderr
                 with contextlib.redirect_stdout(sys.stderr):
-                    res = pipe.run(mode=args.blend, classes=args.garments,
+                    res = pipe.run(blend=args.blend, garments=args.garments,
                                    masked_style=args.masked_style,
                                    progress=not args.quiet, **style)
                 save_result(res, args.out, path.stem, kinds=args.save, on_saved=saved)

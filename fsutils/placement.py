@@ -209,7 +209,7 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
     cls = tuple(sorted(set(classes)))
     ids = select_ids(ccp_root, split, max_images)
     lookup = data.label_lookup(data.read_label_names(ccp_root))
-    pipe = pipeline or Pipeline(max_size=max_size, segment_weights=segment_weights)
+    pipe = pipeline or Pipeline(photo_size=max_size, segment_weights=segment_weights)
 
     def one(image_id: str, photo: Image.Image, groundtruth: np.ndarray) -> dict[str, Placement]:
         pipe.set_image(photo)
@@ -219,7 +219,7 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
         stylized = pipe.stylize("fast", style)
         out = {}
         for m in modes:
-            share, valid = style_share(pipe.content, stylized, pipe.blend(base.replace(mode=m), classes=cls))
+            share, valid = style_share(pipe.content, stylized, pipe.blend(base.replace(mode=m), garments=cls))
             out[m] = placement(share, valid, truth, band)
         return out
 

@@ -299,11 +299,16 @@ class ClothSegmenter:
         bilinearly resized; each pixel sums to 1)."""
         return self._proba(image).cpu().numpy()
 
+    def labels_from_proba(self, proba: np.ndarray) -> np.ndarray:
+        """The label map :meth:`predict` makes from class probabilities (4×H×W, as
+        :meth:`predict_proba` gives them): their arg-max, cleaned when ``clean``."""
+        labels = np.asarray(proba).argmax(axis=0).astype(np.uint8)
+        return clean_labels(labels) if self.clean else labels
+
     def predict(self, image: Any) -> np.ndarray:
         """The uint8 H×W label map (0 background, 1 upper, 2 lower, 3 full body) of ``image``
         (PIL image, H×W×3 uint8/float array, path or bytes)."""
-        labels = self._proba(image).argmax(dim=0).to(torch.uint8).cpu().numpy()
-        return clean_labels(labels) if self.clean else labels
+        return self.labels_from_proba(self.predict_proba(image))
 
     __call__ = predict
 

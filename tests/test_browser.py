@@ -281,7 +281,7 @@ photo = fio.load_image(fio.sample_path("ccp_0006"))
 scale = 1024 / max(photo.size)
 photo = photo.resize((round(photo.width * scale), round(photo.height * scale)),
                      Image.Resampling.LANCZOS)
-pipe = Pipeline(max_size=1024)
+pipe = Pipeline(photo_size=1024)
 pipe.set_image(photo, name="ccp_0006")
 ''', '''widgets.BlendPanel(pipe, style={"method": "fast", "style": "candy"})''']
 

@@ -270,6 +270,7 @@ class _FakeStages:
 
     def __init__(self, monkeypatch, classes_present=(1, 2)):
         import fsutils.pipeline as P
+        from fsutils.style import METHODS
 
         real = P.Pipeline
 
@@ -288,7 +289,7 @@ class _FakeStages:
 
         def build(*a, **kw):
             kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
-            return real(segment, saliency, stylers={m: style for m in P.METHODS},
+            return real(segment, saliency, stylers={m: style for m in METHODS},
                         class_names=("background", "upper body", "lower body", "full body"), **kw)
 
         monkeypatch.setattr(P, "Pipeline", build)

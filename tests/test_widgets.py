@@ -15,6 +15,7 @@ pytest.importorskip("ipywidgets")
 
 from fsutils import widgets  # noqa: E402
 from fsutils.pipeline import Pipeline  # noqa: E402
+from fsutils.style import FastParams  # noqa: E402
 
 NAMES = ("background", "upper body", "lower body", "full body")
 
@@ -52,7 +53,7 @@ def pipe():
     styler = Styler()
     p = Pipeline(fake_segment, fake_saliency, stylers={"fast": styler, "gatys": styler,
                                                        "adain": styler, "magenta": styler},
-                 class_names=NAMES, max_size=160, style_size=160)
+                 class_names=NAMES, photo_size=160, style_size=160)
     p.styler = styler
     rng = np.random.default_rng(0)
     p.set_image(Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)))
@@ -92,10 +93,10 @@ def test_blend_panel_feather_width_and_mode(pipe):
 
 
 def test_blend_panel_offers_every_mode_and_enables_only_the_sliders_it_reads(pipe):
-    from fsutils.blend import MODES
+    from fsutils.blend import BLEND_MODES
 
     panel = widgets.BlendPanel(pipe, mode="guided", radius=2)
-    assert [v for _, v in panel.mode.options] == list(MODES)
+    assert panel.mode.options == tuple((m.label, n) for n, m in BLEND_MODES.items())
     assert not panel.radius.disabled and not panel.eps.disabled
     assert panel.strength.disabled and panel.width.disabled
     assert set(panel.seam) == {"hard", "saliency", "guided"}
@@ -169,9 +170,10 @@ def test_style_panel_run_uses_the_settings_and_previews(pipe):
     blend.strength.value = 0.5
     assert len(pipe.styler.calls) == n
     panel.method.value = "fast"
-    assert panel.spec() == {"method": "fast", "style": "candy", "size": 64}
+    assert panel.spec() == {"method": "fast", "style": "candy", "style_size": 64,
+                            "params": FastParams()}
     panel.method.value = "adain"
-    assert panel.spec()["alpha"] == 1.0 and panel._gatys_box.layout.display == "none"
+    assert panel.spec()["params"].alpha == 1.0 and panel._gatys_box.layout.display == "none"
 
 
 def test_style_panel_magenta_is_the_default_with_a_strength_slider(pipe):
@@ -272,7 +274,7 @@ def test_the_picture_is_a_jpeg_image_widget_and_errors_are_shown_and_raised(pipe
     def broken(photo):
         raise ValueError("broken saliency model")
 
-    pipe._saliency_fn = broken
+    pipe._saliency = broken
     pipe.clear()
     with pytest.raises(ValueError, match="broken saliency model"):
         panel.refresh()
@@ -398,7 +400,7 @@ def test_a_strength_change_does_not_rerun_the_guided_filter(pipe, monkeypatch):
     params = BlendParams("guided_saliency", strength=0.4)
     direct = blend_weight(params, pipe.content, pipe.mask((1, 2, 3)),
                           probability=pipe.probability((1, 2, 3)), saliency=pipe.saliency())
-    assert np.allclose(pipe.weight(params, classes=(1, 2, 3)), direct, atol=1e-6)
+    assert np.allclose(pipe.weight(params, garments=(1, 2, 3)), direct, atol=1e-6)
     n = len(calls)
     panel.radius.value = 4                                # a new radius does run it again
     assert len(calls) == n + 1
@@ -409,11 +411,9 @@ def test_a_strength_change_does_not_rerun_the_guided_filter(pipe, monkeypatch):
 
 def _offline_adain_and_gatys(pipe, isolated_weights, monkeypatch):
     """The pipeline's real AdaIN and Gatys stylers, offline with an empty cache and no mirror."""
-    from fsutils.pipeline import DEFAULT_STYLERS
-
     monkeypatch.setenv("FSUTILS_OFFLINE", "1")
     monkeypatch.setenv("FSUTILS_TINY", "1")
-    pipe.stylers.update(adain=DEFAULT_STYLERS["adain"], gatys=DEFAULT_STYLERS["gatys"])
+    del pipe.stylers["adain"], pipe.stylers["gatys"]    # the style table's own methods
 
 
 def _one_line(outputs):
@@ -578,3 +578,43 @@ def test_the_pickers_change_their_pictures(pipe):
     style.buttons[name].click()
     assert style.name == name and style.value is not first
     assert style.buttons[name].button_style == "info" and name in style.label.value
+
+
+# ------------------------------------------------------------- a new blend mode: one record
+
+
+@pytest.fixture
+def half_mode():
+    """A blend mode of one's own: half the style inside the garments, more where salient."""
+    from fsutils.blend import BLEND_MODES, BlendMode, register_mode
+
+    def half(params, photo, mask, *, saliency=None, **_):
+        return np.clip(0.5 * mask + params.strength * 0.1 * saliency * mask, 0, 1)
+
+    record = register_mode(BlendMode("half", "half the style", "half", half, ("strength",),
+                                     saliency=True))
+    yield record
+    del BLEND_MODES["half"]
+
+
+def test_a_new_blend_mode_is_one_record_and_its_function(pipe, half_mode):
+    from fsutils.__main__ import build_parser
+    from fsutils.blend import BlendParams
+
+    # the command line offers it (and describes it in --help)
+    parser = build_parser()
+    assert parser.parse_args(["--mode", "half"]).mode == "half"
+    assert "half = half the style" in " ".join(parser.format_help().split())
+    # the pipeline blends with it, reading the saliency the record asks for
+    pipe.stylize("fast", "candy")
+    out = pipe.blend("half", garments=(1,), strength=2.0)
+    mask = pipe.mask((1,)).astype(np.float32)
+    w = np.clip(0.5 * mask + 0.2 * pipe.saliency() * mask, 0, 1)[..., None]
+    np.testing.assert_allclose(out, pipe.content + w * (pipe.stylized - pipe.content), atol=1e-5)
+    assert BlendParams("half", width=3.0).used == (("strength", 1.0),)   # width: not read
+    # the blend panel has its button, and shows it with its slider enabled
+    panel = widgets.BlendPanel(pipe)
+    assert ("half", "half") in panel.mode.options
+    panel.mode.value = "half"
+    assert not panel.strength.disabled and panel.width.disabled
+    assert panel.picture.layout.display != "none" and panel.out.outputs == ()

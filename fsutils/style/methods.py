@@ -129,6 +129,16 @@ class Method:
     default_style: str
     weights: Callable[[Any], tuple[str, ...]]
     default_size: Callable[[int], int] = _photo_size
+    #: whether it takes about a second (a panel may run it unasked; Gatys' optimisation does not)
+    quick: bool = True
+
+    def make_params(self, params: StyleParams | None = None, **changes: Any) -> StyleParams:
+        """The method's parameter object: ``params`` (default: its defaults) with ``changes``
+        applied, checked (a wrong class or an unknown name is refused before any work)."""
+        p = (params if params is not None else self.params()).replace(**changes)
+        if not isinstance(p, self.params):
+            raise TypeError(f"{self.name} takes {self.params.__name__}, got {type(p).__name__}")
+        return p
 
 
 METHODS: dict[str, Method] = {m.name: m for m in (
@@ -138,7 +148,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     Method("adain", "AdaIN (any painting)", AdainParams, _adain, True, "starry_night_vangogh",
            _adain_weights),
     Method("gatys", "Gatys (optimise)", GatysParams, _gatys, True, "starry_night_vangogh",
-           _gatys_weights, _optimisation_size),
+           _gatys_weights, _optimisation_size, quick=False),
 )}
 #: The method used when none is named.
 DEFAULT_METHOD = "magenta"
@@ -159,9 +169,7 @@ def stylize(method: str, content: Any, style: Any, params: StyleParams | None = 
     object, default its defaults) with ``changes`` applied; ``size`` the working size (default
     the method's own, see :class:`Method`)."""
     m = get_method(method)
-    p = (params if params is not None else m.params()).replace(**changes)
-    if not isinstance(p, m.params):
-        raise TypeError(f"{method} takes {m.params.__name__}, got {type(p).__name__}")
+    p = m.make_params(params, **changes)
     photo = fio.to_rgb(content)
     size = int(size or m.default_size(max(photo.size)))
     return m.run(photo, style, p, size=size, mask=mask, callback=callback, progress=progress)

@@ -129,9 +129,10 @@ class StylePanel(Panel):
         as keywords)."""
         m = self.method.value
         style = self.fast_style.value if m == "fast" else self.style_picker.value
-        spec = {"method": m, "style": style, "size": self.size.value, **self.params().as_dict()}
+        spec = {"method": m, "style": style, "style_size": self.size.value,
+                "params": self.params()}
         if m == "gatys" and self.masked.value:
-            spec["mask_classes"] = self.garments.classes if self.garments else True
+            spec["garments"] = self.garments.classes if self.garments else self.pipe.garments()
         return spec
 
     def _callback(self, step: int, image: Image.Image, losses: dict[str, float]) -> None:

@@ -77,7 +77,7 @@ STEPS = env.default_gatys_steps()    # 100 on a CPU, 300 on a GPU (3 in test mod
 painting = fio.load_image(fio.sample_path("starry_night_vangogh"))
 from fsutils import course
 print("the kit's defaults:", course.defaults())
-pipe = Pipeline(max_size=WORK)       # the cached pipeline: garment masks and the panel
+pipe = Pipeline(photo_size=WORK)      # the cached pipeline: garment masks and the panel
 pipe.set_image(photo, name=PHOTO)
 display(viz.panels([photo, painting], ["photo (content)", "painting (style)"]))
 
