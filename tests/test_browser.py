@@ -131,7 +131,6 @@ def test_voila_style_panel(browser, tmp_path, request):
         jb.assert_no_tracebacks(page)
         # Magenta (the default): its style-strength slider is shown, Gatys's and AdaIN's are not
         jb.assert_visible_sliders(page, "fsutils-style-strength", "fsutils-size")
-        assert not page.locator(".fsutils-alpha").first.is_visible()
         assert not page.locator(".fsutils-steps").first.is_visible()
         jb.assert_labels_fit(page, "fsutils-method")
         jb.assert_labels_fit(page, "fsutils-style-picker")

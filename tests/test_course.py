@@ -281,7 +281,7 @@ def test_the_style_panel_opens_each_method_at_the_tables_size(pipe, monkeypatch)
     assert panel.size.value == 600
     panel.method.value = "gatys"
     assert panel.size.value == env.default_style_size()
-    fixed = widgets.StylePanel(pipe, size=256)                   # a size given stays
+    fixed = widgets.StylePanel(pipe, style_size=256)                   # a size given stays
     fixed.method.value = "fast"
     assert fixed.size.value == 256
 

@@ -156,7 +156,7 @@ def test_saliency_explorer_threshold_and_gamma(pipe):
 
 def test_style_panel_run_uses_the_settings_and_previews(pipe):
     sp = widgets.StylePicker()
-    panel = widgets.StylePanel(pipe, style_picker=sp, method="gatys", steps=3, size=64)
+    panel = widgets.StylePanel(pipe, style_picker=sp, method="gatys", steps=3, style_size=64)
     panel.content_weight.value = 10.0
     panel.run()
     style, params = pipe.styler.calls[-1]
@@ -173,14 +173,15 @@ def test_style_panel_run_uses_the_settings_and_previews(pipe):
     assert panel.spec() == {"method": "fast", "style": "candy", "style_size": 64,
                             "params": FastParams()}
     panel.method.value = "adain"
-    assert panel.spec()["params"].alpha == 1.0 and panel._gatys_box.layout.display == "none"
+    assert panel.spec()["params"].style_strength == 1.0
+    assert panel.steps.layout.display == "none" and panel.style_strength.layout.display == ""
 
 
 def test_style_panel_magenta_is_the_default_with_a_strength_slider(pipe):
     sp = widgets.StylePicker()
-    panel = widgets.StylePanel(pipe, style_picker=sp, size=48)
+    panel = widgets.StylePanel(pipe, style_picker=sp, style_size=48)
     assert panel.method.value == "magenta" and panel.method.options[0][1] == "magenta"
-    assert panel.style_strength.layout.display == "" and panel.adain_alpha.layout.display == "none"
+    assert panel.style_strength.layout.display == "" and panel.steps.layout.display == "none"
     assert panel._paint_box.layout.display == ""          # any painting: the picker is shown
     panel.style_strength.value = 0.35
     panel.run()
@@ -191,7 +192,7 @@ def test_style_panel_magenta_is_the_default_with_a_strength_slider(pipe):
 
 
 def test_blend_panel_waits_for_gatys_instead_of_running_it(pipe, capsys):
-    style = widgets.StylePanel(pipe, method="gatys", steps=2, size=32)
+    style = widgets.StylePanel(pipe, method="gatys", steps=2, style_size=32)
     widgets.BlendPanel(pipe, style=style)
     assert pipe.styler.calls == []
 
@@ -288,8 +289,8 @@ def test_the_picture_is_a_jpeg_image_widget_and_errors_are_shown_and_raised(pipe
 
 
 def test_hiding_one_slider_hides_no_other(pipe):
-    style = widgets.StylePanel(pipe, method="gatys", steps=2, size=32)
-    assert style.adain_alpha.layout.display == "none"          # AdaIN's α is hidden in Gatys mode
+    style = widgets.StylePanel(pipe, method="gatys", steps=2, style_size=32)
+    assert style.style_strength.layout.display == "none"       # a one-pass amount: not Gatys
     for s in (style.content_weight, style.style_weight, style.steps, style.size):
         assert s.layout.display != "none", f"{s.description} is hidden"
     blend = widgets.BlendPanel(pipe)                          # a panel built afterwards
@@ -433,7 +434,7 @@ def test_style_panel_run_offline_says_in_one_line_what_is_missing(
     from fsutils.weights import WeightsError
 
     _offline_adain_and_gatys(pipe, isolated_weights, monkeypatch)
-    panel = widgets.StylePanel(pipe, method=method, steps=1, size=32)
+    panel = widgets.StylePanel(pipe, method=method, steps=1, style_size=32)
     with pytest.raises(WeightsError) as raised:              # what a notebook cell would get …
         pipe.stylize(**panel.spec())
     assert panel.run() is None                                # … the panel: no exception
@@ -451,7 +452,7 @@ def test_other_errors_in_a_style_run_still_show_their_traceback_and_raise(pipe):
         raise ValueError("a real bug")
 
     pipe.stylers["fast"] = broken
-    panel = widgets.StylePanel(pipe, method="fast", size=32)
+    panel = widgets.StylePanel(pipe, method="fast", style_size=32)
     with pytest.raises(ValueError, match="a real bug"):
         panel.run()
     assert panel.out.outputs[-1]["output_type"] == "error"
@@ -514,13 +515,13 @@ class ParamStyler:
 
 @pytest.mark.parametrize("control, method", [
     ("method", "magenta"), ("style_strength", "magenta"), ("size", "magenta"),
-    ("fast_style", "fast"), ("adain_alpha", "adain"),
+    ("fast_style", "fast"), ("style_strength", "adain"), ("masked", "adain"),
     ("content_weight", "gatys"), ("style_weight", "gatys"), ("tv_weight", "gatys"),
     ("steps", "gatys"), ("optimizer", "gatys"), ("masked", "gatys"), ("painting", "gatys"),
 ])
 def test_every_style_panel_control_changes_the_picture(pipe, control, method):
     pipe.stylers.update({m: ParamStyler() for m in ("magenta", "fast", "adain", "gatys")})
-    panel = widgets.StylePanel(pipe, method=method, steps=2, size=64)
+    panel = widgets.StylePanel(pipe, method=method, steps=2, style_size=64)
     panel.run()
     before = pixels(panel)
     if control == "painting":                       # a click on another painting's button
@@ -618,3 +619,51 @@ def test_a_new_blend_mode_is_one_record_and_its_function(pipe, half_mode):
     panel.mode.value = "half"
     assert not panel.strength.disabled and panel.width.disabled
     assert panel.picture.layout.display != "none" and panel.out.outputs == ()
+
+
+# ------------------------------------------------------------- a new style method: one record
+
+
+@pytest.fixture
+def mirror_method():
+    """A style method of one's own: the photo mirrored, tinted by ``style_strength``."""
+    from dataclasses import dataclass
+
+    from fsutils.style import METHODS, Method, register_method
+    from fsutils.style.params import Params
+
+    @dataclass(frozen=True)
+    class MirrorParams(Params):
+        style_strength: float = 1.0
+
+    def mirror(content, style, params, *, size=None, mask=None, callback=None, progress=False):
+        arr = np.asarray(content)[:, ::-1].astype(np.float32) * params.style_strength
+        return Image.fromarray(arr.astype(np.uint8))
+
+    record = register_method(Method("mirror", "mirror (test)", MirrorParams, mirror, True,
+                                    "starry_night_vangogh", lambda style: ()))
+    yield record
+    del METHODS["mirror"]
+
+
+def test_a_new_style_method_is_one_record_and_its_function(pipe, mirror_method):
+    from fsutils.__main__ import build_parser
+
+    # the command line offers it, with its parameters from the options named like its fields
+    args = build_parser().parse_args(["--method", "mirror", "--style-strength", "0.5"])
+    assert args.method == "mirror"
+    from fsutils.cli.options import style_params
+    assert style_params(mirror_method, args) == mirror_method.params(style_strength=0.5)
+    # the pipeline runs it (no styler of one's own involved)
+    out = pipe.stylize("mirror", params=mirror_method.params(style_strength=0.5))
+    expect = np.asarray(pipe.photo)[:, ::-1].astype(np.float32) * 0.5
+    np.testing.assert_allclose(out * 255, expect.astype(np.uint8), atol=0.51)
+    # the style panel's menu has it, with the control of its one field and the painting picker
+    panel = widgets.StylePanel(pipe, method="mirror")
+    assert ("mirror (test)", "mirror") in panel.method.options
+    assert panel.style_strength.layout.display == "" and panel.steps.layout.display == "none"
+    assert panel._paint_box.layout.display == ""
+    panel.style_strength.value = 0.25
+    panel.run()
+    np.testing.assert_allclose(pipe.stylized * 255, (np.asarray(pipe.photo)[:, ::-1] * 0.25)
+                               .astype(np.uint8), atol=0.51)
