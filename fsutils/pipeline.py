@@ -82,7 +82,7 @@ class Pipeline(Events):
 
     def garments(self, garments: Garments = None) -> Hashable:
         """The garments as the mask stage's key: the segmenter's ``resolve_garments(garments)``
-        when it has one (another garment source), else label indices of :attr:`class_names`."""
+        when it has one (another garment source; it gets its keys back too), else label indices."""
         own = getattr(self._segment, "resolve_garments", None)
         return own(garments) if own is not None else resolve_garments(garments, self.class_names)
 

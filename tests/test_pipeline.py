@@ -442,3 +442,34 @@ def test_labels_are_the_segmenters_own_predict_for_every_option():
         seen[str(kw)] = expect
     # the photo has specks that clean_labels removes, so the clean option was really in play
     assert (seen["{'clean': True}"] != seen["{}"]).any()
+
+
+def test_a_segmenter_can_bring_its_own_garments():
+    """Another garment source plugs in through the segmenter the pipeline holds: its
+    ``resolve_garments`` turns ``garments=`` into the mask stage's key, its ``garment_mask``
+    makes the mask; the blend reads that mask like any other."""
+
+    class Shoes:
+        def predict(self, photo):
+            return fake_segment(photo)
+
+        def resolve_garments(self, garments):   # also given its own keys again
+            if garments not in ("shoe", ("shoe",), None):
+                raise ValueError(f"unknown garment {garments!r}")
+            return ("shoe",)
+
+        def garment_mask(self, photo, key):
+            m = np.zeros((photo.height, photo.width), bool)
+            m[-10:, :20] = True
+            return m
+
+    p = Pipeline(Shoes(), fake_saliency, stylers={"fake": Recorder()}, style_size=W)
+    p.set_image(make_photo())
+    p.stylize("fake", "x")
+    mask = p.mask("shoe")
+    assert mask.sum() == 10 * 20 and mask[-1, 0] and not mask[0, 0]
+    out = p.blend("hard", garments="shoe")
+    np.testing.assert_allclose(out[mask], p.stylized[mask])
+    np.testing.assert_allclose(out[~mask], p.content[~mask])
+    with pytest.raises(ValueError, match="unknown garment"):
+        p.mask("hat")
