@@ -35,7 +35,7 @@ def defaults() -> dict[str, str]:
     from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
     from fsutils.style.methods import DEFAULT_METHOD
 
-    saliency = inspect.signature(SaliencyModel).parameters["name"].default
+    saliency = inspect.signature(SaliencyModel).parameters["weights"].default
     return {"cloth segmentation": DEFAULT_CLOTH_WEIGHTS, "saliency": saliency,
             "style method": DEFAULT_METHOD, "blend mode": DEFAULT_MODE}
 

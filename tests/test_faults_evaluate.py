@@ -91,9 +91,9 @@ def stand_in_models(monkeypatch):
 
     real = fsutils.pipeline.Pipeline
 
-    def pipeline(*models, max_size=None, **options):
+    def pipeline(*models, photo_size=None, **options):
         invert = lambda content, style, **kw: Image.fromarray(255 - np.asarray(content))  # noqa: E731
-        return real(labels, salient, stylers={"fast": invert}, max_size=max_size,
+        return real(labels, salient, stylers={"fast": invert}, photo_size=photo_size,
                     class_names=("background", "upper body", "lower body", "full body"))
 
     monkeypatch.setattr(fsutils.segment, "ClothSegmenter", Model)

@@ -98,7 +98,7 @@ def test_blend_command_prints_one_row_per_mode(tmp_path, monkeypatch, capsys):
     def model(name, device=None, **options):  # no model is loaded; the device it is given is kept
         devices.append(device)
 
-    def oracle_pipeline(*models, max_size=None, **options):
+    def oracle_pipeline(*models, photo_size=None, **options):
         """The kit's pipeline with the ground truth as segmenter, flat saliency 0.8 and an
         inverting 'style' (the photos of the fixture are small: no download, no model)."""
         from PIL import Image
@@ -106,7 +106,7 @@ def test_blend_command_prints_one_row_per_mode(tmp_path, monkeypatch, capsys):
         seg = lambda photo: truth[photo.tobytes()]  # noqa: E731
         sal = lambda photo: np.full(photo.size[::-1], 0.8, np.float32)  # noqa: E731
         invert = lambda content, style, **kw: Image.fromarray(255 - np.asarray(content))  # noqa: E731
-        return real(seg, sal, stylers={"fast": invert}, max_size=max_size,
+        return real(seg, sal, stylers={"fast": invert}, photo_size=photo_size,
                     class_names=("background", "upper body", "lower body", "full body"))
 
     monkeypatch.setattr(P, "Pipeline", oracle_pipeline)

@@ -186,7 +186,7 @@ def _pipeline(size: int, segment_weights: str | None, device: Any):
         return fast_stylize(content, style, device=device)
 
     return Pipeline(ClothSegmenter(segment_weights or DEFAULT_CLOTH_WEIGHTS, device),
-                    SaliencyModel("u2netp", device), stylers={"fast": fast}, max_size=size)
+                    SaliencyModel("u2netp", device), stylers={"fast": fast}, photo_size=size)
 
 
 def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[str] = MODES,
@@ -229,7 +229,7 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
         stylized = pipe.stylize("fast", style)
         out = {}
         for m in modes:
-            share, valid = style_share(pipe.content, stylized, pipe.blend(base.replace(mode=m), classes=cls))
+            share, valid = style_share(pipe.content, stylized, pipe.blend(base.replace(mode=m), garments=cls))
             out[m] = placement(share, valid, truth, band)
         return out
 
