@@ -42,16 +42,16 @@ class Pipeline(Events):
     labels``; ``saliency``: a model or function ``photo -> map``; ``stylers``: ``{method:
     fn(content, style, *, mask, callback, progress, **fields)}``. ``photo_size``, ``style_size``:
     the working sizes (longest side; default: the photo as given, the method's own);
-    ``segment_weights``, ``saliency_weights``: the default models' ``weights=``.
-    """
+    ``segment_weights``, ``saliency_weights``: the default models' ``weights=``; ``device``: theirs
+    and the style methods' (None: the best available)."""
 
     def __init__(self, segment: Any = None, saliency: Any = None, *,
                  stylers: Mapping[str, Callable[..., Any]] | None = None,
-                 photo_size: int | None = None, style_size: int | None = None,
+                 photo_size: int | None = None, style_size: int | None = None, device: Any = None,
                  segment_weights: str | None = None, saliency_weights: str = "u2netp",
                  cache_size: int = 4, class_names: tuple[str, ...] | None = None) -> None:
         super().__init__()
-        self._segment, self._saliency = segment, saliency
+        self._segment, self._saliency, self.device = segment, saliency, device
         self.segment_weights, self.saliency_weights = segment_weights, saliency_weights
         self.stylers: dict[str, Callable[..., Any]] = dict(stylers or {})
         self.photo_size, self.style_size, self._class_names = photo_size, style_size, class_names
@@ -65,13 +65,13 @@ class Pipeline(Events):
     @property
     def segmenter(self) -> Any:
         """The segmentation model (or function) in use."""
-        self._segment = self._segment or stages.default_segmenter(self.segment_weights)
+        self._segment = self._segment or stages.default_segmenter(self.segment_weights, self.device)
         return self._segment
 
     @property
     def saliency_model(self) -> Any:
         """The saliency model (or function) in use."""
-        self._saliency = self._saliency or stages.default_saliency(self.saliency_weights)
+        self._saliency = self._saliency or stages.default_saliency(self.saliency_weights, self.device)
         return self._saliency
 
     @property
@@ -92,7 +92,7 @@ class Pipeline(Events):
             return int(self.style_size)
         long_side = int(max(self._need_image().shape[:2]))
         known = _style.METHODS.get(method)  # a styler of one's own works at the photo's size
-        return int(known.default_size(long_side)) if known else long_side
+        return int(known.default_size(long_side, self.device)) if known else long_side
 
     def clear(self) -> None:
         """Forget every cached result (the models stay loaded)."""
@@ -163,7 +163,7 @@ class Pipeline(Events):
         its own) and parameter object ``params`` (``changes`` applied); ``garments``: the style
         is computed for these garments only (None: the whole photo)."""
         self._need_image()
-        run, fields, default = stages.styler(method, self.stylers, params, **changes)
+        run, fields, default = stages.styler(method, self.stylers, params, self.device, **changes)
         style = default if style is None else style
         size = int(style_size or self.default_style_size(method))
         cls = None if garments is None else self.garments(garments)

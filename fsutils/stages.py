@@ -16,12 +16,9 @@ __all__ = ["shrink", "frozen", "default_segmenter", "default_saliency", "class_n
 
 
 def shrink(photo: Image.Image, size: int | None) -> Image.Image:
-    """``photo`` with its longest side at most ``size`` px (Lanczos; unchanged if ``size`` is None)."""
-    if not size or max(photo.size) <= size:
-        return photo
-    scale = size / max(photo.size)
-    return photo.resize((max(1, round(photo.width * scale)), max(1, round(photo.height * scale))),
-                        Image.Resampling.LANCZOS)
+    """``photo`` with its longest side at most ``size`` px (Lanczos; unchanged if ``size`` is
+    None or 0)."""
+    return fio.fit_long_side(photo, size or None, enlarge=False)
 
 
 def frozen(arr: np.ndarray) -> np.ndarray:
@@ -30,18 +27,19 @@ def frozen(arr: np.ndarray) -> np.ndarray:
     return arr
 
 
-def default_segmenter(weights: str | None = None) -> Any:
-    """The kit's cloth segmenter (``weights``: its registry name or checkpoint; None: default)."""
-    from fsutils.segment import ClothSegmenter
+def default_segmenter(weights: str | None = None, device: Any = None) -> Any:
+    """The kit's cloth segmenter (``weights``: its registry name or checkpoint; None: default)
+    on ``device`` (None: the best available)."""
+    from fsutils.segment import DEFAULT_CLOTH_WEIGHTS, ClothSegmenter
 
-    return ClothSegmenter() if weights is None else ClothSegmenter(weights=weights)
+    return ClothSegmenter(weights or DEFAULT_CLOTH_WEIGHTS, device)
 
 
-def default_saliency(weights: str = "u2netp") -> Any:
-    """The kit's saliency model."""
+def default_saliency(weights: str = "u2netp", device: Any = None) -> Any:
+    """The kit's saliency model on ``device`` (None: the best available)."""
     from fsutils.saliency import SaliencyModel
 
-    return SaliencyModel(weights)
+    return SaliencyModel(weights, device)
 
 
 def class_names(seg: Any) -> tuple[str, ...]:
@@ -87,11 +85,12 @@ def saliency(model: Any, photo: Image.Image) -> np.ndarray:
 
 
 def styler(method: str, stylers: Mapping[str, Callable[..., Any]], params: Any = None,
-           **changes: Any) -> tuple[Callable[..., Any], dict[str, Any], Any]:
+           device: Any = None, **changes: Any) -> tuple[Callable[..., Any], dict[str, Any], Any]:
     """How to run a style method: ``run(photo, style, *, mask, callback, progress)``, its
     parameters as a dict (checked before any work: a table method's parameter object with
     ``changes``; for a styler of one's own in ``stylers``, ``params`` and ``changes`` as given)
-    and its default style (None for one's own)."""
+    and its default style (None for one's own). A table method runs on ``device`` when one is
+    given (else its own choice, the best available)."""
     from fsutils.style.methods import METHODS
 
     table, own = METHODS.get(method), stylers.get(method)
@@ -103,8 +102,9 @@ def styler(method: str, stylers: Mapping[str, Callable[..., Any]], params: Any =
     if own is not None:  # a styler of one's own gets the fields as keywords
         return (lambda photo, style, **kw: own(photo, style, **kw, **fields)), fields, \
             table and table.default_style
-    return (lambda photo, style, **kw: table.run(photo, style, p, size=max(photo.size), **kw)), \
-        fields, table.default_style
+    on = {} if device is None else {"device": device}
+    return (lambda photo, style, **kw: table.run(photo, style, p, size=max(photo.size), **on,
+                                                 **kw)), fields, table.default_style
 
 
 def stylize(run: Callable[..., Any], photo: Image.Image, style: Any, size: int,

@@ -356,3 +356,36 @@ def test_old_option_names_are_aliases_of_the_new_ones():
     old = parser.parse_args(["--max-size", "100", "--size", "50", "--alpha", "0.3"])
     new = parser.parse_args(["--photo-size", "100", "--style-size", "50", "--style-strength", "0.3"])
     assert old == new and (new.photo_size, new.style_size, new.style_strength) == (100, 50, 0.3)
+
+
+def test_device_option_reaches_every_model_without_touching_the_environment(tmp_path,
+                                                                           monkeypatch):
+    """``--device cpu`` is passed to the cloth model, the saliency model and the style method as an
+    argument; ``FSUTILS_DEVICE`` stays unset."""
+    import fsutils.saliency
+    import fsutils.segment
+    from fsutils.style import magenta
+
+    monkeypatch.delenv("FSUTILS_DEVICE", raising=False)
+    devices: dict[str, str] = {}
+
+    class Model:  # no weights are loaded; the device each model is given is kept
+        CLASS_NAMES = CLASS_NAMES
+
+        def __init__(self, weights=None, device=None, **options):
+            devices[type(self).__name__] = str(device)
+
+        def predict(self, photo):
+            return np.ones((photo.size[1], photo.size[0]), np.uint8)
+
+    def styler(content, style, params, **kw):
+        devices["style"] = str(kw.get("device"))
+        return content
+
+    monkeypatch.setattr(fsutils.segment, "ClothSegmenter", type("ClothSegmenter", (Model,), {}))
+    monkeypatch.setattr(fsutils.saliency, "SaliencyModel", type("SaliencyModel", (Model,), {}))
+    monkeypatch.setattr(magenta, "magenta_transfer", styler)
+    assert main(["--out", str(tmp_path), "--photo-size", "48", "--device", "cpu",
+                 "--save", "stylized", "--quiet"]) == 0
+    assert devices == {"ClothSegmenter": "cpu", "SaliencyModel": "cpu", "style": "cpu"}
+    assert "FSUTILS_DEVICE" not in os.environ

@@ -210,9 +210,6 @@ def main(argv: list[str] | None = None) -> int:
         print("photos:   " + ", ".join(p.stem for p in fio.sample_photos()))
         print("paintings: " + ", ".join(p.stem for p in fio.sample_styles()))
         return 0
-    if args.device:
-        import os
-        os.environ["FSUTILS_DEVICE"] = args.device
     _check_settings(parser)
     photos = _collect(args.photos, parser)
     style = _style_args(args, parser)
@@ -226,13 +223,13 @@ def main(argv: list[str] | None = None) -> int:
     from fsutils.pipeline import Pipeline
     from fsutils.weights import WeightsError
 
-    dev = env.device()
+    dev = env.device(args.device)
     photo_size = args.photo_size or env.default_work_size(dev)
     from fsutils.style import get_method
 
-    size = args.style_size or get_method(style["method"]).default_size(photo_size)
-    pipe = Pipeline(photo_size=photo_size, style_size=args.style_size, segment_weights=args.segment_weights,
-                    saliency_weights=args.saliency_weights)
+    size = args.style_size or get_method(style["method"]).default_size(photo_size, dev)
+    pipe = Pipeline(photo_size=photo_size, style_size=args.style_size, device=dev,
+                    segment_weights=args.segment_weights, saliency_weights=args.saliency_weights)
     try:
         with contextlib.redirect_stdout(sys.stderr):
             names = pipe.class_names  # loads the cloth model, which says which one it is

@@ -93,27 +93,27 @@ def _gatys_weights(style: Any) -> tuple[str, ...]:
     return (VGG19_WEIGHTS,)
 
 
-def _photo_size(long_side: int) -> int:
+def _photo_size(long_side: int, device: Any = None) -> int:
     return long_side
 
 
-def _magenta_size(long_side: int) -> int:
+def _magenta_size(long_side: int, device: Any = None) -> int:
     from .magenta import DEFAULT_SIZE
 
     return min(DEFAULT_SIZE, long_side)
 
 
-def _optimisation_size(long_side: int) -> int:
+def _optimisation_size(long_side: int, device: Any = None) -> int:
     from fsutils.env import default_style_size
 
-    return int(default_style_size())
+    return int(default_style_size(device))
 
 
 @dataclass(frozen=True)
 class Method:
     """One style method: its name, a label for menus, its parameter class, whether its style is
     a painting (else a model name), its default style, and how large it works by default given
-    the photo's longer side (the one-pass methods work at the photo's size; Magenta at most at
+    the photo's longer side and the device (None: the best available) (the one-pass methods work at the photo's size; Magenta at most at
     its networks' 384 px, so brush strokes keep their scale; Gatys at the device's optimisation
     size, :func:`fsutils.env.default_style_size`). ``weights(style)`` gives the registry names
     of the checkpoints the method needs for that style (:func:`fsutils.weights.require`) and
@@ -130,7 +130,7 @@ class Method:
     painting: bool
     default_style: str
     weights: Callable[[Any], tuple[str, ...]]
-    default_size: Callable[[int], int] = _photo_size
+    default_size: Callable[[int, Any], int] = _photo_size
     #: whether it takes about a second (a panel may run it unasked; Gatys' optimisation does not)
     quick: bool = True
     #: whether it can compute its style for the chosen garments only (``mask``)
