@@ -121,7 +121,7 @@ def _blend_parser(sub) -> None:
     b.add_argument("--modes", default=",".join(MODES),
                    help=f"comma-separated blend modes (default: all: {', '.join(MODES)})")
     b.add_argument("--style", default="candy", help="fast-style model that makes the stylised image")
-    b.add_argument("--max-size", type=whole(16), default=512,
+    b.add_argument("--photo-size", "--max-size", dest="photo_size", type=whole(16), default=512,
                    help="working size, longest side (px, ≥ 16; default: 512)")
     b.add_argument("--band", type=whole(1, 1024), default=8,
                    help="half-width in px of the band around the true garment boundary (edge "
@@ -220,11 +220,11 @@ def _run_blend(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]
     from .evaluation.placement import evaluate_blend, placement_table
 
     r = evaluate_blend(args.ccp_root, args.split, modes=args.modes, params=args.params,
-                       style=args.style, max_size=args.max_size, band=args.band,
+                       style=args.style, photo_size=args.photo_size, band=args.band,
                        segment_weights=args.segment_weights, max_images=args.max_images,
                        device=args.device, progress=not args.no_progress, skipped=skipped)
     head = (f"split={r['split']} images={r['images']} style=fast/{r['style']} "
-            f"max_size={r['max_size']} band={r['band']}px")
+            f"max_size={r['photo_size']} band={r['band']}px")
     return r["images"], [head, *placement_table(r["placement"])]
 
 

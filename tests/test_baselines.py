@@ -128,7 +128,7 @@ def test_similarity_of_stylised_cutouts_on_a_bundled_photo():
         pytest.skip("the CCP folder is not available here")
     truth = baselines.person_mask(data.load_groundtruth(root, "0006"))
     c = baselines.compare_cutouts(io.load_image(io.sample_path("ccp_0006.jpg")), truth, "candy",
-                                  max_size=256)
+                                  photo_size=256)
     assert c.photo.shape[:2] == c.masks["truth"].shape and max(c.photo.shape[:2]) == 256
     assert set(c.scores) == set(baselines.SIMILARITY_ROWS)
     assert all(0 < v < 100 for row in c.scores.values() for v in row.values())

@@ -164,16 +164,16 @@ def saliency_cutout(photo: Any, saliency: Any = None, threshold: float = SALIENC
     return np.asarray(saliency_map) > threshold
 
 
-def cloth_cutout(photo: Any, segmenter: Any = None, classes: Sequence[int | str] | None = None,
+def cloth_cutout(photo: Any, segmenter: Any = None, garments: Sequence[int | str] | None = None,
                  labels: np.ndarray | None = None) -> np.ndarray:
-    """The cloth model's cut-out: the union of ``classes`` (default every garment class,
+    """The cloth model's cut-out: the union of ``garments`` (default every garment class,
     :data:`fsutils.segment.GARMENT_CLASSES`) of the label map (bool H×W). ``segmenter`` defaults
     to the kit's default cloth model."""
     from ..segment import GARMENT_CLASSES, ClothSegmenter, combine_masks
 
     if labels is None:
         labels = (segmenter or ClothSegmenter()).predict(_rgb(photo))
-    return combine_masks(labels, GARMENT_CLASSES if classes is None else classes)
+    return combine_masks(labels, GARMENT_CLASSES if garments is None else garments)
 
 
 def cutout(photo: Any, mask: np.ndarray, background: float = 1.0) -> np.ndarray:
@@ -295,7 +295,7 @@ class CutoutComparison:
 def compare_cutouts(photo: Any, truth: np.ndarray, style: str = "candy", *,
                     style_image: Any = None, backend: str | None = None,
                     rect: Sequence[int] | None = None, saliency: Any = None,
-                    segmenter: Any = None, max_size: int | None = 512) -> CutoutComparison:
+                    segmenter: Any = None, photo_size: int | None = 512) -> CutoutComparison:
     """Cut ``photo`` out with U2-Net (saliency > 0.5), GrabCut and the cloth model, stylise each
     cut-out (on white) with the fast model ``style``, and score each against the content photo,
     the style image and the stylised truth cut (``truth``: the bool person mask, e.g.
@@ -305,7 +305,7 @@ def compare_cutouts(photo: Any, truth: np.ndarray, style: str = "candy", *,
     careful user draws. ``style_image`` defaults to the bundled picture the fast model was trained
     on (``candy.jpg``, ``mosaic.jpg`` …, else ``style`` must name a file); ``backend`` is the
     similarity backend (default :data:`fsutils.metrics.DEFAULT_BACKEND`). The photo is first
-    shrunk to ``max_size`` on its longer side (the fast models' working size)."""
+    shrunk to ``photo_size`` on its longer side (the fast models' working size)."""
     from .. import io, metrics
     from ..style.fast import fast_stylize, registry_name
 
@@ -320,8 +320,8 @@ def compare_cutouts(photo: Any, truth: np.ndarray, style: str = "candy", *,
     if style_image is None:
         style_image = io.load_image(io.sample_path(f"{style}.jpg"))
     style_image = io.to_rgb(style_image)
-    img = np.asarray(io.fit_long_side(Image.fromarray(img), max_size, enlarge=False))
-    truth = np.asarray(io.fit_long_side(Image.fromarray(truth), max_size, enlarge=False,
+    img = np.asarray(io.fit_long_side(Image.fromarray(img), photo_size, enlarge=False))
+    truth = np.asarray(io.fit_long_side(Image.fromarray(truth), photo_size, enlarge=False,
                                         resample=Image.Resampling.NEAREST))
     if rect is None:
         box = mask_box(truth)

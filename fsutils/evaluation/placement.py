@@ -139,15 +139,15 @@ def sample_groundtruth(name: str, size: tuple[int, int] | None = None) -> np.nda
     return np.asarray(img)
 
 
-def garment_skin_edge(labels: np.ndarray, classes: Iterable[int] | None = None,
+def garment_skin_edge(labels: np.ndarray, garments: Iterable[int] | None = None,
                       band: int = 3) -> np.ndarray:
-    """Bool H×W: the pixels within ``band`` px of where a chosen garment (``classes``, default
+    """Bool H×W: the pixels within ``band`` px of where a chosen garment (``garments``, default
     every garment class) meets skin in an annotation with :data:`SKIN` (see
     :func:`sample_groundtruth`)."""
     import cv2
 
     lab = np.asarray(labels)
-    garment = np.isin(lab, tuple(_garments(classes)))
+    garment = np.isin(lab, tuple(_garments(garments)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
     near_skin = cv2.dilate((lab == SKIN).astype(np.uint8), kernel).astype(bool)
     near_garment = cv2.dilate(garment.astype(np.uint8), kernel).astype(bool)
@@ -165,10 +165,10 @@ def photo_placement(content: np.ndarray, stylized: np.ndarray, results: Mapping[
     return out
 
 
-def _garments(classes: Iterable[int] | None) -> Iterable[int]:
-    """``classes``, or every garment class (:data:`fsutils.segment.GARMENT_CLASSES`) for None."""
-    if classes is not None:
-        return classes
+def _garments(garments: Iterable[int] | None) -> Iterable[int]:
+    """``garments``, or every garment class (:data:`fsutils.segment.GARMENT_CLASSES`) for None."""
+    if garments is not None:
+        return garments
     from ..segment import GARMENT_CLASSES  # imports torch: only when needed
 
     return GARMENT_CLASSES
@@ -190,8 +190,8 @@ def _pipeline(size: int, segment_weights: str | None, device: Any):
 
 
 def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[str] = MODES,
-                   params: BlendParams | None = None, style: str = "candy", max_size: int = 512,
-                   band: int = 8, classes: Iterable[int] | None = None,
+                   params: BlendParams | None = None, style: str = "candy", photo_size: int = 512,
+                   band: int = 8, garments: Iterable[int] | None = None,
                    segment_weights: str | None = None, max_images: int | None = None,
                    pipeline=None, device: Any = None, progress: bool = True,
                    skipped: list[tuple[Path, str]] | None = None) -> dict:
@@ -199,8 +199,8 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
 
     Each photo goes through a :class:`fsutils.pipeline.Pipeline` (the kit's default segmenter and
     saliency on ``device`` unless ``segment_weights`` or a ready ``pipeline`` is given) at
-    ``max_size`` px, is stylised with the fast model ``style``, and blended into the chosen
-    garment ``classes`` (all three by default) by each mode with ``params`` (their defaults
+    ``photo_size`` px, is stylised with the fast model ``style``, and blended into the chosen
+    ``garments`` (all three garment classes by default) by each mode with ``params`` (their defaults
     otherwise). The true mask is the CCP annotation of those classes, resized with the photo to
     the working size (nearest); an annotation of another size than its photo is refused, never
     stretched.
@@ -216,10 +216,10 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
     for m in modes:
         BlendParams(m)  # refuse unknown modes before any work
     base = params or BlendParams()
-    cls = tuple(sorted(set(_garments(classes))))
+    cls = tuple(sorted(set(_garments(garments))))
     ids = select_ids(ccp_root, split, max_images)
     lookup = data.label_lookup(data.read_label_names(ccp_root))
-    pipe = pipeline or _pipeline(max_size, segment_weights, device)
+    pipe = pipeline or _pipeline(photo_size, segment_weights, device)
 
     def one(image_id: str, photo: Image.Image, groundtruth: np.ndarray) -> dict[str, Placement]:
         pipe.set_image(photo)
@@ -236,8 +236,8 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
     per_photo = evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
                                      desc="blend evaluation")
     totals = {m: sum((p[m] for p in per_photo), Placement()) for m in modes}
-    return {"split": split, "images": len(per_photo), "style": style, "max_size": max_size,
-            "band": band, "classes": cls, "params": base, "placement": totals}
+    return {"split": split, "images": len(per_photo), "style": style,
+            "photo_size": photo_size, "band": band, "garments": cls, "params": base, "placement": totals}
 
 
 def placement_table(placements: Mapping[str, Placement]) -> list[str]:

@@ -128,7 +128,7 @@ display(Markdown("\n".join(baselines.cutout_table(result))))
 # %%
 size = 160 if TINY else 512
 comparison = baselines.compare_cutouts(photo, person, "candy", saliency=saliency_model,
-                                       segmenter=segmenter, max_size=size)
+                                       segmenter=segmenter, photo_size=size)
 names = list(baselines.SIMILARITY_ROWS) + ["truth"]
 display(viz.panels([comparison.stylised[k] for k in names],
                    [f"{k}\nto truth cut {comparison.scores[k]['truth cut']:.1f}" if k != "truth" else "truth cut"
@@ -138,7 +138,7 @@ display(viz.panels([comparison.stylised[k] for k in names],
 photo_ids = [PHOTO] if TINY else ["0001", "0006", "0100"]   # the bundled samples
 comparisons = [comparison] if TINY else [
     baselines.compare_cutouts(data.load_photo(ccp_root, i), baselines.person_mask(data.load_groundtruth(ccp_root, i)),
-                              "candy", saliency=saliency_model, segmenter=segmenter, max_size=size)
+                              "candy", saliency=saliency_model, segmenter=segmenter, photo_size=size)
     for i in photo_ids]
 print("mean over photos", ", ".join(photo_ids))
 display(Markdown("\n".join(baselines.similarity_table(comparisons))))
