@@ -35,8 +35,8 @@ __all__ = ["outside_l1", "masked_l1", "iou_counts", "recolour", "colour_transfer
            "KnownAnswer", "known_answer", "known_answer_cases", "Scores", "METHODS",
            "score_generator", "evaluate_swap", "swap_table", "last_line"]
 
-#: Rows of the table: CAGAN, the two baselines, and doing nothing.
-METHODS = ("cagan", "colour", "pattern", "nothing")
+#: Rows of the table, in order: CAGAN, doing nothing, and the two baselines.
+METHODS = ("cagan", "nothing", "colour", "pattern")
 
 
 def _check(*arrays: np.ndarray) -> None:
