@@ -24,7 +24,7 @@ from .data import SIZE, UPPER, flat_lay, from_tensor, garment_mask, paste_back, 
 __all__ = ["DEFAULT_SWAP_WEIGHTS", "load_generator", "swap_parts", "swap_garment"]
 
 #: Registry name of the trained generator the kit ships (half precision).
-DEFAULT_SWAP_WEIGHTS = "cagan_ccp"
+DEFAULT_SWAP_WEIGHTS = "ccp_cagan"
 
 
 def load_generator(weights: str | Path | torch.nn.Module | None = None,
