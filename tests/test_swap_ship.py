@@ -131,6 +131,7 @@ def test_shipped_generator_loads_offline_and_swaps_a_sample(tmp_path, monkeypatc
 
 
 # ------------------------------------------------------------------------------- stages, samples
+@pytest.mark.slow
 def test_stages_picture_keeps_its_labels_and_examples(tmp_path):
     torch.manual_seed(0)
     gens = {"step 1": CAGANGenerator(base=8), "shipped": CAGANGenerator(base=8)}

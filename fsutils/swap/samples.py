@@ -8,6 +8,7 @@ gives a patterned article.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -72,10 +73,15 @@ def painted_article(painting: str, shape_of: str, size: tuple[int, int] = (256, 
     return Article(image, shape.mask.copy())
 
 
+@lru_cache(maxsize=2)
 def sample_articles(size: tuple[int, int] = (256, 192)) -> dict[str, Article]:
     """The bundled articles by name: each sample person's top (``"top of ccp_0001"`` …) and a few
-    paintings cut to a top's shape (``"mondrian top"`` …)."""
+    paintings cut to a top's shape (``"mondrian top"`` …). Made once per ``size`` and shared:
+    the arrays are read-only."""
     out = {f"top of {n}": sample_article(n, size) for n in sample_people()}
     for painting in ("mondrian", "starry_night_vangogh", "great_wave_hokusai"):
         out[f"{painting.split('_')[-1]} top"] = painted_article(painting, PAINTED_SHAPE, size)
+    for article in out.values():
+        article.image.setflags(write=False)
+        article.mask.setflags(write=False)
     return out
