@@ -194,7 +194,11 @@ def test_export_reload_gives_the_same_swap(tmp_path):
     assert np.array_equal(np.asarray(again)[far], photo[far])
 
 
-def test_a_missing_generator_is_refused_with_the_training_command():
+def test_a_missing_generator_is_refused_with_the_training_command(monkeypatch):
+    from fsutils import weights
+    from fsutils.swap.garment import DEFAULT_SWAP_WEIGHTS
+
+    monkeypatch.delitem(weights.REGISTRY, DEFAULT_SWAP_WEIGHTS)  # a kit without the shipped file
     photo, mask = _photo()
     with pytest.raises(FileNotFoundError, match="--arch cagan"):
         swap_garment(photo, photo, garment_mask=mask)
@@ -367,8 +371,12 @@ def test_bad_training_settings_are_refused_before_any_work(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
-def test_evaluate_swap_refuses_a_missing_generator(tmp_path):
+def test_evaluate_swap_refuses_a_missing_generator(tmp_path, monkeypatch):
+    from fsutils import weights
     from fsutils.evaluate import main
+    from fsutils.swap.garment import DEFAULT_SWAP_WEIGHTS
+
+    monkeypatch.delitem(weights.REGISTRY, DEFAULT_SWAP_WEIGHTS)  # a kit without the shipped file
 
     root = write_ccp(tmp_path / "ccp", {"0001": person_groundtruth(48, 32, "shirt", "pants")})
     with pytest.raises(SystemExit, match="--arch cagan"):
