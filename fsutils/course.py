@@ -3,9 +3,10 @@
 - :func:`defaults`: the kit's default models and modes, read from the modules that define them
   (every notebook prints them, so a notebook can never name another default than the kit uses).
 - :func:`figures`: the measured figures (segmentation IoU, the shipped model's training record,
-  the blend placement scores), read from ``fsutils/assets/measured.toml``. README's tables are
-  exactly :func:`segmentation_table` and :func:`blend_table` (a test checks it), and the notebooks
-  display the same tables instead of copying numbers.
+  the blend placement scores, the garment swap's scores), read from
+  ``fsutils/assets/measured.toml``. README's tables are exactly :func:`segmentation_table`,
+  :func:`blend_table` and :func:`swap_table` (a test checks it), and the notebooks display the
+  same tables instead of copying numbers.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["MEASURED_FILE", "defaults", "figures", "segmentation_rows", "segmentation_table",
-           "blend_scores", "blend_table", "split_name"]
+           "blend_scores", "blend_table", "split_name", "swap_scores", "swap_table", "swap_verdict"]
 
 MEASURED_FILE = Path(__file__).resolve().parent / "assets" / "measured.toml"
 _SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
@@ -90,3 +91,30 @@ def blend_table() -> list[str]:
                  for c in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
+
+
+def swap_scores() -> dict[str, dict[str, float]]:
+    """The garment swap's measured scores per method (``cagan``, ``nothing``, ``colour``,
+    ``pattern``): ``{method: {"mask_iou", "outside_l1", "known_l1"}}``."""
+    s = figures()["swap"]
+    return {m: dict(zip(s["columns"], values)) for m, values in s["methods"].items()}
+
+
+def swap_table() -> list[str]:
+    """Markdown lines of the garment-swap table (README's): the measured split and the shipped
+    generator's training step above the rows of ``python -m fsutils.evaluate swap``."""
+    from fsutils.swap.evaluate import swap_table as rows
+
+    s = figures()["swap"]
+    return [f"{split_name(s['split'])} photos, {s['images']} with an upper-body garment; the "
+            f"shipped generator after {s['step']:,} training steps:", "", *rows(swap_scores())]
+
+
+def swap_verdict() -> str:
+    """One sentence: whether CAGAN's measured ``known_l1`` beats doing nothing and each baseline."""
+    s = swap_scores()
+    ours = s["cagan"]["known_l1"]
+    words = {"nothing": "doing nothing", "colour": "colour transfer", "pattern": "pattern try-on"}
+    parts = [f"{'beats' if ours < s[m]['known_l1'] else 'loses to'} {w} "
+             f"({ours:.3f} against {s[m]['known_l1']:.3f})" for m, w in words.items() if m in s]
+    return "On the known-answer swaps CAGAN " + ", ".join(parts) + "."

@@ -287,6 +287,7 @@ def test_last_line_has_the_documented_format():
     assert "0.2" not in sev.last_line(s)  # the baseline is in the table, not in the figures' line
 
 
+@pytest.mark.slow  # four Magenta runs
 def test_pattern_tryon_paints_the_article_inside_the_mask_only():
     photo, mask = _photo()
     f = photo.astype(np.float32) / 255
@@ -294,6 +295,14 @@ def test_pattern_tryon_paints_the_article_inside_the_mask_only():
     out = sev.pattern_tryon(f, mask, article.astype(np.float32) / 255, size=128, device="cpu")
     assert out.shape == f.shape and np.array_equal(out[~mask], f[~mask])
     assert np.abs(out[mask] - f[mask]).mean() > 0.05  # Magenta with the article as the painting
+    flat, flat_mask = sd.flat_lay(article, mask)
+    boxed = sev.pattern_tryon(f, mask, flat.astype(np.float32) / 255, size=128, device="cpu",
+                              article_mask=flat_mask)  # the painting: the garment's box alone
+    ys, xs = np.nonzero(flat_mask)
+    box = flat[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32) / 255
+    assert np.allclose(boxed, sev.pattern_tryon(f, mask, box, size=128, device="cpu"), atol=1e-6)
+    whole = sev.pattern_tryon(f, mask, flat.astype(np.float32) / 255, size=128, device="cpu")
+    assert np.abs(boxed - whole).max() > 0.05  # the white around the flat-lay counts otherwise
 
 
 # ------------------------------------------------------------------------ training and eval

@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.stages is not None:
         stages = {f"step {s:,}": snapshots[s] for s in sorted(snapshots)
                   if shipped["step"] is None or s < shipped["step"]}
-        stages[f"shipped (step {shipped['step']:,})" if shipped["step"] else "shipped"] = shipped["path"]
+        stages[f"step {shipped['step']:,}, shipped" if shipped["step"] else "shipped"] = shipped["path"]
         print("training stages drawn into", render_stages(stages), "—", ", ".join(stages))
     return 0
 

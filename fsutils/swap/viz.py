@@ -12,7 +12,7 @@ from fsutils.viz import panels
 
 from .data import SwapDataset
 
-__all__ = ["show_triplets", "plot_losses", "show_swap", "show_stages", "LOSS_NAMES"]
+__all__ = ["show_triplets", "plot_losses", "show_swap", "show_methods", "show_stages", "LOSS_NAMES"]
 
 #: The loss parts a training step records, with their names in the figures.
 LOSS_NAMES = {"g_adv": "generator: adversarial", "g_id": "generator: mean|α| (λ_id term)",
@@ -74,6 +74,20 @@ def show_swap(parts: dict[str, Any], size: float = 2.6) -> Figure:
     return panels(images, titles, size=size)
 
 
+def show_methods(parts: dict[str, Any], size: float = 2.6, device: Any = None) -> Figure:
+    """One swap (:func:`fsutils.swap.garment.swap_parts`) beside the two baselines on the same
+    crop, inside the person's garment mask: colour transfer (Lab mean and standard deviation of
+    the article) and pattern try-on (the article as the painting for Magenta)."""
+    from .evaluate import colour_transfer, pattern_tryon
+
+    x_i, y_j = parts["x_i"].astype(np.float32) / 255, parts["y_j"].astype(np.float32) / 255
+    colour = colour_transfer(x_i, parts["mask"], y_j, parts["y_j_mask"])
+    pattern = pattern_tryon(x_i, parts["mask"], y_j, device=device, article_mask=parts["y_j_mask"])
+    return panels([x_i, y_j, parts["swap"], colour, pattern],
+                  ["person", "article", "CAGAN", "colour transfer", "pattern try-on (Magenta)"],
+                  size=size)
+
+
 def show_stages(path: str | Path | None = None, size: float = 2.0) -> Figure:
     """The shipped generator's training stages (the picture ``python -m fsutils.swap.ship
     --stages`` drew): for each example, the person and the article, then the swap and α of each
@@ -87,7 +101,6 @@ def show_stages(path: str | Path | None = None, size: float = 2.0) -> Figure:
     images, titles = [], []
     for r, (person, article) in enumerate(examples):
         row = grid[r * h:(r + 1) * h]
-        tiles = [row[:, c * w:(c + 1) * w] for c in range(row.shape[1] // w)]
-        images += tiles
-        titles += [person, article] + [t for s in stages for t in (f"swap, {s}", f"α, {s}")]
+        images += [row[:, c * w:(c + 1) * w] for c in range(row.shape[1] // w)]
+        titles += [person, article] + [t for s in stages for t in (s if r == 0 else "", "α")]
     return panels(images, titles, cols=2 + 2 * len(stages), size=size)
