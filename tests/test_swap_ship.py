@@ -153,3 +153,43 @@ def test_bundled_people_and_articles():
     assert (painted.image[~painted.mask] == 255).all()
     assert np.array_equal(painted.mask, samples.sample_article(samples.PAINTED_SHAPE).mask)
     assert painted.image[painted.mask].std() > 20  # a pattern, not a flat colour
+
+
+def test_record_figures_writes_the_swap_table_that_the_course_reads(tmp_path, monkeypatch):
+    import tomllib
+
+    from fsutils import course
+
+    measured = tmp_path / "measured.toml"
+    measured.write_text('[ccp_splits]\ntrain = 1\nval = 2\ntest = 3\n\n[blend]\nsplit = "val"\n')
+    nan = float("nan")
+    result = {"split": "test", "images": 3, "scores": {
+        "cagan": {"mask_iou": 0.51234, "outside_l1": 0.01, "known_l1": 0.08},
+        "nothing": {"mask_iou": nan, "outside_l1": 0.0, "known_l1": 0.2},
+        "colour": {"mask_iou": 0.6, "outside_l1": 0.012, "known_l1": 0.1},
+        "pattern": {"mask_iou": 0.6, "outside_l1": 0.03, "known_l1": 0.3}}}
+    ship.record_figures(result, 1234, measured)
+    result["scores"]["cagan"]["known_l1"] = 0.07
+    ship.record_figures(result, 1500, measured)   # again: the table is replaced, not added
+    text = measured.read_text()
+    assert text.count("[swap]") == 1 and text.count("# python -m fsutils.evaluate swap") == 1
+    data = tomllib.loads(text)
+    assert data["ccp_splits"] == {"train": 1, "val": 2, "test": 3} and data["blend"] == {"split": "val"}
+    assert data["swap"]["step"] == 1500 and data["swap"]["images"] == 3
+    assert data["swap"]["methods"]["cagan"] == [0.512, 0.01, 0.07]
+    monkeypatch.setattr(course, "MEASURED_FILE", measured)
+    course.figures.cache_clear()
+    try:
+        assert course.swap_scores()["colour"]["known_l1"] == 0.1
+        table = course.swap_table()
+        assert "after 1,500 training steps" in table[0] and "| CAGAN | 0.512 | 0.0100 | 0.0700 |" in table
+        assert "beats colour transfer (0.070 against 0.100)" in course.swap_verdict()
+    finally:
+        course.figures.cache_clear()
+
+
+def test_ship_command_refuses_a_missing_ccp_folder_before_shipping(tmp_path, capsys):
+    _checkpoint(tmp_path / "last.pt")
+    with pytest.raises(SystemExit) as e:
+        ship.main([str(tmp_path / "last.pt"), "--measure", str(tmp_path / "nowhere")])
+    assert e.value.code == 2 and "is not a folder" in capsys.readouterr().err

@@ -1,14 +1,16 @@
 """Ship a trained garment-swap generator inside the package.
 
-    python -m fsutils.swap.ship runs/cagan/best.pt --stages runs/cagan [more snapshot folders]
+    python -m fsutils.swap.ship runs/cagan/best.pt --stages runs/cagan [more folders] --measure CCP_ROOT
 
 writes the generator of a training checkpoint (``last.pt``, ``best.pt``, a ``generator_step<N>.pt``
 snapshot or an export) in half precision to ``fsutils/assets/ccp_cagan.pth``, writes (or
 rewrites) its registry entry ``[ccp_cagan]`` in ``fsutils/weights/registry.toml`` with the file's
-SHA-256, size and training step, and — with ``--stages RUN`` — draws the run's snapshots and the
-shipped generator on the bundled samples into ``fsutils/assets/swap_stages.png`` (how the
-generator learned, for the course). Afterwards ``swap_garment`` uses the shipped file by default,
-offline. Measure it with ``python -m fsutils.evaluate swap --ccp-root DIR``.
+SHA-256, size and training step; with ``--stages RUN …`` it draws the snapshots of those folders
+and the shipped generator on the bundled samples into ``fsutils/assets/swap_stages.png`` (how the
+generator learned, for the course), and with ``--measure CCP_ROOT`` it measures the shipped
+generator on the test split (``python -m fsutils.evaluate swap``) and writes the figures into the
+``[swap]`` table of ``fsutils/assets/measured.toml`` (README's table and notebook 09 read them).
+Afterwards ``swap_garment`` uses the shipped file by default, offline.
 """
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ import argparse
 import hashlib
 import re
 import sys
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +34,7 @@ from .data import SIZE
 from .garment import DEFAULT_SWAP_WEIGHTS
 
 __all__ = ["ASSETS_DIR", "STAGES_FILE", "STAGE_EXAMPLES", "checkpoint_step", "registry_entry",
-           "write_entry", "ship_generator", "snapshot_steps", "render_stages", "read_stages",
+           "replace_table", "write_entry", "record_figures", "ship_generator", "snapshot_steps", "render_stages", "read_stages",
            "main"]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
@@ -73,11 +77,12 @@ notes = "half precision, about {size / 1e6:.1f} MB, shipped inside the package: 
 '''
 
 
-def write_entry(registry: str | Path, name: str, entry: str) -> None:
-    """Put the table ``entry`` into the registry file: in place of the table ``[name]`` (and its
-    sub-tables) when there is one, else at the end. The result is read back before it replaces
-    the file, so a malformed entry never lands."""
-    path = Path(registry)
+def replace_table(path: str | Path, name: str, entry: str, check: Callable[[Path], None]) -> None:
+    """Put the TOML table ``entry`` into the file ``path``: in place of the table ``[name]`` (and
+    its sub-tables ``[name.…]``) when there is one, else at the end. ``check(candidate)`` reads
+    the new text back (raising when it is wrong) before it replaces the file, so a malformed
+    entry never lands."""
+    path = Path(path)
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     head = next((i for i, line in enumerate(lines) if line.strip() == f"[{name}]"), None)
     if head is None:
@@ -92,13 +97,59 @@ def write_entry(registry: str | Path, name: str, entry: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     try:
-        entries = read_registry(tmp)
-        if name not in entries:
-            raise W.WeightsError(f"the new entry {name!r} is not in {tmp}")
+        check(tmp)
     except BaseException:
         tmp.unlink()
         raise
     tmp.replace(path)
+
+
+def write_entry(registry: str | Path, name: str, entry: str) -> None:
+    """Put the registry entry ``entry`` (the table ``[name]``) into the registry file
+    (:func:`replace_table`; the file is read as the registry before it lands)."""
+    def check(tmp: Path) -> None:
+        if name not in read_registry(tmp):
+            raise W.WeightsError(f"the new entry {name!r} is not in {tmp}")
+
+    replace_table(registry, name, entry, check)
+
+
+_FIGURES_COMMENT = """\
+# python -m fsutils.evaluate swap --ccp-root DIR (the test split; known-answer swaps: each photo's
+# own upper-body garment recoloured inside its annotation) on the shipped ccp_cagan, trained for
+# `step` steps. Per method: garment IoU (α > 0.5 for CAGAN, the cloth model's upper-body mask for
+# the baselines; nan for doing nothing), outside_l1, known_l1. Written by
+# python -m fsutils.swap.ship … --measure DIR (or by hand after measuring).
+"""
+
+
+def record_figures(result: dict, step: int | None, measured: str | Path | None = None) -> None:
+    """Write the figures of :func:`fsutils.swap.evaluate.evaluate_swap` (``result``) for the
+    generator of training step ``step`` as the ``[swap]`` table of ``measured.toml`` (default the
+    kit's, :data:`fsutils.course.MEASURED_FILE`), where README's table and the course read them."""
+    from fsutils import course
+
+    path = Path(measured or course.MEASURED_FILE)
+    scores = result["scores"]
+    fmt = ("{:.3f}", "{:.4f}", "{:.4f}")
+    rows = [f"{m} = [" + ", ".join("nan" if v != v else f.format(v) for f, v in zip(
+        fmt, (scores[m]["mask_iou"], scores[m]["outside_l1"], scores[m]["known_l1"]))) + "]"
+        for m in ("cagan", "nothing", "colour", "pattern") if m in scores]
+    entry = (f'[swap]\nsplit = "{result["split"]}"\nimages = {result["images"]}\n'
+             f'step = {step if step is not None else 0}\n'
+             'columns = ["mask_iou", "outside_l1", "known_l1"]\n\n[swap.methods]\n'
+             + "\n".join(rows) + "\n")
+    if "[swap]" not in path.read_text(encoding="utf-8").splitlines():
+        entry = _FIGURES_COMMENT + entry
+
+    def check(tmp: Path) -> None:
+        with tmp.open("rb") as f:
+            if set(tomllib.load(f)["swap"]["methods"]) != set(scores) & {"cagan", "nothing",
+                                                                         "colour", "pattern"}:
+                raise ValueError(f"the [swap] figures in {tmp} are not the measured ones")
+
+    replace_table(path, "swap", entry, check)
+    course.figures.cache_clear()
 
 
 def ship_generator(checkpoint: str | Path, *, name: str = DEFAULT_SWAP_WEIGHTS,
@@ -180,10 +231,17 @@ def main(argv: list[str] | None = None) -> int:
                         f"the shipped generator into {STAGES_FILE.relative_to(ASSETS_DIR.parent.parent)}")
     p.add_argument("--step", type=int, help="the checkpoint's training step (default: read from it)")
     p.add_argument("--name", default=DEFAULT_SWAP_WEIGHTS, help="registry name and file name")
+    p.add_argument("--measure", type=Path, metavar="CCP_ROOT",
+                   help="then measure the shipped generator on the test split (as python -m "
+                        "fsutils.evaluate swap) and write the figures into fsutils/assets/measured.toml")
+    p.add_argument("--device", default=None, help="device of the measurement")
     args = p.parse_args(argv)
     if not args.checkpoint.is_file():
         p.error(f"{args.checkpoint} is not a file; give a checkpoint of python -m fsutils.train "
                 "--arch cagan (e.g. runs/cagan/best.pt).")
+    if args.measure is not None and not args.measure.is_dir():
+        p.error(f"--measure {args.measure} is not a folder; give the folder that holds photos/, "
+                "annotations/ and label_list.mat.")
     snapshots: dict[int, Path] = {}
     for folder in args.stages or ():
         found = snapshot_steps(folder)
@@ -201,6 +259,14 @@ def main(argv: list[str] | None = None) -> int:
                   if shipped["step"] is None or s < shipped["step"]}
         stages[f"step {shipped['step']:,}, shipped" if shipped["step"] else "shipped"] = shipped["path"]
         print("training stages drawn into", render_stages(stages), "—", ", ".join(stages))
+    if args.measure is not None:
+        from .evaluate import evaluate_swap, last_line, swap_table
+
+        result = evaluate_swap(args.measure, str(shipped["path"]), "test", device=args.device)
+        record_figures(result, shipped["step"])
+        print("\n".join([f"split={result['split']} images={result['images']}",
+                         *swap_table(result["scores"]), last_line(result["scores"])]))
+        print("figures written to the [swap] table of fsutils/assets/measured.toml")
     return 0
 
 
