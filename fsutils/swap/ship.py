@@ -124,7 +124,7 @@ _FIGURES_COMMENT = """\
 
 
 def record_figures(result: dict, step: int | None, measured: str | Path | None = None) -> None:
-    """Write the figures of :func:`fsutils.swap.evaluate.evaluate_swap` (``result``) for the
+    """Write the figures of :func:`fsutils.evaluation.swap.evaluate_swap` (``result``) for the
     generator of training step ``step`` as the ``[swap]`` table of ``measured.toml`` (default the
     kit's, :data:`fsutils.course.MEASURED_FILE`), where README's table and the course read them."""
     from fsutils import course
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
         stages[f"step {shipped['step']:,}, shipped" if shipped["step"] else "shipped"] = shipped["path"]
         print("training stages drawn into", render_stages(stages), "—", ", ".join(stages))
     if args.measure is not None:
-        from .evaluate import evaluate_swap, last_line, swap_table
+        from fsutils.evaluation.swap import evaluate_swap, last_line, swap_table
 
         result = evaluate_swap(args.measure, str(shipped["path"]), "test", device=args.device)
         record_figures(result, shipped["step"])

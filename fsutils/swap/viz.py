@@ -78,7 +78,7 @@ def show_methods(parts: dict[str, Any], size: float = 2.6, device: Any = None) -
     """One swap (:func:`fsutils.swap.garment.swap_parts`) beside the two baselines on the same
     crop, inside the person's garment mask: colour transfer (Lab mean and standard deviation of
     the article) and pattern try-on (the article as the painting for Magenta)."""
-    from .evaluate import colour_transfer, pattern_tryon
+    from fsutils.evaluation.swap import colour_transfer, pattern_tryon
 
     x_i, y_j = parts["x_i"].astype(np.float32) / 255, parts["y_j"].astype(np.float32) / 255
     colour = colour_transfer(x_i, parts["mask"], y_j, parts["y_j_mask"])

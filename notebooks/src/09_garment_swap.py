@@ -25,21 +25,13 @@
 # is much faster on a GPU: *Runtime → Change runtime type → GPU*.
 
 # %%
-# Setup. On Colab: install the kit without its dependencies, then only what Colab lacks of them
-# (env.install_missing, e.g. the TensorFlow Lite reader): Colab's own GPU-enabled torch,
-# torchvision, numpy and widgets stay as they are.
+# Setup. On Colab: install the kit, leaving Colab's own torch, numpy and widgets as they are.
 import sys
 if "google.colab" in sys.modules:
     # !pip install -q --no-deps "git+https://github.com/fsutils-kit/fsutils"
-    from fsutils import env
-    env.install_missing()
-    from google.colab import output
-    output.enable_custom_widget_manager()
-
-import fsutils
+    pass
 from fsutils import env
-env.report()               # torch version, device, and what to do on Colab without a GPU
-TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, few steps
+TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in automatic test runs
 
 # %%
 # %matplotlib inline
@@ -51,7 +43,7 @@ from fsutils import course, data, weights
 from fsutils.models.cagan import LossWeights
 from fsutils.pipeline import Pipeline
 from fsutils.swap import data as swap_data, samples, ship, train as swap_train, viz as swap_viz
-from fsutils.swap import evaluate as swap_eval
+from fsutils.evaluation import swap as swap_eval
 from fsutils.swap.garment import DEFAULT_SWAP_WEIGHTS, swap_parts
 from fsutils.widgets import SwapPanel
 
