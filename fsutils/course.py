@@ -151,8 +151,10 @@ def swap_table() -> list[str]:
     from fsutils.evaluation.swap import swap_table as rows
 
     s = figures()["swap"]
-    return [f"{split_name(s['split'])} photos, {s['images']} with an upper-body garment; the "
-            f"shipped generator after {s['step']:,} training steps:", "", *rows(swap_scores())]
+    n = figures()["ccp_splits"][s["split"]]
+    return [f"{_SPLIT_NAMES[s['split']].capitalize()} split ({n} photos), the {s['images']} with an "
+            f"upper-body garment; the shipped generator after {s['step']:,} training steps:", "",
+            *rows(swap_scores())]
 
 
 def swap_verdict() -> str:

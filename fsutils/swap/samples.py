@@ -1,6 +1,6 @@
 """Bundled people and articles for garment swaps (no dataset needed).
 
-The kit's sample photos come with their annotations (:func:`fsutils.placement.sample_groundtruth`),
+The kit's sample photos come with their annotations (:func:`fsutils.evaluation.placement.sample_groundtruth`),
 so each sample whose upper-body garment is large enough is both a person to dress and, cut out on
 white, an article to put on someone else. A painting cut to the shape of one of those garments
 gives a patterned article.
@@ -36,7 +36,7 @@ class Article:
 
 def sample_person(name: str) -> tuple[np.ndarray, np.ndarray]:
     """A bundled sample photo (uint8 H×W×3) and its annotated upper-body garment (bool H×W)."""
-    from fsutils.placement import sample_groundtruth
+    from fsutils.evaluation.placement import sample_groundtruth
 
     photo = np.asarray(fio.load_image(fio.sample_path(name)))
     return photo, garment_mask(sample_groundtruth(name), (UPPER,))
@@ -45,7 +45,7 @@ def sample_person(name: str) -> tuple[np.ndarray, np.ndarray]:
 def sample_people() -> list[str]:
     """The bundled sample photos whose upper-body garment covers at least
     :data:`MIN_SAMPLE_FRACTION` of the photo (names like ``"ccp_0001"``)."""
-    from fsutils.placement import sample_groundtruth
+    from fsutils.evaluation.placement import sample_groundtruth
 
     names = [p.stem for p in fio.sample_photos()]
     return [n for n in names if garment_mask(sample_groundtruth(n), (UPPER,)).mean()
