@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         stages = {f"step {s:,}": snapshots[s] for s in sorted(snapshots)
                   if shipped["step"] is None or s < shipped["step"]}
         stages[f"step {shipped['step']:,}, shipped" if shipped["step"] else "shipped"] = shipped["path"]
-        print("training stages drawn into", render_stages(stages), "—", ", ".join(stages))
+        print("training stages drawn into", render_stages(stages), "—", "; ".join(stages))
     if args.measure is not None:
         from fsutils.evaluation.swap import evaluate_swap, last_line, swap_table
 
