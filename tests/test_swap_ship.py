@@ -130,6 +130,20 @@ def test_shipped_generator_loads_offline_and_swaps_a_sample(tmp_path, monkeypatc
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
 
 
+@pytest.mark.slow  # the cloth model segments the photo
+def test_swap_garment_with_nothing_but_two_images(tmp_path, monkeypatch):
+    """The defaults alone, offline: the shipped generator, and the cloth model finds the top."""
+    monkeypatch.delenv("FSUTILS_WEIGHTS_MIRROR", raising=False)
+    monkeypatch.setenv("FSUTILS_WEIGHTS_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("FSUTILS_OFFLINE", "1")
+    photo, top = samples.sample_person("ccp_0500")
+    article = samples.sample_articles()["mondrian top"]
+    out = np.asarray(swap_garment(photo, article.image))
+    assert out.shape == photo.shape
+    changed = np.abs(out.astype(int) - photo).sum(-1) > 30
+    assert changed[top].mean() > 0.2 and changed[~top].mean() < 0.05
+
+
 # ------------------------------------------------------------------------------- stages, samples
 @pytest.mark.slow
 def test_stages_picture_keeps_its_labels_and_examples(tmp_path):

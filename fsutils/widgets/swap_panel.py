@@ -36,6 +36,7 @@ class ArticlePicker(ImagePicker):
         self.status = W.HTML()
         self.mask: np.ndarray | None = None
         super().__init__("Upload article")
+        self.upload.layout.width = "180px"  # the label whole
         self.add_class("fsutils-article-picker")
         self.dropdown.observe(lambda c: self._pick_sample(), names="value")
         self._pick_sample()
