@@ -174,7 +174,7 @@ print(course.swap_verdict())
 # %% [markdown]
 # Recolouring is exactly what colour transfer does, so on these swaps it is a strong opponent:
 # read the table for where CAGAN wins and where it loses. Measure it yourself on a few test photos
-# (about two seconds a photo on a CPU, most of it the baselines):
+# (a few seconds a photo on a CPU, most of it the baselines):
 
 # %%
 n_test = 2 if TINY else 8
