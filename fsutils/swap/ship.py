@@ -9,8 +9,9 @@ SHA-256, size and training step; with ``--stages RUN …`` it draws the snapshot
 and the shipped generator on the bundled samples into ``fsutils/assets/swap_stages.png`` (how the
 generator learned, for the course), and with ``--measure CCP_ROOT`` it measures the shipped
 generator on the test split (``python -m fsutils.evaluate swap``) and writes the figures into the
-``[swap]`` table of ``fsutils/assets/measured.toml`` (README's table and notebook 09 read them).
-Afterwards ``swap_garment`` uses the shipped file by default, offline.
+``[swap]`` table of ``fsutils/assets/measured.toml``, which notebook 09 reads and
+``python tools/notebooks.py build`` writes into docs/results.md. Afterwards ``swap_garment`` uses
+the shipped file by default, offline.
 """
 from __future__ import annotations
 
@@ -126,7 +127,7 @@ _FIGURES_COMMENT = """\
 def record_figures(result: dict, step: int | None, measured: str | Path | None = None) -> None:
     """Write the figures of :func:`fsutils.evaluation.swap.evaluate_swap` (``result``) for the
     generator of training step ``step`` as the ``[swap]`` table of ``measured.toml`` (default the
-    kit's, :data:`fsutils.course.MEASURED_FILE`), where README's table and the course read them."""
+    kit's, :data:`fsutils.course.MEASURED_FILE`), where the course and the documents read them."""
     from fsutils import course
 
     path = Path(measured or course.MEASURED_FILE)
