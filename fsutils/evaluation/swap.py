@@ -36,8 +36,8 @@ __all__ = ["outside_l1", "masked_l1", "recolour", "colour_transfer", "pattern_tr
            "KnownAnswer", "known_answer", "known_answer_cases", "Scores", "METHODS",
            "score_generator", "evaluate_swap", "swap_table", "last_line"]
 
-#: Rows of the table: CAGAN, the two baselines, and doing nothing.
-METHODS = ("cagan", "colour", "pattern", "nothing")
+#: Rows of the table, in order: CAGAN, doing nothing, and the two baselines.
+METHODS = ("cagan", "nothing", "colour", "pattern")
 
 
 def _check(*arrays: np.ndarray) -> None:
@@ -102,10 +102,12 @@ def colour_transfer(person: np.ndarray, mask: np.ndarray, article: np.ndarray,
 
 
 def pattern_tryon(person: np.ndarray, mask: np.ndarray, article: np.ndarray,
-                  size: int = 256, device: Any = None) -> np.ndarray:
+                  size: int = 256, device: Any = None,
+                  article_mask: np.ndarray | None = None) -> np.ndarray:
     """The pattern try-on baseline: ``article`` as the painting for the kit's Magenta style
     transfer (instance statistics inside ``mask``), pasted inside ``mask``. Images float 0..1
-    at the same size; ``size`` is Magenta's working size (longer side)."""
+    at the same size; ``size`` is Magenta's working size (longer side). With ``article_mask``
+    the painting is the article's box only (less of the white around a flat-lay)."""
     from fsutils import io as fio
     from fsutils.style import magenta_transfer
 
@@ -114,6 +116,9 @@ def pattern_tryon(person: np.ndarray, mask: np.ndarray, article: np.ndarray,
     out = np.array(person, np.float32)
     if not m.any():
         return out
+    if article_mask is not None and np.any(article_mask):
+        ys, xs = np.nonzero(article_mask)
+        article = article[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
     styled = magenta_transfer(fio.to_pil(person), fio.to_pil(article), mask=m, size=size,
                               device=device)
     styled = fio.to_float(styled.resize((person.shape[1], person.shape[0])))
@@ -257,7 +262,8 @@ def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test"
         x_i, y_j = case.x_i.astype(np.float32) / 255, case.y_j.astype(np.float32) / 255
         scores.add("colour", case, colour_transfer(x_i, pred, y_j, case.y_j_mask), pred)
         if pattern:
-            scores.add("pattern", case, pattern_tryon(x_i, pred, y_j, device=device), pred)
+            scores.add("pattern", case, pattern_tryon(x_i, pred, y_j, device=device,
+                                                      article_mask=case.y_j_mask), pred)
     return {"split": split, "images": len(cases), "scores": scores.summary()}
 
 

@@ -16,6 +16,8 @@
   sliders, showing the same crop of the hard paste, the saliency blend and the chosen mode with a
   seam score for each, and the chosen mode's weight.
 - :class:`PipelinePanel` — all of the above on one photo, plus saving the results.
+- :class:`SwapPanel` — garment swap: a person and an article (:class:`ArticlePicker`: bundled or
+  uploaded), the swap generator's α, x̃ and the swap.
 
 Every panel is an ``ipywidgets.VBox`` (display it, or leave it as a cell's last expression) with
 one ``Output`` that is redrawn when a control changes (``observe``) or when another panel changes
@@ -49,7 +51,8 @@ from .explorers import SaliencyExplorer, SegmentationExplorer
 from .pickers import GarmentPicker, ImagePicker, PhotoPicker, StylePicker, colab_upload
 from .pipeline_panel import PipelinePanel
 from .style_panel import StylePanel
+from .swap_panel import ArticlePicker, SwapPanel
 
 __all__ = ["PhotoPicker", "StylePicker", "GarmentPicker", "SegmentationExplorer",
            "SaliencyExplorer", "StylePanel", "BlendPanel", "PipelinePanel", "colab_upload",
-           "compose", "show", "DISPLAY_HEIGHT", "ImagePicker", "Panel"]
+           "compose", "show", "DISPLAY_HEIGHT", "ImagePicker", "Panel", "SwapPanel", "ArticlePicker"]
