@@ -129,7 +129,7 @@ def test_garment_checkboxes_change_the_mask(pipe):
     seg = widgets.SegmentationExplorer(pipe)
     both = pixels(seg)
     seg.garments.boxes[2].value = False
-    assert seg.garments.classes == (1, 3)
+    assert seg.garments.garments == (1, 3)
     assert (pixels(seg) != both).any()
     assert [b.description for b in seg.garments.boxes.values()] == list(NAMES[1:])
 
@@ -371,7 +371,7 @@ def test_zoom_box_moved_by_the_user_stays_when_a_garment_is_ticked(pipe):
     rng = np.random.default_rng(7)                 # a new photo places it again
     pipe.set_image(Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)))
     x0, y0, x1, y1 = panel.crop_box()
-    crop = pipe.mask(panel.garments.classes)[y0:y1, x0:x1]
+    crop = pipe.mask(panel.garments.garments)[y0:y1, x0:x1]
     assert crop.any() and not crop.all()
 
 

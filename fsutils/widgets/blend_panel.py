@@ -93,7 +93,7 @@ class BlendPanel(Panel):
         photo, and for a new garment choice only while the box is still where it was put (a box
         the user moved stays where they moved it)."""
         h, w = mask.shape
-        key = f"{self.pipe.image_key}/{self.garments.classes}"
+        key = f"{self.pipe.image_key}/{self.garments.garments}"
         if key == self._box_key:
             return
         same_photo = self._box_key is not None and self._box_key.startswith(
@@ -142,13 +142,13 @@ class BlendPanel(Panel):
     def render(self) -> None:
         from fsutils.blend import seam_score
 
-        classes = self.garments.classes
-        if not classes:
+        chosen = self.garments.garments
+        if not chosen:
             self.show_text("Tick at least one garment.")
             return
         if not self._ensure_style():
             return
-        mask = self.pipe.mask(classes)
+        mask = self.pipe.mask(chosen)
         self._place_box(mask)
         params = self.params
         self._enable_used_sliders(params)
@@ -162,14 +162,14 @@ class BlendPanel(Panel):
         crops, self.seam = [], {}
         mcrop = mask[y0:y1, x0:x1]
         for m in compare:
-            crop = self.views.blend(params.replace(mode=m), garments=classes, box=box)
+            crop = self.views.blend(params.replace(mode=m), garments=chosen, box=box)
             self.seam[m] = seam_score(crop, mcrop)
             score = "n/a (no edge here)" if math.isnan(self.seam[m]) else f"{self.seam[m]:.3f}"
             crops.append((crop, f"{blend_mode(m).label}: seam {score}"))
-        weight = self.views.weight(params, garments=classes, box=box)
+        weight = self.views.weight(params, garments=chosen, box=box)
         if weight is not None:
             crops.append((fio.to_uint8(weight), f"weight W ({blend_mode(params.mode).label})"))
-        frame = fio.to_pil(self.views.blend(params, garments=classes, size=size))
+        frame = fio.to_pil(self.views.blend(params, garments=chosen, size=size))
         ImageDraw.Draw(frame).rectangle((round(x0 * scale), round(y0 * scale),
                                          round(x1 * scale) - 1, round(y1 * scale) - 1),
                                         outline=(0, 200, 255), width=2)

@@ -35,8 +35,8 @@ class SegmentationExplorer(Panel):
         labels = self.pipe.labels()
         photo = self.pipe.content
         over = overlay(photo, labels, opacity=float(self.opacity.value))
-        classes = self.garments.classes
-        mask = self.pipe.mask(classes) if classes else np.zeros(labels.shape, bool)
+        chosen = self.garments.garments
+        mask = self.pipe.mask(chosen) if chosen else np.zeros(labels.shape, bool)
         cut = np.where(mask[..., None], photo, 0.25 * photo + 0.75)
         shares = ", ".join(f"{self.pipe.class_names[i]} {100 * np.mean(labels == i):.1f}%"
                            for i in range(1, len(self.pipe.class_names)))

@@ -216,7 +216,7 @@ class StylePicker(ImagePicker):
 
 
 class GarmentPicker(W.HBox):
-    """One checkbox per garment class (by name); ``.classes`` is the chosen label indices.
+    """One checkbox per garment class (by name); ``.garments`` is the chosen label indices.
     ``names`` defaults to the cloth models' classes (:data:`fsutils.segment.CLASS_NAMES`)."""
 
     def __init__(self, names: Iterable[str] | None = None,
@@ -234,15 +234,15 @@ class GarmentPicker(W.HBox):
         self.add_class("fsutils-garments")
 
     @property
-    def classes(self) -> tuple[int, ...]:
+    def garments(self) -> tuple[int, ...]:
         return tuple(i for i, b in self.boxes.items() if b.value)
 
-    @classes.setter
-    def classes(self, value: Iterable[int | str]) -> None:
+    @garments.setter
+    def garments(self, value: Iterable[int | str]) -> None:
         chosen = resolve_garments(value, self.names)
         for i, b in self.boxes.items():
             b.value = i in chosen
 
-    def observe_classes(self, callback: Callable[[tuple[int, ...]], None]) -> None:
+    def observe_garments(self, callback: Callable[[tuple[int, ...]], None]) -> None:
         for b in self.boxes.values():
-            b.observe(lambda c: callback(self.classes), names="value")
+            b.observe(lambda c: callback(self.garments), names="value")

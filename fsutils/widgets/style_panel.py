@@ -130,7 +130,7 @@ class StylePanel(Panel):
         spec = {"method": m.name, "style": style, "style_size": self.size.value,
                 "params": self.params()}
         if m.masked and self.masked.value:
-            spec["garments"] = self.garments.classes if self.garments else self.pipe.garments()
+            spec["garments"] = self.garments.garments if self.garments else self.pipe.garments()
         return spec
 
     def _callback(self, step: int, image: Image.Image, losses: dict[str, float]) -> None:
