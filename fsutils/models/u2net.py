@@ -99,16 +99,32 @@ class RSU4F(nn.Module):
         return hx1d + hxin
 
 
-class _U2Base(nn.Module):
-    """Shared encoder/decoder wiring of U2NET and U2NETP (six stages, deep supervision)."""
+#: A block: (height, in, mid, out) channels; height 0 is the dilated RSU-4F, ``in`` None the
+#: model's input channels.
+Block = tuple[int, int | None, int, int]
 
-    def _build(self, stages: list[nn.Module], decoders: list[nn.Module], side_in: list[int], out_ch: int):
-        for i, m in enumerate(stages, start=1):
-            setattr(self, f"stage{i}", m)
+
+def _block(height: int, in_ch: int, mid_ch: int, out_ch: int) -> nn.Module:
+    return RSU4F(in_ch, mid_ch, out_ch) if height == 0 else RSU(height, in_ch, mid_ch, out_ch)
+
+
+class _U2Base(nn.Module):
+    """Shared encoder/decoder wiring of U2NET and U2NETP (six stages, deep supervision), built
+    from the class's ``STAGES`` (encoder stages 1–6) and ``DECODERS`` (stages 5d down to 1d)."""
+
+    STAGES: tuple[Block, ...] = ()
+    DECODERS: tuple[Block, ...] = ()
+
+    def __init__(self, in_ch: int = 3, out_ch: int = 1):
+        super().__init__()
+        for i, (h, c_in, mid, c_out) in enumerate(self.STAGES, start=1):
+            setattr(self, f"stage{i}", _block(h, in_ch if c_in is None else c_in, mid, c_out))
             if i < 6:
                 setattr(self, f"pool{i}{i + 1}", nn.MaxPool2d(2, stride=2, ceil_mode=True))
-        for i, m in zip(range(5, 0, -1), decoders):
-            setattr(self, f"stage{i}d", m)
+        for i, block in zip(range(5, 0, -1), self.DECODERS):
+            setattr(self, f"stage{i}d", _block(*block))
+        # side i reads decoder stage i (stage 6 for side 6)
+        side_in = [b[3] for b in reversed(self.DECODERS)] + [self.STAGES[-1][3]]
         for i, c in enumerate(side_in, start=1):
             setattr(self, f"side{i}", nn.Conv2d(c, out_ch, 3, padding=1))
         self.outconv = nn.Conv2d(6 * out_ch, out_ch, 1)
@@ -136,28 +152,16 @@ class _U2Base(nn.Module):
 class U2NET(_U2Base):
     """Full U-2-Net (176 MB checkpoint). ``forward`` returns logits ``(d0, d1, …, d6)``."""
 
-    def __init__(self, in_ch: int = 3, out_ch: int = 1):
-        super().__init__()
-        self._build(
-            stages=[RSU(7, in_ch, 32, 64), RSU(6, 64, 32, 128), RSU(5, 128, 64, 256),
-                    RSU(4, 256, 128, 512), RSU4F(512, 256, 512), RSU4F(512, 256, 512)],
-            decoders=[RSU4F(1024, 256, 512), RSU(4, 1024, 128, 256), RSU(5, 512, 64, 128),
-                      RSU(6, 256, 32, 64), RSU(7, 128, 16, 64)],
-            side_in=[64, 64, 128, 256, 512, 512],
-            out_ch=out_ch,
-        )
+    STAGES = ((7, None, 32, 64), (6, 64, 32, 128), (5, 128, 64, 256), (4, 256, 128, 512),
+              (0, 512, 256, 512), (0, 512, 256, 512))
+    DECODERS = ((0, 1024, 256, 512), (4, 1024, 128, 256), (5, 512, 64, 128), (6, 256, 32, 64),
+                (7, 128, 16, 64))
 
 
 class U2NETP(_U2Base):
     """U-2-Net† (small, 4.7 MB). ``forward`` returns logits ``(d0, d1, …, d6)``."""
 
-    def __init__(self, in_ch: int = 3, out_ch: int = 1):
-        super().__init__()
-        self._build(
-            stages=[RSU(7, in_ch, 16, 64), RSU(6, 64, 16, 64), RSU(5, 64, 16, 64),
-                    RSU(4, 64, 16, 64), RSU4F(64, 16, 64), RSU4F(64, 16, 64)],
-            decoders=[RSU4F(128, 16, 64), RSU(4, 128, 16, 64), RSU(5, 128, 16, 64),
-                      RSU(6, 128, 16, 64), RSU(7, 128, 16, 64)],
-            side_in=[64] * 6,
-            out_ch=out_ch,
-        )
+    STAGES = ((7, None, 16, 64), (6, 64, 16, 64), (5, 64, 16, 64), (4, 64, 16, 64),
+              (0, 64, 16, 64), (0, 64, 16, 64))
+    DECODERS = ((0, 128, 16, 64), (4, 128, 16, 64), (5, 128, 16, 64), (6, 128, 16, 64),
+                (7, 128, 16, 64))
