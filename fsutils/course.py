@@ -2,6 +2,7 @@
 
 - :func:`defaults`: the kit's default models and modes, read from the modules that define them
   (every notebook prints them, so a notebook can never name another default than the kit uses).
+- :func:`sample_photo`: a bundled photo at the working size, as the notebooks open it.
 - :func:`figures`: the measured figures (segmentation IoU, the shipped model's training record,
   the blend placement scores, the garment swap's scores), read from
   ``fsutils/assets/measured.toml``. The notebooks display them through the functions below
@@ -18,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MEASURED_FILE", "GENERATED", "defaults", "figures", "segmentation_rows",
+__all__ = ["MEASURED_FILE", "GENERATED", "defaults", "sample_photo", "figures", "segmentation_rows",
            "segmentation_table", "blend_scores", "blend_table", "training_table", "headline",
            "split_name", "swap_scores", "swap_table", "swap_verdict"]
 
@@ -39,6 +40,20 @@ def defaults() -> dict[str, str]:
     saliency = inspect.signature(SaliencyModel).parameters["weights"].default
     return {"cloth segmentation": DEFAULT_CLOTH_WEIGHTS, "saliency": saliency,
             "style method": DEFAULT_METHOD, "blend mode": DEFAULT_MODE}
+
+
+def sample_photo(name: str, size: int | None = None) -> Any:
+    """The bundled photo ``name`` (e.g. ``"ccp_0006"``) as an RGB PIL image, its longest side at
+    most ``size`` px (default :func:`fsutils.env.default_work_size`: 512 on a CPU, 1024 on a
+    GPU); prints its size and the names of the other bundled photos."""
+    from fsutils import env
+    from fsutils import io as fio
+
+    photo = fio.fit_long_side(fio.load_image(fio.sample_path(name)),
+                              size or env.default_work_size(), enlarge=False)
+    print("photo:", photo.size, "— other samples:",
+          ", ".join(p.stem for p in fio.sample_photos()))
+    return photo
 
 
 @lru_cache(maxsize=1)

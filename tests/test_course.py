@@ -330,3 +330,15 @@ def test_the_style_panel_captions_are_page_text(pipe):
     caption, widths, margins = _caption_row(panel)
     assert "photo" in caption and "stylised (latest run)" in caption
     assert abs(sum(widths) + sum(margins) - 100) < 0.01
+
+
+def test_sample_photo_is_at_the_working_size_and_names_the_other_samples(capsys):
+    from fsutils import io as fio
+
+    full = fio.load_image(fio.sample_path("ccp_0006"))
+    photo = course.sample_photo("ccp_0006", 200)
+    assert max(photo.size) == 200 and photo.mode == "RGB"
+    assert abs(photo.width / photo.height - full.width / full.height) < 0.01
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"photo: {photo.size} — other samples: ") and "ccp_0500" in line
+    assert course.sample_photo("ccp_0006", 10_000).size == full.size  # never enlarged

@@ -52,14 +52,11 @@ TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in autom
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
-from fsutils import io as fio, viz, weights, widgets
+from fsutils import course, viz, weights, widgets
 from fsutils.pipeline import Pipeline
 
-WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
-PHOTO = "ccp_0006"
-photo = fio.load_image(fio.sample_path(PHOTO))
-photo.thumbnail((WORK, WORK))
-print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
+# the photo at the working size (longest side 512 px on a CPU, 1024 on a GPU); try another
+photo = course.sample_photo(PHOTO := "ccp_0006")
 
 # %% [markdown]
 # ## The model and its weights
@@ -74,7 +71,6 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 # and explains what to do when a download fails.
 
 # %%
-from fsutils import course
 from fsutils.segment import ClothSegmenter, CLASS_NAMES
 
 print("the kit's defaults:", course.defaults())
@@ -130,7 +126,7 @@ display(viz.panels([masks["upper body"], masks["lower body"], masks["full body"]
 # per photo, everything else is instant.
 
 # %%
-pipe = Pipeline(segment=segmenter, photo_size=WORK)
+pipe = Pipeline(segment=segmenter, photo_size=env.default_work_size())
 pipe.set_image(photo, name=PHOTO)      # the panels open on this photo; pick another one
 picker = widgets.PhotoPicker(pipe)
 picker

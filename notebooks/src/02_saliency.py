@@ -40,14 +40,11 @@ TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in autom
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
-from fsutils import io as fio, viz, weights, widgets
+from fsutils import course, viz, weights, widgets
 from fsutils.pipeline import Pipeline
 
-WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
-PHOTO = "ccp_0006"
-photo = fio.load_image(fio.sample_path(PHOTO))
-photo.thumbnail((WORK, WORK))
-print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
+# the photo at the working size (longest side 512 px on a CPU, 1024 on a GPU); try another
+photo = course.sample_photo(PHOTO := "ccp_0006")
 
 # %% [markdown]
 # ## The weights
@@ -56,7 +53,6 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 # `SaliencyModel("u2netp")` fetches it (with a progress bar, once, into the cache).
 
 # %%
-from fsutils import course
 print("the kit's defaults:", course.defaults())
 w = weights.get(course.defaults()["saliency"])
 size = f", {w.size / 1e6:.1f} MB" if w.size else ""      # when the registry knows it
@@ -95,7 +91,7 @@ display(viz.panels([S > 0.5, S ** 0.5, S ** 2], ["S > 0.5", "S ** 0.5 (spread)",
 # saliency says which *parts of the garment* are prominent.
 
 # %%
-pipe = Pipeline(saliency=saliency_model, photo_size=WORK)
+pipe = Pipeline(saliency=saliency_model, photo_size=env.default_work_size())
 pipe.set_image(photo, name=PHOTO)
 garments = pipe.mask(["upper body", "lower body", "full body"])
 inside = np.where(garments, pipe.saliency(), 0)

@@ -51,14 +51,11 @@ TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in autom
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
-from fsutils import io as fio, viz, weights, widgets
+from fsutils import course, io as fio, viz, weights, widgets
 from fsutils.pipeline import Pipeline
 
-WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
-PHOTO = "ccp_0006"
-photo = fio.load_image(fio.sample_path(PHOTO))
-photo.thumbnail((WORK, WORK))
-print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
+# the photo at the working size (longest side 512 px on a CPU, 1024 on a GPU); try another
+photo = course.sample_photo(PHOTO := "ccp_0006")
 
 # %%
 import torch
@@ -67,9 +64,8 @@ from fsutils.style import gatys_transfer, fast_stylize, adain_transfer, gram_mat
 SIZE = env.default_style_size()      # 256 on a CPU, 512 on a GPU (64 in test mode)
 STEPS = env.default_gatys_steps()    # 100 on a CPU, 300 on a GPU (3 in test mode)
 painting = fio.load_image(fio.sample_path("starry_night_vangogh"))
-from fsutils import course
 print("the kit's defaults:", course.defaults())
-pipe = Pipeline(photo_size=WORK)      # the cached pipeline: garment masks and the panel
+pipe = Pipeline(photo_size=env.default_work_size())      # the cached pipeline: garment masks and the panel
 pipe.set_image(photo, name=PHOTO)
 display(viz.panels([photo, painting], ["photo (content)", "painting (style)"]))
 

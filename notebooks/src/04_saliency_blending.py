@@ -54,16 +54,13 @@ TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in autom
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
-from fsutils import blend, io as fio, viz, widgets
+from fsutils import blend, course, viz, widgets
 from fsutils.evaluation import placement
 from fsutils.pipeline import Pipeline
 from fsutils.segment import GARMENT_CLASSES
 
-WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
-PHOTO = "ccp_0500"
-photo = fio.load_image(fio.sample_path(PHOTO))
-photo.thumbnail((WORK, WORK))
-print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
+# the photo at the working size (longest side 512 px on a CPU, 1024 on a GPU); try another
+photo = course.sample_photo(PHOTO := "ccp_0500")
 
 # %% [markdown]
 # ## Prepare the ingredients
@@ -72,9 +69,8 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 # image once (here the fast **candy** model); every blend afterwards takes milliseconds.
 
 # %%
-from fsutils import course
 print("the kit's defaults:", course.defaults())
-pipe = Pipeline(photo_size=WORK)
+pipe = Pipeline(photo_size=env.default_work_size())
 res = pipe.run(photo, method="fast", style="candy", garments=["upper body", "lower body", "full body"])
 C, S, B, M = res.content, res.stylized, res.mask, res.saliency
 P = pipe.probability()

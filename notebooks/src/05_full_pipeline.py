@@ -33,25 +33,20 @@ TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in autom
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
-from fsutils import io as fio, viz, weights, widgets
+from fsutils import course, viz, weights, widgets
 from fsutils.blend import BlendParams
 from fsutils.pipeline import Pipeline
 from fsutils.style import GatysParams, MagentaParams
 
-WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
-PHOTO = "ccp_0006"
-photo = fio.load_image(fio.sample_path(PHOTO))
-photo.thumbnail((WORK, WORK))
-print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.sample_photos()))
+# the photo at the working size (longest side 512 px on a CPU, 1024 on a GPU); try another
+photo = course.sample_photo(PHOTO := "ccp_0006")
 
 # %% [markdown]
 # ## Step by step with `Pipeline`
 
 # %%
-from fsutils import course
 print("the kit's defaults:", course.defaults())
-pipe = Pipeline(photo_size=WORK)
-pipe.set_image(photo, name=PHOTO)
+pipe = Pipeline(photo_size=env.default_work_size()).set_image(photo, name=PHOTO)
 labels = pipe.labels()                                   # stage 1
 saliency = pipe.saliency()                               # stage 2
 stylized = pipe.stylize("magenta", "starry_night_vangogh")   # stage 3 (the default method)
