@@ -3,9 +3,10 @@
 - :func:`defaults`: the kit's default models and modes, read from the modules that define them
   (every notebook prints them, so a notebook can never name another default than the kit uses).
 - :func:`figures`: the measured figures (segmentation IoU, the shipped model's training record,
-  the blend placement scores), read from ``fsutils/assets/measured.toml``. README's tables are
-  exactly :func:`segmentation_table` and :func:`blend_table` (a test checks it), and the notebooks
-  display the same tables instead of copying numbers.
+  the blend placement scores, the garment instances' AP50), read from
+  ``fsutils/assets/measured.toml``. README's tables are exactly :func:`segmentation_table`,
+  :func:`blend_table` and :func:`instance_table` (a test checks it), and the notebooks display the
+  same tables instead of copying numbers.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["MEASURED_FILE", "defaults", "figures", "segmentation_rows", "segmentation_table",
-           "blend_scores", "blend_table", "split_name"]
+           "blend_scores", "blend_table", "split_name", "instance_table", "instance_training"]
 
 MEASURED_FILE = Path(__file__).resolve().parent / "assets" / "measured.toml"
 _SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
@@ -90,3 +91,26 @@ def blend_table() -> list[str]:
                  for c in columns]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
+
+
+def instance_table() -> list[str]:
+    """Markdown lines of the garment instances' table (README's): segm AP50 per class of
+    ``ccp_maskrcnn`` on validation and test, the means and the mean bbox AP50; test in bold."""
+    inst = figures()["instances"]
+    classes = inst["classes"]
+    lines = ["| segm AP50 | " + " | ".join(classes) + " | garments | all 7 | bbox AP50 (all 7) |",
+             "|---|" + "---|" * (len(classes) + 3)]
+    for r in inst["rows"]:
+        bold = (lambda v: f"**{v:.3f}**") if r["split"] == "test" else (lambda v: f"{v:.3f}")
+        name = split_name(r["split"])
+        lines.append(f"| {f'**{name}**' if r['split'] == 'test' else name} | "
+                     + " | ".join(f"{v:.3f}" for v in r["segm"])
+                     + f" | {bold(r['garments'])} | {bold(r['all'])} | {r['bbox']:.3f} |")
+    return lines
+
+
+def instance_training() -> dict[str, Any]:
+    """The shipped garment detector's training record: ``steps``, mean training ``loss`` between
+    scores, validation ``val_segm_ap50_garments`` and ``val_segm_ap50`` at each step,
+    ``best_step`` (the shipped one) and ``val_photos`` (how many validation photos were scored)."""
+    return dict(figures()["instances"]["training"])

@@ -75,7 +75,7 @@ def test_the_control_character_check_catches_a_lost_backslash():
 
 def test_readme_tables_are_the_measured_tables():
     readme = README.read_text(encoding="utf-8")
-    for table in (course.segmentation_table(), course.blend_table()):
+    for table in (course.segmentation_table(), course.blend_table(), course.instance_table()):
         assert "\n".join(table) in readme, "README's table differs from fsutils/assets/" \
             "measured.toml; paste:\n" + "\n".join(table)
 
