@@ -97,6 +97,25 @@ def test_ap50_matches_a_case_worked_by_hand():
         pytest.approx((51 + 50 * 0) / 101, abs=1e-9)
 
 
+def test_precision_recall_curve_of_the_case_worked_by_hand():
+    from fsutils.instances.ap import precision_recall
+
+    a, b, b_shifted, miss = _square(0, 0), _square(20, 20), _square(23, 20), _square(0, 25)
+    truth = [[data.GarmentInstance("top", "top", a, _box(a)), data.GarmentInstance("top", "top", b, _box(b))]]
+    dets = [[Instance("top", 0.7, _box(b_shifted), b_shifted), Instance("top", 0.9, _box(a), a),
+             Instance("top", 0.8, _box(miss), miss)]]
+    pr = precision_recall(truth, dets, "top")
+    # after each detection, best score first: (recall, precision) = (0.5, 1), (0.5, 0.5), (1, 2/3)
+    assert pr.recall == pytest.approx([0.5, 0.5, 1.0]) and pr.precision == pytest.approx([1, 0.5, 2 / 3])
+    assert pr.truths == 2 and len(pr.points) == len(pr.interpolated) == 101
+    assert pr.interpolated[:51] == pytest.approx(1.0) and pr.interpolated[51:] == pytest.approx(2 / 3)
+    assert pr.ap == pytest.approx(ap50(truth, dets, ("top",))["top"], abs=1e-12)
+    # no detection at all: precision 0 everywhere; no true instance: refused
+    assert precision_recall(truth, [[]], "top").ap == 0.0
+    with pytest.raises(ValueError, match="no ground-truth instance of 'dress'"):
+        precision_recall(truth, dets, "dress")
+
+
 def test_instances_select_masks_and_union():
     a, b = _square(0, 0), _square(20, 20)
     found = Instances([Instance("outer", 0.9, _box(a), a), Instance("shoe", 0.8, _box(b), b)])

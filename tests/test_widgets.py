@@ -578,3 +578,68 @@ def test_the_pickers_change_their_pictures(pipe):
     style.buttons[name].click()
     assert style.name == name and style.value is not first
     assert style.buttons[name].button_style == "info" and name in style.label.value
+
+
+# ------------------------------------------------------------------------- garment instances
+
+
+class FakeInstances:
+    """A garment detector of fixed items at the photo's size: an outer, a dress under it, two
+    shoes (one item "shoe ×2"); counts its calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, photo):
+        from fsutils.instances import Instance, Instances
+
+        self.calls += 1
+        w, h = photo.size
+
+        def inst(cls, score, x0, y0, x1, y1):
+            m = np.zeros((h, w), bool)
+            m[y0:y1, x0:x1] = True
+            return Instance(cls, score, (x0, y0, x1, y1), m)
+
+        return Instances([inst("outer", 0.97, w // 4, h // 8, 3 * w // 4, h // 2),
+                          inst("dress", 0.9, w // 3, h // 2, 2 * w // 3, 3 * h // 4),
+                          inst("shoe", 0.8, w // 3, 7 * h // 8, w // 2 - 2, h - 2),
+                          inst("shoe", 0.7, w // 2 + 2, 7 * h // 8, 2 * w // 3, h - 2)])
+
+
+def test_instance_panel_lists_the_items_and_restyles_only_the_ticked_ones(pipe):
+    seg = FakeInstances()
+    panel = widgets.InstancePanel(pipe, segmenter=seg, garments=["outer"], mode="hard")
+    labels = {c: b.description for c, b in panel.boxes.items()}
+    assert labels == {"outer": "outer 0.97", "dress": "dress 0.90", "shoe": "shoe ×2"}
+    assert panel.garments == ("outer",)
+    found = panel.instances()
+    coat, dress = found.union("outer"), found.union("dress")
+    content, stylized = pipe.content, pipe.stylized
+    out = panel.blended()
+    assert np.allclose(out[coat], stylized[coat]) and np.allclose(out[~coat], content[~coat])
+    first = pixels(panel)
+    calls, styled = seg.calls, pipe.computed["style"]
+
+    panel.boxes["shoe"].value = True                 # a tick: only the blend is made again
+    both = found.union(["outer", "shoe"])
+    out = panel.blended()
+    assert np.allclose(out[both], stylized[both]) and np.allclose(out[dress], content[dress])
+    assert (pixels(panel) != first).any()
+    assert seg.calls == calls == 1 and pipe.computed["style"] == styled
+    assert panel.computed["instances"] == 1
+
+    panel.garments = []                              # nothing ticked: the items only
+    assert "Tick at least one item" in str(panel.out.outputs)
+
+
+def test_instance_panel_follows_a_new_photo_and_refuses_unknown_classes(pipe):
+    seg = FakeInstances()
+    panel = widgets.InstancePanel(pipe, segmenter=seg)
+    assert panel.garments == ("outer", "dress")       # the garments found; shoes and bags not
+    rng = np.random.default_rng(1)
+    pipe.set_image(Image.fromarray(rng.integers(0, 256, (100, 140, 3), dtype=np.uint8)))
+    assert seg.calls == 2 and panel.last_image is not None
+    assert panel.instances()[0].mask.shape == pipe.content.shape[:2]
+    with pytest.raises(ValueError, match="coat"):
+        widgets.InstancePanel(pipe, segmenter=seg, garments=["coat"])

@@ -16,6 +16,9 @@
   sliders, showing the same crop of the hard paste, the saliency blend and the chosen mode with a
   seam score for each, and the chosen mode's weight.
 - :class:`PipelinePanel` — all of the above on one photo, plus saving the results.
+- :class:`InstancePanel` — the garment instances found (``InstanceSegmenter``) as checkboxes
+  ("outer 0.97", "shoe ×2"), their masks and boxes, and the photo with only the ticked items
+  restyled.
 
 Every panel is an ``ipywidgets.VBox`` (display it, or leave it as a cell's last expression) with
 one ``Output`` that is redrawn when a control changes (``observe``) or when another panel changes
@@ -46,10 +49,11 @@ from .base import Panel
 from .blend_panel import BlendPanel
 from .drawing import DISPLAY_HEIGHT, compose, show
 from .explorers import SaliencyExplorer, SegmentationExplorer
+from .instance_panel import InstancePanel
 from .pickers import GarmentPicker, ImagePicker, PhotoPicker, StylePicker, colab_upload
 from .pipeline_panel import PipelinePanel
 from .style_panel import StylePanel
 
 __all__ = ["PhotoPicker", "StylePicker", "GarmentPicker", "SegmentationExplorer",
-           "SaliencyExplorer", "StylePanel", "BlendPanel", "PipelinePanel", "colab_upload",
+           "SaliencyExplorer", "StylePanel", "BlendPanel", "PipelinePanel", "InstancePanel", "colab_upload",
            "compose", "show", "DISPLAY_HEIGHT", "ImagePicker", "Panel"]
