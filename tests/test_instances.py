@@ -177,6 +177,23 @@ def _iou(a, b):
 
 
 @pytest.mark.slow
+def test_stages_show_the_pyramid_and_the_proposals_in_photo_pixels(tiny_run):
+    from fsutils.instances import InstanceSegmenter
+    from fsutils.models.maskrcnn import INPUT_SIZE
+
+    run, _, _ = tiny_run
+    photo = run.val_set.photo(0)                       # 96 × 64, read at a short side of 352
+    st = InstanceSegmenter(run.out / "last.pt", "cpu").stages(photo, proposals=5)
+    assert st.input_size == (INPUT_SIZE * 3 // 2, INPUT_SIZE) and st.strides == {"0": 8.0, "1": 16.0, "pool": 32.0}
+    assert all(c == 128 for c, _, _ in st.features.values())
+    assert st.proposals.shape == (5, 4) and st.n_proposals >= 5
+    h, w = photo.shape[:2]
+    assert (st.proposals >= -1).all() and (st.proposals[:, [0, 2]] <= w + 1).all() \
+        and (st.proposals[:, [1, 3]] <= h + 1).all()
+    assert st.box_roi == (7, 7) and st.mask_roi == (14, 14) and st.mask_size == 28
+
+
+@pytest.mark.slow
 def test_export_and_reload_give_the_same_instances(tiny_run, tmp_path):
     from fsutils.instances import InstanceSegmenter
     from fsutils.train import export_half

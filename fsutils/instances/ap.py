@@ -16,7 +16,8 @@ from typing import Protocol, Sequence
 import numpy as np
 
 __all__ = ["Truth", "Detection", "ap50", "agnostic", "suppress_duplicates", "mask_iou", "AGNOSTIC",
-           "PrecisionRecall", "precision_recall"]
+           "PrecisionRecall", "precision_recall",
+           "precision_recall_curves"]
 
 #: The class name used for class-agnostic scoring.
 AGNOSTIC = "object"
@@ -194,3 +195,12 @@ def precision_recall(truths: Sequence[Sequence[Truth]], detections: Sequence[Seq
     precision = tp / np.arange(1, len(tp) + 1)
     interpolated = np.maximum(ev.eval["precision"][0, :, 0, 0, -1], 0.0)
     return PrecisionRecall(recall, precision, points, interpolated, counts[cls])
+
+
+def precision_recall_curves(truths: Sequence[Sequence[Truth]],
+                            detections: Sequence[Sequence[Detection]], classes: Sequence[str],
+                            iou_type: str = "segm") -> dict[str, PrecisionRecall]:
+    """:func:`precision_recall` of each of ``classes`` that has a ground-truth instance in these
+    photos (the others have no curve)."""
+    present = {t.cls for gts in truths for t in gts if t.mask.any()}
+    return {c: precision_recall(truths, detections, c, iou_type) for c in classes if c in present}

@@ -18,7 +18,7 @@ from ..data import INSTANCE_CLASSES
 from .ap import PrecisionRecall
 from .segmenter import Instances
 
-__all__ = ["CLASS_COLORS", "items", "item_label", "draw", "plot_precision_recall",
+__all__ = ["CLASS_COLORS", "items", "item_label", "draw", "draw_boxes", "plot_precision_recall",
            "plot_training"]
 
 #: One colour (RGB) per instance class, in the order of :data:`fsutils.data.INSTANCE_CLASSES`.
@@ -47,13 +47,15 @@ def draw(photo: Any, found: Instances, chosen: Iterable[str] | None = None, *,
          opacity: float = 0.45, labels: bool = True) -> Image.Image:
     """``photo`` with each instance's mask tinted in its class colour (:data:`CLASS_COLORS`) at
     ``opacity``, its box and, with ``labels``, its class and score. Instances of classes not in
-    ``chosen`` (default: all chosen) are drawn grey and fainter."""
+    ``chosen`` (default: all chosen) are drawn grey and fainter. Ground-truth instances
+    (:class:`fsutils.data.GarmentInstance`, no score) are labelled with their CCP label."""
     if not 0.0 <= opacity <= 1.0:
         raise ValueError(f"opacity must be in [0, 1], got {opacity}")
     img = np.asarray(fio.to_rgb(photo), dtype=np.float32)
     chosen = set(INSTANCE_CLASSES if chosen is None else chosen)
     h, w = img.shape[:2]
-    for inst in sorted(found, key=lambda i: i.score):            # best drawn last, on top
+    order = sorted(found, key=lambda i: getattr(i, "score", 1.0))  # best drawn last, on top
+    for inst in order:
         if inst.mask.shape != (h, w):
             raise ValueError(f"an instance mask is {inst.mask.shape}, the photo {(h, w)}: predict "
                              "the instances on this photo")
@@ -66,18 +68,30 @@ def draw(photo: Any, found: Instances, chosen: Iterable[str] | None = None, *,
     from ..widgets.drawing import font
 
     fnt = font(max(11, round(min(h, w) / 40)))
-    for inst in sorted(found, key=lambda i: i.score):
+    for inst in order:
         on = inst.cls in chosen
         colour = CLASS_COLORS[inst.cls] if on else _OFF
         x0, y0, x1, y1 = (round(v) for v in inst.box)
         pen.rectangle((x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)), outline=colour,
                       width=2 if on else 1)
         if labels:
-            text = f"{inst.cls} {inst.score:.2f}"
+            text = (f"{inst.cls} {inst.score:.2f}" if hasattr(inst, "score")
+                    else f"{inst.cls} ({inst.ccp_label})")
             tx, ty = x0 + 2, max(0, y0 - fnt.size - 3)
             left, top, right, bottom = pen.textbbox((tx, ty), text, font=fnt)
             pen.rectangle((left - 2, top - 1, right + 2, bottom + 1), fill=colour)
             pen.text((tx, ty), text, fill=(0, 0, 0), font=fnt)
+    return out
+
+
+def draw_boxes(photo: Any, boxes: np.ndarray, colour: tuple[int, int, int] = (0, 200, 255),
+               width: int = 2) -> Image.Image:
+    """``photo`` with ``boxes`` (N × 4, x0, y0, x1, y1 in pixels) drawn, e.g. region proposals."""
+    out = fio.to_rgb(photo).copy()
+    pen = ImageDraw.Draw(out)
+    for x0, y0, x1, y1 in np.asarray(boxes, dtype=float).reshape(-1, 4):
+        pen.rectangle((round(x0), round(y0), max(round(x0), round(x1) - 1),
+                       max(round(y0), round(y1) - 1)), outline=colour, width=width)
     return out
 
 
