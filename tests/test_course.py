@@ -45,7 +45,7 @@ def flat(s: str) -> str:
 
 
 def test_the_course_is_there():
-    assert len(SOURCES) == len(NOTEBOOKS) == 7
+    assert len(SOURCES) == len(NOTEBOOKS) == 8
 
 
 @pytest.mark.parametrize("path", SOURCES + [README], ids=names(SOURCES + [README]))

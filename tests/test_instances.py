@@ -287,3 +287,18 @@ def test_shipped_detector_loads_offline_and_finds_the_garments_of_a_sample(tmp_p
     (pants,) = found.select("pants")
     assert pants.mask.shape == lower.shape and _iou(pants.mask, lower) > 0.75
     assert found.union(["top", "pants"]).sum() > pants.mask.sum()
+
+
+def test_semantic_split_of_a_coat_over_a_dress():
+    coat, dress = np.zeros((10, 10), bool), np.zeros((10, 10), bool)
+    coat[:, :5], dress[:, 5:] = True, True
+    labels = np.zeros((10, 10), np.uint8)
+    labels[:3, :5], labels[3:, :5], labels[:, 5:] = 1, 3, 3     # the coat: 30 % upper, 70 % full
+    truths = [data.GarmentInstance("outer", "coat", coat, _box(coat)),
+              data.GarmentInstance("dress", "dress", dress, _box(dress))]
+    from fsutils.instances.evaluation import semantic_split
+
+    split = semantic_split(labels, truths)
+    assert split["coat"] == pytest.approx({"background": 0, "upper body": 0.3, "lower body": 0,
+                                           "full body": 0.7})
+    assert split["dress"]["full body"] == 1.0

@@ -105,7 +105,7 @@ def plot_precision_recall(curves: Mapping[str, PrecisionRecall], *, size: float 
         colour = np.array(CLASS_COLORS.get(cls, (80, 80, 80))) / 255
         ax.fill_between(pr.points, pr.interpolated, step="post", alpha=0.25, color=colour,
                         label="interpolated (mean = AP50)")
-        ax.plot(np.r_[0.0, pr.recall], np.r_[1.0, pr.precision], "o-", ms=3, color="k", lw=1,
+        ax.plot(pr.recall, pr.precision, "o-", ms=3, color="k", lw=1,
                 label="after each detection")
         ax.set(xlim=(0, 1.02), ylim=(0, 1.05), xlabel="recall", ylabel="precision",
                title=f"{cls}: AP50 {pr.ap:.2f} ({pr.truths} true)")
