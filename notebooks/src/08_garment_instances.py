@@ -197,7 +197,6 @@ print(f"class-agnostic on test (any garment against every garment): Mask R-CNN "
 # stylised image is made once: a tick only blends again.
 
 # %%
-from fsutils import io as fio
 from fsutils.pipeline import Pipeline
 
 WORK = env.default_work_size()
