@@ -1,12 +1,13 @@
-"""What the course notebooks and README quote, each from one place.
+"""What the course notebooks, README and docs/results.md quote, each from one place.
 
 - :func:`defaults`: the kit's default models and modes, read from the modules that define them
   (every notebook prints them, so a notebook can never name another default than the kit uses).
 - :func:`figures`: the measured figures (segmentation IoU, the shipped model's training record,
-  the blend placement scores, the garment instances' AP50), read from
-  ``fsutils/assets/measured.toml``. README's tables are exactly :func:`segmentation_table`,
-  :func:`blend_table` and :func:`instance_table` (a test checks it), and the notebooks display the
-  same tables instead of copying numbers.
+  the blend placement scores, the garment instances' AP50), read from ``fsutils/assets/measured.toml``. The notebooks display
+  them through the functions below instead of copying numbers.
+- :data:`GENERATED`: the functions whose markdown ``python tools/notebooks.py build`` writes
+  between markers into README.md (:func:`headline`) and docs/results.md (the tables), and whose
+  text ``python tools/notebooks.py check`` (run by the tests) compares with what is there.
 """
 from __future__ import annotations
 
@@ -16,8 +17,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MEASURED_FILE", "defaults", "figures", "segmentation_rows", "segmentation_table",
-           "blend_scores", "blend_table", "split_name", "instance_table", "instance_training"]
+__all__ = ["MEASURED_FILE", "GENERATED", "defaults", "figures", "segmentation_rows",
+           "segmentation_table", "blend_scores", "blend_table", "training_table", "headline",
+           "split_name", "instance_table", "instance_training"]
 
 MEASURED_FILE = Path(__file__).resolve().parent / "assets" / "measured.toml"
 _SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
@@ -57,7 +59,7 @@ def segmentation_rows(model: str | None = None, split: str | None = None) -> lis
 
 
 def segmentation_table(rows: list[dict[str, Any]] | None = None) -> list[str]:
-    """Markdown lines of the segmentation IoU table (README's, for ``rows=None``)."""
+    """Markdown lines of the segmentation IoU table (docs/results.md's, for ``rows=None``)."""
     lines = ["| model | split | upper body | lower body | full body | **mean (garments)** "
              "| pixel accuracy |", "|---|---|---|---|---|---|---|"]
     for r in segmentation_rows() if rows is None else rows:
@@ -74,8 +76,8 @@ def blend_scores() -> dict[str, dict[str, float]]:
 
 
 def blend_table() -> list[str]:
-    """Markdown lines of the blend placement table (README's): the default mode's name and the
-    best edge contrast in bold."""
+    """Markdown lines of the blend placement table (docs/results.md's): the default mode's name
+    and the best edge contrast in bold."""
     from fsutils.blend import DEFAULT_MODE
 
     scores = blend_scores()
@@ -94,7 +96,7 @@ def blend_table() -> list[str]:
 
 
 def instance_table() -> list[str]:
-    """Markdown lines of the garment instances' table (README's): segm AP50 per class of
+    """Markdown lines of the garment instances' table (docs/results.md's): segm AP50 per class of
     ``ccp_maskrcnn`` on validation and test, the means and the mean bbox AP50; test in bold."""
     inst = figures()["instances"]
     classes = inst["classes"]
@@ -114,3 +116,52 @@ def instance_training() -> dict[str, Any]:
     scores, validation ``val_segm_ap50_garments`` and ``val_segm_ap50`` at each step,
     ``best_step`` (the shipped one) and ``val_photos`` (how many validation photos were scored)."""
     return dict(figures()["instances"]["training"])
+
+
+def _series(values: list[float]) -> str:
+    return ", ".join(f"{v:.3f}" for v in values)
+
+
+def training_table() -> list[str]:
+    """Markdown lines of the shipped cloth model's training record (docs/results.md's): the
+    validation mean IoU of the garments after each validated epoch of both stages, then how the
+    reading size was chosen (plain and mirror-averaged), the shipped choice in bold."""
+    rec = figures()["shipped_training"]
+    first, second, sizes = rec["first_stage"], rec["second_stage"], rec["input_size"]
+    lines = ["| stage | input | validated epochs | validation mean IoU (garments) | kept |",
+             "|---|---|---|---|---|"]
+    for name, stage in (("first", first), (f"second, from epoch {first['best_epoch']}", second)):
+        lines.append(f"| {name} | {stage['size']} px | {', '.join(map(str, stage['epochs']))} "
+                     f"| {_series(stage['val_mean_iou_garments'])} | epoch {stage['best_epoch']} |")
+    mirrored = dict(zip(sizes["mirrored_sizes"], sizes["mirrored"]))
+    lines += ["", "| reading size (validation) | " + " | ".join(f"{s} px" for s in sizes["sizes"])
+              + " |", "|---|" + "---|" * len(sizes["sizes"]),
+              "| photo only | " + " | ".join(f"{v:.3f}" for v in sizes["plain"]) + " |",
+              "| averaged with its mirror image | " + " | ".join(
+                  "–" if s not in mirrored else f"**{mirrored[s]:.3f}**" if s == sizes["chosen"]
+                  else f"{mirrored[s]:.3f}" for s in sizes["sizes"]) + " |"]
+    return lines
+
+
+def headline() -> list[str]:
+    """README's results in one paragraph: the default cloth model on the test split and the
+    default blend mode's edge contrast on the validation split."""
+    d = defaults()
+    (test,) = segmentation_rows(d["cloth segmentation"], "test")
+    blend = figures()["blend"]
+    score = blend_scores()[d["blend mode"]]["edge_contrast"]
+    n_val = figures()["ccp_splits"][blend["split"]]
+    return [f"On the {figures()['ccp_splits']['test']} test photos of Clothing Co-Parsing (held "
+            f"out: nothing was chosen on them) the default cloth model `{d['cloth segmentation']}` "
+            f"reaches a mean IoU of **{test['mean_iou_garments']:.3f}** over the three garment "
+            f"classes (pixel accuracy {test['pixel_accuracy']:.3f}). On the {n_val} "
+            f"{_SPLIT_NAMES[blend['split']]} photos the default blend `{d['blend mode']}` stops "
+            f"the style at the true garment edge more sharply than any other blend mode (edge "
+            f"contrast **{score:.3f}**)."]
+
+
+#: Markdown written from measured.toml into README.md and docs/results.md by
+#: ``python tools/notebooks.py build`` (between ``<!-- fsutils.course.NAME -->`` and
+#: ``<!-- end fsutils.course.NAME -->``); ``check`` fails when the text there differs.
+GENERATED = {f.__name__: f for f in (headline, segmentation_table, training_table, blend_table,
+                                      instance_table)}

@@ -30,7 +30,7 @@ __all__ = [
     "PhotoError", "photo_path", "annotation_path", "load_pair", "evaluate_photos",
     "CLASS_NAMES", "GARMENT_GROUPS", "CCPError", "CCP_REPO", "locate_ccp", "clone_ccp", "read_label_names", "label_lookup", "list_ids",
     "load_photo", "load_groundtruth", "load_labels", "split_ids", "split_of", "ids_in_split",
-    "is_validation", "SPLITS", "CCPDataset",
+    "SPLITS", "CCPDataset",
 ]
 
 from .segment import CLASS_NAMES  # noqa: E402  (one list of class names for the whole kit)
@@ -53,9 +53,6 @@ GARMENT_GROUPS: dict[int, tuple[str, ...]] = {
 TEST_FRACTION = 0.1
 VALIDATION_FRACTION = 0.2
 SPLITS = ("train", "val", "test")
-
-IMAGENET_FREE_NORM = (0.5, 0.5)  # the cloth model's input normalisation: (x - 0.5) / 0.5
-
 
 #: Where the dataset lives for users with internet (photos, annotations, label_list.mat).
 CCP_REPO = "https://github.com/bearpaw/clothing-co-parsing"
@@ -261,11 +258,6 @@ def split_of(image_id: str) -> str:
     0001–0900: 711 training, 81 validation, 108 test photos)."""
     h = _unit_hash(image_id)
     return "test" if h < TEST_FRACTION else "val" if h < VALIDATION_FRACTION else "train"
-
-
-def is_validation(image_id: str) -> bool:
-    """Whether a photo id belongs to the validation split."""
-    return split_of(image_id) == "val"
 
 
 def split_ids(ids: list[str]) -> tuple[list[str], list[str]]:

@@ -14,10 +14,10 @@
 - :func:`number_setting` — a number from an environment variable (``FSUTILS_MAX_PIXELS``,
   ``FSUTILS_DOWNLOAD_TIMEOUT`` …), or a :class:`SettingError` that names the variable and the
   values it takes.
-- :func:`install_missing` — what the notebooks' setup cell runs on Colab after installing the kit
-  with ``--no-deps``: ``pip install`` of those of the kit's requirements (pyproject.toml's
-  ``dependencies``) that the machine lacks or has too old (:func:`missing_requirements`), never
-  torch or torchvision.
+- :func:`install_missing` — on Colab, after the kit was installed with ``--no-deps``: ``pip
+  install`` of those of the kit's requirements (pyproject.toml's ``dependencies``) that the
+  machine lacks or has too old (:func:`missing_requirements`), never torch or torchvision.
+- :func:`setup_notebook` — the one call of every notebook's setup cell, after installing the kit.
 """
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from pathlib import Path
 __all__ = ["is_colab", "device", "check_device", "report", "tiny_mode", "default_style_size",
            "default_work_size", "default_gatys_steps", "needs_weights", "weights_message",
            "number_setting", "SettingError", "requirements", "installed_versions",
-           "missing_requirements", "install_missing", "NEVER_INSTALL"]
+           "missing_requirements", "install_missing", "NEVER_INSTALL", "setup_notebook"]
 
 _TRUE = {"1", "true", "yes", "on"}
 COLAB_GPU_HINT = ("No GPU in this Colab session: everything runs on the CPU and style transfer is "
@@ -334,3 +334,20 @@ def install_missing(*, quiet: bool = True) -> list[str]:
     importlib.invalidate_caches()  # the running kernel sees the new packages
     print(f"Installed what this machine lacked of the kit's requirements: {', '.join(missing)}")
     return missing
+
+
+def setup_notebook() -> bool:
+    """What every notebook's setup cell runs once the kit is installed, and returns
+    :func:`tiny_mode` (the notebooks' ``TINY``).
+
+    On Colab: :func:`install_missing` (what Colab lacks of the kit's requirements; its torch,
+    numpy and widgets stay) and Colab's custom widget manager, without which the panels do not
+    show. Everywhere: :func:`report` (versions, device, and on Colab without a GPU how to get one).
+    """
+    if is_colab():
+        install_missing()
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
+    report()
+    return tiny_mode()

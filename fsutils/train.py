@@ -42,7 +42,7 @@ import torch.nn.functional as F
 
 from . import weights
 from .data import Augment, CCPDataset, list_ids, split_ids
-from .evaluate import confusion_matrix, iou_per_class, mean_iou_garments
+from .evaluation.segmentation import confusion_matrix, iou_per_class, mean_iou_garments
 from .models.cloth import ARCHS, Arch, as_outputs, initial_cloth_model
 
 __all__ = ["deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "update_ema",

@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from fsutils import baselines, data, evaluate
+from fsutils import data, evaluate
+from fsutils.evaluation import cutout as baselines
 from tests.ccp_fixture import person_groundtruth, write_ccp
 
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from fsutils import data, evaluate, weights
+from fsutils import data, weights
+from fsutils.evaluation import segmentation
 from fsutils.models import U2NETP
 
 SHARED_CCP = Path(__file__).resolve().parents[2] / "shared" / "data" / "ccp"
@@ -30,7 +31,7 @@ def validation_confusion(seg, n: int = 12) -> np.ndarray:
     """The 4×4 confusion matrix of ``seg`` on the first ``n`` validation photos (full resolution)."""
     _, val = data.split_ids(data.list_ids(SHARED_CCP))
     lookup = data.label_lookup(data.read_label_names(SHARED_CCP))
-    return sum(evaluate.confusion_matrix(seg.predict(data.load_photo(SHARED_CCP, i)),
+    return sum(segmentation.confusion_matrix(seg.predict(data.load_photo(SHARED_CCP, i)),
                                          data.load_labels(SHARED_CCP, i, lookup)) for i in val[:n])
 
 
@@ -51,13 +52,13 @@ def test_shipped_model_loads_strictly_and_offline(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not SHARED_CCP.is_dir(), reason="needs ../shared/data/ccp")
 def test_shipped_model_segments_validation_photos():
-    """A regression guard on 12 validation photos (the full figure is in README)."""
+    """A regression guard on 12 validation photos (the full figure is in docs/results.md)."""
     from fsutils.segment import ClothSegmenter
 
     cm = validation_confusion(ClothSegmenter("ccp_u2netp", device="cpu"))
-    assert evaluate.pixel_accuracy(cm) > 0.85
-    assert evaluate.mean_iou_garments(cm) > 0.42  # 0.499 on these 12; 0.526 on all 189 validation photos
-    assert np.isfinite(evaluate.iou_per_class(cm)[1:]).all()
+    assert segmentation.pixel_accuracy(cm) > 0.85
+    assert segmentation.mean_iou_garments(cm) > 0.42  # 0.499 on these 12; 0.526 on all 189 validation photos
+    assert np.isfinite(segmentation.iou_per_class(cm)[1:]).all()
 
 
 # ----------------------------------------------------------------- the default: ccp_deeplab
@@ -84,10 +85,10 @@ def test_default_model_loads_strictly_and_offline(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not SHARED_CCP.is_dir(), reason="needs ../shared/data/ccp")
 def test_default_model_segments_validation_photos():
-    """A regression guard on 12 validation photos (validation and test figures are in README)."""
+    """A regression guard on 12 validation photos (validation and test figures are in docs/results.md)."""
     from fsutils.segment import ClothSegmenter
 
     cm = validation_confusion(ClothSegmenter(device="cpu"))
-    assert evaluate.pixel_accuracy(cm) > 0.90
-    assert evaluate.mean_iou_garments(cm) > 0.48  # 0.538 on these 12; 0.562 on all 81 validation photos
-    assert np.isfinite(evaluate.iou_per_class(cm)[1:]).all()
+    assert segmentation.pixel_accuracy(cm) > 0.90
+    assert segmentation.mean_iou_garments(cm) > 0.48  # 0.538 on these 12; 0.562 on all 81 validation photos
+    assert np.isfinite(segmentation.iou_per_class(cm)[1:]).all()

@@ -161,7 +161,7 @@ def test_colab_constraints_hold_colabs_versions():
 def _setup_cell(path: Path) -> str:
     nb = json.loads(path.read_text(encoding="utf-8"))
     return next("".join(c["source"]) for c in nb["cells"]
-                if c["cell_type"] == "code" and "env.report()" in "".join(c["source"]))
+                if c["cell_type"] == "code" and "env.setup_notebook()" in "".join(c["source"]))
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("*.ipynb")),
@@ -169,8 +169,8 @@ def _setup_cell(path: Path) -> str:
 def test_the_setup_cell_on_colab_installs_the_kit_without_deps_then_what_is_missing(
         path, monkeypatch):
     """The setup cell as IPython runs it, with Colab's module present: pip installs the kit with
-    ``--no-deps`` (a shell command), then env.install_missing, then the widget manager; nothing
-    else is installed."""
+    ``--no-deps`` (a shell command), then env.setup_notebook runs env.install_missing, the widget
+    manager and the report, and returns the tiny mode; nothing else is installed."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     code = TransformerManager().transform_cell(_setup_cell(path))
@@ -182,9 +182,25 @@ def test_the_setup_cell_on_colab_installs_the_kit_without_deps_then_what_is_miss
     monkeypatch.setitem(sys.modules, "google.colab", colab_pkg)
     monkeypatch.setattr(env, "install_missing", lambda: events.append("install_missing"))
     monkeypatch.setattr(env, "report", lambda: events.append("report"))
-    exec(compile(code, path.name, "exec"), {"get_ipython": lambda: shell})
+    monkeypatch.setenv("FSUTILS_TINY", "1")
+    cell = {"get_ipython": lambda: shell}
+    exec(compile(code, path.name, "exec"), cell)
     assert events == [("shell", f'pip install -q --no-deps "{fsutils.PIP_INSTALL_URL}"'),
                       "install_missing", "widgets", "report"]
+    assert cell["TINY"] is True
+
+
+def test_outside_colab_the_setup_cell_installs_nothing_and_reports(monkeypatch, capsys):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    code = TransformerManager().transform_cell(_setup_cell(ROOT / "notebooks"
+                                                           / "01_cloth_segmentation.ipynb"))
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.setattr(env, "install_missing", lambda: pytest.fail("installed outside Colab"))
+    monkeypatch.setenv("FSUTILS_TINY", "0")
+    cell = {"get_ipython": lambda: pytest.fail("ran a shell command outside Colab")}
+    exec(compile(code, "setup", "exec"), cell)
+    assert cell["TINY"] is False and "device:" in capsys.readouterr().out
 
 
 def test_this_environment_is_colabs():

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 README = ROOT / "README.md"
+RESULTS = ROOT / "docs" / "results.md"
 # Control characters: what "\v", "\t", "\f", "\b" in a non-raw Python string make of LaTeX.
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 SOLUTION = re.compile(r'^#\s*@title Solution (\d)\b.*display-mode:\s*"form"')
@@ -48,7 +48,8 @@ def test_the_course_is_there():
     assert len(SOURCES) == len(NOTEBOOKS) == 8
 
 
-@pytest.mark.parametrize("path", SOURCES + [README], ids=names(SOURCES + [README]))
+@pytest.mark.parametrize("path", SOURCES + [README, RESULTS],
+                         ids=names(SOURCES + [README, RESULTS]))
 def test_text_sources_hold_no_control_characters(path):
     found = [(n, repr(m.group())) for n, line in enumerate(path.read_text(encoding="utf-8")
                                                              .splitlines(), 1)
@@ -73,33 +74,43 @@ def test_the_control_character_check_catches_a_lost_backslash():
 # ------------------------------------------------------------------ one place for each figure
 
 
-def test_readme_tables_are_the_measured_tables():
-    readme = README.read_text(encoding="utf-8")
-    for table in (course.segmentation_table(), course.blend_table(), course.instance_table()):
-        assert "\n".join(table) in readme, "README's table differs from fsutils/assets/" \
-            "measured.toml; paste:\n" + "\n".join(table)
+def test_the_documents_hold_the_measured_tables():
+    """README's results paragraph and every table of docs/results.md are fsutils.course's text
+    (``python tools/notebooks.py build`` writes them; ``check`` compares)."""
+    readme, results = README.read_text(encoding="utf-8"), RESULTS.read_text(encoding="utf-8")
+    assert "\n".join(course.headline()) in readme, "README's results differ from measured.toml; " \
+        "run: python tools/notebooks.py build"
+    for name, make in course.GENERATED.items():
+        if make is not course.headline:
+            assert "\n".join(make()) in results, f"docs/results.md's {name} differs from " \
+                "fsutils/assets/measured.toml; run: python tools/notebooks.py build"
 
 
-def test_readme_prose_quotes_the_measured_training_record():
-    readme = flat(README.read_text(encoding="utf-8"))
-    rec = course.figures()["shipped_training"]
-    for stage in ("first_stage", "second_stage"):
-        series = ", ".join(f"{v:.3f}" for v in rec[stage]["val_mean_iou_garments"])
-        assert series in readme, f"README does not quote the {stage} curve {series}"
-    sizes = rec["input_size"]
-    plain = ", ".join(f"{s} px {v:.3f}" for s, v in zip(sizes["sizes"], sizes["plain"]))
-    mirrored = ", ".join(f"{s} px {v:.3f}" for s, v in zip(sizes["mirrored_sizes"],
-                                                          sizes["mirrored"]))
-    assert plain in readme and mirrored in readme
-    blend = course.blend_scores()
-    assert (f"leakage {blend['hard']['leakage']:.3f} → {blend['saliency']['leakage']:.3f}"
-            in readme)
-    assert (f"edge contrast {blend['hard']['edge_contrast']:.3f} → "
-            f"{blend['guided']['edge_contrast']:.3f}") in readme
+def test_the_headline_quotes_the_default_models_test_row():
+    d = course.defaults()
+    (test,) = course.segmentation_rows(d["cloth segmentation"], "test")
+    text = "\n".join(course.headline())
+    assert f"**{test['mean_iou_garments']:.3f}**" in text and d["cloth segmentation"] in text
+    assert f"{course.figures()['ccp_splits']['test']} test photos" in text
+    assert f"**{course.blend_scores()[d['blend mode']]['edge_contrast']:.3f}**" in text
+
+
+def test_results_prose_quotes_the_measured_splits():
+    results = flat(RESULTS.read_text(encoding="utf-8"))
     splits = course.figures()["ccp_splits"]
     assert (f"{splits['train']} training, {splits['val']} validation and {splits['test']} test "
-            "photos") in readme
-    assert f"Validation split ({splits['val']} photos)" in readme
+            "photos") in results
+
+
+def test_the_build_tool_writes_the_measured_tables_between_their_markers():
+    from tools import notebooks as tool
+
+    stale = "intro\n<!-- fsutils.course.blend_table -->\n| old |\n<!-- end fsutils.course.blend_table -->\n"
+    assert tool.generated(stale) == ("intro\n<!-- fsutils.course.blend_table -->\n"
+                                     + "\n".join(course.blend_table())
+                                     + "\n<!-- end fsutils.course.blend_table -->\n")
+    with pytest.raises(SystemExit, match="no such generated text"):
+        tool.generated("<!-- fsutils.course.nothing -->\n<!-- end fsutils.course.nothing -->")
 
 
 def test_no_notebook_types_a_measured_figure():
@@ -128,8 +139,8 @@ def test_the_measured_scores_match_the_kit():
     assert {r["model"].split(",")[0] for r in course.segmentation_rows()} <= {"ccp_deeplab",
                                                                               "ccp_u2netp"}
     best = max(course.blend_scores().items(), key=lambda kv: kv[1]["edge_contrast"])[0]
-    assert best == course.defaults()["blend mode"], "README says the default has the best edge " \
-                                                    "contrast"
+    assert best == course.defaults()["blend mode"], "README's results say the default has the " \
+                                                    "best edge contrast"
 
 
 def test_defaults_are_the_ones_the_kit_uses():
@@ -181,11 +192,8 @@ def test_each_notebook_ends_with_exercises_and_collapsed_solutions(path):
 
 
 def test_the_build_tool_collapses_only_form_cells():
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import notebooks as tool
-    finally:
-        sys.path.remove(str(ROOT / "tools"))
+    from tools import notebooks as tool
+
     assert tool.collapsed('# @title Solution 1 { display-mode: "form" }\nx = 1')
     assert not tool.collapsed("# @title Solution 1\nx = 1")           # a visible Colab form
     assert not tool.collapsed('x = 1\n# @title Solution 1 { display-mode: "form" }')

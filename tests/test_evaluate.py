@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from fsutils import data, evaluate
+from fsutils.evaluation import segmentation
 from tests.ccp_fixture import person_groundtruth, write_ccp
 
 
@@ -12,25 +13,25 @@ def test_iou_on_synthetic_predictions_with_a_known_answer():
     pred = np.array([[0, 1, 2, 2],
                      [0, 1, 2, 2],
                      [3, 3, 0, 0]])
-    cm = evaluate.confusion_matrix(pred, target)
+    cm = segmentation.confusion_matrix(pred, target)
     assert cm.sum() == 12 and cm[1, 2] == 1 and cm[3, 0] == 1
-    iou = evaluate.iou_per_class(cm)
+    iou = segmentation.iou_per_class(cm)
     # class 1: tp 2, union 3; class 2: tp 3, union 4; class 3: tp 2, union 3; class 0: tp 3, union 4
     assert np.allclose(iou, [3 / 4, 2 / 3, 3 / 4, 2 / 3])
-    assert evaluate.mean_iou_garments(cm) == pytest.approx((2 / 3 + 3 / 4 + 2 / 3) / 3)
-    assert evaluate.pixel_accuracy(cm) == pytest.approx(10 / 12)
+    assert segmentation.mean_iou_garments(cm) == pytest.approx((2 / 3 + 3 / 4 + 2 / 3) / 3)
+    assert segmentation.pixel_accuracy(cm) == pytest.approx(10 / 12)
 
 
 def test_absent_class_is_skipped_not_counted_as_zero():
     t = np.array([[0, 1], [1, 2]])
-    cm = evaluate.confusion_matrix(t, t)
-    assert np.isnan(evaluate.iou_per_class(cm)[3])
-    assert evaluate.mean_iou_garments(cm) == 1.0
+    cm = segmentation.confusion_matrix(t, t)
+    assert np.isnan(segmentation.iou_per_class(cm)[3])
+    assert segmentation.mean_iou_garments(cm) == 1.0
 
 
 def test_shape_mismatch_is_explained():
     with pytest.raises(ValueError, match="resize"):
-        evaluate.confusion_matrix(np.zeros((2, 2)), np.zeros((3, 2)))
+        segmentation.confusion_matrix(np.zeros((2, 2)), np.zeros((3, 2)))
 
 
 def test_command_prints_the_contract_last_line(tmp_path, monkeypatch, capsys):
@@ -64,8 +65,8 @@ def test_command_prints_the_contract_last_line(tmp_path, monkeypatch, capsys):
     weights.write_bytes(b"")
     assert evaluate.main(["segmentation", "--ccp-root", str(root), "--weights", str(weights), "--no-progress"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    cm = sum(evaluate.confusion_matrix(by_size[data.load_photo(root, i).tobytes()], truth[i]) for i in items)
-    expected = evaluate.mean_iou_garments(cm)
+    cm = sum(segmentation.confusion_matrix(by_size[data.load_photo(root, i).tobytes()], truth[i]) for i in items)
+    expected = segmentation.mean_iou_garments(cm)
     assert expected < 0.99  # the corruption matters
     assert lines[-1] == f"mean_iou_garments={expected:.4f}"
     assert lines[0] == f"weights={weights} split=all images=3"
@@ -75,7 +76,7 @@ def test_command_prints_the_contract_last_line(tmp_path, monkeypatch, capsys):
 def test_label_breakdown_counts_raw_labels_per_predicted_class():
     gt = np.array([[0, 7, 7], [9, 9, 9]], dtype=np.uint8)
     pred = np.array([[0, 1, 3], [2, 2, 0]])
-    b = evaluate.label_breakdown(pred, gt)
+    b = segmentation.label_breakdown(pred, gt)
     assert b.shape == (256, 4) and b.sum() == 6
     assert b[7].tolist() == [0, 1, 0, 1] and b[9].tolist() == [1, 0, 2, 0] and b[0].tolist() == [1, 0, 0, 0]
 
@@ -100,14 +101,14 @@ def test_by_label_names_the_confused_garment(tmp_path, monkeypatch, capsys):
 
     import fsutils.segment as segment
     monkeypatch.setattr(segment, "ClothSegmenter", Fixed, raising=False)
-    r = evaluate.evaluate_segmentation(root, "fixed", progress=False)
+    r = segmentation.evaluate_segmentation(root, "fixed", progress=False)
     assert r["by_label"]["skirt"]["class"] == "lower body"
     assert r["by_label"]["skirt"]["predicted"].tolist()[:3] == [0, 0, 0]
     assert r["by_label"]["jeans"]["predicted"][2] == r["by_label"]["jeans"]["predicted"].sum() > 0
-    cm = sum(evaluate.confusion_matrix(p, lookup[items[i]])
+    cm = sum(segmentation.confusion_matrix(p, lookup[items[i]])
              for i, p in zip(items, preds.values()))
     assert (r["confusion"] == cm).all()  # the 4×4 matrix is the label rows summed by kit class
-    top = evaluate.by_label_lines(r["by_label"], top=2)
+    top = segmentation.by_label_lines(r["by_label"], top=2)
     assert len(top) == 2 and top[0].startswith("label[null]")  # the largest label first
 
     weights = tmp_path / "fixed.pth"

@@ -18,6 +18,7 @@ import pytest
 from PIL import Image
 
 from fsutils import data, evaluate
+from fsutils.evaluation import segmentation
 from tests.ccp_fixture import person_groundtruth, write_ccp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -310,7 +311,7 @@ def test_evaluate_photos_raises_without_a_list_and_skips_with_one(tmp_path):
 
 
 def test_library_refuses_max_images_below_one(tmp_path):
-    from fsutils.placement import select_ids
+    from fsutils.evaluation.placement import select_ids
 
     root = _ccp(tmp_path / "ccp")
     assert select_ids(root, "all", 1) == [GOOD]
@@ -318,13 +319,13 @@ def test_library_refuses_max_images_below_one(tmp_path):
         with pytest.raises(ValueError, match="max_images must be a whole number ≥ 1"):
             select_ids(root, "all", bad)
     with pytest.raises(ValueError, match="input_size"):
-        evaluate.evaluate_segmentation(root, "ccp_deeplab", input_size=-5, progress=False)
+        segmentation.evaluate_segmentation(root, "ccp_deeplab", input_size=-5, progress=False)
 
 
 def test_cutout_without_a_salient_pixel_scores_an_empty_grabcut(tmp_path, monkeypatch):
     """No pixel of the saliency map above 0.5: no box for GrabCut, so an empty cut-out (IoU 0)
     instead of an error."""
-    from fsutils import baselines
+    from fsutils.evaluation import cutout as baselines
 
     class Blank:
         def predict(self, img):

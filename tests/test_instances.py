@@ -296,7 +296,7 @@ def test_semantic_split_of_a_coat_over_a_dress():
     labels[:3, :5], labels[3:, :5], labels[:, 5:] = 1, 3, 3     # the coat: 30 % upper, 70 % full
     truths = [data.GarmentInstance("outer", "coat", coat, _box(coat)),
               data.GarmentInstance("dress", "dress", dress, _box(dress))]
-    from fsutils.instances.evaluation import semantic_split
+    from fsutils.evaluation.instances import semantic_split
 
     split = semantic_split(labels, truths)
     assert split["coat"] == pytest.approx({"background": 0, "upper body": 0.3, "lower body": 0,

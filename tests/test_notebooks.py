@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import fsutils
+from tools.notebooks import BADGE_IMG, colab_url
 
 ROOT = Path(__file__).resolve().parent.parent
 NB_DIR = ROOT / "notebooks"
@@ -29,15 +30,10 @@ COURSE = [f"0{i}_{n}.ipynb" for i, n in enumerate(
     ["cloth_segmentation", "saliency", "style_transfer", "saliency_blending", "full_pipeline"],
     start=1)]
 COLAB_URL = re.compile(r"https://colab\.research\.google\.com/[^\s)\"'<>\]]*")
-BADGE_IMG = "https://colab.research.google.com/assets/colab-badge.svg"
 # Metadata that Colab (or a local run) adds and that must not be committed.
 NB_META_FORBIDDEN = {"colab", "accelerator", "gpuClass", "widgets", "varInspector", "toc"}
 CELL_META_FORBIDDEN = {"colab", "executionInfo", "outputId", "collapsed", "scrolled",
                        "execution"}
-
-
-def colab_url(name: str) -> str:
-    return f"https://colab.research.google.com/github/{fsutils.REPO_SLUG}/blob/main/notebooks/{name}"
 
 
 def load(path: Path) -> dict:
@@ -102,17 +98,43 @@ def test_readme_badges_point_at_existing_notebooks():
     assert not missing, f"README has no Colab badge for {missing}"
 
 
+def test_badges_and_install_lines_are_made_from_the_repository_address(monkeypatch):
+    """Renaming the repository is one edit (fsutils.REPO_SLUG) and a build: every badge and install
+    line of README and the notebook sources follows it."""
+    from tools import notebooks as tool
+
+    fsutils_slug = fsutils.REPO_SLUG
+    monkeypatch.setattr(fsutils, "REPO_SLUG", "someone/fork")
+    monkeypatch.setattr(fsutils, "PIP_INSTALL_URL", "git+https://github.com/someone/fork")
+    texts = [(ROOT / "README.md").read_text(encoding="utf-8")] + [
+        tool.with_setup_cell(src.read_text(encoding="utf-8"), tool.notebook_path(src).name)
+        for src in tool.sources()]
+    for text in map(tool.generated, texts):
+        assert fsutils_slug not in text and "someone/fork" in text
+    readme = tool.generated(texts[0])
+    assert all(f"github/someone/fork/blob/main/notebooks/{n}" in readme for n in COURSE)
+    assert 'pip install "git+https://github.com/someone/fork"' in readme
+
+
+def test_a_new_notebooks_copied_badge_is_pointed_at_itself():
+    from tools import notebooks as tool
+
+    copied = (NB_DIR / "src" / "02_saliency.py").read_text(encoding="utf-8")
+    text = tool.with_setup_cell(copied, "08_new.ipynb")
+    assert tool.badge("08_new.ipynb") in text and "02_saliency.ipynb" not in text
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids(NOTEBOOKS))
 def test_notebook_structure(path):
-    """Setup cell installs the kit on Colab without touching torch and prints env.report();
+    """Setup cell installs the kit on Colab without touching torch and calls env.setup_notebook();
     the notebook explains with a formula and ends with ideas, then its exercises; the course notebooks (01–05) use a
     panel from fsutils.widgets."""
     name = path.name
     cells = load(path)["cells"]
     code = ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
     md = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
-    setup = next((c for c in code if "env.report()" in c), None)
-    assert setup is not None, f"{name}: no setup cell printing fsutils.env.report()"
+    setup = next((c for c in code if "env.setup_notebook()" in c), None)
+    assert setup is not None, f"{name}: no setup cell calling fsutils.env.setup_notebook()"
     assert "google.colab" in setup and fsutils.PIP_INSTALL_URL in setup, \
         f"{name}: the setup cell must install {fsutils.PIP_INSTALL_URL} on Colab"
     for line in setup.splitlines():

@@ -1,4 +1,4 @@
-"""fsutils.placement and `python -m fsutils.evaluate blend`: coverage, leakage and edge contrast on
+"""fsutils.evaluation.placement and `python -m fsutils.evaluate blend`: coverage, leakage and edge contrast on
 synthetic ground truth with known values, and the command on a tiny CCP folder."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 from fsutils import data, evaluate
 from fsutils.blend import MODES, weighted_blend
-from fsutils.placement import Placement, placement, style_share
+from fsutils.evaluation.placement import Placement, placement, style_share
 from tests.ccp_fixture import person_groundtruth, write_ccp
 
 
@@ -128,7 +128,7 @@ def test_blend_command_prints_one_row_per_mode(tmp_path, monkeypatch, capsys):
 
 def test_bundled_annotations_match_their_photos_and_score_a_perfect_paste():
     from fsutils import io as fio
-    from fsutils.placement import SKIN, photo_placement, sample_groundtruth
+    from fsutils.evaluation.placement import SKIN, photo_placement, sample_groundtruth
 
     for photo in fio.sample_photos():
         gt = sample_groundtruth(photo.stem)
@@ -145,7 +145,7 @@ def test_bundled_annotations_match_their_photos_and_score_a_perfect_paste():
 
 
 def test_garment_skin_edge_is_where_a_garment_meets_skin_only():
-    from fsutils.placement import SKIN, garment_skin_edge, sample_groundtruth
+    from fsutils.evaluation.placement import SKIN, garment_skin_edge, sample_groundtruth
 
     lab = np.zeros((20, 30), np.uint8)
     lab[:, 10:20] = 1                    # a garment …

@@ -10,7 +10,7 @@ from scipy import ndimage
 from fsutils.models.cagan import (CAGANDiscriminator, CAGANGenerator, LossWeights, compose,
                                   generator_from_state_dict, generator_loss)
 from fsutils.swap import data as sd
-from fsutils.swap import evaluate as sev
+from fsutils.evaluation import swap as sev
 from fsutils.swap import train as st
 from fsutils.swap.garment import load_generator, swap_garment, swap_parts
 from tests.ccp_fixture import ccp_index, person_groundtruth, write_ccp
@@ -317,7 +317,7 @@ def test_training_runs_resumes_and_exports(tmp_path, capsys):
 def test_evaluate_swap_on_known_answers(tmp_path):
     root = _tiny_ccp(tmp_path)
     from fsutils import data as ccp
-    from fsutils.swap.evaluate import evaluate_swap
+    from fsutils.evaluation.swap import evaluate_swap
 
     lookup = ccp.label_lookup(ccp.read_label_names(root))
 

@@ -19,9 +19,13 @@ jupytext (https://jupytext.readthedocs.io) does the parsing and writing of the p
 the sources open as notebooks in JupyterLab with the jupytext extension too.
 
 Every notebook's first code cell is the same setup cell, written once here (``SETUP_CELL``):
-``build`` puts it into each source before building (``check`` reports a source whose setup cell
-differs). On Colab it installs the kit with ``--no-deps`` and then only what Colab lacks of its
-requirements (``fsutils.env.install_missing``), so Colab's own torch is never replaced.
+it installs the kit on Colab with ``--no-deps`` (Colab's own torch stays) and calls
+``fsutils.env.setup_notebook()``. The repository's address is written once, in
+``fsutils/__init__.py`` (``REPO_SLUG``): the setup cell's install line, every Colab badge (each
+notebook's title cell, README's notebook table) and README's install lines are made from it.
+The measured tables of README.md and docs/results.md are made by ``fsutils.course`` from
+``fsutils/assets/measured.toml`` (between ``<!-- fsutils.course.NAME -->`` markers). ``build``
+writes all of that into the sources and documents; ``check`` reports any that differ.
 """
 from __future__ import annotations
 
@@ -46,30 +50,64 @@ METADATA = {
 _TEXT_ONLY = {"notebook_metadata_filter": "-all", "cell_metadata_filter": "-all"}
 
 
-def _pip_install_url() -> str:
-    sys.path.insert(0, str(ROOT))
-    from fsutils import PIP_INSTALL_URL
+def _kit():
+    """The fsutils package of this checkout (where the repository's address is defined)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import fsutils
 
-    return PIP_INSTALL_URL
+    return fsutils
+
+
+#: The documents whose badges, install lines and measured tables ``build`` writes.
+DOCS = [ROOT / "README.md", ROOT / "docs" / "results.md"]
+BADGE_IMG = "https://colab.research.google.com/assets/colab-badge.svg"
+_BADGE_RE = re.compile(r"\[!\[Open In Colab\]\([^)\s]*\)\]\(https://colab\.research\.google\.com/"
+                       r"github/[^)\s]*/notebooks/([\w.-]+\.ipynb)\)")
+_INSTALL_RE = re.compile(r"git\+https://github\.com/[\w.-]+/[\w.-]+")
+_COURSE_RE = re.compile(r"(<!-- fsutils\.course\.(\w+) -->\n).*?(<!-- end fsutils\.course\.\2 -->)",
+                        re.S)
+
+
+def colab_url(notebook: str) -> str:
+    """Where Colab opens ``notebook`` (a file name in notebooks/) from the repository's main."""
+    return (f"https://colab.research.google.com/github/{_kit().REPO_SLUG}/blob/main/notebooks/"
+            f"{notebook}")
+
+
+def badge(notebook: str) -> str:
+    """The "Open In Colab" badge of ``notebook``, as markdown."""
+    return f"[![Open In Colab]({BADGE_IMG})]({colab_url(notebook)})"
+
+
+def _course_block(match: re.Match) -> str:
+    from fsutils import course
+
+    name = match.group(2)
+    if name not in course.GENERATED:
+        raise SystemExit(f"<!-- fsutils.course.{name} -->: no such generated text; "
+                         f"choose from {', '.join(course.GENERATED)}")
+    return match.group(1) + "\n".join(course.GENERATED[name]()) + "\n" + match.group(3)
+
+
+def generated(text: str, notebook: str | None = None) -> str:
+    """``text`` with its Colab badges, its ``git+https://github.com/…`` install addresses and its
+    ``fsutils.course`` blocks made afresh from ``fsutils/__init__.py`` and measured.toml. In a
+    notebook's source (``notebook``: the notebook's file name) every badge opens that notebook."""
+    text = _BADGE_RE.sub(lambda m: badge(notebook or m.group(1)), text)
+    text = _INSTALL_RE.sub(_kit().PIP_INSTALL_URL, text)
+    return _COURSE_RE.sub(_course_block, text)
 
 
 #: The setup cell of every notebook (jupytext percent text, the magics commented).
 SETUP_CELL = f"""\
-# Setup. On Colab: install the kit without its dependencies, then only what Colab lacks of them
-# (env.install_missing, e.g. the TensorFlow Lite reader): Colab's own GPU-enabled torch,
-# torchvision, numpy and widgets stay as they are.
+# Setup. On Colab: install the kit, leaving Colab's own torch, numpy and widgets as they are.
 import sys
 if "google.colab" in sys.modules:
-    # !pip install -q --no-deps "{_pip_install_url()}"
-    from fsutils import env
-    env.install_missing()
-    from google.colab import output
-    output.enable_custom_widget_manager()
-
-import fsutils
+    # !pip install -q --no-deps "{_kit().PIP_INSTALL_URL}"
+    pass
 from fsutils import env
-env.report()               # torch version, device, and what to do on Colab without a GPU
-TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, few steps
+TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in automatic test runs
 """
 # The setup cell in a source: from its "# %%" line to the next cell (or the end).
 _SETUP_RE = re.compile(r"^# %%\n# Setup\. On Colab.*?(?=^# %%|\Z)", re.M | re.S)
@@ -88,12 +126,13 @@ def source_path(notebook: Path) -> Path:
     return SRC_DIR / f"{notebook.stem}.py"
 
 
-def with_setup_cell(text: str) -> str:
-    """A source's text with its setup cell replaced by :data:`SETUP_CELL`."""
+def with_setup_cell(text: str, notebook: str) -> str:
+    """The text of ``notebook``'s source with its setup cell replaced by :data:`SETUP_CELL` and
+    its badge and install address made afresh (:func:`generated`)."""
     if not _SETUP_RE.search(text):
         raise SystemExit("a notebook source lacks the setup cell: a code cell starting with "
                          "'# Setup. On Colab'")
-    return _SETUP_RE.sub(lambda m: f"# %%\n{SETUP_CELL}\n", text, count=1)
+    return generated(_SETUP_RE.sub(lambda m: f"# %%\n{SETUP_CELL}\n", text, count=1), notebook)
 
 
 _COLLAPSED = re.compile(r'^#\s*@title\b.*display-mode:\s*"form"')
@@ -142,13 +181,16 @@ def _select(names: list[str], paths: list[Path]) -> list[Path]:
 
 
 def check() -> list[str]:
-    """What is out of date: notebooks that differ from (or lack) their source, and the reverse."""
+    """What is out of date: notebooks that differ from (or lack) their source, and the reverse;
+    generated text (setup cell, badges, install lines, measured tables) that differs from what
+    ``build`` writes; a notebook without its badge in README."""
     problems = []
     for src in sources():
         nb = notebook_path(src)
-        if with_setup_cell(src.read_text(encoding="utf-8")) != src.read_text(encoding="utf-8"):
-            problems.append(f"{src.relative_to(ROOT)}: its setup cell differs from "
-                            "tools/notebooks.py's SETUP_CELL (run: python tools/notebooks.py build)")
+        text = src.read_text(encoding="utf-8")
+        if with_setup_cell(text, nb.name) != text:
+            problems.append(f"{src.relative_to(ROOT)}: its setup cell or Colab badge differs from "
+                            "what tools/notebooks.py makes (run: python tools/notebooks.py build)")
         if not nb.is_file():
             problems.append(f"{nb.relative_to(ROOT)} missing (run: python tools/notebooks.py build)")
         elif nb.read_text(encoding="utf-8") != build(src):
@@ -158,30 +200,50 @@ def check() -> list[str]:
     for nb in sorted(NB_DIR.glob("*.ipynb")):
         if not source_path(nb).is_file():
             problems.append(f"{nb.relative_to(ROOT)} has no source {source_path(nb).relative_to(ROOT)}")
+    for doc in DOCS:
+        if generated(doc.read_text(encoding="utf-8")) != doc.read_text(encoding="utf-8"):
+            problems.append(f"{doc.relative_to(ROOT)}: a Colab badge, install address or measured "
+                            "table differs from fsutils (run: python tools/notebooks.py build)")
+    readme = DOCS[0].read_text(encoding="utf-8")
+    problems += [f"README.md has no Colab badge for {notebook_path(src).name}" for src in sources()
+                 if badge(notebook_path(src).name) not in readme]
     return problems
+
+
+def write_docs() -> None:
+    """Write the generated text (:func:`generated`) into README.md and docs/results.md."""
+    for doc in DOCS:
+        text = doc.read_text(encoding="utf-8")
+        if generated(text) != text:
+            doc.write_text(generated(text), encoding="utf-8")
+            print(f"wrote the generated text into {doc.relative_to(ROOT)}")
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
-    for name, text in [("build", "write notebooks from their sources"),
+    for name, text in [("build", "write notebooks from their sources, and the generated text "
+                                 "of README.md and docs/results.md"),
                        ("pull", "write sources from notebooks edited in Jupyter")]:
         p = sub.add_parser(name, help=text)
         p.add_argument("names", nargs="*", help="notebook numbers or names (default: all)")
-    sub.add_parser("check", help="exit 1 if a notebook differs from its source")
+    sub.add_parser("check", help="exit 1 if a notebook differs from its source or generated "
+                                 "text from what build writes")
     args = ap.parse_args(argv)
     if args.command == "check":
         problems = check()
-        print("\n".join(problems) if problems else f"{len(sources())} notebooks match their sources")
+        print("\n".join(problems) if problems else f"{len(sources())} notebooks match their sources; "
+              "README.md and docs/results.md hold the generated text")
         return 1 if problems else 0
     if args.command == "build":
         for src in _select(args.names, sources()):
             text = src.read_text(encoding="utf-8")
-            if with_setup_cell(text) != text:
-                src.write_text(with_setup_cell(text), encoding="utf-8")
-                print(f"wrote the setup cell into {src.relative_to(ROOT)}")
+            if with_setup_cell(text, notebook_path(src).name) != text:
+                src.write_text(with_setup_cell(text, notebook_path(src).name), encoding="utf-8")
+                print(f"wrote the setup cell and badge into {src.relative_to(ROOT)}")
             notebook_path(src).write_text(build(src), encoding="utf-8")
             print(f"wrote {notebook_path(src).relative_to(ROOT)}")
+        write_docs()
         return 0
     SRC_DIR.mkdir(exist_ok=True)
     for nb in _select(args.names, sorted(NB_DIR.glob("*.ipynb"))):

@@ -17,7 +17,7 @@ from .. import weights
 from ..data import ids_in_split, list_ids
 from ..models.maskrcnn import garment_maskrcnn, maskrcnn_from_deeplab
 from .dataset import InstanceDataset
-from .evaluation import detect_all, score
+from ..evaluation.instances import detect_all, score
 
 __all__ = ["MASKRCNN_DEFAULTS", "SCALE_JITTER", "DetectionRun", "train_instances", "train_sizes"]
 

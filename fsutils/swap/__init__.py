@@ -9,6 +9,6 @@ stand-in (:mod:`.data`).
 - :mod:`.data` — crops and triplets from CCP photos and annotations;
 - :mod:`fsutils.models.cagan` — generator, discriminator, losses, :func:`swap_garment`;
 - :mod:`.train` — ``python -m fsutils.train --arch cagan …`` (resumable);
-- :mod:`.evaluate` — ``python -m fsutils.evaluate swap …``: implicit segmentation, changes outside
+- :mod:`fsutils.evaluation.swap` — ``python -m fsutils.evaluate swap …``: implicit segmentation, changes outside
   the garment, and known-answer swaps against two baselines.
 """

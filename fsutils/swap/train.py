@@ -28,7 +28,7 @@ from fsutils.models.cagan import (CAGANDiscriminator, CAGANGenerator, LossWeight
                                   discriminator_loss, generator_from_state_dict, generator_loss)
 
 from .data import SIZE, UPPER, SwapDataset
-from .evaluate import known_answer_cases, score_generator
+from ..evaluation.swap import known_answer_cases, score_generator
 
 __all__ = ["SwapTrainConfig", "generator_step", "discriminator_step", "SwapRun", "train",
            "export_generator", "main"]

@@ -106,16 +106,14 @@ class Preprocessing:
     ``input_size``: the photo is resized to this square side (pixels); ``resample`` the filter
     for it (PIL's ``"bilinear"``, ``"bicubic"``, ``"lanczos"``, or ``"skimage"``: scikit-image's
     anti-aliased resize, as U-2-Net's saliency inference); then ``(x − mean) / std`` on values in
-    [0, 1] (one number for all channels, or one per RGB channel). ``classes``: the output
-    channels' names, in order. ``flip``: average the prediction of the photo and of its mirror
-    image (test-time augmentation).
+    [0, 1] (one number for all channels, or one per RGB channel). ``flip``: average the
+    prediction of the photo and of its mirror image (test-time augmentation).
     """
 
     input_size: int
     mean: float | tuple[float, float, float] = 0.5
     std: float | tuple[float, float, float] = 0.5
     resample: str = "bicubic"
-    classes: tuple[str, ...] = ()
     flip: bool = False
 
 

@@ -27,21 +27,13 @@
 # $\gamma > 1$ concentrates it on the most salient pixels).
 
 # %%
-# Setup. On Colab: install the kit without its dependencies, then only what Colab lacks of them
-# (env.install_missing, e.g. the TensorFlow Lite reader): Colab's own GPU-enabled torch,
-# torchvision, numpy and widgets stay as they are.
+# Setup. On Colab: install the kit, leaving Colab's own torch, numpy and widgets as they are.
 import sys
 if "google.colab" in sys.modules:
     # !pip install -q --no-deps "git+https://github.com/fsutils-kit/fsutils"
-    from fsutils import env
-    env.install_missing()
-    from google.colab import output
-    output.enable_custom_widget_manager()
-
-import fsutils
+    pass
 from fsutils import env
-env.report()               # torch version, device, and what to do on Colab without a GPU
-TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, few steps
+TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in automatic test runs
 
 # %%
 # %matplotlib inline

@@ -41,28 +41,21 @@
 # style's colours drift towards the photo's.
 
 # %%
-# Setup. On Colab: install the kit without its dependencies, then only what Colab lacks of them
-# (env.install_missing, e.g. the TensorFlow Lite reader): Colab's own GPU-enabled torch,
-# torchvision, numpy and widgets stay as they are.
+# Setup. On Colab: install the kit, leaving Colab's own torch, numpy and widgets as they are.
 import sys
 if "google.colab" in sys.modules:
     # !pip install -q --no-deps "git+https://github.com/fsutils-kit/fsutils"
-    from fsutils import env
-    env.install_missing()
-    from google.colab import output
-    output.enable_custom_widget_manager()
-
-import fsutils
+    pass
 from fsutils import env
-env.report()               # torch version, device, and what to do on Colab without a GPU
-TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, few steps
+TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in automatic test runs
 
 # %%
 # %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
-from fsutils import blend, io as fio, placement, viz, widgets
+from fsutils import blend, io as fio, viz, widgets
+from fsutils.evaluation import placement
 from fsutils.pipeline import Pipeline
 
 WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
@@ -194,8 +187,8 @@ plt.tight_layout(); plt.show()
 # One photo is an anecdote. The same measures over the validation photos of Clothing Co-Parsing,
 # which the cloth model never saw (`python -m fsutils.evaluate blend --ccp-root DIR --split val`,
 # with the default cloth model and saliency, the candy style, 512 px) were measured once and are
-# kept with the kit (`fsutils/assets/measured.toml`, README's "Blending" table comes from the same
-# file):
+# kept with the kit (`fsutils/assets/measured.toml`, the source of the blending table in
+# docs/results.md as well):
 
 # %%
 measured = course.blend_scores()

@@ -16,7 +16,7 @@
 # 3. fine-tune its head for a few minutes (or run the full recipe), watch the loss, and compare its
 #    masks before and after;
 # 4. measure **IoU** on photos the network never saw, read how the shipped model learned, and
-#    compare with `ccp_u2netp` — the kit's earlier model, which had to start from a *saliency*
+#    compare with `ccp_u2netp` — the kit's smaller model, which starts from a *saliency*
 #    network.
 
 # %% [markdown]
@@ -26,28 +26,21 @@
 # is much faster on a GPU: *Runtime → Change runtime type → GPU*.
 
 # %%
-# Setup. On Colab: install the kit without its dependencies, then only what Colab lacks of them
-# (env.install_missing, e.g. the TensorFlow Lite reader): Colab's own GPU-enabled torch,
-# torchvision, numpy and widgets stay as they are.
+# Setup. On Colab: install the kit, leaving Colab's own torch, numpy and widgets as they are.
 import sys
 if "google.colab" in sys.modules:
     # !pip install -q --no-deps "git+https://github.com/fsutils-kit/fsutils"
-    from fsutils import env
-    env.install_missing()
-    from google.colab import output
-    output.enable_custom_widget_manager()
-
-import fsutils
+    pass
 from fsutils import env
-env.report()               # torch version, device, and what to do on Colab without a GPU
-TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, few steps
+TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in automatic test runs
 
 # %%
 # %matplotlib inline
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
-from fsutils import course, data, evaluate, train, viz, weights
+from fsutils import course, data, train, viz, weights
+from fsutils.evaluation import segmentation
 from fsutils.models import cloth
 from fsutils.segment import ClothSegmenter
 
@@ -162,8 +155,8 @@ import torch
 val_set = data.CCPDataset(ccp_root, val_ids[: cfg.max_val_images], cfg.size)   # the run's validation photos
 for title, m in {"before training": model, "after training": my_model}.items():
     cm = train.validate(m, val_set, torch.device("cpu"))
-    print(f"{title}: IoU {dict(zip(data.CLASS_NAMES[1:], evaluate.iou_per_class(cm)[1:].round(3)))}, "
-          f"mean of the garments {evaluate.mean_iou_garments(cm):.3f}")
+    print(f"{title}: IoU {dict(zip(data.CLASS_NAMES[1:], segmentation.iou_per_class(cm)[1:].round(3)))}, "
+          f"mean of the garments {segmentation.mean_iou_garments(cm):.3f}")
 before = ClothSegmenter.from_model(model, input_size=cfg.size)    # head surgery, no training
 mine = ClothSegmenter.from_model(my_model, input_size=cfg.size)
 viz.show_examples(ccp_root, val_ids[:3], {"before training": before, "after training": mine});
@@ -184,7 +177,7 @@ viz.show_examples(ccp_root, val_ids[:3], {"before training": before, "after trai
 # The shipped `ccp_deeplab` was fine-tuned in two stages on a 2-core CPU: the `"deeplab"` preset at
 # 385 px, then a few more epochs at 449 px from the first stage's best epoch. Each run printed its
 # validation IoU after every validated epoch and kept it in its `history.json`; those figures are
-# kept with the kit (`fsutils/assets/measured.toml`, the same file README's tables come from). The
+# kept with the kit (`fsutils/assets/measured.toml`, the same file docs/results.md's tables come from). The
 # per-step training losses of those runs were not kept with the shipped weights, so only the
 # validation curve can be drawn here:
 
@@ -198,18 +191,15 @@ ax.plot([first["best_epoch"] + e for e in second["epochs"]], second["val_mean_io
         label=f"second stage, {second['size']} px, from epoch {first['best_epoch']}")
 ax.set(xlabel="epoch", ylabel="validation IoU\n(mean of the garments)", title="ccp_deeplab's training")
 ax.legend(); plt.tight_layout(); plt.show()
-sizes = record["input_size"]
-print("reading size, validation:", ", ".join(f"{s} px {v:.3f}" for s, v in zip(sizes["sizes"], sizes["plain"])),
-      "| with the mirror image:", ", ".join(f"{s} px {v:.3f}" for s, v in zip(sizes["mirrored_sizes"], sizes["mirrored"])),
-      f"| shipped: {sizes['chosen']} px, mirrored")
+display(Markdown("\n".join(course.training_table())))   # the same record, and the reading sizes
 
 # %% [markdown]
 # Validation also chose how the model reads a photo: slightly larger than its training size, and
 # averaged with its mirror image (the prediction of the mirrored photo, mirrored back: a garment's
 # mirror image is the same garment). Its IoU on the validation photos, and — reported once, never
-# used to choose anything — on the test photos, beside the kit's earlier `ccp_u2netp`, which had to
-# start from a saliency network (`python -m fsutils.evaluate segmentation`, measured once; README
-# shows the same table):
+# used to choose anything — on the test photos, beside the kit's smaller `ccp_u2netp`, which starts
+# from a saliency network (`python -m fsutils.evaluate segmentation`, measured once;
+# docs/results.md shows the same table):
 
 # %%
 display(Markdown("\n".join(course.segmentation_table())))
@@ -223,7 +213,7 @@ display(Markdown("\n".join(course.segmentation_table())))
 # %%
 n_eval = 4 if env.tiny_mode() else None        # None = all validation photos (about a minute on a CPU)
 default = course.defaults()["cloth segmentation"]
-shipped = evaluate.evaluate_segmentation(ccp_root, default, split="val", max_images=n_eval)
+shipped = segmentation.evaluate_segmentation(ccp_root, default, split="val", max_images=n_eval)
 print(f"{default} on {shipped['images']} validation photos:",
       {k: round(v, 3) for k, v in shipped["iou"].items()}, "mean_iou_garments =", round(shipped["mean_iou_garments"], 3))
 print("measured once on the whole split:", course.segmentation_rows(default, "val")[0]["mean_iou_garments"])
@@ -238,10 +228,10 @@ print("measured once on the whole split:", course.segmentation_rows(default, "va
 # *coat* (full body) and a *jacket* (upper body) differ mostly in length.
 
 # %%
-print("\n".join(evaluate.by_label_lines(shipped["by_label"], top=15)))
+print("\n".join(segmentation.by_label_lines(shipped["by_label"], top=15)))
 
 # %% [markdown]
-# Now the masks: ground truth, the model you just trained, the shipped `ccp_deeplab` and the earlier
+# Now the masks: ground truth, the model you just trained, the shipped `ccp_deeplab` and the smaller
 # `ccp_u2netp`. After a demo run yours will be rougher — a few minutes of the head against hours of
 # the whole network.
 
@@ -264,7 +254,7 @@ viz.show_examples(ccp_root, val_ids[:3], {"your model": mine, "ccp_deeplab": Clo
 #   regularisation (`augment="strong"`, `weight_decay=0.05`), and compare the validation curve.
 # - Change the mapping: put coats, suits and capes into *upper body* (set `data.GARMENT_GROUPS`
 #   to your grouping before training) and see which class gains, and which loses.
-# - Compare with the earlier recipe: `arch="u2netp"` starts from the saliency U2NETP instead of a
+# - Compare with the U2NETP recipe: `arch="u2netp"` starts from the saliency U2NETP instead of a
 #   person segmenter. How much does starting from *person* help each class?
 # - The demo freezes the backbone (`backbone_lr_factor=0`) and trains only the head: train it
 #   longer (`epochs=`, `max_train_images=`) — how far does the COCO/VOC representation go on its

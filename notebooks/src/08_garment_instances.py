@@ -38,28 +38,21 @@
 # the area under the precision–recall curve, as the COCO benchmark computes it.
 
 # %%
-# Setup. On Colab: install the kit without its dependencies, then only what Colab lacks of them
-# (env.install_missing, e.g. the TensorFlow Lite reader): Colab's own GPU-enabled torch,
-# torchvision, numpy and widgets stay as they are.
+# Setup. On Colab: install the kit, leaving Colab's own torch, numpy and widgets as they are.
 import sys
 if "google.colab" in sys.modules:
     # !pip install -q --no-deps "git+https://github.com/fsutils-kit/fsutils"
-    from fsutils import env
-    env.install_missing()
-    from google.colab import output
-    output.enable_custom_widget_manager()
-
-import fsutils
+    pass
 from fsutils import env
-env.report()               # torch version, device, and what to do on Colab without a GPU
-TINY = env.tiny_mode()     # FSUTILS_TINY=1 (automatic test runs): tiny images, few steps
+TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in automatic test runs
 
 # %%
 # %matplotlib inline
 from IPython.display import Markdown, display
 from fsutils import course, data, viz, widgets
 from fsutils.instances import InstanceSegmenter
-from fsutils.instances import ap, evaluation
+from fsutils.evaluation import instances as evaluation
+from fsutils.instances import ap
 from fsutils.instances import viz as iviz
 from fsutils.segment import ClothSegmenter
 

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 
 from ..data import GARMENT_INSTANCE_CLASSES, INSTANCE_CLASSES
-from .ap import AGNOSTIC, agnostic, ap50, suppress_duplicates
-from .dataset import InstanceDataset
-from .segmenter import Instance, Instances, to_instances
+from ..instances.ap import AGNOSTIC, agnostic, ap50, suppress_duplicates
+from ..instances.dataset import InstanceDataset
+from ..instances.segmenter import Instance, Instances, to_instances
 
 __all__ = ["semantic_split", "detect_all", "InstanceScores", "score", "semantic_components", "summary_line",
            "evaluate_instances", "table_lines", "add_parser", "main"]
@@ -136,7 +136,7 @@ def evaluate_instances(ccp_root, weights: str | Path = "ccp_maskrcnn", split: st
     model's connected components) on the CCP photos of ``split``."""
     from .. import data
     from ..env import device as pick_device
-    from .segmenter import InstanceSegmenter
+    from ..instances.segmenter import InstanceSegmenter
 
     ids = data.ids_in_split(data.list_ids(ccp_root), split)[:max_images]
     if not ids:
@@ -184,7 +184,7 @@ def table_lines(r: dict) -> list[str]:
 def add_parser(sub) -> None:
     """The ``instances`` subcommand of ``python -m fsutils.evaluate``."""
     from .. import data
-    from .segmenter import DEFAULT_INSTANCE_WEIGHTS
+    from ..instances.segmenter import DEFAULT_INSTANCE_WEIGHTS
 
     p = sub.add_parser("instances", help="per-class segm and bbox AP50 of the garment instance "
                                          "detector on a CCP folder, beside the semantic baseline")

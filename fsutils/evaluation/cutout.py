@@ -37,7 +37,7 @@ __all__ = ["Rect", "GRABCUT_ITERS", "SALIENCY_THRESHOLD", "BOX_MARGIN", "METHODS
            "cutout_table", "SIMILARITY_ROWS", "SIMILARITY_COLUMNS", "CutoutComparison",
            "compare_cutouts", "similarity_table"]
 
-from .viz import Box
+from ..viz import Box
 
 #: A rectangle is the kit's :class:`fsutils.viz.Box`: ``(x0, y0, x1, y1)`` in pixels, left, top,
 #: right and bottom (the last two exclusive), the order of ``PIL.Image.crop``.
@@ -60,7 +60,7 @@ _DESCRIPTIONS = {
 def _rgb(photo: Any) -> np.ndarray:
     """A photo (PIL image, H×W×3 uint8 or float 0..1 array, path or bytes) as the uint8 H×W×3
     RGB array OpenCV works on (:func:`fsutils.io.to_rgb`)."""
-    from . import io
+    from .. import io
 
     return np.asarray(io.to_rgb(photo))
 
@@ -89,7 +89,7 @@ def expand_box(rect: Sequence[int], shape: tuple[int, int], margin: float = BOX_
 def _saliency_model(saliency: Any = None):
     if saliency is not None:
         return saliency
-    from .saliency import SaliencyModel
+    from ..saliency import SaliencyModel
 
     return SaliencyModel("u2netp")
 
@@ -167,7 +167,7 @@ def cloth_cutout(photo: Any, segmenter: Any = None, classes: Sequence[int | str]
                  labels: np.ndarray | None = None) -> np.ndarray:
     """The cloth model's cut-out: the union of ``classes`` (default every garment class) of the
     label map (bool H×W). ``segmenter`` defaults to the kit's default cloth model."""
-    from .segment import ClothSegmenter, combine_masks
+    from ..segment import ClothSegmenter, combine_masks
 
     if labels is None:
         labels = (segmenter or ClothSegmenter()).predict(_rgb(photo))
@@ -177,7 +177,7 @@ def cloth_cutout(photo: Any, segmenter: Any = None, classes: Sequence[int | str]
 def cutout(photo: Any, mask: np.ndarray, background: float = 1.0) -> np.ndarray:
     """The photo where ``mask`` is True, ``background`` (0..1 grey, white by default) elsewhere:
     float32 H×W×3 in 0..1."""
-    from . import io
+    from .. import io
 
     img = io.to_float(io.to_rgb(photo))
     m = np.asarray(mask, dtype=bool)
@@ -227,7 +227,7 @@ def evaluate_cutout(ccp_root: str | Path, split: str = "val", *, max_images: int
     A photo that cannot be read or evaluated (an annotation of another size than its photo
     included) raises, or with a ``skipped`` list is appended to it and left out
     (:func:`fsutils.data.evaluate_photos`); ``images`` counts the photos scored."""
-    from . import data
+    from .. import data
     from .placement import select_ids
 
     if int(iters) != iters or iters < 1 or not margin >= 0:  # refused before any work
@@ -237,7 +237,7 @@ def evaluate_cutout(ccp_root: str | Path, split: str = "val", *, max_images: int
     lookup = data.label_lookup(data.read_label_names(ccp_root))
     saliency = _saliency_model(saliency)
     if segmenter is None:
-        from .segment import ClothSegmenter
+        from ..segment import ClothSegmenter
 
         segmenter = ClothSegmenter()
 
@@ -313,8 +313,8 @@ def compare_cutouts(photo: Any, truth: np.ndarray, style: str = "candy", *,
     on (``candy.jpg``, ``mosaic.jpg`` …, else ``style`` must name a file); ``backend`` is the
     similarity backend (default :data:`fsutils.metrics.DEFAULT_BACKEND`). The photo is first
     shrunk to ``max_size`` on its longer side (the fast models' working size)."""
-    from . import io, metrics
-    from .style.fast import fast_stylize, registry_name
+    from .. import io, metrics
+    from ..style.fast import fast_stylize, registry_name
 
     backend = backend or metrics.DEFAULT_BACKEND
     if backend not in metrics.BACKENDS:

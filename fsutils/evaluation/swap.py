@@ -28,7 +28,7 @@ import torch
 
 from fsutils import data as ccp
 
-from .data import (MIN_GARMENT_FRACTION, SIZE, UPPER, crop, from_tensor, garment_mask,
+from ..swap.data import (MIN_GARMENT_FRACTION, SIZE, UPPER, crop, from_tensor, garment_mask,
                    jitter_article, person_example, to_tensor)
 
 __all__ = ["outside_l1", "masked_l1", "iou_counts", "recolour", "colour_transfer", "pattern_tryon",
@@ -244,7 +244,7 @@ def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test"
     trained at."""
     from tqdm.auto import tqdm
 
-    from .garment import load_generator
+    from ..swap.garment import load_generator
 
     ids = ccp.ids_in_split(ccp.list_ids(ccp_root), split)[:max_images]
     if not ids:
@@ -297,7 +297,7 @@ def add_parser(sub: Any) -> None:
     """The ``swap`` subcommand of ``python -m fsutils.evaluate``."""
     from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
 
-    from .garment import DEFAULT_SWAP_WEIGHTS
+    from ..swap.garment import DEFAULT_SWAP_WEIGHTS
 
     p = sub.add_parser("swap", help="garment swap (CAGAN) against the colour and pattern try-on "
                                     "baselines on known-answer swaps")
@@ -335,7 +335,7 @@ def main(args: Any) -> int:
                          f"{args.height}×{args.width}.")
     try:
         ccp.ids_in_split(ccp.list_ids(args.ccp_root), args.split)
-        from .garment import load_generator
+        from ..swap.garment import load_generator
 
         load_generator(args.weights, "cpu")  # a missing generator is refused before any work
     except (ValueError, FileNotFoundError, ccp.CCPError) as e:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .blend import MODES, BlendParams, boundary_band
+from ..blend import MODES, BlendParams, boundary_band
 
 __all__ = ["MIN_STYLE_DIFFERENCE", "SKIN", "Placement", "select_ids", "style_share", "placement",
            "sample_groundtruth", "garment_skin_edge", "photo_placement", "evaluate_blend", "placement_table"]
@@ -125,7 +125,7 @@ def sample_groundtruth(name: str, size: tuple[int, int] | None = None) -> np.nda
     the pipeline's working size. Bundled with the photos, so no dataset is needed."""
     from PIL import Image
 
-    from .io import SAMPLES_DIR
+    from ..io import SAMPLES_DIR
 
     path = SAMPLES_DIR / "groundtruth" / f"{Path(name).stem}.png"
     if not path.is_file():
@@ -167,7 +167,7 @@ def select_ids(ccp_root: str | Path, split: str, max_images: int | None = None) 
     """The photo ids of a CCP folder in one of the kit's splits (``train``, ``val``, ``test`` where
     the kit defines one) or ``all``, the first ``max_images`` of them (≥ 1; None: all); an unknown
     split, an empty one or a ``max_images`` below 1 raises with what to choose."""
-    from . import data
+    from .. import data
 
     if split != "all" and split not in data.SPLITS:
         raise ValueError(f"unknown split {split!r}; choose from all, {', '.join(data.SPLITS)}.")
@@ -200,8 +200,8 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
     """
     from PIL import Image
 
-    from . import data
-    from .pipeline import Pipeline
+    from .. import data
+    from ..pipeline import Pipeline
 
     for m in modes:
         BlendParams(m)  # refuse unknown modes before any work
@@ -233,7 +233,7 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
 def placement_table(placements: Mapping[str, Placement]) -> list[str]:
     """``{mode: Placement}`` (e.g. ``evaluate_blend(...)["placement"]``) as the lines of a Markdown
     table, one row per mode."""
-    from .blend import MODE_TITLES
+    from ..blend import MODE_TITLES
 
     lines = ["| mode | | coverage ↑ | leakage ↓ | edge in ↑ | edge out ↓ | edge contrast ↑ |",
              "|---|---|---|---|---|---|---|"]
