@@ -11,7 +11,7 @@ Two panels on the same pipeline are measured in the same run, alternately:
 - **baseline**: the former panel — every blend computed at full resolution and then cropped and
   shrunk for the picture, shown as a PNG in the panel's ``Output`` (base64 in a JSON message, the
   output area rebuilt on every redraw);
-- **panel**: the panel as it is (only the pixels shown are blended, ``Pipeline.blend_view``;
+- **panel**: the panel as it is (only the pixels shown are blended, ``fsutils.views``;
   JPEG bytes in an ``ipywidgets.Image``).
 
 It prints the median (and each release) per panel, the median redraw time inside the kernel, and
@@ -48,7 +48,7 @@ photo = fio.load_image(fio.sample_path("ccp_0006"))
 scale = SIZE / max(photo.size)
 photo = photo.resize((round(photo.width * scale), round(photo.height * scale)),
                      Image.Resampling.LANCZOS)
-pipe = Pipeline(max_size=SIZE)
+pipe = Pipeline(photo_size=SIZE)
 pipe.set_image(photo, name="ccp_0006")
 
 
@@ -72,16 +72,16 @@ class FormerBlendPanel(widgets.BlendPanel):
         self._place_box(mask)
         params = self.params
         self._enable_used_sliders(params)
-        result = self.pipe.blend(params, classes=classes)
+        result = self.pipe.blend(params, garments=classes)
         x0, y0, x1, y1 = self.crop_box()
         crops, self.seam = [], {}
         for m in dict.fromkeys(["hard", "saliency", params.mode]):
             img = result if m == params.mode else self.pipe.blend(params.replace(mode=m),
-                                                                  classes=classes)
+                                                                  garments=classes)
             crop = img[y0:y1, x0:x1]
             self.seam[m] = seam_score(np.ascontiguousarray(crop), mask[y0:y1, x0:x1])
             crops.append((crop, f"{m}: seam {self.seam[m]:.3f}"))
-        weight = self.pipe.weight(params, classes=classes)
+        weight = self.pipe.weight(params, garments=classes)
         if weight is not None:
             crops.append((fio.to_uint8(weight[y0:y1, x0:x1]), "weight W"))
         frame = fio.to_pil(result)
@@ -111,7 +111,7 @@ def timed(panel):
     return panel
 ''', '''
 # its own pipeline (same models), so that neither panel finds the other's blends in the cache
-base_pipe = Pipeline(segment=pipe.segmenter, max_size=SIZE)
+base_pipe = Pipeline(segment=pipe.segmenter, photo_size=SIZE)
 base_pipe.set_image(photo, name="ccp_0006")
 baseline = timed(FormerBlendPanel(base_pipe, style={"method": "fast", "style": "candy"}))
 baseline.add_class("bench-baseline")

@@ -20,6 +20,7 @@ import time
 import numpy as np
 from PIL import Image
 
+from fsutils.blend import BlendParams
 from fsutils.io import to_uint8
 from fsutils.pipeline import Pipeline
 from timing import parser, wall_and_cpu_ms
@@ -67,20 +68,20 @@ def main(argv=None) -> None:
     if args.real:
         import fsutils.io as fio
         photo = fio.load_image(fio.sample_photos()[0]).resize((args.size, args.size))
-        pipe = Pipeline(max_size=args.size, style_size=512)
+        pipe = Pipeline(photo_size=args.size, style_size=512)
         method, style = "fast", "candy"
     else:
         photo = _fake_photo(args.size)
         seg, sal, stylers = _fake_stages(args.size)
-        pipe = Pipeline(seg, sal, stylers=stylers, max_size=args.size, style_size=args.size,
+        pipe = Pipeline(seg, sal, stylers=stylers, photo_size=args.size, style_size=args.size,
                         class_names=("background", "upper body", "lower body", "full body"))
         method, style = "fake", None
 
     t0 = time.perf_counter()
     pipe.set_image(photo)
-    pipe.run(method=method, style=style, classes=(1, 2), mode="saliency")
+    pipe.run(method=method, style=style, garments=(1, 2), blend=BlendParams("saliency"))
     print(f"first run (all stages): {(time.perf_counter() - t0) * 1e3:.0f} ms")
-    pipe.run(method=method, style=style, classes=(1, 2), mode="feathered")
+    pipe.run(method=method, style=style, garments=(1, 2), blend=BlendParams("feathered"))
     before = dict(pipe.computed)
 
     rng = np.random.default_rng(1)
@@ -88,24 +89,23 @@ def main(argv=None) -> None:
 
     def change(mode: str, param: str | None) -> dict:
         """The next slider value (random strength or width), or the next garment selection."""
-        kw = {"strength": 1.0, "width": 8.0, "classes": (1, 2)}
+        blend, chosen = BlendParams(mode, strength=1.0, width=8.0), (1, 2)
         if param == "strength":
-            kw["strength"] = float(rng.uniform(0.05, 2.0))
+            blend = blend.replace(strength=float(rng.uniform(0.05, 2.0)))
         elif param == "width":
-            kw["width"] = float(rng.uniform(1.0, 20.0))
+            blend = blend.replace(width=float(rng.uniform(1.0, 20.0)))
         else:  # a hard paste changes with the garment selection: measure the recomputation
-            kw["classes"] = next(garments)
-            pipe._caches["blend"].clear()
-            pipe._caches["mask"].clear()
-        return kw
+            chosen = next(garments)
+            pipe._cache.clear("blend", "mask")
+        return {"blend": blend, "garments": chosen}
 
     print(f"{'change':<34} {'median ms':>9} {'p90 ms':>7} {'CPU ms':>7}  {'+ uint8 frame':>13}  "
           f"× the hard paste's")
     results = {}
     for mode, param in [("hard", None), ("saliency", "strength"), ("feathered", "width")]:
-        blend = wall_and_cpu_ms(lambda: pipe.run(method=method, style=style, mode=mode,
+        blend = wall_and_cpu_ms(lambda: pipe.run(method=method, style=style,
                                                  **change(mode, param)), args.repeats)
-        frame = wall_and_cpu_ms(lambda: to_uint8(pipe.run(method=method, style=style, mode=mode,
+        frame = wall_and_cpu_ms(lambda: to_uint8(pipe.run(method=method, style=style,
                                                           **change(mode, param)).output),
                                 args.repeats)
         results[mode] = frame[0]

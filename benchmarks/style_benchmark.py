@@ -254,7 +254,7 @@ def main(argv=None) -> int:
           f"(CPU time {cpu:.0f} ms; {origin})")
     models = (adain_encoder().to(device).eval(), adain_decoder().to(device).eval())
     wall, cpu = bench_ms(
-        lambda: adain_transfer(content, style, 1.0, size=args.ff_size, models=models), 3, device)
+        lambda: adain_transfer(content, style, size=args.ff_size, models=models), 3, device)
     print(f"AdaIN (random weights), {args.ff_size}x{args.ff_size} photo and painting: {wall:.0f} ms "
           f"per image (CPU time {cpu:.0f} ms)")
     return 0

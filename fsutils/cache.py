@@ -6,15 +6,15 @@ stage's own parameters (:func:`freeze`), so only what changed is recomputed.
 from __future__ import annotations
 
 import hashlib
-from collections import OrderedDict
-from collections.abc import Hashable, Mapping
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-__all__ = ["digest", "array_key", "freeze", "LRU"]
+__all__ = ["digest", "array_key", "freeze", "LRU", "StageCache"]
 
 
 def digest(*parts: bytes | str) -> str:
@@ -78,3 +78,30 @@ class LRU:
 
     def clear(self) -> None:
         self.data.clear()
+
+
+class StageCache:
+    """One :class:`LRU` per stage, keyed by the current photo and the stage's own key; counts
+    what each stage actually computed (:attr:`computed`: cache misses, for tests and benchmarks)."""
+
+    def __init__(self, stages: tuple[str, ...], size: int) -> None:
+        self._stores = {s: LRU(size) for s in stages}
+        self.computed: Counter[str] = Counter()
+
+    def get(self, stage: str, key: Hashable) -> Any:
+        """A kept result, or None."""
+        return self._stores[stage].get(key)
+
+    def get_or_compute(self, stage: str, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The kept result of ``key``, else ``compute()`` (kept and counted)."""
+        hit = self._stores[stage].get(key)
+        if hit is None:
+            hit = compute()
+            self.computed[stage] += 1
+            self._stores[stage].put(key, hit)
+        return hit
+
+    def clear(self, *stages: str) -> None:
+        """Forget the results of ``stages`` (default: of every stage)."""
+        for stage in stages or tuple(self._stores):
+            self._stores[stage].clear()

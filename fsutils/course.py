@@ -3,8 +3,9 @@
 - :func:`defaults`: the kit's default models and modes, read from the modules that define them
   (every notebook prints them, so a notebook can never name another default than the kit uses).
 - :func:`figures`: the measured figures (segmentation IoU, the shipped model's training record,
-  the blend placement scores, the garment instances' AP50), read from ``fsutils/assets/measured.toml``. The notebooks display
-  them through the functions below instead of copying numbers.
+  the blend placement scores, the garment instances' AP50, the garment swap's scores), read from
+  ``fsutils/assets/measured.toml``. The notebooks display them through the functions below
+  instead of copying numbers.
 - :data:`GENERATED`: the functions whose markdown ``python tools/notebooks.py build`` writes
   between markers into README.md (:func:`headline`) and docs/results.md (the tables), and whose
   text ``python tools/notebooks.py check`` (run by the tests) compares with what is there.
@@ -19,7 +20,8 @@ from typing import Any
 
 __all__ = ["MEASURED_FILE", "GENERATED", "defaults", "figures", "segmentation_rows",
            "segmentation_table", "blend_scores", "blend_table", "training_table", "headline",
-           "split_name", "instance_table", "instance_training"]
+           "split_name", "instance_table", "instance_training", "swap_scores", "swap_table",
+           "swap_verdict"]
 
 MEASURED_FILE = Path(__file__).resolve().parent / "assets" / "measured.toml"
 _SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
@@ -35,7 +37,7 @@ def defaults() -> dict[str, str]:
     from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
     from fsutils.style.methods import DEFAULT_METHOD
 
-    saliency = inspect.signature(SaliencyModel).parameters["name"].default
+    saliency = inspect.signature(SaliencyModel).parameters["weights"].default
     return {"cloth segmentation": DEFAULT_CLOTH_WEIGHTS, "saliency": saliency,
             "style method": DEFAULT_METHOD, "blend mode": DEFAULT_MODE}
 
@@ -160,8 +162,37 @@ def headline() -> list[str]:
             f"contrast **{score:.3f}**)."]
 
 
+def swap_scores() -> dict[str, dict[str, float]]:
+    """The garment swap's measured scores per method (``cagan``, ``nothing``, ``colour``,
+    ``pattern``): ``{method: {"mask_iou", "outside_l1", "known_l1"}}``."""
+    s = figures()["swap"]
+    return {m: dict(zip(s["columns"], values)) for m, values in s["methods"].items()}
+
+
+def swap_table() -> list[str]:
+    """Markdown lines of the garment-swap table (docs/results.md's): the measured split and the
+    shipped generator's training step above the rows of ``python -m fsutils.evaluate swap``."""
+    from fsutils.evaluation.swap import swap_table as rows
+
+    s = figures()["swap"]
+    n = figures()["ccp_splits"][s["split"]]
+    return [f"{_SPLIT_NAMES[s['split']].capitalize()} split ({n} photos), the {s['images']} with an "
+            f"upper-body garment; the shipped generator after {s['step']:,} training steps:", "",
+            *rows(swap_scores())]
+
+
+def swap_verdict() -> str:
+    """One sentence: whether CAGAN's measured ``known_l1`` beats doing nothing and each baseline."""
+    s = swap_scores()
+    ours = s["cagan"]["known_l1"]
+    words = {"nothing": "doing nothing", "colour": "colour transfer", "pattern": "pattern try-on"}
+    parts = [f"{'beats' if ours < s[m]['known_l1'] else 'loses to'} {w} "
+             f"({ours:.3f} against {s[m]['known_l1']:.3f})" for m, w in words.items() if m in s]
+    return "On the known-answer swaps CAGAN " + ", ".join(parts) + "."
+
+
 #: Markdown written from measured.toml into README.md and docs/results.md by
 #: ``python tools/notebooks.py build`` (between ``<!-- fsutils.course.NAME -->`` and
 #: ``<!-- end fsutils.course.NAME -->``); ``check`` fails when the text there differs.
 GENERATED = {f.__name__: f for f in (headline, segmentation_table, training_table, blend_table,
-                                      instance_table)}
+                                      instance_table, swap_table)}

@@ -14,10 +14,8 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import numpy as np
 import scipy.io
@@ -27,15 +25,13 @@ from PIL import Image
 from torch.utils.data import Dataset
 
 __all__ = [
-    "PhotoError", "photo_path", "annotation_path", "load_pair", "evaluate_photos",
+    "PhotoError", "photo_path", "annotation_path", "load_pair",
     "CLASS_NAMES", "GARMENT_GROUPS", "CCPError", "CCP_REPO", "locate_ccp", "clone_ccp", "read_label_names", "label_lookup", "list_ids",
     "load_photo", "load_groundtruth", "load_labels", "split_ids", "split_of", "ids_in_split",
     "SPLITS", "CCPDataset",
 ]
 
 from .segment import CLASS_NAMES  # noqa: E402  (one list of class names for the whole kit)
-
-T = TypeVar("T")
 
 #: CCP label names for each garment class; every other label (skin, hair, shoes, bags,
 #: accessories, tights, socks …) is background (0).
@@ -211,42 +207,6 @@ def load_pair(root: str | Path, image_id: str) -> tuple[Image.Image, np.ndarray]
                          f"(width×height); an annotation must label every pixel of its photo: "
                          f"replace one of them, or remove both from the folder.")
     return photo, gt
-
-
-def evaluate_photos(root: str | Path, ids: list[str], evaluate: Callable[[str, Image.Image, np.ndarray], T],
-                    *, skipped: list[tuple[Path, str]] | None = None, progress: bool = True,
-                    desc: str = "photos") -> list[T]:
-    """``evaluate(image_id, photo, groundtruth)`` for each of ``ids`` in turn (the pair read by
-    :func:`load_pair`), as a list.
-
-    With ``skipped=None`` the first photo that fails raises. With a list, a photo that fails —
-    its photo or annotation cannot be read or differ in size (:class:`PhotoError`), or the models
-    cannot take it (``ValueError``, ``RuntimeError``, ``OSError``, OpenCV's ``cv2.error``) — is
-    appended to it as ``(file, reason)`` and left out, and the others go on. Either way a run in
-    which no photo could be evaluated raises :class:`CCPError`: no score is a mean over zero
-    photos.
-    """
-    import cv2
-    from tqdm.auto import tqdm
-
-    results: list[T] = []
-    first_skipped = len(skipped or ())
-    for image_id in tqdm(ids, desc=desc, disable=not progress):
-        try:
-            results.append(evaluate(image_id, *load_pair(root, image_id)))
-        except PhotoError as e:
-            if skipped is None:
-                raise
-            skipped.append((e.path, e.reason))
-        except (ValueError, RuntimeError, OSError, cv2.error) as e:
-            if skipped is None:
-                raise
-            skipped.append((photo_path(root, image_id), f"could not be evaluated ({_reason(e)})."))
-    if not results:
-        raise CCPError(f"none of the {len(ids)} photo(s) of {root} could be evaluated"
-                       + (f"; the first: {skipped[first_skipped][0]}: {skipped[first_skipped][1]}"
-                          if skipped else "."))
-    return results
 
 
 def _unit_hash(image_id: str) -> float:

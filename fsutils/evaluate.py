@@ -28,10 +28,10 @@ prints per-class segm and bbox AP50 of the garment instance detector, beside the
 model's garment regions split into connected components (class-agnostic), and as the last line
 ``segm_ap50_garments=<f> segm_ap50=<f> bbox_ap50=<f>`` (see :mod:`fsutils.evaluation.instances`).
 
-Faults (segmentation, blend, cutout; swap and instances check their own): every argument is checked
-before any model loads — the options, the CCP folder (it must hold photos/, annotations/pixel-
-level/ and a readable label_list.mat), the split and the model names — and a bad one is refused in
-one line with exit status 2. A photo that cannot be scored (its photo or its annotation cannot be
+Faults: for every task, every argument is checked before any model loads — the options, the CCP
+folder (it must hold photos/, annotations/pixel-level/ and a readable label_list.mat), the split and
+the model names — and a bad one is refused in one line with exit status 2. In segmentation, blend
+and cutout, a photo that cannot be scored (its photo or its annotation cannot be
 read, they differ in size, or the model cannot take it) does not stop the run: it is left out, the
 others go on, the scores (whose first line gives ``images=N``, the photos scored) are printed as
 usual, and the left-out files are listed on stderr at the end, one line each, with exit status 1.
@@ -42,40 +42,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import sys
 from pathlib import Path
-from typing import NoReturn
 
 from . import data
+from .args import DEVICE_HELP, Parser, device, whole
 from .segment import DEFAULT_CLOTH_WEIGHTS
 
 __all__ = ["main"]
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse, with a usage error as one line (``python -m fsutils.evaluate blend: error: …``,
-    exit status 2); the subcommands' parsers are of this class too."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
-def _whole(low: int, high: int | None = None):
-    """An argparse type: a whole number ≥ ``low`` (and ≤ ``high``)."""
-    bound = f"≥ {low}" + ("" if high is None else f" and ≤ {high}")
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"{text} is out of range: give a whole number {bound}")
-        return value
-
-    parse.__name__ = "whole number"
-    return parse
 
 
 _MAX_IMAGES_HELP = "evaluate only the first N photos (N ≥ 1; default: all of the split)"
@@ -86,7 +60,7 @@ _EXIT_HELP = ("exit status: 0 every photo scored; 1 a photo could not be scored 
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m fsutils.evaluate", description=__doc__,
+    p = Parser(prog="python -m fsutils.evaluate", description=__doc__,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="task", required=True)
     s = sub.add_parser("segmentation", help="per-class IoU of a cloth segmenter on a CCP folder",
@@ -95,17 +69,17 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--weights", default=DEFAULT_CLOTH_WEIGHTS,
                    help=f"registry name of the cloth model (default: {DEFAULT_CLOTH_WEIGHTS}), or the path of a "
                         "checkpoint file, e.g. one written by `python -m fsutils.train --export`")
-    s.add_argument("--input-size", type=_whole(1, 4096), default=None,
+    s.add_argument("--input-size", type=whole(1, 4096), default=None,
                    help="square input size of the network, 1–4096 px (default: the model's own)")
     s.add_argument("--split", choices=("all", *data.SPLITS), default="all",
                    help="which photos: all in the folder (default), or the kit's training, "
                         "validation or test split (test: never used to choose anything)")
-    s.add_argument("--max-images", type=_whole(1), default=None, help=_MAX_IMAGES_HELP)
+    s.add_argument("--max-images", type=whole(1), default=None, help=_MAX_IMAGES_HELP)
     s.add_argument("--clean", action="store_true",
                    help="remove small garment specks and fill small holes (segment.clean_labels)")
     s.add_argument("--by-label", action="store_true",
                    help="also print, per CCP label, the share of its pixels predicted as each kit class")
-    s.add_argument("--device", default=None)
+    s.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
     s.add_argument("--no-progress", action="store_true")
     s.set_defaults(task_parser=s)
     _blend_parser(sub)
@@ -125,10 +99,10 @@ def _cutout_parser(sub) -> None:
     c.add_argument("--ccp-root", required=True, type=Path, help=_CCP_ROOT_HELP)
     c.add_argument("--split", choices=("val", "test", "train", "all"), default="val",
                    help="which photos: the kit's validation split (default), test, train, or all")
-    c.add_argument("--max-images", type=_whole(1), default=None, help=_MAX_IMAGES_HELP)
-    c.add_argument("--iters", type=_whole(1), default=GRABCUT_ITERS,
+    c.add_argument("--max-images", type=whole(1), default=None, help=_MAX_IMAGES_HELP)
+    c.add_argument("--iters", type=whole(1), default=GRABCUT_ITERS,
                    help=f"GrabCut iterations (default: {GRABCUT_ITERS})")
-    c.add_argument("--device", default=None)
+    c.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
     c.add_argument("--no-progress", action="store_true")
     c.set_defaults(margin=BOX_MARGIN, task_parser=c)
 
@@ -143,13 +117,13 @@ def _blend_parser(sub) -> None:
     b.add_argument("--split", default="val",
                    help="which photos: the kit's validation split (default), train, test where the "
                         "kit defines one, or all")
-    b.add_argument("--max-images", type=_whole(1), default=None, help=_MAX_IMAGES_HELP)
+    b.add_argument("--max-images", type=whole(1), default=None, help=_MAX_IMAGES_HELP)
     b.add_argument("--modes", default=",".join(MODES),
                    help=f"comma-separated blend modes (default: all: {', '.join(MODES)})")
     b.add_argument("--style", default="candy", help="fast-style model that makes the stylised image")
-    b.add_argument("--max-size", type=_whole(16), default=512,
+    b.add_argument("--max-size", type=whole(16), default=512,
                    help="working size, longest side (px, ≥ 16; default: 512)")
-    b.add_argument("--band", type=_whole(1, 1024), default=8,
+    b.add_argument("--band", type=whole(1, 1024), default=8,
                    help="half-width in px of the band around the true garment boundary (edge "
                         "scores; 1–1024, default: 8)")
     b.add_argument("--segment-weights", default=None, help="cloth model (default: the kit's default)")
@@ -157,7 +131,7 @@ def _blend_parser(sub) -> None:
     b.add_argument("--width", type=float, default=d.width)
     b.add_argument("--radius", type=int, default=d.radius)
     b.add_argument("--eps", type=float, default=d.eps)
-    b.add_argument("--device", default=None)
+    b.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(task_parser=b)
 
@@ -199,8 +173,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
     """Everything that can be checked before any model loads; a bad argument exits 2 in one line.
     The CCP folder must hold paired photos and annotations of the split and a readable label
     list; the device must exist here; the models must be known."""
-    from . import env
-    from .evaluation.placement import select_ids
+    from .evaluation.photos import select_ids
 
     p = args.task_parser
     try:
@@ -208,12 +181,6 @@ def _check_arguments(args: argparse.Namespace) -> None:
         data.label_lookup(data.read_label_names(args.ccp_root))
     except (ValueError, data.CCPError) as e:
         p.error(f"--ccp-root: {e}" if isinstance(e, data.CCPError) else str(e))
-    if args.device:
-        try:
-            env.device(args.device)
-        except RuntimeError as e:
-            p.error(f"--device {args.device}: {e}")
-        os.environ["FSUTILS_DEVICE"] = args.device
     if args.task == "segmentation":
         _check_cloth_weights(p, "--weights", args.weights)
     elif args.task == "blend":
@@ -240,7 +207,8 @@ def _run_cutout(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]
     from .evaluation.cutout import cutout_table, evaluate_cutout
 
     r = evaluate_cutout(args.ccp_root, args.split, max_images=args.max_images, iters=args.iters,
-                        margin=args.margin, progress=not args.no_progress, skipped=skipped)
+                        margin=args.margin, device=args.device, progress=not args.no_progress,
+                        skipped=skipped)
     head = (f"split={r['split']} images={r['images']} grabcut_iters={r['iters']} "
             f"box_margin={100 * r['margin']:g}%")
     last = (f"iou_person_saliency={r['iou']['saliency']['person']:.4f} "
@@ -254,7 +222,7 @@ def _run_blend(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]
     r = evaluate_blend(args.ccp_root, args.split, modes=args.modes, params=args.params,
                        style=args.style, max_size=args.max_size, band=args.band,
                        segment_weights=args.segment_weights, max_images=args.max_images,
-                       progress=not args.no_progress, skipped=skipped)
+                       device=args.device, progress=not args.no_progress, skipped=skipped)
     head = (f"split={r['split']} images={r['images']} style=fast/{r['style']} "
             f"max_size={r['max_size']} band={r['band']}px")
     return r["images"], [head, *placement_table(r["placement"])]
@@ -279,13 +247,13 @@ _RUN = {"segmentation": _run_segmentation, "cutout": _run_cutout, "blend": _run_
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.task == "swap":  # its own checks and output
+    _check_arguments(args)
+    if args.task == "swap":  # its own output
         from .evaluation import swap as swap_evaluate
         return swap_evaluate.main(args)
-    if args.task == "instances":  # its own checks and output
+    if args.task == "instances":  # its own output
         from .evaluation.instances import main as main_instances
         return main_instances(args)
-    _check_arguments(args)
     from .weights import WeightsError
 
     skipped: list[tuple[Path, str]] = []

@@ -9,6 +9,8 @@
   :func:`to_uint8`, :func:`to_pil` (RGB or grey) and :func:`as_array` (the pixels as they are,
   for plotting). Each accepts PIL images, numpy arrays (uint8 0..255, float 0..1, bool masks;
   H×W, H×W×3 or H×W×4) and torch tensors (C×H×W or 1×C×H×W).
+- :func:`fit_long_side` — the one resize to a longest side (working sizes of the pipeline and the
+  style methods).
 - :func:`sample_photos`, :func:`sample_styles`, :func:`sample_path` — the images in
   ``fsutils/assets/samples`` (credits in ``CREDITS.md`` beside them).
 """
@@ -25,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 __all__ = ["ImageLoadError", "ImageLike", "IMAGE_SUFFIXES", "load_image", "to_rgb", "to_float",
-           "to_uint8", "to_pil", "as_array", "MAX_PIXELS", "max_pixels_setting", "SAMPLES_DIR",
+           "to_uint8", "to_pil", "as_array", "fit_long_side", "MAX_PIXELS", "max_pixels_setting", "SAMPLES_DIR",
            "sample_photos", "sample_styles", "sample_path"]
 
 #: Default pixel limit (width × height) of :func:`load_image`: 8K × 8K, far above any photo the
@@ -310,6 +312,24 @@ def to_rgb(image: ImageLike) -> Image.Image:
         raise TypeError(f"expected a PIL image, an array, a tensor, or an image file (path, bytes or "
                         f"stream), got {type(image).__name__}")
     return load_image(image)
+
+
+def fit_long_side(image: Image.Image, size: int | None, *, enlarge: bool = True,
+                  resample: Image.Resampling = Image.Resampling.LANCZOS) -> Image.Image:
+    """``image`` resized so that its longest side is ``size`` px, the aspect kept (each side at
+    least 1 px), with Lanczos (``resample=Image.Resampling.NEAREST`` for label maps and masks).
+    With ``enlarge=False`` an image already within ``size`` is left as it is (only shrunk);
+    ``size=None`` keeps every size. The image itself comes back when its size does not change."""
+    if size is None:
+        return image
+    if int(size) != size or size < 1:
+        raise ValueError(f"the longest side must be a whole number of pixels ≥ 1, got {size!r}.")
+    w, h = image.size
+    if not enlarge and max(w, h) <= size:
+        return image
+    scale = size / max(w, h)
+    new = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return image if new == (w, h) else image.resize(new, resample)
 
 
 # --------------------------------------------------------------------------------------- samples

@@ -46,7 +46,8 @@ class Result:
     output: np.ndarray
     hard: np.ndarray
     mode: str
-    classes: tuple[int, ...]
+    #: the chosen garments (the mask stage's key: label indices for a semantic segmenter)
+    garments: tuple[int, ...]
     method: str
     #: the blend's mode and parameters
     params: BlendParams = BlendParams()
@@ -148,7 +149,7 @@ def save_result(res: Result, folder: str | Path, stem: str, *,
         save(res.image("saliency"), "saliency")
     if "comparison" in kinds:
         from fsutils import viz  # matplotlib Figures without pyplot: no display needed
-        title = blend.MODE_TITLES[res.mode]
+        title = blend.blend_mode(res.mode).title
         fig = viz.comparison_figure(res.content, res.stylized, res.hard, res.output, res.mask,
                                     saliency=res.saliency, box=box, blend_title=title)
         save(lambda f: fig.savefig(f, format="png", dpi=80), "comparison")

@@ -27,7 +27,7 @@ import torch
 from PIL import Image
 
 from fsutils import io as fio
-from fsutils import weights
+from fsutils import weights as W
 from fsutils.weights import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = ["SaliencyModel", "SALIENCY_WEIGHTS", "IMAGENET_MEAN", "IMAGENET_STD",
@@ -36,7 +36,7 @@ __all__ = ["SaliencyModel", "SALIENCY_WEIGHTS", "IMAGENET_MEAN", "IMAGENET_STD",
 #: Registry names of the salient-object checkpoints (``fsutils.weights.REGISTRY``).
 SALIENCY_WEIGHTS: tuple[str, ...] = ("u2netp", "u2net")
 #: U-2-Net's official inference (the registry entries' preprocessing): 320 px, ImageNet statistics.
-_OFFICIAL = weights.get("u2netp").preprocessing
+_OFFICIAL = W.get("u2netp").preprocessing
 INPUT_SIZE = _OFFICIAL.input_size
 
 
@@ -98,24 +98,26 @@ def preprocess(image: Any, size: int = INPUT_SIZE, device: Any = "cpu", *,
 class SaliencyModel:
     """U-2-Net salient-object detection: ``predict(image) -> float32 H×W`` in [0, 1].
 
-    ``name`` is a registry checkpoint (``"u2netp"``, 4.7 MB, or ``"u2net"``, 176 MB), fetched and
-    loaded once through :mod:`fsutils.weights`; ``device`` defaults to :func:`fsutils.env.device`.
-    Pass ``model=`` (any module returning ``(d0, …)`` logits) to use an already built network.
+    ``weights`` is a registry checkpoint (``"u2netp"``, 4.7 MB, or ``"u2net"``, 176 MB), fetched
+    and loaded once through :mod:`fsutils.weights`, or an already built network (any module
+    returning ``(d0, …)`` logits), as for every model class of the kit; ``device`` defaults to
+    :func:`fsutils.env.device`.
     """
 
-    def __init__(self, name: str = "u2netp", device: Any = None, *, model: torch.nn.Module | None = None,
+    def __init__(self, weights: str | torch.nn.Module = "u2netp", device: Any = None, *,
                  input_size: int | None = None):
         from fsutils import env
 
         self.device = torch.device(device) if device is not None else env.device()
         prep = _OFFICIAL
-        if model is None:
-            entry = weights.get(name)
-            model = weights.load_state_dict(entry.build(), name)
-            prep = entry.preprocessing or prep
-            self.name = name
-        else:
+        if isinstance(weights, torch.nn.Module):
+            model = weights
             self.name = getattr(model, "name", type(model).__name__)
+        else:
+            entry = W.get(weights)
+            model = W.load_state_dict(entry.build(), weights)
+            prep = entry.preprocessing or prep
+            self.name = weights
         self.input_size = int(input_size or prep.input_size)
         self.mean, self.std = prep.mean, prep.std
         self.model = model.to(self.device).eval()
@@ -126,7 +128,7 @@ class SaliencyModel:
     def from_model(cls, model: torch.nn.Module, input_size: int = INPUT_SIZE,
                    device: Any = None) -> "SaliencyModel":
         """Wrap an already built (e.g. randomly initialised) network."""
-        return cls(device=device, model=model, input_size=input_size)
+        return cls(model, device=device, input_size=input_size)
 
     def __repr__(self) -> str:
         return f"SaliencyModel({self.name!r}, device={str(self.device)!r}, input_size={self.input_size})"

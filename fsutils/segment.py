@@ -34,11 +34,14 @@ from PIL import Image
 from fsutils import io as fio
 from fsutils import weights as W
 
-__all__ = ["ClothSegmenter", "CLASS_NAMES", "PALETTE", "DEFAULT_CLOTH_WEIGHTS", "CLOTH_WEIGHTS",
-           "class_index", "masks", "combine_masks", "colorize", "overlay", "clean_labels"]
+__all__ = ["ClothSegmenter", "CLASS_NAMES", "GARMENT_CLASSES", "PALETTE", "DEFAULT_CLOTH_WEIGHTS",
+           "CLOTH_WEIGHTS", "class_index", "masks", "combine_masks", "colorize", "overlay",
+           "clean_labels"]
 
 #: Label index → name.
 CLASS_NAMES: tuple[str, ...] = ("background", "upper body", "lower body", "full body")
+#: The garment classes (every class but the background): what "all garments" means.
+GARMENT_CLASSES: tuple[int, ...] = (1, 2, 3)
 #: Label index → RGB colour, as in the official outputs (black, red, green, yellow).
 PALETTE = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [255, 255, 0]], np.uint8)
 PALETTE.setflags(write=False)
@@ -160,20 +163,20 @@ def colorize(labels: np.ndarray, palette: np.ndarray = PALETTE) -> np.ndarray:
     return pal[safe]
 
 
-def overlay(image: Any, labels: np.ndarray, alpha: float = 0.5,
+def overlay(image: Any, labels: np.ndarray, opacity: float = 0.5,
             palette: np.ndarray = PALETTE) -> np.ndarray:
     """The photo with the garment classes tinted (background untouched) as uint8 H×W×3.
 
-    ``image``: PIL image or H×W×3 array (uint8 or float 0..1); ``alpha`` the colour's opacity.
+    ``image``: PIL image or H×W×3 array (uint8 or float 0..1); ``opacity`` the colour's opacity.
     """
     photo = fio.to_float(image)
     lab = _labels(labels)
     if photo.shape[:2] != lab.shape:
         raise ValueError(f"labels {lab.shape} and image {photo.shape[:2]} must have the same size")
-    if not 0.0 <= float(alpha) <= 1.0:
-        raise ValueError(f"alpha must be in 0..1, got {alpha!r}")
+    if not 0.0 <= float(opacity) <= 1.0:
+        raise ValueError(f"opacity must be in 0..1, got {opacity!r}")
     colours = colorize(lab, palette).astype(np.float32) / 255
-    a = np.where(lab > 0, np.float32(alpha), np.float32(0))[..., None]
+    a = np.where(lab > 0, np.float32(opacity), np.float32(0))[..., None]
     out = photo * (1 - a) + colours * a
     return fio.to_uint8(out)
 
@@ -299,11 +302,16 @@ class ClothSegmenter:
         bilinearly resized; each pixel sums to 1)."""
         return self._proba(image).cpu().numpy()
 
+    def labels_from_proba(self, proba: np.ndarray) -> np.ndarray:
+        """The label map :meth:`predict` makes from class probabilities (4×H×W, as
+        :meth:`predict_proba` gives them): their arg-max, cleaned when ``clean``."""
+        labels = np.asarray(proba).argmax(axis=0).astype(np.uint8)
+        return clean_labels(labels) if self.clean else labels
+
     def predict(self, image: Any) -> np.ndarray:
         """The uint8 H×W label map (0 background, 1 upper, 2 lower, 3 full body) of ``image``
         (PIL image, H×W×3 uint8/float array, path or bytes)."""
-        labels = self._proba(image).argmax(dim=0).to(torch.uint8).cpu().numpy()
-        return clean_labels(labels) if self.clean else labels
+        return self.labels_from_proba(self.predict_proba(image))
 
     __call__ = predict
 

@@ -24,15 +24,12 @@ jitter, batch 2, SGD at 0.01, validation segm AP50 every 250 steps on 40 validat
 """
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import math
 import sys
 import time
-from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +41,7 @@ from . import weights
 from .data import Augment, CCPDataset, list_ids, split_ids
 from .evaluation.segmentation import confusion_matrix, iou_per_class, mean_iou_garments
 from .models.cloth import ARCHS, Arch, as_outputs, initial_cloth_model
+from .segment import GARMENT_CLASSES
 
 __all__ = ["deep_supervision_loss", "soft_dice_loss", "autocast_dtype", "update_ema",
            "ema_decay_at", "TrainConfig", "train", "export_half", "load_run", "validate",
@@ -59,7 +57,7 @@ def deep_supervision_loss(outputs: tuple[torch.Tensor, ...], target: torch.Tenso
     return loss
 
 
-def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, classes: tuple[int, ...] = (1, 2, 3),
+def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor, classes: tuple[int, ...] = GARMENT_CLASSES,
                    smooth: float = 1.0) -> torch.Tensor:
     """``1 − mean Dice`` over ``classes`` of the softmax probabilities, pooled over the batch.
 
@@ -408,81 +406,11 @@ def load_run(out: str | Path, which: str = "best") -> tuple[nn.Module, list[dict
     return model.eval(), ckpt["state"]["history"]
 
 
-_HELP = {
-    "out": "run folder: last.pt, best.pt, history.json (an existing run resumes)",
-    "arch": "deeplab (DeepLabV3-MobileNetV2 from COCO/VOC, the default model's recipe), u2netp, or "
-            "maskrcnn (garment instances: Mask R-CNN on the ccp_deeplab backbone; its own defaults "
-            "for every option not given)",
-    "init": "start weights (default: the architecture's pretrained file: the DeepLab TFLite file, "
-            "or the saliency u2netp), or a cloth checkpoint of the same architecture to continue",
-    "backbone_lr_factor": "the pretrained backbone learns at lr times this (e.g. 0.25)",
-    "dropout": "DeepLab: dropout probability before the logits",
-    "size": "square training input size in pixels",
-    "warmup_steps": "linear learning-rate warm-up steps before the cosine decay",
-    "dice_weight": "weight of the soft Dice term on the fused output (0 = cross-entropy only)",
-    "precision": "auto (bf16 on CPUs with native bf16, fp16 on CUDA), fp32, bf16 or fp16",
-    "val_every": "validate every N epochs (and after the last)",
-    "val_every_steps": "maskrcnn: validate (segm AP50) every N steps",
-    "augment": "default, strong (small crops, strong jitter) or context (crops keep most of the figure)",
-    "ema_decay": "keep an exponential moving average of the weights (e.g. 0.998); it is validated "
-                 "and saved as best.pt",
-    "checkpoint_every": "write last.pt every N steps",
-    "max_steps": "stop after N steps (quick checks)",
-    "threads": "CPU threads for torch",
-}
-
-
-def add_config_arguments(p: argparse.ArgumentParser, config: Any, names: Iterable[str],
-                         helps: Mapping[str, str], types: Mapping[str, type] | None = None) -> None:
-    """One ``--option`` per field ``name`` of the settings object ``config``, its value there the
-    default; the type is ``types[name]``, else the default's type (``int`` for a ``None``
-    default). Shared by the training commands of the cloth model and the garment-swap GAN."""
-    for name in names:
-        default = getattr(config, name)
-        kind = (types or {}).get(name) or (type(default) if default is not None else int)
-        p.add_argument("--" + name.replace("_", "-"), type=kind, default=default,
-                       help=helps.get(name))
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m fsutils.train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--ccp-root", required=True)
-    add_config_arguments(
-        p, TrainConfig(ccp_root=""),
-        ("out", "arch", "init", "size", "epochs", "batch_size", "lr", "weight_decay",
-         "backbone_lr_factor", "dropout", "warmup_steps", "dice_weight", "precision", "val_every",
-         "val_every_steps", "augment", "ema_decay", "checkpoint_every", "max_steps",
-         "max_train_images", "max_val_images", "seed", "device", "threads"),
-        _HELP, {"device": str, "init": str, "ema_decay": float})
-    p.add_argument("--class-weights", type=lambda t: tuple(float(v) for v in t.split(",")), default=None,
-                   metavar="W0,W1,W2,W3", help="cross-entropy weights of the 4 classes, e.g. 1,2,2,2")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--export", metavar="DEST", help="after training, export best.pt as fp16 to DEST")
-    return p
-
-
-def _wants_cagan(argv: list[str]) -> bool:
-    return "--arch=cagan" in argv or any(a == "--arch" and b == "cagan" for a, b in zip(argv, argv[1:]))
-
-
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if _wants_cagan(argv):  # the garment-swap GAN has its own trainer and flags
-        from .swap.train import main as train_cagan
-        return train_cagan(argv)
-    parser = _parser()
-    if parser.parse_known_args(argv)[0].arch == "maskrcnn":
-        from .instances.training import MASKRCNN_DEFAULTS
-        parser.set_defaults(**MASKRCNN_DEFAULTS)
-    args = vars(parser.parse_args(argv))
-    export = args.pop("export")
-    args["progress"] = not args.pop("no_progress")
-    summary = train(TrainConfig(**args))
-    print(json.dumps(summary))
-    if export:
-        print("exported", export_half(Path(summary["out"]) / "best.pt", export))
-    return 0
+    """``python -m fsutils.train …`` (see :mod:`fsutils.train_cli`)."""
+    from .train_cli import main as run
+
+    return run(argv)
 
 
 if __name__ == "__main__":

@@ -362,7 +362,7 @@ def comparison_figure(photo: Any, stylized: Any, hard: Any, blended: Any, mask: 
     return fig
 
 
-def segmentation_figure(photo: Any, labels: np.ndarray, *, alpha: float = 0.5,
+def segmentation_figure(photo: Any, labels: np.ndarray, *, opacity: float = 0.5,
                         panel_size: float = 4.0) -> Figure:
     """Photo | classes tinted over the photo | colour label map, with a legend of class names."""
     from fsutils.segment import CLASS_NAMES, PALETTE, colorize, overlay
@@ -370,7 +370,7 @@ def segmentation_figure(photo: Any, labels: np.ndarray, *, alpha: float = 0.5,
     labels = np.asarray(labels)
     if _shape(photo) != labels.shape:
         raise ValueError(f"labels {labels.shape} and photo {_shape(photo)} must have the same size")
-    fig = panels([photo, overlay(photo, labels, alpha), colorize(labels)],
+    fig = panels([photo, overlay(photo, labels, opacity), colorize(labels)],
                  ["photo", "classes over the photo", "label map"], size=panel_size)
     handles = [Patch(facecolor=PALETTE[i] / 255, edgecolor="grey", label=f"{i} {name}")
                for i, name in enumerate(CLASS_NAMES)]

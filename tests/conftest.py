@@ -4,6 +4,8 @@
   allowed), so a missing checkpoint fails fast with ``NoNetworkError`` instead of waiting on DNS.
 - ``FSUTILS_WEIGHTS_MIRROR`` and ``FSUTILS_CCP_ROOT`` default to ``../shared/weights`` and
   ``../shared/data/ccp`` when those folders exist, as ``.ci/setup`` sets them in CI.
+- torch runs on one thread (``OMP_NUM_THREADS=1``, inherited by child processes) unless the
+  variable is set already.
 - ``http_server``: a threaded HTTP server on 127.0.0.1 that serves bytes with chosen misbehaviour
   (truncated body, reset connection, stall, HTML page, HTTP errors, flaky-then-resumable).
 - ``isolated_weights``: an empty weights cache in ``tmp_path``, no mirror, no download retries.
@@ -30,6 +32,10 @@ if not os.environ.get("FSUTILS_WEIGHTS_MIRROR") and (SHARED / "weights").is_dir(
     os.environ["FSUTILS_WEIGHTS_MIRROR"] = str((SHARED / "weights").resolve())
 if not os.environ.get("FSUTILS_CCP_ROOT") and (SHARED / "data" / "ccp").is_dir():
     os.environ["FSUTILS_CCP_ROOT"] = str((SHARED / "data" / "ccp").resolve())
+# One torch thread (and the same for child processes) unless OMP_NUM_THREADS says otherwise: on a
+# busy 2-core machine two intra-op threads that wait on each other make small forward passes 10-20×
+# slower; the tests check results, never speed.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
 # ------------------------------------------------------------------------------- local server

@@ -38,7 +38,7 @@ def outputs(folder: Path, stem: str) -> dict[str, Path]:
 def test_main_job_on_the_default_sample(tmp_path, weights_path, capsys):
     """The default run, offline: Magenta with The Starry Night on a bundled photo."""
     need_models(weights_path)
-    assert main(["--out", str(tmp_path), "--max-size", "192", "--quiet", "--mode", "saliency"]) == 0
+    assert main(["--out", str(tmp_path), "--photo-size", "192", "--quiet", "--mode", "saliency"]) == 0
     captured = capsys.readouterr()
     assert "method magenta (starry_night_vangogh)" in captured.err
     stem = fio.sample_photos()[0].stem
@@ -82,7 +82,7 @@ def test_main_job_on_the_default_sample(tmp_path, weights_path, capsys):
 def test_edge_aware_modes_leave_the_photo_away_from_the_garments(tmp_path, weights_path, mode):
     need_models(weights_path)
     chosen = ["--blend", mode] if mode else []  # None: the default mode (guided × saliency)
-    assert main(["--out", str(tmp_path), "--max-size", "160", "--quiet", *chosen,
+    assert main(["--out", str(tmp_path), "--photo-size", "160", "--quiet", *chosen,
                  "--radius", "4", "--save", "stylized,style_full,mask"]) == 0
     files = outputs(tmp_path, fio.sample_photos()[0].stem)
     result = np.asarray(Image.open(files["stylized"]).convert("RGB")).astype(int)
@@ -112,7 +112,7 @@ def test_batch_folder_with_options(tmp_path, weights_path):
     out = tmp_path / "out"
     rc = main([str(photos), "--out", str(out), "--method", "fast", "--style", "mosaic",
                "--garments", "upper,lower",
-               "--mode", "feathered", "--width", "4", "--max-size", "128",
+               "--mode", "feathered", "--width", "4", "--photo-size", "128",
                "--save", "stylized,mask", "--quiet"])
     assert rc == 0
     for p in fio.sample_photos()[:2]:
@@ -149,7 +149,7 @@ def test_gatys_without_vgg_weights_says_what_to_do(tmp_path, monkeypatch, isolat
     monkeypatch.setenv("FSUTILS_OFFLINE", "1")
     blank_stages(monkeypatch)
     with pytest.raises(SystemExit) as info:
-        main(["--method", "gatys", "--out", str(tmp_path), "--max-size", "64", "--steps", "1",
+        main(["--method", "gatys", "--out", str(tmp_path), "--photo-size", "64", "--steps", "1",
               "--quiet"])
     msg = str(info.value)
     assert "VGG-19" in msg and "--method fast" in msg
@@ -163,7 +163,7 @@ def test_magenta_needs_no_download(tmp_path, monkeypatch, isolated_weights):
 
     blank_stages(monkeypatch)
     monkeypatch.setattr(magenta, "_CACHE", {})  # networks loaded by other tests do not count
-    assert main(["--out", str(tmp_path), "--max-size", "64", "--quiet", "--save", "stylized"]) == 0
+    assert main(["--out", str(tmp_path), "--photo-size", "64", "--quiet", "--save", "stylized"]) == 0
     assert len(list(tmp_path.glob("*_stylized.png"))) == 1 and not isolated_weights.exists()
 
 
@@ -184,7 +184,7 @@ def test_magenta_style_strength_reaches_the_styler(tmp_path, monkeypatch):
         return real(seg, sal, stylers={"magenta": style}, class_names=CLASS_NAMES, **kw)
 
     monkeypatch.setattr(P, "Pipeline", build)
-    assert main(["--out", str(tmp_path), "--max-size", "48", "--style", "the_scream_munch",
+    assert main(["--out", str(tmp_path), "--photo-size", "48", "--style", "the_scream_munch",
                  "--style-strength", "0.4", "--save", "stylized", "--quiet"]) == 0
     assert seen[0][0] == "the_scream_munch" and seen[0][1]["style_strength"] == 0.4
 
@@ -235,6 +235,7 @@ def no_models(monkeypatch):
 @pytest.mark.parametrize("args, option", [
     (["--strength", "-1"], "--strength"), (["--strength", "nan"], "--strength"),
     (["--width", "-3"], "--width"), (["--size", "0"], "--size"),
+    (["--style-size", "0"], "--style-size"), (["--photo-size", "-2"], "--photo-size"),
     (["--max-size", "-2"], "--max-size"), (["--alpha", "1.5"], "--alpha"),
     (["--method", "gatys", "--steps", "-5"], "--steps"), (["--steps", "many"], "--steps"),
     (["--style-weight", "-1e6"], "--style-weight"),
@@ -270,6 +271,7 @@ class _FakeStages:
 
     def __init__(self, monkeypatch, classes_present=(1, 2)):
         import fsutils.pipeline as P
+        from fsutils.style import METHODS
 
         real = P.Pipeline
 
@@ -288,7 +290,7 @@ class _FakeStages:
 
         def build(*a, **kw):
             kw.pop("segment_weights", None), kw.pop("saliency_weights", None)
-            return real(segment, saliency, stylers={m: style for m in P.METHODS},
+            return real(segment, saliency, stylers={m: style for m in METHODS},
                         class_names=("background", "upper body", "lower body", "full body"), **kw)
 
         monkeypatch.setattr(P, "Pipeline", build)
@@ -301,7 +303,7 @@ def test_batch_goes_on_past_an_unreadable_photo_and_lists_it(tmp_path, monkeypat
     (photos / "bad.jpg").write_text("this is text, not a photo")
     shutil.copy(fio.sample_photos()[0], photos / "good.jpg")
     out = tmp_path / "out"
-    rc = main([str(photos), "--out", str(out), "--max-size", "64", "--save", "stylized"])
+    rc = main([str(photos), "--out", str(out), "--photo-size", "64", "--save", "stylized"])
     err = capsys.readouterr().err
     assert rc == 1
     assert (out / "good_stylized.png").is_file()
@@ -313,7 +315,7 @@ def test_batch_goes_on_past_an_unreadable_photo_and_lists_it(tmp_path, monkeypat
 def test_garments_that_cover_nothing_are_warned_about(tmp_path, monkeypatch, capsys):
     _FakeStages(monkeypatch, classes_present=(3,))
     rc = main([str(fio.sample_photos()[0]), "--garments", "upper,lower", "--out", str(tmp_path),
-               "--max-size", "64", "--save", "stylized"])
+               "--photo-size", "64", "--save", "stylized"])
     err = capsys.readouterr().err
     assert rc == 0
     warning = next(line for line in err.splitlines() if line.startswith("warning:"))
@@ -325,7 +327,7 @@ def test_per_photo_lines_do_not_run_into_a_progress_bar_off_a_terminal(tmp_path,
                                                                        capsys):
     _FakeStages(monkeypatch)
     photos = [str(p) for p in fio.sample_photos()[:2]]
-    assert main([*photos, "--out", str(tmp_path), "--max-size", "64", "--save", "stylized"]) == 0
+    assert main([*photos, "--out", str(tmp_path), "--photo-size", "64", "--save", "stylized"]) == 0
     err = capsys.readouterr().err                    # captured: not a terminal
     assert "\r" not in err and "photo/s" not in err and "it/s" not in err
     per_photo = [line for line in err.splitlines() if "garments cover" in line]
@@ -338,9 +340,19 @@ def test_list_samples(capsys):
     assert fio.sample_photos()[0].stem in out and "starry_night_vangogh" in out
 
 
+@pytest.mark.slow  # a child process: Python and torch start in ~6 s here
 def test_python_dash_m_entry_point():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     r = subprocess.run([sys.executable, "-m", "fsutils", "--help"], capture_output=True,
                        text=True, env=env, timeout=300, cwd=ROOT)
     assert r.returncode == 0, r.stderr
     assert "--method" in r.stdout and "--garments" in r.stdout and "photos" in r.stdout
+
+
+def test_old_option_names_are_aliases_of_the_new_ones():
+    from fsutils.__main__ import build_parser
+
+    parser = build_parser()
+    old = parser.parse_args(["--max-size", "100", "--size", "50", "--alpha", "0.3"])
+    new = parser.parse_args(["--photo-size", "100", "--style-size", "50", "--style-strength", "0.3"])
+    assert old == new and (new.photo_size, new.style_size, new.style_strength) == (100, 50, 0.3)

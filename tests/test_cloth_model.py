@@ -50,6 +50,7 @@ def test_shipped_model_loads_strictly_and_offline(tmp_path, monkeypatch):
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
 
 
+@pytest.mark.slow  # the shipped model on 12 validation photos: ~9 s here
 @pytest.mark.skipif(not SHARED_CCP.is_dir(), reason="needs ../shared/data/ccp")
 def test_shipped_model_segments_validation_photos():
     """A regression guard on 12 validation photos (the full figure is in docs/results.md)."""
@@ -83,6 +84,7 @@ def test_default_model_loads_strictly_and_offline(tmp_path, monkeypatch):
     assert not (tmp_path / "cache").exists() or not any((tmp_path / "cache").iterdir())
 
 
+@pytest.mark.slow  # the default model on 12 validation photos: ~14 s here
 @pytest.mark.skipif(not SHARED_CCP.is_dir(), reason="needs ../shared/data/ccp")
 def test_default_model_segments_validation_photos():
     """A regression guard on 12 validation photos (validation and test figures are in docs/results.md)."""

@@ -269,7 +269,7 @@ def pipe():
     styler = Styler()
     p = Pipeline(fake_segment, fake_saliency, stylers={m: styler for m in
                                                        ("fast", "gatys", "adain", "magenta")},
-                 class_names=NAMES, max_size=640)
+                 class_names=NAMES, photo_size=640)
     p.set_image(Image.fromarray(np.random.default_rng(0).integers(0, 256, (400, 600, 3),
                                                                   dtype=np.uint8)))
     return p
@@ -284,12 +284,12 @@ def test_the_style_panel_opens_each_method_at_the_tables_size(pipe, monkeypatch)
     panel = widgets.StylePanel(pipe)
     assert panel.method.value == "magenta"
     assert panel.size.value == METHODS["magenta"].default_size(600) == DEFAULT_SIZE == 384
-    assert panel.spec()["size"] == 384
+    assert panel.spec()["style_size"] == 384
     panel.method.value = "fast"
     assert panel.size.value == 600
     panel.method.value = "gatys"
     assert panel.size.value == env.default_style_size()
-    fixed = widgets.StylePanel(pipe, size=256)                   # a size given stays
+    fixed = widgets.StylePanel(pipe, style_size=256)                   # a size given stays
     fixed.method.value = "fast"
     assert fixed.size.value == 256
 

@@ -141,7 +141,7 @@ def test_every_odd_photo_is_one_line_and_the_batch_goes_on(tmp_path, monkeypatch
     photo(photos / "e_narrow.png", (300, 4000))   # 5 px wide at the 64-px working size
     photo(photos / "f_good.png"), photo(photos / "g_edge.png", (16, 16))  # the smallest allowed
     out = tmp_path / "out"
-    rc = main([str(photos), "--out", str(out), "--max-size", "64", "--save", "stylized,mask"])
+    rc = main([str(photos), "--out", str(out), "--photo-size", "64", "--save", "stylized,mask"])
     captured = capsys.readouterr()
     no_traceback(captured.err)
     assert rc == 1
@@ -151,7 +151,7 @@ def test_every_odd_photo_is_one_line_and_the_batch_goes_on(tmp_path, monkeypatch
         assert len(lines) == 1, (name, during)
         assert sum(line.startswith(f"  {photos / name}: ") for line in listed.splitlines()) == 1
     assert "at least 16 px" in during and "truncated or corrupt" in during
-    assert "--max-size" in next(line for line in during.splitlines() if "e_narrow" in line)
+    assert "--photo-size" in next(line for line in during.splitlines() if "e_narrow" in line)
     # the batch went on past every failure: both good photos have all their files
     files = readable_pngs(out)
     assert {p.name for p in files} == {f"{s}_{k}.png" for s in ("f_good", "g_edge")
@@ -186,7 +186,7 @@ def test_a_photo_that_fails_inside_a_model_is_one_line_and_the_batch_goes_on(
     photos.mkdir()
     for i, name in enumerate("abc"):
         photo(photos / f"{name}.png", seed=i)
-    rc = main([str(photos), "--out", str(tmp_path / "out"), "--max-size", "64",
+    rc = main([str(photos), "--out", str(tmp_path / "out"), "--photo-size", "64",
                "--save", "stylized"])
     err = capsys.readouterr().err
     no_traceback(err)
@@ -205,7 +205,7 @@ def test_odd_photos_with_the_real_models(tmp_path, weights_path, capsys):
     odd_photos(photos)
     shutil.copy(fio.sample_photos()[0], photos / "good.jpg")
     rc = main([str(photos), "--out", str(tmp_path / "out"), "--method", "fast", "--style",
-               "mosaic", "--max-size", "64", "--save", "stylized", "--quiet"])
+               "mosaic", "--photo-size", "64", "--save", "stylized", "--quiet"])
     captured = capsys.readouterr()
     no_traceback(captured.err)
     assert rc == 1 and "error: 4 of 5 photo(s) failed:" in captured.err
@@ -233,7 +233,7 @@ def test_a_write_error_fails_that_photo_only(tmp_path, monkeypatch, capsys, two_
         return real_open(path, mode, *a, **kw)
 
     monkeypatch.setattr(results, "open", failing_open, raising=False)
-    rc = main([str(photos), "--out", str(out), "--max-size", "64", "--save", "stylized"])
+    rc = main([str(photos), "--out", str(out), "--photo-size", "64", "--save", "stylized"])
     err = capsys.readouterr().err
     no_traceback(err)
     assert rc == 1
@@ -254,7 +254,7 @@ def test_a_signal_mid_write_leaves_no_partial_file_and_the_earlier_result(tmp_pa
     photos, out = two_photos
     earlier = earlier_result(out, "b")
     marker = tmp_path / "writing"
-    proc = start_child([str(photos), "--out", str(out), "--max-size", "64", "--save",
+    proc = start_child([str(photos), "--out", str(out), "--photo-size", "64", "--save",
                         "stylized"], "b_stylized", marker)
     wait_for(marker, proc)
     assert Path(marker.read_text()).parent == out      # paused inside the write to out/
@@ -352,7 +352,7 @@ def test_a_full_disk_is_one_line_and_keeps_earlier_results(tmp_path, monkeypatch
 
     monkeypatch.setattr(results, "open", open_on_a_full_disk, raising=False)
     photo(photos / "c.png", seed=3)
-    rc = main([str(photos), "--out", str(out), "--max-size", "64", "--save", "stylized,mask"])
+    rc = main([str(photos), "--out", str(out), "--photo-size", "64", "--save", "stylized,mask"])
     captured = capsys.readouterr()
     no_traceback(captured.err)
     assert rc == 1
@@ -447,7 +447,7 @@ def test_the_largest_allowed_values_still_run(tmp_path, monkeypatch, capsys):
                                              "--eps", "1", "--strength", "100"])):
         t0 = time.perf_counter()
         assert main([str(photo(tmp_path / "p.png")), "--out", str(tmp_path / mode), "--mode",
-                     mode, *extra, "--max-size", "64", "--save", "stylized", "--device",
+                     mode, *extra, "--photo-size", "64", "--save", "stylized", "--device",
                      "cpu"]) == 0
         assert time.perf_counter() - t0 < 5
         assert len(readable_pngs(tmp_path / mode)) == 1
@@ -464,7 +464,7 @@ def test_a_folder_scan_reads_gifs_and_lists_what_it_skipped(tmp_path, monkeypatc
     (photos / "notes.txt").write_text("not a photo")
     (photos / "data.csv").write_text("1,2")
     (photos / ".DS_Store").write_bytes(b"\0")
-    rc = main([str(photos), "--out", str(tmp_path / "out"), "--max-size", "64", "--save",
+    rc = main([str(photos), "--out", str(tmp_path / "out"), "--photo-size", "64", "--save",
                "stylized"])
     err = capsys.readouterr().err
     no_traceback(err)

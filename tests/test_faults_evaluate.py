@@ -19,6 +19,7 @@ from PIL import Image
 
 from fsutils import data, evaluate
 from fsutils.evaluation import segmentation
+from fsutils.evaluation.photos import evaluate_photos
 from tests.ccp_fixture import person_groundtruth, write_ccp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,9 +91,9 @@ def stand_in_models(monkeypatch):
 
     real = fsutils.pipeline.Pipeline
 
-    def pipeline(max_size=None, segment_weights=None):
+    def pipeline(*models, photo_size=None, **options):
         invert = lambda content, style, **kw: Image.fromarray(255 - np.asarray(content))  # noqa: E731
-        return real(labels, salient, stylers={"fast": invert}, max_size=max_size,
+        return real(labels, salient, stylers={"fast": invert}, photo_size=photo_size,
                     class_names=("background", "upper body", "lower body", "full body"))
 
     monkeypatch.setattr(fsutils.segment, "ClothSegmenter", Model)
@@ -161,7 +162,7 @@ def test_max_images_takes_exactly_that_many_photos(tmp_path, capsys, stand_in_mo
     (["segmentation", "--weights", "u2netp"], "--weights 'u2netp' is not a cloth model"),
     (["segmentation", "--input-size", "-5"], "--input-size: -5 is out of range"),
     (["segmentation", "--input-size", "99999"], "--input-size: 99999 is out of range"),
-    (["segmentation", "--device", "bogus"], "--device bogus"),
+    (["segmentation", "--device", "bogus"], "argument --device: Unknown device 'bogus'"),
     (["blend", "--segment-weights", "nosuch"], "--segment-weights 'nosuch'"),
     (["blend", "--style", "nosuch"], "unknown fast style 'nosuch'"),
     (["blend", "--modes", ","], "--modes names no blend mode"),
@@ -296,9 +297,9 @@ def test_evaluate_photos_raises_without_a_list_and_skips_with_one(tmp_path):
     root = _ccp(tmp_path / "ccp", "garbage mat")
     sizes = lambda image_id, photo, gt: gt.shape  # noqa: E731
     with pytest.raises(data.PhotoError, match="not a readable MATLAB annotation"):
-        data.evaluate_photos(root, [GOOD, BAD], sizes, progress=False)
+        evaluate_photos(root, [GOOD, BAD], sizes, progress=False)
     skipped = []
-    assert data.evaluate_photos(root, [GOOD, BAD], sizes, skipped=skipped, progress=False) == [(96, 64)]
+    assert evaluate_photos(root, [GOOD, BAD], sizes, skipped=skipped, progress=False) == [(96, 64)]
     assert [p for p, _ in skipped] == [data.annotation_path(root, BAD)]
 
     def fails(image_id, photo, gt):
@@ -306,12 +307,12 @@ def test_evaluate_photos_raises_without_a_list_and_skips_with_one(tmp_path):
 
     skipped = []
     with pytest.raises(data.CCPError, match="none of the 1 photo"):
-        data.evaluate_photos(root, [GOOD], fails, skipped=skipped, progress=False)
+        evaluate_photos(root, [GOOD], fails, skipped=skipped, progress=False)
     assert skipped == [(data.photo_path(root, GOOD), "could not be evaluated (the model cannot take this photo).")]
 
 
 def test_library_refuses_max_images_below_one(tmp_path):
-    from fsutils.evaluation.placement import select_ids
+    from fsutils.evaluation.photos import select_ids
 
     root = _ccp(tmp_path / "ccp")
     assert select_ids(root, "all", 1) == [GOOD]

@@ -230,11 +230,12 @@ def test_evaluate_instances_prints_the_table_and_the_summary_line(tiny_run, caps
     assert any("(baseline)" in line for line in lines)
 
 
-def test_evaluate_instances_refuses_a_missing_folder(tmp_path):
+def test_evaluate_instances_refuses_a_missing_folder(tmp_path, capsys):
     from fsutils import evaluate
 
-    with pytest.raises(SystemExit, match="not a folder"):
+    with pytest.raises(SystemExit) as e:
         evaluate.main(["instances", "--ccp-root", str(tmp_path / "nowhere")])
+    assert e.value.code == 2 and "is not a CCP folder: it does not exist" in capsys.readouterr().err
 
 
 @pytest.mark.slow

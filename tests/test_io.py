@@ -246,6 +246,24 @@ def test_bad_arrays_are_rejected(bad):
         to_float(bad)
 
 
+
+# ----------------------------------------------------------------------------- longest side
+def test_fit_long_side_resizes_the_longest_side_and_keeps_the_aspect():
+    wide = Image.new("RGB", (400, 100), (200, 10, 10))
+    assert fio.fit_long_side(wide, 200).size == (200, 50)
+    assert fio.fit_long_side(wide, 800).size == (800, 200)  # enlarged by default
+    assert fio.fit_long_side(wide, 800, enlarge=False) is wide  # only shrunk
+    assert fio.fit_long_side(wide, 200, enlarge=False).size == (200, 50)
+    assert fio.fit_long_side(wide, None) is wide and fio.fit_long_side(wide, 400) is wide
+    assert fio.fit_long_side(Image.new("L", (100, 1000)), 10).size == (1, 10)  # never 0 px
+    stripes = Image.fromarray(np.tile(np.array([0, 255], np.uint8), (4, 4)))  # 8×4, 0/255 columns
+    nearest = np.asarray(fio.fit_long_side(stripes, 4, resample=Image.Resampling.NEAREST))
+    assert nearest.shape == (2, 4) and set(np.unique(nearest)) <= {0, 255}  # labels stay labels
+    for bad in (0, -3, 2.5):
+        with pytest.raises(ValueError, match="longest side"):
+            fio.fit_long_side(wide, bad)
+
+
 # ------------------------------------------------------------------------------------ samples
 def test_samples_are_bundled_loadable_and_credited():
     photos, styles = fio.sample_photos(), fio.sample_styles()

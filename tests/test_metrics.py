@@ -50,10 +50,15 @@ def test_unknown_backend_is_refused():
 
 
 def test_clip_backend_without_downloadable_weights_says_what_to_do(monkeypatch, tmp_path, photos):
-    pytest.importorskip("open_clip")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # what an offline machine sees
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
+    pytest.importorskip("open_clip")
+    # huggingface_hub reads these at its first import, which may have come before this test:
+    # without this the hub is asked over the network, retried with back-off (~45 s) here.
+    hub = pytest.importorskip("huggingface_hub.constants")
+    monkeypatch.setattr(hub, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(hub, "HF_HUB_CACHE", str(tmp_path / "hf" / "hub"))
     metrics._embedder.cache_clear()
     with pytest.raises(metrics.SimilarityBackendError,
                        match=r"could not get the CLIP weights.*backend='mobilenet_v2'"):

@@ -161,6 +161,7 @@ def test_every_notebook_has_a_text_source():
         "each notebooks/NN_name.ipynb is built from notebooks/src/NN_name.py (tools/notebooks.py)"
 
 
+@pytest.mark.slow  # a child process that builds every notebook: 3-7 s here (python tools/notebooks.py check)
 def test_notebooks_match_their_sources():
     """Every notebook is built from its text source by tools/notebooks.py; an edit made in
     Jupyter must go back into the source (``tools/notebooks.py pull``), then build and commit both."""

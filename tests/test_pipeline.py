@@ -10,7 +10,10 @@ import pytest
 from PIL import Image
 
 from fsutils.io import to_uint8
-from fsutils.pipeline import Pipeline, resolve_classes
+from fsutils.blend import BlendParams
+from fsutils.garments import resolve_garments
+from fsutils.pipeline import Pipeline
+from fsutils.views import BlendViews
 
 H, W = 48, 64
 
@@ -60,8 +63,9 @@ def pipe():
     return p
 
 
-def run(p: Pipeline, **kw):
-    args = dict(method="fake", style="x", classes=(1,), mode="saliency", strength=1.0, width=4.0)
+def run(p: Pipeline, *, mode="saliency", strength=1.0, width=4.0, **kw):
+    args = dict(method="fake", style="x", garments=(1,),
+                blend=BlendParams(mode, strength=strength, width=width))
     args.update(kw)
     return p.run(**args)
 
@@ -98,7 +102,7 @@ def test_mode_switch_and_unused_parameters(pipe):
 def test_garment_change_recomputes_mask_and_blend_only(pipe):
     run(pipe)
     before = dict(pipe.computed)
-    run(pipe, classes=("upper body", "lower"))
+    run(pipe, garments=("upper body", "lower"))
     diff = {k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed}
     assert diff == {"segment": 0, "saliency": 0, "style": 0, "mask": 1, "blend": 2}
 
@@ -107,7 +111,7 @@ def test_style_change_recomputes_style_and_blend_only(pipe):
     run(pipe)
     before = dict(pipe.computed)
     run(pipe, style="y")
-    run(pipe, style="y", gain=2)          # a style parameter is part of the style key
+    run(pipe, style="y", params={"gain": 2})          # a style parameter is part of the style key
     diff = {k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed}
     assert diff == {"segment": 0, "saliency": 0, "style": 2, "mask": 0, "blend": 4}
     assert [c["style"] for c in pipe.recorder.calls] == ["x", "y", "y"]
@@ -132,7 +136,7 @@ def test_same_pixels_again_is_a_cache_hit_new_photo_recomputes(pipe):
 
 
 def test_results_follow_the_formulas(pipe):
-    r = run(pipe, classes=(1, 3), strength=0.7)
+    r = run(pipe, garments=(1, 3), strength=0.7)
     c = np.asarray(make_photo(), np.float32) / 255
     s = 1 - c
     lab = fake_segment(make_photo())
@@ -145,7 +149,7 @@ def test_results_follow_the_formulas(pipe):
     np.testing.assert_array_equal(r.output[~mask], c[~mask])        # photo untouched outside
     np.testing.assert_allclose(r.hard, np.where(mask[..., None], s, c), atol=1e-6)
     assert r.image().size == (W, H) and r.image("mask").mode == "L"
-    assert r.classes == (1, 3) and r.method == "fake"
+    assert r.garments == (1, 3) and r.method == "fake"
 
 
 def test_feathered_differs_from_hard_only_near_the_edge(pipe):
@@ -163,22 +167,22 @@ def test_feathered_differs_from_hard_only_near_the_edge(pipe):
 
 
 def test_style_runs_at_its_working_size_and_comes_back_at_photo_size(pipe):
-    r = run(pipe, size=32)
+    r = run(pipe, style_size=32)
     assert pipe.recorder.calls[-1]["size"] == (32, 24)
     assert r.stylized.shape == (H, W, 3) and r.stylized.dtype == np.float32
-    run(pipe, size=16)
+    run(pipe, style_size=16)
     assert pipe.recorder.calls[-1]["size"] == (16, 12)
     assert pipe.computed["style"] == 2
 
 
 def test_masked_style_passes_the_garment_mask_at_working_size(pipe):
-    run(pipe, classes=(1,), masked_style=True, size=32)
+    run(pipe, garments=(1,), masked_style=True, style_size=32)
     m = pipe.recorder.calls[-1]["mask"]
     assert m.shape == (24, 32) and 0 <= m.min() and m.max() <= 1
     assert m[2, 20] > 0.9 and m[20, 20] < 0.1       # upper half is garment 1
-    run(pipe, classes=(2,), masked_style=True, size=32)   # the mask is part of the style key
+    run(pipe, garments=(2,), masked_style=True, style_size=32)   # the mask is part of the style key
     assert pipe.computed["style"] == 2
-    run(pipe, classes=(2,), size=32)                       # unmasked is yet another result
+    run(pipe, garments=(2,), style_size=32)                       # unmasked is yet another result
     assert pipe.computed["style"] == 3 and pipe.recorder.calls[-1]["mask"] is None
 
 
@@ -187,16 +191,16 @@ def test_lru_keeps_only_cache_size_results():
                  class_names=("background", "upper body", "lower body", "full body"))
     p.set_image(make_photo())
     for s in (0.1, 0.2, 0.3):
-        p.run(method="fake", style="x", strength=s)
+        p.run(method="fake", style="x", blend=BlendParams(strength=s))
     n = p.computed["blend"]
-    p.run(method="fake", style="x", strength=0.3)    # most recent: kept
+    p.run(method="fake", style="x", blend=BlendParams(strength=0.3))    # most recent: kept
     assert p.computed["blend"] == n
-    p.run(method="fake", style="x", strength=0.1)    # evicted: recomputed
+    p.run(method="fake", style="x", blend=BlendParams(strength=0.1))    # evicted: recomputed
     assert p.computed["blend"] == n + 1
 
 
-def test_max_size_shrinks_the_photo():
-    p = Pipeline(fake_segment, fake_saliency, stylers={"fake": Recorder()}, max_size=32,
+def test_photo_size_shrinks_the_photo():
+    p = Pipeline(fake_segment, fake_saliency, stylers={"fake": Recorder()}, photo_size=32,
                  class_names=("background", "upper body", "lower body", "full body"))
     p.set_image(make_photo())
     assert p.content.shape == (24, 32, 3) and p.content.dtype == np.float32
@@ -221,7 +225,7 @@ def test_clear_errors():
         p.blend()
     with pytest.raises(ValueError, match="unknown style method 'nope'"):
         p.stylize("nope", "x")
-    p.stylize("fake", "x", size=16)
+    p.stylize("fake", "x", style_size=16)
     with pytest.raises(ValueError, match="unknown blend mode"):
         p.blend("glue")
     bad = Pipeline(lambda photo: np.zeros((3, 3), np.uint8), fake_saliency,
@@ -231,18 +235,18 @@ def test_clear_errors():
         bad.labels()
 
 
-def test_resolve_classes():
-    assert resolve_classes(None) == (1, 2, 3)
-    assert resolve_classes("upper body") == (1,)
-    assert resolve_classes(["full-body", "lower", 1, "upper_body"]) == (1, 2, 3)
-    assert resolve_classes(["2"]) == (2,)
+def test_resolve_garments():
+    assert resolve_garments(None) == (1, 2, 3)
+    assert resolve_garments("upper body") == (1,)
+    assert resolve_garments(["full-body", "lower", 1, "upper_body"]) == (1, 2, 3)
+    assert resolve_garments(["2"]) == (2,)
     with pytest.raises(ValueError, match="unknown garment class 'hat'"):
-        resolve_classes(["hat"])
+        resolve_garments(["hat"])
     with pytest.raises(ValueError, match="out of range"):
-        resolve_classes([7])
+        resolve_garments([7])
     with pytest.raises(TypeError):
-        resolve_classes([1.5])
-    assert resolve_classes(["Shoes"], ("background", "shoes", "hat")) == (1,)   # a model's own names
+        resolve_garments([1.5])
+    assert resolve_garments(["Shoes"], ("background", "shoes", "hat")) == (1,)   # a model's own names
 
 
 def test_to_uint8_rounds_and_clips():
@@ -275,7 +279,7 @@ def test_gatys_without_vgg_weights_raises_even_in_test_mode(monkeypatch, isolate
                  class_names=("background", "upper body", "lower body", "full body"))
     p.set_image(make_photo())
     with pytest.raises(weights.WeightsError, match="vgg19"):
-        p.stylize("gatys", "starry_night_vangogh", steps=1, size=16)
+        p.stylize("gatys", "starry_night_vangogh", steps=1, style_size=16)
 
 
 def test_default_style_size_depends_on_the_method(monkeypatch):
@@ -300,7 +304,10 @@ class ProbaSegmenter:
         self.passes = 0
 
     def predict(self, photo):  # pragma: no cover - must not run
-        raise AssertionError("predict_proba is enough for the labels")
+        raise AssertionError("labels_from_proba gives the labels of the same pass")
+
+    def labels_from_proba(self, proba):
+        return proba.argmax(axis=0).astype(np.uint8)
 
     def predict_proba(self, photo):
         self.passes += 1
@@ -323,30 +330,30 @@ def test_soft_modes_use_the_segmenters_probabilities_from_one_pass():
     # The labels are the arg-max of the same probabilities.
     np.testing.assert_array_equal(p.labels(), (prob > 0.5).astype(np.uint8))
     C, S = p.content, p.stylized
-    soft = p.blend("soft", classes=["upper body"])
+    soft = p.blend("soft", garments=["upper body"])
     np.testing.assert_allclose(soft, C + prob[..., None] * (S - C), atol=1e-6)
-    both = p.blend("soft_saliency", classes=["upper body"], strength=2.0)
+    both = p.blend("soft_saliency", garments=["upper body"], strength=2.0)
     expect_w = prob * np.clip(2 * fake_saliency(p.photo), 0, 1)
-    np.testing.assert_allclose(p.weight("soft_saliency", classes=["upper body"], strength=2.0),
+    np.testing.assert_allclose(p.weight("soft_saliency", garments=["upper body"], strength=2.0),
                                expect_w, atol=1e-6)
     np.testing.assert_allclose(both, C + expect_w[..., None] * (S - C), atol=1e-6)
-    guided = p.weight("guided", classes=["upper body"], radius=3)
+    guided = p.weight("guided", garments=["upper body"], radius=3)
     assert guided.shape == (H, W) and 0 <= guided.min() and guided.max() <= 1
     assert p.weight("poisson") is None
-    p.blend("poisson", classes=["upper body"])
+    p.blend("poisson", garments=["upper body"])
     assert seg.passes == 1
     # Parameters a mode does not read do not recompute it.
     before = p.computed["blend"]
-    p.blend("soft", classes=["upper body"], strength=0.3, radius=5)
+    p.blend("soft", garments=["upper body"], strength=0.3, radius=5)
     assert p.computed["blend"] == before
-    res = p.result(mode="guided", classes=["upper body"])
+    res = p.result("guided", garments=["upper body"])
     assert res.mode == "guided" and res.params.radius == 8
 
 
 def test_a_label_only_segmenter_gives_0_1_probabilities(pipe):
     pipe.stylize("fake", "x")
     np.testing.assert_array_equal(pipe.probability((1, 2)), pipe.mask((1, 2)).astype(np.float32))
-    np.testing.assert_allclose(pipe.blend("soft", classes=(1, 2)), pipe.blend("hard", classes=(1, 2)),
+    np.testing.assert_allclose(pipe.blend("soft", garments=(1, 2)), pipe.blend("hard", garments=(1, 2)),
                                atol=1e-6)
 
 
@@ -358,31 +365,32 @@ def test_blend_view_is_the_blend_cropped_and_resized_without_a_full_blend():
     p = Pipeline(ProbaSegmenter(), fake_saliency, stylers={"fake": Recorder()}, style_size=W)
     p.set_image(make_photo())
     p.stylize("fake", "x")
+    views = BlendViews(p)
     box = (10, 5, 42, 37)
     for mode in MODES:
-        full = p.blend(mode, classes=(1,), strength=1.7, width=3.0, radius=3)
-        view = p.blend_view(mode, classes=(1,), box=box, strength=1.7, width=3.0, radius=3)
+        full = p.blend(mode, garments=(1,), strength=1.7, width=3.0, radius=3)
+        view = views.blend(mode, garments=(1,), box=box, strength=1.7, width=3.0, radius=3)
         np.testing.assert_allclose(view, full[5:37, 10:42], atol=1e-6, err_msg=mode)
-        small = p.blend_view(mode, classes=(1,), size=(32, 24), strength=1.7, width=3.0, radius=3)
+        small = views.blend(mode, garments=(1,), size=(32, 24), strength=1.7, width=3.0, radius=3)
         expect = cv2.resize(np.ascontiguousarray(full), (32, 24), interpolation=cv2.INTER_AREA)
         assert small.shape == (24, 32, 3)
         assert np.abs(small - expect).max() < 0.35 and np.abs(small - expect).mean() < 0.02, mode
-        w = p.weight_view(mode, classes=(1,), box=box, strength=1.7, width=3.0, radius=3)
+        w = views.weight(mode, garments=(1,), box=box, strength=1.7, width=3.0, radius=3)
         if mode == "poisson":
             assert w is None
         else:
-            np.testing.assert_allclose(w, p.weight(mode, classes=(1,), strength=1.7, width=3.0,
+            np.testing.assert_allclose(w, p.weight(mode, garments=(1,), strength=1.7, width=3.0,
                                                    radius=3)[5:37, 10:42], atol=1e-6)
     # a new saliency strength blends only the pixels shown: no full-size blend or weight
     before = dict(p.computed)
     for strength in (0.2, 0.4, 0.6):
-        p.blend_view("guided_saliency", classes=(1,), box=box, strength=strength, radius=3)
-        p.blend_view("saliency", classes=(1,), size=(32, 24), strength=strength)
+        views.blend("guided_saliency", garments=(1,), box=box, strength=strength, radius=3)
+        views.blend("saliency", garments=(1,), size=(32, 24), strength=strength)
     assert p.computed["blend"] == before["blend"] and p.computed["weight"] == before["weight"]
     with pytest.raises(ValueError, match="not inside"):
-        p.blend_view("hard", classes=(1,), box=(0, 0, W + 1, H))
+        views.blend("hard", garments=(1,), box=(0, 0, W + 1, H))
     with pytest.raises(ValueError, match="at least 1"):
-        p.blend_view("hard", classes=(1,), size=(0, 5))
+        views.blend("hard", garments=(1,), size=(0, 5))
 
 
 def test_a_small_working_size_segments_a_larger_copy_of_the_photo():
@@ -399,7 +407,7 @@ def test_a_small_working_size_segments_a_larger_copy_of_the_photo():
         return lab
 
     big = make_photo().resize((4 * W * 4, 4 * H * 4), Image.Resampling.NEAREST)   # 1024×768
-    p = Pipeline(segment, fake_saliency, stylers={"fake": Recorder()}, max_size=W)
+    p = Pipeline(segment, fake_saliency, stylers={"fake": Recorder()}, photo_size=W)
     p.set_image(big)
     lab = p.labels()
     assert p.content.shape[:2] == (H, W) and lab.shape == (H, W)
@@ -411,3 +419,57 @@ def test_a_small_working_size_segments_a_larger_copy_of_the_photo():
     p.set_image(make_photo(1))
     p.labels()
     assert seen == [(W, H)]
+
+
+@pytest.mark.slow   # the real bundled cloth models, one pass per option at 256 px: ~20-40 s
+def test_labels_are_the_segmenters_own_predict_for_every_option():
+    """``pipe.labels()`` is what the segmenter's ``predict`` gives, whatever its options: the
+    labels are never re-derived from the probabilities behind its back (``clean=True`` held)."""
+    from fsutils import io as fio
+    from fsutils.segment import ClothSegmenter
+
+    photo = fio.load_image(fio.sample_path("ccp_0001"))
+    photo.thumbnail((128, 128))
+    options = [{}, {"clean": True}, {"flip": False}, {"resample": "lanczos"},
+               {"mean": 0.5, "std": 0.25}, {"weights": "ccp_u2netp"}]
+    seen = {}
+    for kw in options:
+        seg = ClothSegmenter(device="cpu", verbose=False, **{"input_size": 256, **kw})
+        pipe = Pipeline(seg, fake_saliency)
+        pipe.set_image(photo)
+        expect = seg.predict(photo)
+        np.testing.assert_array_equal(pipe.labels(), expect, err_msg=str(kw))
+        seen[str(kw)] = expect
+    # the photo has specks that clean_labels removes, so the clean option was really in play
+    assert (seen["{'clean': True}"] != seen["{}"]).any()
+
+
+def test_a_segmenter_can_bring_its_own_garments():
+    """Another garment source plugs in through the segmenter the pipeline holds: its
+    ``resolve_garments`` turns ``garments=`` into the mask stage's key, its ``garment_mask``
+    makes the mask; the blend reads that mask like any other."""
+
+    class Shoes:
+        def predict(self, photo):
+            return fake_segment(photo)
+
+        def resolve_garments(self, garments):   # also given its own keys again
+            if garments not in ("shoe", ("shoe",), None):
+                raise ValueError(f"unknown garment {garments!r}")
+            return ("shoe",)
+
+        def garment_mask(self, photo, key):
+            m = np.zeros((photo.height, photo.width), bool)
+            m[-10:, :20] = True
+            return m
+
+    p = Pipeline(Shoes(), fake_saliency, stylers={"fake": Recorder()}, style_size=W)
+    p.set_image(make_photo())
+    p.stylize("fake", "x")
+    mask = p.mask("shoe")
+    assert mask.sum() == 10 * 20 and mask[-1, 0] and not mask[0, 0]
+    out = p.blend("hard", garments="shoe")
+    np.testing.assert_allclose(out[mask], p.stylized[mask])
+    np.testing.assert_allclose(out[~mask], p.content[~mask])
+    with pytest.raises(ValueError, match="unknown garment"):
+        p.mask("hat")

@@ -89,10 +89,16 @@ def test_blend_command_prints_one_row_per_mode(tmp_path, monkeypatch, capsys):
     lookup = data.label_lookup(data.read_label_names(root))
     truth = {data.load_photo(root, i).tobytes(): lookup[gt] for i, gt in items.items()}
     import fsutils.pipeline as P
+    import fsutils.saliency
+    import fsutils.segment
 
     real = P.Pipeline
+    devices = []
 
-    def oracle_pipeline(max_size=None, segment_weights=None):
+    def model(name, device=None, **options):  # no model is loaded; the device it is given is kept
+        devices.append(device)
+
+    def oracle_pipeline(*models, photo_size=None, **options):
         """The kit's pipeline with the ground truth as segmenter, flat saliency 0.8 and an
         inverting 'style' (the photos of the fixture are small: no download, no model)."""
         from PIL import Image
@@ -100,12 +106,15 @@ def test_blend_command_prints_one_row_per_mode(tmp_path, monkeypatch, capsys):
         seg = lambda photo: truth[photo.tobytes()]  # noqa: E731
         sal = lambda photo: np.full(photo.size[::-1], 0.8, np.float32)  # noqa: E731
         invert = lambda content, style, **kw: Image.fromarray(255 - np.asarray(content))  # noqa: E731
-        return real(seg, sal, stylers={"fast": invert}, max_size=max_size,
+        return real(seg, sal, stylers={"fast": invert}, photo_size=photo_size,
                     class_names=("background", "upper body", "lower body", "full body"))
 
     monkeypatch.setattr(P, "Pipeline", oracle_pipeline)
+    monkeypatch.setattr(fsutils.segment, "ClothSegmenter", model)
+    monkeypatch.setattr(fsutils.saliency, "SaliencyModel", model)
     assert evaluate.main(["blend", "--ccp-root", str(root), "--split", "all", "--band", "2",
-                          "--no-progress"]) == 0
+                          "--device", "cpu", "--no-progress"]) == 0
+    assert devices == ["cpu", "cpu"]  # the cloth model and the saliency model: passed explicitly
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "split=all images=2 style=fast/candy max_size=512 band=2px"
     rows = {line.split("|")[1].strip(" `"): line for line in lines[3:]}

@@ -91,7 +91,7 @@ def official_u2netp(request):
         pytest.skip(f"reference outputs not present at {REFERENCE}")
     if request.param == "bundled fp16":
         bundled = weights.get("u2netp").sources[0].file
-        return SaliencyModel(model=weights.load_state_dict(U2NETP(3, 1), bundled), device="cpu")
+        return SaliencyModel(weights.load_state_dict(U2NETP(3, 1), bundled), device="cpu")
     try:
         return SaliencyModel("u2netp", device="cpu")
     except weights.NoNetworkError as e:

@@ -123,11 +123,11 @@ def test_colorize_and_overlay():
     np.testing.assert_array_equal(col[1, 1], [255, 255, 0])    # full body yellow
     np.testing.assert_array_equal(col[0, 0], PALETTE[0])
     grey = np.full((2, 2, 3), 0.5, np.float32)
-    ov = overlay(grey, labels, alpha=0.5)
+    ov = overlay(grey, labels, opacity=0.5)
     assert ov.dtype == np.uint8
     np.testing.assert_array_equal(ov[0, 0], [128, 128, 128])   # background untouched
     np.testing.assert_array_equal(ov[0, 1], [191, 64, 64])     # half red
-    np.testing.assert_array_equal(overlay(grey, labels, alpha=0.0), np.full((2, 2, 3), 128))
+    np.testing.assert_array_equal(overlay(grey, labels, opacity=0.0), np.full((2, 2, 3), 128))
     with pytest.raises(ValueError, match="same size"):
         overlay(grey, labels[:1])
 

@@ -11,7 +11,7 @@ from PIL import Image
 from fsutils import weights as W
 from fsutils.models.adain import ENCODER_DEPTH, adain_decoder, adain_vgg
 from fsutils.style import adain as adain_mod
-from fsutils.style import adain_transfer, adaptive_instance_normalization, calc_mean_std
+from fsutils.style import AdainParams, adain_transfer, adaptive_instance_normalization, calc_mean_std
 
 
 def test_calc_mean_std_matches_numpy():
@@ -79,7 +79,7 @@ def picture(h, w, seed):
 def test_alpha_interpolates_the_features():
     encoder, decoder = small_models()
     c, s = picture(16, 20, 0), picture(16, 16, 1)
-    outs = {a: adain_transfer(c, s, a, size=20, models=(encoder, decoder)) for a in (0.0, 0.5, 1.0)}
+    outs = {a: adain_transfer(c, s, style_strength=a, size=20, models=(encoder, decoder)) for a in (0.0, 0.5, 1.0)}
     f0, f5, f1 = decoder.seen
     assert torch.allclose(f5, 0.5 * f0 + 0.5 * f1, atol=1e-5)
     with torch.no_grad():
@@ -88,8 +88,9 @@ def test_alpha_interpolates_the_features():
         assert torch.allclose(f0, encoder(to_tensor(c)), atol=1e-6)  # α = 0: the photo's features
     assert all(o.size == c.size for o in outs.values())
     assert not np.array_equal(np.asarray(outs[0.0]), np.asarray(outs[1.0]))
-    with pytest.raises(ValueError, match="alpha"):
-        adain_transfer(c, s, 1.5, models=(encoder, decoder))
+    with pytest.raises(ValueError, match="style_strength"):
+        adain_transfer(c, s, AdainParams(style_strength=0.5), style_strength=1.5,
+                       models=(encoder, decoder))
 
 
 def test_mask_keeps_the_background_features():
@@ -97,8 +98,8 @@ def test_mask_keeps_the_background_features():
     c, s = picture(16, 16, 2), picture(16, 16, 3)
     mask = np.zeros((16, 16), dtype=bool)
     mask[:, :8] = True
-    adain_transfer(c, s, 1.0, mask=mask, size=16, models=(encoder, decoder))
-    adain_transfer(c, s, 0.0, size=16, models=(encoder, decoder))
+    adain_transfer(c, s, mask=mask, size=16, models=(encoder, decoder))
+    adain_transfer(c, s, style_strength=0.0, size=16, models=(encoder, decoder))
     masked, photo = decoder.seen
     assert torch.allclose(masked[..., 4:], photo[..., 4:])          # right half: untouched
     assert not torch.allclose(masked[..., :4], photo[..., :4])      # garment: transferred

@@ -74,7 +74,7 @@ def test_own_network_and_output_size():
     photo = Image.fromarray((np.random.default_rng(0).random((37, 45, 3)) * 255).astype(np.uint8))
     out = fast_stylize(photo, net, device="cpu")
     assert out.size == photo.size and out.mode == "RGB"
-    assert fast_stylize(photo, net, max_size=20).size == (20, 16)
+    assert fast_stylize(photo, net, size=20).size == (20, 16)
     with pytest.raises(ValueError, match="unknown fast style"):
         fast_mod.registry_name("starry")
     assert fast_mod.registry_name("Rain-Princess") == "fast_style/rain_princess"

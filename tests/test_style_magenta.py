@@ -129,9 +129,9 @@ def test_strength_interpolates_from_the_photos_own_style(files):
     own = magenta.style_vector(img, device="cpu")
     arr = lambda im: np.asarray(im, np.float32)  # noqa: E731
     go = lambda style, **kw: magenta.magenta_transfer(img, style, size=None, device="cpu", **kw)  # noqa: E731
-    zero = go(v, strength=0.0)
+    zero = go(v, style_strength=0.0)
     assert np.abs(arr(zero) - arr(go(own))).max() <= 1
-    half = go(v, strength=0.5)
+    half = go(v, style_strength=0.5)
     assert np.abs(arr(half) - arr(go(0.5 * v + 0.5 * own))).max() <= 1
     full = go(v)
     assert np.abs(arr(full) - arr(zero)).mean() > 10  # the painting's style is visible at 1
@@ -172,7 +172,8 @@ def test_mask_measures_statistics_inside_the_garment(files):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"strength": 1.5}, "strength"), ({"strength": -0.1}, "strength"), ({"size": 0}, "size"),
+    ({"style_strength": 1.5}, "style_strength"), ({"style_strength": -0.1}, "style_strength"),
+    ({"size": 0}, "size"),
     ({"size": 3.5}, "size"), ({"weights": "int4"}, "weights")])
 def test_bad_arguments_are_refused_before_any_model_loads(monkeypatch, kwargs, message):
     def no_load(*a, **k):

@@ -34,8 +34,8 @@ def test_parameter_objects_refuse_bad_values_and_unknown_names():
                 dict(content_weight=1e300), dict(steps=10**9)):
         with pytest.raises(ValueError, match=next(iter(bad))):
             GatysParams(**bad)
-    with pytest.raises(ValueError, match="alpha"):
-        AdainParams(alpha=1.5)
+    with pytest.raises(ValueError, match="style_strength"):
+        AdainParams(style_strength=1.5)
     with pytest.raises(ValueError, match="style_strength"):
         MagentaParams(style_strength=2)
     with pytest.raises(TypeError, match="Gatys takes no parameter.*stepz.*steps"):
@@ -48,7 +48,7 @@ def test_the_command_line_takes_its_defaults_from_the_parameter_objects():
     g = GatysParams()
     assert (args.content_weight, args.style_weight, args.tv_weight, args.optimizer, args.steps) == \
         (g.content_weight, g.style_weight, g.tv_weight, g.optimizer, g.steps)
-    assert args.alpha == AdainParams().alpha and args.style_strength == MagentaParams().style_strength
+    assert args.style_strength == AdainParams().style_strength and args.style_strength == MagentaParams().style_strength
 
 
 class Recorder:
@@ -72,16 +72,18 @@ def _pipe(rec):
 def test_pipeline_takes_a_parameter_object_or_its_fields():
     rec = Recorder()
     p = _pipe(rec)
-    p.stylize("gatys", "x", size=16, params=GatysParams(steps=3, style_weight=10.0))
+    p.stylize("gatys", "x", GatysParams(steps=3, style_weight=10.0), style_size=16)
     assert rec.calls[-1] == GatysParams(steps=3, style_weight=10.0).as_dict()
-    p.stylize("gatys", "x", size=16, steps=3, style_weight=10.0)     # the same settings: cached
+    p.stylize("gatys", "x", style_size=16, steps=3, style_weight=10.0)  # the same: cached
     assert len(rec.calls) == 1 and p.computed["style"] == 1
-    p.stylize("adain", "x", size=16)                                  # the defaults, once
-    assert rec.calls[-1] == {"alpha": AdainParams().alpha}
+    p.stylize("adain", "x", style_size=16)                         # the defaults, once
+    assert rec.calls[-1] == {"style_strength": AdainParams().style_strength}
     with pytest.raises(TypeError, match="AdaIN|Adain"):
-        p.stylize("adain", "x", size=16, steps=3)                     # not an AdaIN setting
+        p.stylize("adain", "x", style_size=16, steps=3)             # not an AdaIN setting
     with pytest.raises(TypeError, match="AdainParams"):
-        p.stylize("adain", "x", size=16, params=GatysParams())
-    with pytest.raises(ValueError, match="alpha"):
-        p.run(method="adain", style="x", alpha=3.0)                   # refused before any stage
+        p.stylize("adain", "x", GatysParams(), style_size=16)
+    with pytest.raises(TypeError, match="AdainParams"):
+        p.run(method="adain", style="x", params=GatysParams())        # refused before any stage
+    with pytest.raises(ValueError, match="unknown blend mode"):
+        p.run(method="adain", style="x", blend="glue")
     assert p.computed["segment"] == 0

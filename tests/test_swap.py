@@ -11,6 +11,7 @@ from fsutils.models.cagan import (CAGANDiscriminator, CAGANGenerator, LossWeight
                                   generator_from_state_dict, generator_loss)
 from fsutils.swap import data as sd
 from fsutils.evaluation import swap as sev
+from fsutils.evaluation.overlap import overlap_counts
 from fsutils.swap import train as st
 from fsutils.swap.garment import load_generator, swap_garment, swap_parts
 from tests.ccp_fixture import ccp_index, person_groundtruth, write_ccp
@@ -194,7 +195,11 @@ def test_export_reload_gives_the_same_swap(tmp_path):
     assert np.array_equal(np.asarray(again)[far], photo[far])
 
 
-def test_a_missing_generator_is_refused_with_the_training_command():
+def test_a_missing_generator_is_refused_with_the_training_command(monkeypatch):
+    from fsutils import weights
+    from fsutils.swap.garment import DEFAULT_SWAP_WEIGHTS
+
+    monkeypatch.delitem(weights.REGISTRY, DEFAULT_SWAP_WEIGHTS)  # a kit without the shipped file
     photo, mask = _photo()
     with pytest.raises(FileNotFoundError, match="--arch cagan"):
         swap_garment(photo, photo, garment_mask=mask)
@@ -229,7 +234,7 @@ def test_iou_counts_pool_over_photos():
     t = np.zeros((4, 4), bool)
     p[:2] = True  # 8 pixels
     t[1:3] = True  # 8 pixels, 4 shared
-    assert sev.iou_counts(p, t) == (4, 12)
+    assert overlap_counts(p, t) == (4, 12)
     s = sev.Scores()
     case = sev.KnownAnswer("x", np.zeros((4, 4, 3), np.uint8), t, None, None, None,
                            np.full((4, 4, 3), 255, np.uint8), None)
@@ -275,7 +280,30 @@ def test_last_line_has_the_documented_format():
     assert sev.last_line(s) == ("alpha_iou=0.5000 outside_l1=0.0100 known_l1=0.1000 "
                                 "known_l1_nothing=0.3000 known_l1_colour=0.0800")
     table = sev.swap_table(s)
-    assert table[0].startswith("| method") and len(table) == 5 and "| – |" in table[-1]
+    assert table[0].startswith("| method") and len(table) == 5 and "| – |" in table[3]
+    s["pattern"] = {"mask_iou": 0.6, "outside_l1": 0.03, "known_l1": 0.2}
+    assert [row.split(" |")[0] for row in sev.swap_table(s)[2:]] == [
+        "| CAGAN", "| nothing (the photo)", "| colour transfer (Lab mean/std)",
+        "| pattern try-on (Magenta)"]
+    assert "0.2" not in sev.last_line(s)  # the baseline is in the table, not in the figures' line
+
+
+@pytest.mark.slow  # four Magenta runs
+def test_pattern_tryon_paints_the_article_inside_the_mask_only():
+    photo, mask = _photo()
+    f = photo.astype(np.float32) / 255
+    article, _ = _photo(shirt=(20, 200, 40), rest=(255, 255, 255))
+    out = sev.pattern_tryon(f, mask, article.astype(np.float32) / 255, size=128, device="cpu")
+    assert out.shape == f.shape and np.array_equal(out[~mask], f[~mask])
+    assert np.abs(out[mask] - f[mask]).mean() > 0.05  # Magenta with the article as the painting
+    flat, flat_mask = sd.flat_lay(article, mask)
+    boxed = sev.pattern_tryon(f, mask, flat.astype(np.float32) / 255, size=128, device="cpu",
+                              article_mask=flat_mask)  # the painting: the garment's box alone
+    ys, xs = np.nonzero(flat_mask)
+    box = flat[ys.min():ys.max() + 1, xs.min():xs.max() + 1].astype(np.float32) / 255
+    assert np.allclose(boxed, sev.pattern_tryon(f, mask, box, size=128, device="cpu"), atol=1e-6)
+    whole = sev.pattern_tryon(f, mask, flat.astype(np.float32) / 255, size=128, device="cpu")
+    assert np.abs(boxed - whole).max() > 0.05  # the white around the flat-lay counts otherwise
 
 
 # ------------------------------------------------------------------------ training and eval
@@ -340,27 +368,33 @@ def test_evaluate_swap_on_known_answers(tmp_path):
                         r"known_l1_colour=\S+", sev.last_line(s))
 
 
-def test_bad_training_settings_are_refused_before_any_work(tmp_path):
+def test_bad_training_settings_are_refused_before_any_work(tmp_path, capsys):
     from fsutils.train import main
 
     base = ["--arch", "cagan", "--ccp-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]
-    with pytest.raises(SystemExit, match="multiples of 16"):
-        main(base + ["--height", "100"])
-    with pytest.raises(SystemExit, match="--classes"):
-        main(base + ["--classes", "0"])
+    for bad, words in ((["--height", "100"], "100 is not a multiple of 16"), (["--classes", "0"], "--classes")):
+        with pytest.raises(SystemExit) as e:  # a bad option: exit 2, one line
+            main(base + bad)
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and len(err.splitlines()) == 1 and words in err, err
     with pytest.raises(SystemExit, match="not a CCP folder"):  # then the data set
         main(base)
     assert not (tmp_path / "r").exists()
 
 
-def test_evaluate_swap_refuses_a_missing_generator(tmp_path):
+def test_evaluate_swap_refuses_a_missing_generator(tmp_path, monkeypatch, capsys):
+    from fsutils import weights
     from fsutils.evaluate import main
+    from fsutils.swap.garment import DEFAULT_SWAP_WEIGHTS
+
+    monkeypatch.delitem(weights.REGISTRY, DEFAULT_SWAP_WEIGHTS)  # a kit without the shipped file
 
     root = write_ccp(tmp_path / "ccp", {"0001": person_groundtruth(48, 32, "shirt", "pants")})
     with pytest.raises(SystemExit, match="--arch cagan"):
         main(["swap", "--ccp-root", str(root), "--split", "all"])
-    with pytest.raises(SystemExit, match="multiples of 16"):
+    with pytest.raises(SystemExit) as e:
         main(["swap", "--ccp-root", str(root), "--height", "50"])
+    assert e.value.code == 2 and "50 is not a multiple of 16" in capsys.readouterr().err
 
 
 @pytest.mark.slow
@@ -375,7 +409,7 @@ def test_evaluate_swap_command_prints_the_table_and_the_figures_last(tmp_path, c
                  "--height", "64", "--width", "48", "--no-progress"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == "split=all images=3"
-    assert [l.split(" |")[0] for l in lines[3:6]] == ["| CAGAN", "| colour transfer (Lab mean/std)",
-                                                        "| nothing (the photo)"]
+    assert [l.split(" |")[0] for l in lines[3:6]] == ["| CAGAN", "| nothing (the photo)",
+                                                        "| colour transfer (Lab mean/std)"]
     assert re.fullmatch(r"alpha_iou=[\d.]+ outside_l1=[\d.]+ known_l1=[\d.]+ "
                         r"known_l1_nothing=[\d.]+ known_l1_colour=[\d.]+", lines[-1])

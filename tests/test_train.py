@@ -66,6 +66,7 @@ def test_one_training_step_reduces_the_loss():
     assert losses[-1] < 0.9 * losses[0]
 
 
+@pytest.mark.slow  # two short training runs: ~8 s here
 def test_train_resumes_and_exports_half_precision(tmp_path):
     items = {f"{i:04d}": person_groundtruth(48, 32, "shirt" if i % 2 else "dress", "pants" if i % 2 else None)
              for i in range(1, 13)}
@@ -124,6 +125,7 @@ def test_autocast_dtype_choices():
         raise AssertionError("an unknown precision must be refused")
 
 
+@pytest.mark.slow  # a 3-epoch training run in bf16: ~9 s here
 def test_val_every_validates_every_nth_and_the_last_epoch(tmp_path):
     items = {f"{i:04d}": person_groundtruth(48, 32, "shirt", "pants") for i in range(1, 13)}
     root = write_ccp(tmp_path / "ccp", items)
@@ -158,6 +160,7 @@ def test_ema_decay_warms_up_to_the_configured_value():
     assert train.ema_decay_at(100, 0.5) == 0.5      # a short horizon is used as it is
 
 
+@pytest.mark.slow  # two short training runs: ~13 s here
 def test_ema_run_saves_the_average_as_best_and_resumes_it(tmp_path):
     items = {f"{i:04d}": person_groundtruth(48, 32, "dress", None) for i in range(1, 13)}
     root = write_ccp(tmp_path / "ccp", items)

@@ -15,6 +15,7 @@ pytest.importorskip("ipywidgets")
 
 from fsutils import widgets  # noqa: E402
 from fsutils.pipeline import Pipeline  # noqa: E402
+from fsutils.style import FastParams  # noqa: E402
 
 NAMES = ("background", "upper body", "lower body", "full body")
 
@@ -52,7 +53,7 @@ def pipe():
     styler = Styler()
     p = Pipeline(fake_segment, fake_saliency, stylers={"fast": styler, "gatys": styler,
                                                        "adain": styler, "magenta": styler},
-                 class_names=NAMES, max_size=160, style_size=160)
+                 class_names=NAMES, photo_size=160, style_size=160)
     p.styler = styler
     rng = np.random.default_rng(0)
     p.set_image(Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)))
@@ -92,10 +93,10 @@ def test_blend_panel_feather_width_and_mode(pipe):
 
 
 def test_blend_panel_offers_every_mode_and_enables_only_the_sliders_it_reads(pipe):
-    from fsutils.blend import MODES
+    from fsutils.blend import BLEND_MODES
 
     panel = widgets.BlendPanel(pipe, mode="guided", radius=2)
-    assert [v for _, v in panel.mode.options] == list(MODES)
+    assert panel.mode.options == tuple((m.label, n) for n, m in BLEND_MODES.items())
     assert not panel.radius.disabled and not panel.eps.disabled
     assert panel.strength.disabled and panel.width.disabled
     assert set(panel.seam) == {"hard", "saliency", "guided"}
@@ -155,7 +156,7 @@ def test_saliency_explorer_threshold_and_gamma(pipe):
 
 def test_style_panel_run_uses_the_settings_and_previews(pipe):
     sp = widgets.StylePicker()
-    panel = widgets.StylePanel(pipe, style_picker=sp, method="gatys", steps=3, size=64)
+    panel = widgets.StylePanel(pipe, style_picker=sp, method="gatys", steps=3, style_size=64)
     panel.content_weight.value = 10.0
     panel.run()
     style, params = pipe.styler.calls[-1]
@@ -169,16 +170,18 @@ def test_style_panel_run_uses_the_settings_and_previews(pipe):
     blend.strength.value = 0.5
     assert len(pipe.styler.calls) == n
     panel.method.value = "fast"
-    assert panel.spec() == {"method": "fast", "style": "candy", "size": 64}
+    assert panel.spec() == {"method": "fast", "style": "candy", "style_size": 64,
+                            "params": FastParams()}
     panel.method.value = "adain"
-    assert panel.spec()["alpha"] == 1.0 and panel._gatys_box.layout.display == "none"
+    assert panel.spec()["params"].style_strength == 1.0
+    assert panel.steps.layout.display == "none" and panel.style_strength.layout.display == ""
 
 
 def test_style_panel_magenta_is_the_default_with_a_strength_slider(pipe):
     sp = widgets.StylePicker()
-    panel = widgets.StylePanel(pipe, style_picker=sp, size=48)
+    panel = widgets.StylePanel(pipe, style_picker=sp, style_size=48)
     assert panel.method.value == "magenta" and panel.method.options[0][1] == "magenta"
-    assert panel.style_strength.layout.display == "" and panel.adain_alpha.layout.display == "none"
+    assert panel.style_strength.layout.display == "" and panel.steps.layout.display == "none"
     assert panel._paint_box.layout.display == ""          # any painting: the picker is shown
     panel.style_strength.value = 0.35
     panel.run()
@@ -189,7 +192,7 @@ def test_style_panel_magenta_is_the_default_with_a_strength_slider(pipe):
 
 
 def test_blend_panel_waits_for_gatys_instead_of_running_it(pipe, capsys):
-    style = widgets.StylePanel(pipe, method="gatys", steps=2, size=32)
+    style = widgets.StylePanel(pipe, method="gatys", steps=2, style_size=32)
     widgets.BlendPanel(pipe, style=style)
     assert pipe.styler.calls == []
 
@@ -272,7 +275,7 @@ def test_the_picture_is_a_jpeg_image_widget_and_errors_are_shown_and_raised(pipe
     def broken(photo):
         raise ValueError("broken saliency model")
 
-    pipe._saliency_fn = broken
+    pipe._saliency = broken
     pipe.clear()
     with pytest.raises(ValueError, match="broken saliency model"):
         panel.refresh()
@@ -286,8 +289,8 @@ def test_the_picture_is_a_jpeg_image_widget_and_errors_are_shown_and_raised(pipe
 
 
 def test_hiding_one_slider_hides_no_other(pipe):
-    style = widgets.StylePanel(pipe, method="gatys", steps=2, size=32)
-    assert style.adain_alpha.layout.display == "none"          # AdaIN's α is hidden in Gatys mode
+    style = widgets.StylePanel(pipe, method="gatys", steps=2, style_size=32)
+    assert style.style_strength.layout.display == "none"       # a one-pass amount: not Gatys
     for s in (style.content_weight, style.style_weight, style.steps, style.size):
         assert s.layout.display != "none", f"{s.description} is hidden"
     blend = widgets.BlendPanel(pipe)                          # a panel built afterwards
@@ -398,7 +401,7 @@ def test_a_strength_change_does_not_rerun_the_guided_filter(pipe, monkeypatch):
     params = BlendParams("guided_saliency", strength=0.4)
     direct = blend_weight(params, pipe.content, pipe.mask((1, 2, 3)),
                           probability=pipe.probability((1, 2, 3)), saliency=pipe.saliency())
-    assert np.allclose(pipe.weight(params, classes=(1, 2, 3)), direct, atol=1e-6)
+    assert np.allclose(pipe.weight(params, garments=(1, 2, 3)), direct, atol=1e-6)
     n = len(calls)
     panel.radius.value = 4                                # a new radius does run it again
     assert len(calls) == n + 1
@@ -409,11 +412,9 @@ def test_a_strength_change_does_not_rerun_the_guided_filter(pipe, monkeypatch):
 
 def _offline_adain_and_gatys(pipe, isolated_weights, monkeypatch):
     """The pipeline's real AdaIN and Gatys stylers, offline with an empty cache and no mirror."""
-    from fsutils.pipeline import DEFAULT_STYLERS
-
     monkeypatch.setenv("FSUTILS_OFFLINE", "1")
     monkeypatch.setenv("FSUTILS_TINY", "1")
-    pipe.stylers.update(adain=DEFAULT_STYLERS["adain"], gatys=DEFAULT_STYLERS["gatys"])
+    del pipe.stylers["adain"], pipe.stylers["gatys"]    # the style table's own methods
 
 
 def _one_line(outputs):
@@ -433,7 +434,7 @@ def test_style_panel_run_offline_says_in_one_line_what_is_missing(
     from fsutils.weights import WeightsError
 
     _offline_adain_and_gatys(pipe, isolated_weights, monkeypatch)
-    panel = widgets.StylePanel(pipe, method=method, steps=1, size=32)
+    panel = widgets.StylePanel(pipe, method=method, steps=1, style_size=32)
     with pytest.raises(WeightsError) as raised:              # what a notebook cell would get …
         pipe.stylize(**panel.spec())
     assert panel.run() is None                                # … the panel: no exception
@@ -451,7 +452,7 @@ def test_other_errors_in_a_style_run_still_show_their_traceback_and_raise(pipe):
         raise ValueError("a real bug")
 
     pipe.stylers["fast"] = broken
-    panel = widgets.StylePanel(pipe, method="fast", size=32)
+    panel = widgets.StylePanel(pipe, method="fast", style_size=32)
     with pytest.raises(ValueError, match="a real bug"):
         panel.run()
     assert panel.out.outputs[-1]["output_type"] == "error"
@@ -514,13 +515,13 @@ class ParamStyler:
 
 @pytest.mark.parametrize("control, method", [
     ("method", "magenta"), ("style_strength", "magenta"), ("size", "magenta"),
-    ("fast_style", "fast"), ("adain_alpha", "adain"),
+    ("fast_style", "fast"), ("style_strength", "adain"), ("masked", "adain"),
     ("content_weight", "gatys"), ("style_weight", "gatys"), ("tv_weight", "gatys"),
     ("steps", "gatys"), ("optimizer", "gatys"), ("masked", "gatys"), ("painting", "gatys"),
 ])
 def test_every_style_panel_control_changes_the_picture(pipe, control, method):
     pipe.stylers.update({m: ParamStyler() for m in ("magenta", "fast", "adain", "gatys")})
-    panel = widgets.StylePanel(pipe, method=method, steps=2, size=64)
+    panel = widgets.StylePanel(pipe, method=method, steps=2, style_size=64)
     panel.run()
     before = pixels(panel)
     if control == "painting":                       # a click on another painting's button
@@ -643,3 +644,91 @@ def test_instance_panel_follows_a_new_photo_and_refuses_unknown_classes(pipe):
     assert panel.instances()[0].mask.shape == pipe.content.shape[:2]
     with pytest.raises(ValueError, match="coat"):
         widgets.InstancePanel(pipe, segmenter=seg, garments=["coat"])
+
+
+# ------------------------------------------------------------- a new blend mode: one record
+
+
+@pytest.fixture
+def half_mode():
+    """A blend mode of one's own: half the style inside the garments, more where salient."""
+    from fsutils.blend import BLEND_MODES, BlendMode, register_mode
+
+    def half(params, photo, mask, *, saliency=None, **_):
+        return np.clip(0.5 * mask + params.strength * 0.1 * saliency * mask, 0, 1)
+
+    record = register_mode(BlendMode("half", "half the style", "half", half, ("strength",),
+                                     saliency=True))
+    yield record
+    del BLEND_MODES["half"]
+
+
+def test_a_new_blend_mode_is_one_record_and_its_function(pipe, half_mode):
+    from fsutils.__main__ import build_parser
+    from fsutils.blend import BlendParams
+
+    # the command line offers it (and describes it in --help)
+    parser = build_parser()
+    assert parser.parse_args(["--mode", "half"]).mode == "half"
+    assert "half = half the style" in " ".join(parser.format_help().split())
+    # the pipeline blends with it, reading the saliency the record asks for
+    pipe.stylize("fast", "candy")
+    out = pipe.blend("half", garments=(1,), strength=2.0)
+    mask = pipe.mask((1,)).astype(np.float32)
+    w = np.clip(0.5 * mask + 0.2 * pipe.saliency() * mask, 0, 1)[..., None]
+    np.testing.assert_allclose(out, pipe.content + w * (pipe.stylized - pipe.content), atol=1e-5)
+    assert BlendParams("half", width=3.0).used == (("strength", 1.0),)   # width: not read
+    # the blend panel has its button, and shows it with its slider enabled
+    panel = widgets.BlendPanel(pipe)
+    assert ("half", "half") in panel.mode.options
+    panel.mode.value = "half"
+    assert not panel.strength.disabled and panel.width.disabled
+    assert panel.picture.layout.display != "none" and panel.out.outputs == ()
+
+
+# ------------------------------------------------------------- a new style method: one record
+
+
+@pytest.fixture
+def mirror_method():
+    """A style method of one's own: the photo mirrored, tinted by ``style_strength``."""
+    from dataclasses import dataclass
+
+    from fsutils.style import METHODS, Method, register_method
+    from fsutils.style.params import Params
+
+    @dataclass(frozen=True)
+    class MirrorParams(Params):
+        style_strength: float = 1.0
+
+    def mirror(content, style, params, *, size=None, mask=None, callback=None, progress=False):
+        arr = np.asarray(content)[:, ::-1].astype(np.float32) * params.style_strength
+        return Image.fromarray(arr.astype(np.uint8))
+
+    record = register_method(Method("mirror", "mirror (test)", MirrorParams, mirror, True,
+                                    "starry_night_vangogh", lambda style: ()))
+    yield record
+    del METHODS["mirror"]
+
+
+def test_a_new_style_method_is_one_record_and_its_function(pipe, mirror_method):
+    from fsutils.__main__ import build_parser
+
+    # the command line offers it, with its parameters from the options named like its fields
+    args = build_parser().parse_args(["--method", "mirror", "--style-strength", "0.5"])
+    assert args.method == "mirror"
+    from fsutils.cli.options import style_params
+    assert style_params(mirror_method, args) == mirror_method.params(style_strength=0.5)
+    # the pipeline runs it (no styler of one's own involved)
+    out = pipe.stylize("mirror", params=mirror_method.params(style_strength=0.5))
+    expect = np.asarray(pipe.photo)[:, ::-1].astype(np.float32) * 0.5
+    np.testing.assert_allclose(out * 255, expect.astype(np.uint8), atol=0.51)
+    # the style panel's menu has it, with the control of its one field and the painting picker
+    panel = widgets.StylePanel(pipe, method="mirror")
+    assert ("mirror (test)", "mirror") in panel.method.options
+    assert panel.style_strength.layout.display == "" and panel.steps.layout.display == "none"
+    assert panel._paint_box.layout.display == ""
+    panel.style_strength.value = 0.25
+    panel.run()
+    np.testing.assert_allclose(pipe.stylized * 255, (np.asarray(pipe.photo)[:, ::-1] * 0.25)
+                               .astype(np.uint8), atol=0.51)

@@ -1,8 +1,15 @@
-"""The blend modes by name, their parameters in one typed object, and one call that blends."""
+"""Blend modes as records, their parameters in one typed object, and one call that blends.
+
+Each mode is one :class:`BlendMode` in the registry :data:`BLEND_MODES` (name, titles, the inputs
+and parameters it reads, its weight function); the command line, the panels, the pipeline and the
+evaluation read only these records, so a new mode is one :func:`register_mode` call with its
+function.
+"""
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, fields
 
 import numpy as np
@@ -12,40 +19,93 @@ from .compose import (DEFAULT_STRENGTH, DEFAULT_WIDTH, _feather, _image, _plane,
 from .masks import DEFAULT_EPS, DEFAULT_RADIUS, refine_mask, soft_mask
 from .poisson import poisson_blend
 
-__all__ = ["MODES", "MODE_TITLES", "DEFAULT_MODE", "SALIENCY_OF", "BlendParams", "BLEND_LIMITS",
-           "blend_weight", "compose"]
+__all__ = ["BlendMode", "BLEND_MODES", "register_mode", "blend_mode", "MODES", "MODE_TITLES",
+           "DEFAULT_MODE", "BlendParams", "BLEND_LIMITS", "blend_weight", "compose"]
 
-#: Every blend mode, in the order the tables and panels show them.
-MODES: tuple[str, ...] = ("hard", "saliency", "feathered", "soft", "soft_saliency", "guided",
-                          "guided_saliency", "poisson")
-#: A short human title per mode (figures, panels, CLI help).
-MODE_TITLES: dict[str, str] = {
-    "hard": "hard paste",
-    "saliency": "saliency blend (eq. 2)",
-    "feathered": "feathered mask",
-    "soft": "soft mask",
-    "soft_saliency": "soft mask × saliency",
-    "guided": "guided mask",
-    "guided_saliency": "guided mask × saliency",
-    "poisson": "Poisson blending",
-}
+#: ``weight(params, photo, mask, *, probability, saliency) -> W`` (float32 H×W in 0..1).
+WeightFn = Callable[..., np.ndarray]
+#: ``compose(params, content, stylized, mask, *, probability, saliency) -> image``.
+ComposeFn = Callable[..., np.ndarray]
+
+
+@dataclass(frozen=True)
+class BlendMode:
+    """One blend mode: everything the kit knows about it, in one place.
+
+    - ``name``: its key (``--mode``, :class:`BlendParams`); ``title``: figures, tables and the
+      command line's help; ``label``: the blend panel's button (short);
+    - ``weight``: its weight function ``W`` in ``C_final = W·S + (1−W)·C``
+      (``weight(params, photo, mask, *, probability=None, saliency=None)``), or ``None`` for a
+      mode without a weight map (Poisson blending solves for colours) — then ``compose`` is its
+      only function;
+    - ``reads``: the :class:`BlendParams` fields it reads (the others never change its result);
+    - ``saliency``, ``probability``: whether it needs the saliency map, the garments' probability;
+    - ``saliency_base``: for a "× saliency" mode, the mode whose weight it multiplies by
+      ``clip(strength·saliency)`` (so a new strength never recomputes that weight);
+    - ``compose``: its own compositing function (``compose(params, content, stylized, mask, *,
+      probability=None, saliency=None)``) when it has one, else ``weighted_blend`` of its weight.
+    """
+
+    name: str
+    title: str
+    label: str
+    weight: WeightFn | None
+    reads: tuple[str, ...] = ()
+    saliency: bool = False
+    probability: bool = False
+    saliency_base: str | None = None
+    compose: ComposeFn | None = None
+
+
+#: Every blend mode by name, in the order the tables and panels show them.
+BLEND_MODES: dict[str, BlendMode] = {}
+
+
+def register_mode(mode: BlendMode) -> BlendMode:
+    """Add ``mode`` to :data:`BLEND_MODES` (the command line, the panels and the pipeline then
+    offer it); its parameters must be fields of :class:`BlendParams`."""
+    unknown = set(mode.reads) - ({f.name for f in fields(BlendParams)} - {"mode"})
+    if unknown:
+        raise ValueError(f"blend mode {mode.name!r} reads {', '.join(sorted(unknown))}, which "
+                         "BlendParams has not; add the field there first.")
+    if mode.weight is None and mode.compose is None:
+        raise ValueError(f"blend mode {mode.name!r} needs a weight or a compose function.")
+    if mode.saliency_base is not None and mode.saliency_base not in BLEND_MODES:
+        raise ValueError(f"blend mode {mode.name!r}: saliency_base {mode.saliency_base!r} is not "
+                         "a registered mode.")
+    BLEND_MODES[mode.name] = mode
+    return mode
+
+
+def blend_mode(name: str) -> BlendMode:
+    """The record of a blend mode (an error naming the known ones otherwise)."""
+    try:
+        return BLEND_MODES[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown blend mode {name!r}; choose from {', '.join(BLEND_MODES)}.") \
+            from None
+
+
+class _Titles(Mapping[str, str]):
+    """A read-only view of every mode's title (follows :data:`BLEND_MODES`)."""
+
+    def __getitem__(self, name: str) -> str:
+        return BLEND_MODES[name].title
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(BLEND_MODES)
+
+    def __len__(self) -> int:
+        return len(BLEND_MODES)
+
+
+#: The mode names (a live view of :data:`BLEND_MODES`).
+MODES = BLEND_MODES.keys()
+#: A short human title per mode (figures, CLI help): a live view of the records' titles.
+MODE_TITLES: Mapping[str, str] = _Titles()
 #: The mode used when none is chosen (CLI, panels, pipeline); see README "Blending" for the
 #: measurement that chose it.
 DEFAULT_MODE = "guided_saliency"
-
-# Which parameters each mode reads (the others do not change its result).
-_USES: dict[str, tuple[str, ...]] = {
-    "hard": (), "saliency": ("strength",), "feathered": ("width",), "soft": (),
-    "soft_saliency": ("strength",), "guided": ("radius", "eps"),
-    "guided_saliency": ("strength", "radius", "eps"), "poisson": (),
-}
-# What each mode needs besides the photo and the stylised image.
-NEEDS_SALIENCY = frozenset({"saliency", "soft_saliency", "guided_saliency"})
-NEEDS_PROBABILITY = frozenset({"soft", "soft_saliency", "guided", "guided_saliency"})
-#: The saliency modes: each one's weight is the named mode's weight × ``clip(strength·saliency)``,
-#: so the strength never changes the named mode's (possibly expensive) weight.
-SALIENCY_OF: dict[str, str] = {"saliency": "hard", "soft_saliency": "soft",
-                               "guided_saliency": "guided"}
 
 
 #: The range of each numeric blend parameter, ``name: (low, high)`` (eps must be above its low
@@ -79,8 +139,7 @@ class BlendParams:
     eps: float = DEFAULT_EPS
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"unknown blend mode {self.mode!r}; choose from {', '.join(MODES)}.")
+        blend_mode(self.mode)  # an unknown mode is refused, naming the known ones
         for name, strict in (("strength", False), ("width", False), ("eps", True)):
             v, (low, high) = getattr(self, name), BLEND_LIMITS[name]
             if (not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v)
@@ -96,16 +155,25 @@ class BlendParams:
     @property
     def used(self) -> tuple[tuple[str, float], ...]:
         """``(name, value)`` of the parameters this mode reads (e.g. for cache keys)."""
-        return tuple((n, getattr(self, n)) for n in _USES[self.mode])
+        return tuple((n, getattr(self, n)) for n in BLEND_MODES[self.mode].reads)
 
     @property
     def title(self) -> str:
         """The mode's title with the parameters it reads, e.g. ``feathered mask (width 8)``."""
         extra = ", ".join(f"{n} {v:g}" for n, v in self.used)
-        return MODE_TITLES[self.mode] + (f" ({extra})" if extra else "")
+        return BLEND_MODES[self.mode].title + (f" ({extra})" if extra else "")
+
+    @classmethod
+    def of(cls, mode: "str | BlendParams | None" = None, **changes: object) -> "BlendParams":
+        """A mode name or params object (default :data:`DEFAULT_MODE`) with some fields changed;
+        ``None`` values are ignored."""
+        base = mode if isinstance(mode, BlendParams) else cls(mode or DEFAULT_MODE)
+        return base.replace(**{k: v for k, v in changes.items() if v is not None})
 
     def replace(self, **changes: object) -> "BlendParams":
         """A copy with some fields changed (checked again)."""
+        if not changes:
+            return self
         values = {f.name: getattr(self, f.name) for f in fields(self)}
         values.update(changes)
         return BlendParams(**values)  # type: ignore[arg-type]
@@ -118,51 +186,93 @@ def _require(name: str, value: np.ndarray | None, mode: str) -> np.ndarray:
     return value
 
 
+# -- the modes' functions (see the package docstring for the formulas) ---------------------------
+
+def _hard(p: BlendParams, photo: np.ndarray, mask: np.ndarray, **_: object) -> np.ndarray:
+    return (mask > 0.5).astype(np.float32)
+
+
+def _eq2(p: BlendParams, photo: np.ndarray, mask: np.ndarray, *, saliency=None,
+         **_: object) -> np.ndarray:
+    # equation 2 multiplies the mask as given (a float mask too, as saliency_blend does)
+    return soft_mask(mask, _require("saliency", saliency, p.mode), p.strength)
+
+
+def _feathered(p: BlendParams, photo: np.ndarray, mask: np.ndarray, **_: object) -> np.ndarray:
+    return _feather(mask, p.width)
+
+
+def _soft(p: BlendParams, photo: np.ndarray, mask: np.ndarray, *, probability=None,
+          **_: object) -> np.ndarray:
+    return soft_mask(_require("probability", probability, p.mode))
+
+
+def _guided(p: BlendParams, photo: np.ndarray, mask: np.ndarray, *, probability=None,
+            **_: object) -> np.ndarray:
+    return refine_mask(photo, _require("probability", probability, p.mode), p.radius, p.eps)
+
+
+def times_saliency(base: str) -> WeightFn:
+    """The weight function "``base``'s weight × ``clip(strength·saliency)``" (set the record's
+    ``saliency_base`` to ``base`` too, so the pipeline reuses the base weight)."""
+    def weight(p: BlendParams, photo: np.ndarray, mask: np.ndarray, *, saliency=None,
+               **inputs: object) -> np.ndarray:
+        w = BLEND_MODES[base].weight(p, photo, mask, **inputs)
+        return soft_mask(w, _require("saliency", saliency, p.mode), p.strength)
+    weight.__name__ = f"{base}_times_saliency"
+    return weight
+
+
+def _eq2_blend(p: BlendParams, content, stylized, mask, *, saliency=None, **_: object):
+    return saliency_blend(content, stylized, _require("saliency", saliency, p.mode), mask,
+                          p.strength)
+
+
+for _mode in (
+    BlendMode("hard", "hard paste", "hard paste", _hard, compose=lambda p, c, s, m, **_: hard_paste(c, s, m)),
+    BlendMode("saliency", "saliency blend (eq. 2)", "saliency (eq. 2)", _eq2, ("strength",),
+              saliency=True, saliency_base="hard", compose=_eq2_blend),
+    BlendMode("feathered", "feathered mask", "feathered", _feathered, ("width",),
+              compose=lambda p, c, s, m, **_: feathered_blend(c, s, m, p.width)),
+    BlendMode("soft", "soft mask", "soft", _soft, probability=True),
+    BlendMode("soft_saliency", "soft mask × saliency", "soft × saliency", times_saliency("soft"),
+              ("strength",), saliency=True, probability=True, saliency_base="soft"),
+    BlendMode("guided", "guided mask", "guided", _guided, ("radius", "eps"), probability=True),
+    BlendMode("guided_saliency", "guided mask × saliency", "guided × saliency",
+              times_saliency("guided"), ("strength", "radius", "eps"), saliency=True,
+              probability=True, saliency_base="guided"),
+    BlendMode("poisson", "Poisson blending", "Poisson", None,
+              compose=lambda p, c, s, m, **_: poisson_blend(c, s, m)),
+):
+    register_mode(_mode)
+
+
 def blend_weight(params: BlendParams, photo: np.ndarray, mask: np.ndarray, *,
                  probability: np.ndarray | None = None,
                  saliency: np.ndarray | None = None) -> np.ndarray:
     """The weight map ``W`` (float32 H×W in 0..1) of a weight mode: ``C_final = W·S + (1−W)·C``.
 
     ``mask`` is the chosen garments' bool mask, ``probability`` their soft probability
-    (:func:`garment_probability`), ``saliency`` the saliency map. Poisson blending has no weight
-    map (it solves for colours) and raises ``ValueError``.
+    (:func:`garment_probability`), ``saliency`` the saliency map. A mode without a weight map
+    (Poisson blending solves for colours) raises ``ValueError``.
     """
-    mode = params.mode
+    mode = blend_mode(params.mode)
     photo = _image("photo", photo)
     m = _plane("mask", mask, photo.shape[:2])
-    if mode in SALIENCY_OF:  # clip(strength·saliency) × the base mode's weight
-        sal = _require("saliency", saliency, mode)
-        # equation 2 multiplies the mask as given (a float mask too, as saliency_blend does)
-        base = m if mode == "saliency" else blend_weight(params.replace(mode=SALIENCY_OF[mode]),
-                                                         photo, m, probability=probability)
-        return soft_mask(base, sal, params.strength)
-    if mode == "hard":
-        return (m > 0.5).astype(np.float32)
-    if mode == "feathered":
-        return _feather(m, params.width)
-    if mode == "soft":
-        return soft_mask(_require("probability", probability, mode))
-    if mode == "guided":
-        return refine_mask(photo, _require("probability", probability, mode), params.radius,
-                           params.eps)
-    raise ValueError(f"blend mode {mode!r} has no weight map (it solves for the colours); "
-                     "use compose() for the blended image.")
+    if mode.weight is None:
+        raise ValueError(f"blend mode {mode.name!r} has no weight map (it solves for the "
+                         "colours); use compose() for the blended image.")
+    return mode.weight(params, photo, m, probability=probability, saliency=saliency)
 
 
 def compose(params: BlendParams, content: np.ndarray, stylized: np.ndarray, mask: np.ndarray, *,
             probability: np.ndarray | None = None,
             saliency: np.ndarray | None = None) -> np.ndarray:
-    """The stylised image blended into the photo by ``params.mode`` (float32 H×W×3 in 0..1)."""
-    # The three original modes through their own functions (equation 2 exactly as it was).
-    if params.mode == "hard":
-        return hard_paste(content, stylized, mask)
-    if params.mode == "saliency":
-        return saliency_blend(content, stylized, _require("saliency", saliency, "saliency"), mask,
-                              params.strength)
-    if params.mode == "feathered":
-        return feathered_blend(content, stylized, mask, params.width)
-    if params.mode == "poisson":
-        return poisson_blend(content, stylized, mask)
+    """The stylised image blended into the photo by ``params.mode`` (float32 H×W×3 in 0..1): the
+    mode's own compose function when it has one, else :func:`weighted_blend` of its weight."""
+    mode = blend_mode(params.mode)
+    if mode.compose is not None:
+        return mode.compose(params, content, stylized, mask, probability=probability,
+                            saliency=saliency)
     weight = blend_weight(params, content, mask, probability=probability, saliency=saliency)
     return weighted_blend(content, stylized, weight)
-

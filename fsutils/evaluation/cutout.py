@@ -38,6 +38,7 @@ __all__ = ["Rect", "GRABCUT_ITERS", "SALIENCY_THRESHOLD", "BOX_MARGIN", "METHODS
            "compare_cutouts", "similarity_table"]
 
 from ..viz import Box
+from .overlap import iou
 
 #: A rectangle is the kit's :class:`fsutils.viz.Box`: ``(x0, y0, x1, y1)`` in pixels, left, top,
 #: right and bottom (the last two exclusive), the order of ``PIL.Image.crop``.
@@ -86,12 +87,12 @@ def expand_box(rect: Sequence[int], shape: tuple[int, int], margin: float = BOX_
     return Box(x0, y0, max(x0 + 1, x1), max(y0 + 1, y1))
 
 
-def _saliency_model(saliency: Any = None):
+def _saliency_model(saliency: Any = None, device: Any = None):
     if saliency is not None:
         return saliency
     from ..saliency import SaliencyModel
 
-    return SaliencyModel("u2netp")
+    return SaliencyModel("u2netp", device)
 
 
 def auto_rect(photo: Any, saliency_map: np.ndarray | None = None, *, saliency: Any = None,
@@ -163,15 +164,16 @@ def saliency_cutout(photo: Any, saliency: Any = None, threshold: float = SALIENC
     return np.asarray(saliency_map) > threshold
 
 
-def cloth_cutout(photo: Any, segmenter: Any = None, classes: Sequence[int | str] = (1, 2, 3),
+def cloth_cutout(photo: Any, segmenter: Any = None, classes: Sequence[int | str] | None = None,
                  labels: np.ndarray | None = None) -> np.ndarray:
-    """The cloth model's cut-out: the union of ``classes`` (default every garment class) of the
-    label map (bool H×W). ``segmenter`` defaults to the kit's default cloth model."""
-    from ..segment import ClothSegmenter, combine_masks
+    """The cloth model's cut-out: the union of ``classes`` (default every garment class,
+    :data:`fsutils.segment.GARMENT_CLASSES`) of the label map (bool H×W). ``segmenter`` defaults
+    to the kit's default cloth model."""
+    from ..segment import GARMENT_CLASSES, ClothSegmenter, combine_masks
 
     if labels is None:
         labels = (segmenter or ClothSegmenter()).predict(_rgb(photo))
-    return combine_masks(labels, classes)
+    return combine_masks(labels, GARMENT_CLASSES if classes is None else classes)
 
 
 def cutout(photo: Any, mask: np.ndarray, background: float = 1.0) -> np.ndarray:
@@ -184,15 +186,6 @@ def cutout(photo: Any, mask: np.ndarray, background: float = 1.0) -> np.ndarray:
     if m.shape != img.shape[:2]:
         raise ValueError(f"mask {m.shape} and photo {img.shape[:2]} differ in size")
     return np.where(m[..., None], img, np.float32(background)).astype(np.float32)
-
-
-def iou(pred: np.ndarray, target: np.ndarray) -> float:
-    """Intersection over union of two bool masks (1.0 when both are empty)."""
-    p, t = np.asarray(pred, bool), np.asarray(target, bool)
-    if p.shape != t.shape:
-        raise ValueError(f"masks differ in shape: {p.shape} and {t.shape}")
-    union = np.logical_or(p, t).sum()
-    return float(np.logical_and(p, t).sum() / union) if union else 1.0
 
 
 def person_mask(groundtruth: np.ndarray) -> np.ndarray:
@@ -215,31 +208,31 @@ def _grabcut_from(img: np.ndarray, box: Rect | None, iters: int, margin: float) 
 
 def evaluate_cutout(ccp_root: str | Path, split: str = "val", *, max_images: int | None = None,
                     iters: int = GRABCUT_ITERS, margin: float = BOX_MARGIN,
-                    saliency: Any = None, segmenter: Any = None, progress: bool = True,
-                    skipped: list[tuple[Path, str]] | None = None) -> dict:
+                    saliency: Any = None, segmenter: Any = None, device: Any = None,
+                    progress: bool = True, skipped: list[tuple[Path, str]] | None = None) -> dict:
     """IoU of every method of :data:`METHODS` for both targets on the photos of a CCP ``split``.
 
     ``iou[method][target]`` is the mean over photos of each photo's IoU; ``seconds[method]`` the
     mean time per photo (``grabcut_auto`` includes the saliency map it starts from; where no
     pixel of that map is above 0.5 there is no box, so its cut-out is empty). Models default to
-    U2NETP and the kit's default cloth model.
+    U2NETP and the kit's default cloth model, on ``device`` (None: the best available).
 
     A photo that cannot be read or evaluated (an annotation of another size than its photo
     included) raises, or with a ``skipped`` list is appended to it and left out
-    (:func:`fsutils.data.evaluate_photos`); ``images`` counts the photos scored."""
+    (:func:`fsutils.evaluation.photos.evaluate_photos`); ``images`` counts the photos scored."""
     from .. import data
-    from .placement import select_ids
+    from .photos import evaluate_photos, select_ids
 
     if int(iters) != iters or iters < 1 or not margin >= 0:  # refused before any work
         raise ValueError(f"iters must be a whole number ≥ 1 and margin ≥ 0, got {iters!r} and "
                          f"{margin!r}.")
     ids = select_ids(ccp_root, split, max_images)
     lookup = data.label_lookup(data.read_label_names(ccp_root))
-    saliency = _saliency_model(saliency)
+    saliency = _saliency_model(saliency, device)
     if segmenter is None:
         from ..segment import ClothSegmenter
 
-        segmenter = ClothSegmenter()
+        segmenter = ClothSegmenter(device=device)
 
     def one(image_id: str, photo: Image.Image, gt: np.ndarray) -> tuple[dict, dict]:
         img = _rgb(photo)
@@ -259,7 +252,7 @@ def evaluate_cutout(ccp_root: str | Path, split: str = "val", *, max_images: int
         spent["cloth"] = time.perf_counter() - t0
         return {m: {t: iou(masks[m], targets[t]) for t in TARGETS} for m in METHODS}, spent
 
-    per_photo = data.evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
+    per_photo = evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
                                      desc="cut-outs")
     return {"split": split, "images": len(per_photo), "iters": iters, "margin": margin,
             "iou": {m: {t: float(np.mean([s[m][t] for s, _ in per_photo])) for t in TARGETS}
@@ -327,11 +320,9 @@ def compare_cutouts(photo: Any, truth: np.ndarray, style: str = "candy", *,
     if style_image is None:
         style_image = io.load_image(io.sample_path(f"{style}.jpg"))
     style_image = io.to_rgb(style_image)
-    if max_size is not None and max(img.shape[:2]) > max_size:
-        k = max_size / max(img.shape[:2])
-        size = (max(1, round(img.shape[1] * k)), max(1, round(img.shape[0] * k)))
-        img = np.asarray(Image.fromarray(img).resize(size, Image.Resampling.LANCZOS))
-        truth = np.asarray(Image.fromarray(truth).resize(size, Image.Resampling.NEAREST))
+    img = np.asarray(io.fit_long_side(Image.fromarray(img), max_size, enlarge=False))
+    truth = np.asarray(io.fit_long_side(Image.fromarray(truth), max_size, enlarge=False,
+                                        resample=Image.Resampling.NEAREST))
     if rect is None:
         box = mask_box(truth)
         if box is None:

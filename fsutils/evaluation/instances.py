@@ -89,10 +89,11 @@ def semantic_components(labels: np.ndarray, probability: np.ndarray | None = Non
     import cv2
 
     from ..data import MIN_INSTANCE_FRACTION
+    from ..segment import GARMENT_CLASSES
 
     min_pixels = (MIN_INSTANCE_FRACTION if min_fraction is None else min_fraction) * labels.size
     out = []
-    for cls in (1, 2, 3):
+    for cls in GARMENT_CLASSES:
         n, comp, stats, _ = cv2.connectedComponentsWithStats((labels == cls).astype(np.uint8),
                                                              connectivity=8)
         for k in range(1, n):
@@ -184,6 +185,7 @@ def table_lines(r: dict) -> list[str]:
 def add_parser(sub) -> None:
     """The ``instances`` subcommand of ``python -m fsutils.evaluate``."""
     from .. import data
+    from ..args import DEVICE_HELP, device, whole
     from ..instances.segmenter import DEFAULT_INSTANCE_WEIGHTS
 
     p = sub.add_parser("instances", help="per-class segm and bbox AP50 of the garment instance "
@@ -197,24 +199,22 @@ def add_parser(sub) -> None:
                    help=f"registry name (default: {DEFAULT_INSTANCE_WEIGHTS}), an exported file, or "
                         "a training checkpoint (best.pt / last.pt of `python -m fsutils.train "
                         "--arch maskrcnn`)")
-    p.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
+    p.add_argument("--max-images", type=whole(1), default=None,
+                   help="evaluate only the first N photos (N ≥ 1)")
     p.add_argument("--no-baseline", action="store_true", help="skip the semantic baseline row")
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
     p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(task_parser=p)
 
 
 def main(args) -> int:
-    """Run ``python -m fsutils.evaluate instances``; the last line is :func:`summary_line`."""
+    """Run ``python -m fsutils.evaluate instances`` on arguments already checked (the CCP folder,
+    the split, the numbers); the last line is :func:`summary_line`."""
     import contextlib
     import sys
 
     from .. import data
 
-    if not args.ccp_root.is_dir():
-        raise SystemExit(f"error: --ccp-root {args.ccp_root} is not a folder; give the folder "
-                         "that holds photos/, annotations/ and label_list.mat.")
-    if args.max_images is not None and args.max_images < 1:
-        raise SystemExit(f"error: --max-images must be ≥ 1, got {args.max_images}.")
     try:
         with contextlib.redirect_stdout(sys.stderr):  # stdout: the table only
             r = evaluate_instances(args.ccp_root, args.weights, args.split, args.device,

@@ -23,12 +23,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ..blend import MODES, BlendParams, boundary_band
 
-__all__ = ["MIN_STYLE_DIFFERENCE", "SKIN", "Placement", "select_ids", "style_share", "placement",
+__all__ = ["MIN_STYLE_DIFFERENCE", "SKIN", "Placement", "style_share", "placement",
            "sample_groundtruth", "garment_skin_edge", "photo_placement", "evaluate_blend", "placement_table"]
 
 #: Value of the skin pixels in :func:`sample_groundtruth` (0–3 are the kit's classes).
@@ -138,14 +139,15 @@ def sample_groundtruth(name: str, size: tuple[int, int] | None = None) -> np.nda
     return np.asarray(img)
 
 
-def garment_skin_edge(labels: np.ndarray, classes: Iterable[int] = (1, 2, 3),
+def garment_skin_edge(labels: np.ndarray, classes: Iterable[int] | None = None,
                       band: int = 3) -> np.ndarray:
-    """Bool H×W: the pixels within ``band`` px of where a chosen garment meets skin in an
-    annotation with :data:`SKIN` (see :func:`sample_groundtruth`)."""
+    """Bool H×W: the pixels within ``band`` px of where a chosen garment (``classes``, default
+    every garment class) meets skin in an annotation with :data:`SKIN` (see
+    :func:`sample_groundtruth`)."""
     import cv2
 
     lab = np.asarray(labels)
-    garment = np.isin(lab, tuple(classes))
+    garment = np.isin(lab, tuple(_garments(classes)))
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * band + 1, 2 * band + 1))
     near_skin = cv2.dilate((lab == SKIN).astype(np.uint8), kernel).astype(bool)
     near_garment = cv2.dilate(garment.astype(np.uint8), kernel).astype(bool)
@@ -163,53 +165,61 @@ def photo_placement(content: np.ndarray, stylized: np.ndarray, results: Mapping[
     return out
 
 
-def select_ids(ccp_root: str | Path, split: str, max_images: int | None = None) -> list[str]:
-    """The photo ids of a CCP folder in one of the kit's splits (``train``, ``val``, ``test`` where
-    the kit defines one) or ``all``, the first ``max_images`` of them (≥ 1; None: all); an unknown
-    split, an empty one or a ``max_images`` below 1 raises with what to choose."""
-    from .. import data
+def _garments(classes: Iterable[int] | None) -> Iterable[int]:
+    """``classes``, or every garment class (:data:`fsutils.segment.GARMENT_CLASSES`) for None."""
+    if classes is not None:
+        return classes
+    from ..segment import GARMENT_CLASSES  # imports torch: only when needed
 
-    if split != "all" and split not in data.SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose from all, {', '.join(data.SPLITS)}.")
-    if max_images is not None and (int(max_images) != max_images or max_images < 1):
-        raise ValueError(f"max_images must be a whole number ≥ 1 (or None for every photo), got "
-                         f"{max_images!r}.")
-    ids = data.ids_in_split(data.list_ids(ccp_root), split)
-    if not ids:
-        raise data.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
-    return ids[:max_images]
+    return GARMENT_CLASSES
+
+
+def _pipeline(size: int, segment_weights: str | None, device: Any):
+    """The kit's pipeline at ``size`` px: its default cloth model (or ``segment_weights``), U2NETP
+    saliency and the fast styles, all on ``device`` (None: the best available)."""
+    from ..pipeline import Pipeline
+    from ..saliency import SaliencyModel
+    from ..segment import DEFAULT_CLOTH_WEIGHTS, ClothSegmenter
+    from ..style.fast import fast_stylize
+
+    def fast(content, style, **_):  # at the size the pipeline gives
+        return fast_stylize(content, style, device=device)
+
+    return Pipeline(ClothSegmenter(segment_weights or DEFAULT_CLOTH_WEIGHTS, device),
+                    SaliencyModel("u2netp", device), stylers={"fast": fast}, photo_size=size)
 
 
 def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[str] = MODES,
                    params: BlendParams | None = None, style: str = "candy", max_size: int = 512,
-                   band: int = 8, classes: Iterable[int] = (1, 2, 3),
+                   band: int = 8, classes: Iterable[int] | None = None,
                    segment_weights: str | None = None, max_images: int | None = None,
-                   pipeline=None, progress: bool = True,
+                   pipeline=None, device: Any = None, progress: bool = True,
                    skipped: list[tuple[Path, str]] | None = None) -> dict:
     """Every blend ``mode`` on the photos of a CCP ``split``: pooled :class:`Placement` per mode.
 
     Each photo goes through a :class:`fsutils.pipeline.Pipeline` (the kit's default segmenter and
-    saliency unless ``segment_weights`` or a ready ``pipeline`` is given) at ``max_size`` px, is
-    stylised with the fast model ``style``, and blended into the chosen garment ``classes`` (all
-    three by default) by each mode with ``params`` (their defaults otherwise). The true mask is
-    the CCP annotation of those classes, resized with the photo to the working size (nearest); an
-    annotation of another size than its photo is refused, never stretched.
+    saliency on ``device`` unless ``segment_weights`` or a ready ``pipeline`` is given) at
+    ``max_size`` px, is stylised with the fast model ``style``, and blended into the chosen
+    garment ``classes`` (all three by default) by each mode with ``params`` (their defaults
+    otherwise). The true mask is the CCP annotation of those classes, resized with the photo to
+    the working size (nearest); an annotation of another size than its photo is refused, never
+    stretched.
 
     A photo that cannot be read or evaluated raises, or with a ``skipped`` list is appended to it
-    and left out (:func:`fsutils.data.evaluate_photos`); ``images`` counts the photos scored.
+    and left out (:func:`fsutils.evaluation.photos.evaluate_photos`); ``images`` counts the photos scored.
     """
     from PIL import Image
 
     from .. import data
-    from ..pipeline import Pipeline
+    from .photos import evaluate_photos, select_ids
 
     for m in modes:
         BlendParams(m)  # refuse unknown modes before any work
     base = params or BlendParams()
-    cls = tuple(sorted(set(classes)))
+    cls = tuple(sorted(set(_garments(classes))))
     ids = select_ids(ccp_root, split, max_images)
     lookup = data.label_lookup(data.read_label_names(ccp_root))
-    pipe = pipeline or Pipeline(max_size=max_size, segment_weights=segment_weights)
+    pipe = pipeline or _pipeline(max_size, segment_weights, device)
 
     def one(image_id: str, photo: Image.Image, groundtruth: np.ndarray) -> dict[str, Placement]:
         pipe.set_image(photo)
@@ -219,11 +229,11 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
         stylized = pipe.stylize("fast", style)
         out = {}
         for m in modes:
-            share, valid = style_share(pipe.content, stylized, pipe.blend(base.replace(mode=m), classes=cls))
+            share, valid = style_share(pipe.content, stylized, pipe.blend(base.replace(mode=m), garments=cls))
             out[m] = placement(share, valid, truth, band)
         return out
 
-    per_photo = data.evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
+    per_photo = evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
                                      desc="blend evaluation")
     totals = {m: sum((p[m] for p in per_photo), Placement()) for m in modes}
     return {"split": split, "images": len(per_photo), "style": style, "max_size": max_size,

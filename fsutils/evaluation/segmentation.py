@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["GARMENT_CLASSES", "confusion_matrix", "label_breakdown", "iou_per_class",
-           "pixel_accuracy", "mean_iou_garments", "evaluate_segmentation", "by_label_lines"]
+from ..segment import GARMENT_CLASSES
+from .overlap import iou_per_class
 
-GARMENT_CLASSES = (1, 2, 3)
+__all__ = ["confusion_matrix", "label_breakdown", "iou_per_class", "pixel_accuracy",
+           "mean_iou_garments", "evaluate_segmentation", "by_label_lines"]
 
 
 def _cross_count(pred: np.ndarray, target: np.ndarray, num_target: int, num_pred: int) -> np.ndarray:
@@ -33,14 +34,6 @@ def label_breakdown(pred: np.ndarray, groundtruth: np.ndarray, num_classes: int 
     """``b[l, p]`` = number of pixels of CCP label ``l`` (0–255, the raw annotation) predicted as
     kit class ``p`` (int64, 256 × ``num_classes``)."""
     return _cross_count(pred, groundtruth, 256, num_classes)
-
-
-def iou_per_class(cm: np.ndarray) -> np.ndarray:
-    """IoU of every class from a confusion matrix; NaN for a class absent from both."""
-    tp = np.diag(cm).astype(np.float64)
-    union = cm.sum(0) + cm.sum(1) - tp
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, tp / union, np.nan)
 
 
 def pixel_accuracy(cm: np.ndarray) -> float:
@@ -68,10 +61,10 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
 
     A photo that cannot be read or evaluated (an annotation of another size than its photo
     included) raises, or with a ``skipped`` list is appended to it and left out
-    (:func:`fsutils.data.evaluate_photos`); ``images`` counts the photos scored."""
+    (:func:`fsutils.evaluation.photos.evaluate_photos`); ``images`` counts the photos scored."""
     from .. import data
     from ..segment import ClothSegmenter, clean_labels
-    from .placement import select_ids
+    from .photos import evaluate_photos, select_ids
 
     if input_size is not None and (int(input_size) != input_size or input_size < 1):
         raise ValueError(f"input_size must be a whole number ≥ 1, got {input_size!r}.")
@@ -84,7 +77,7 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
         pred = seg.predict(photo)
         return label_breakdown(clean_labels(pred) if clean else pred, groundtruth)
 
-    per_photo = data.evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
+    per_photo = evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
                                      desc=f"evaluating {weights}")
     counts = np.sum(per_photo, axis=0, dtype=np.int64)
     cm = np.zeros((4, 4), dtype=np.int64)

@@ -30,13 +30,14 @@ from fsutils import data as ccp
 
 from ..swap.data import (MIN_GARMENT_FRACTION, SIZE, UPPER, crop, from_tensor, garment_mask,
                    jitter_article, person_example, to_tensor)
+from .overlap import iou_from_counts, overlap_counts
 
-__all__ = ["outside_l1", "masked_l1", "iou_counts", "recolour", "colour_transfer", "pattern_tryon",
+__all__ = ["outside_l1", "masked_l1", "recolour", "colour_transfer", "pattern_tryon",
            "KnownAnswer", "known_answer", "known_answer_cases", "Scores", "METHODS",
            "score_generator", "evaluate_swap", "swap_table", "last_line"]
 
-#: Rows of the table: CAGAN, the two baselines, and doing nothing.
-METHODS = ("cagan", "colour", "pattern", "nothing")
+#: Rows of the table, in order: CAGAN, doing nothing, and the two baselines.
+METHODS = ("cagan", "nothing", "colour", "pattern")
 
 
 def _check(*arrays: np.ndarray) -> None:
@@ -58,14 +59,6 @@ def masked_l1(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> float:
 def outside_l1(swap: np.ndarray, person: np.ndarray, mask: np.ndarray) -> float:
     """Mean ``|swap − person|`` (0..1) outside the garment ``mask``."""
     return masked_l1(swap, person, ~np.asarray(mask, bool))
-
-
-def iou_counts(pred: np.ndarray, truth: np.ndarray) -> tuple[int, int]:
-    """``(intersection, union)`` pixel counts of two bool masks (sum them over photos, then
-    divide, for a pooled IoU)."""
-    _check(pred, truth)
-    p, t = np.asarray(pred, bool), np.asarray(truth, bool)
-    return int((p & t).sum()), int((p | t).sum())
 
 
 def recolour(photo: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -109,10 +102,12 @@ def colour_transfer(person: np.ndarray, mask: np.ndarray, article: np.ndarray,
 
 
 def pattern_tryon(person: np.ndarray, mask: np.ndarray, article: np.ndarray,
-                  size: int = 256, device: Any = None) -> np.ndarray:
+                  size: int = 256, device: Any = None,
+                  article_mask: np.ndarray | None = None) -> np.ndarray:
     """The pattern try-on baseline: ``article`` as the painting for the kit's Magenta style
     transfer (instance statistics inside ``mask``), pasted inside ``mask``. Images float 0..1
-    at the same size; ``size`` is Magenta's working size (longer side)."""
+    at the same size; ``size`` is Magenta's working size (longer side). With ``article_mask``
+    the painting is the article's box only (less of the white around a flat-lay)."""
     from fsutils import io as fio
     from fsutils.style import magenta_transfer
 
@@ -121,6 +116,9 @@ def pattern_tryon(person: np.ndarray, mask: np.ndarray, article: np.ndarray,
     out = np.array(person, np.float32)
     if not m.any():
         return out
+    if article_mask is not None and np.any(article_mask):
+        ys, xs = np.nonzero(article_mask)
+        article = article[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
     styled = magenta_transfer(fio.to_pil(person), fio.to_pil(article), mask=m, size=size,
                               device=device)
     styled = fio.to_float(styled.resize((person.shape[1], person.shape[0])))
@@ -191,7 +189,7 @@ class Scores:
         method claims (α > 0.5, or the segmenter's), ``None`` for doing nothing."""
         x_i, answer = case.x_i.astype(np.float32) / 255, case.answer.astype(np.float32) / 255
         if changed is not None:
-            i, u = iou_counts(changed, case.mask)
+            i, u = overlap_counts(changed, case.mask)
             self.inter[method] = self.inter.get(method, 0) + i
             self.union[method] = self.union.get(method, 0) + u
         self.outside.setdefault(method, []).append(outside_l1(result, x_i, case.mask))
@@ -201,8 +199,7 @@ class Scores:
         """``{method: {"mask_iou", "outside_l1", "known_l1"}}`` (NaN where not measured)."""
         out = {}
         for m in self.known:
-            u = self.union.get(m, 0)
-            out[m] = {"mask_iou": self.inter[m] / u if u else float("nan"),
+            out[m] = {"mask_iou": iou_from_counts(self.inter.get(m, 0), self.union.get(m, 0)),
                       "outside_l1": float(np.nanmean(self.outside[m])),
                       "known_l1": float(np.nanmean(self.known[m]))}
         return out
@@ -265,7 +262,8 @@ def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test"
         x_i, y_j = case.x_i.astype(np.float32) / 255, case.y_j.astype(np.float32) / 255
         scores.add("colour", case, colour_transfer(x_i, pred, y_j, case.y_j_mask), pred)
         if pattern:
-            scores.add("pattern", case, pattern_tryon(x_i, pred, y_j, device=device), pred)
+            scores.add("pattern", case, pattern_tryon(x_i, pred, y_j, device=device,
+                                                      article_mask=case.y_j_mask), pred)
     return {"split": split, "images": len(cases), "scores": scores.summary()}
 
 
@@ -295,6 +293,7 @@ def last_line(scores: dict[str, dict[str, float]]) -> str:
 
 def add_parser(sub: Any) -> None:
     """The ``swap`` subcommand of ``python -m fsutils.evaluate``."""
+    from fsutils.args import DEVICE_HELP, device, multiple_of, whole
     from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
 
     from ..swap.garment import DEFAULT_SWAP_WEIGHTS
@@ -310,31 +309,27 @@ def add_parser(sub: Any) -> None:
                         "from `python -m fsutils.train --arch cagan` (last.pt, best.pt or an export)")
     p.add_argument("--segment-weights", default=DEFAULT_CLOTH_WEIGHTS,
                    help="cloth model giving the baselines' garment mask")
-    p.add_argument("--max-images", type=int, default=None, help="evaluate only the first N photos")
-    p.add_argument("--height", type=int, default=SIZE[0], help="crop height the generator was trained at")
-    p.add_argument("--width", type=int, default=SIZE[1], help="crop width the generator was trained at")
+    p.add_argument("--max-images", type=whole(1), default=None,
+                   help="evaluate only the first N photos (N ≥ 1)")
+    p.add_argument("--height", type=multiple_of(16, 16), default=SIZE[0],
+                   help="crop height the generator was trained at (a multiple of 16)")
+    p.add_argument("--width", type=multiple_of(16, 16), default=SIZE[1],
+                   help="crop width the generator was trained at (a multiple of 16)")
     p.add_argument("--no-pattern", action="store_true", help="skip the pattern try-on baseline")
-    p.add_argument("--device", default=None)
+    p.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
     p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(task_parser=p)
 
 
 def main(args: Any) -> int:
-    """Run ``python -m fsutils.evaluate swap``; the table, then the figures' line last."""
+    """Run ``python -m fsutils.evaluate swap`` on arguments already checked (the CCP folder, the
+    split, the numbers); the table, then the figures' line last."""
     import contextlib
     import sys
 
     from fsutils.segment import ClothSegmenter
 
-    if not args.ccp_root.is_dir():
-        raise SystemExit(f"error: --ccp-root {args.ccp_root} is not a folder; give the folder "
-                         "that holds photos/, annotations/ and label_list.mat.")
-    if args.max_images is not None and args.max_images < 1:
-        raise SystemExit("error: --max-images must be ≥ 1.")
-    if args.height % 16 or args.width % 16 or min(args.height, args.width) < 16:
-        raise SystemExit(f"error: --height and --width must be multiples of 16, got "
-                         f"{args.height}×{args.width}.")
     try:
-        ccp.ids_in_split(ccp.list_ids(args.ccp_root), args.split)
         from ..swap.garment import load_generator
 
         load_generator(args.weights, "cpu")  # a missing generator is refused before any work

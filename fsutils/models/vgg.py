@@ -122,11 +122,13 @@ def vgg19_features(pretrained: bool = True, *, progress: bool = True) -> nn.Sequ
     """
     import torchvision
 
-    model = torchvision.models.vgg19(weights=None)
-    if pretrained:
-        from fsutils import weights
+    from fsutils import weights
 
-        weights.load_state_dict(model, weights.fetch(VGG19_WEIGHTS, progress=progress))
+    # The file first: without it the error comes before 143 M random parameters are made.
+    path = weights.fetch(VGG19_WEIGHTS, progress=progress) if pretrained else None
+    model = torchvision.models.vgg19(weights=None)
+    if path is not None:
+        weights.load_state_dict(model, path)
     features = model.features
     del model
     return features.eval()

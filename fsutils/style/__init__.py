@@ -19,11 +19,12 @@ from .fast import FAST_STYLES, fast_stylize
 from .gatys import CONTENT_LAYERS, STYLE_LAYERS, gatys_transfer
 from .losses import content_loss, gram_matrix, style_loss, tv_loss
 from .magenta import magenta_transfer, style_vector
-from .methods import DEFAULT_METHOD, METHODS, Method, get_method, load_style, stylize
+from .methods import (DEFAULT_METHOD, METHODS, Method, get_method, load_style, register_method,
+                      stylize)
 from .params import AdainParams, FastParams, GatysParams, MagentaParams, StyleParams
 
 __all__ = [
-    "METHODS", "DEFAULT_METHOD", "Method", "get_method", "stylize", "load_style",
+    "METHODS", "DEFAULT_METHOD", "Method", "register_method", "get_method", "stylize", "load_style",
     "MagentaParams", "FastParams", "AdainParams", "GatysParams", "StyleParams",
     "magenta_transfer", "style_vector", "gatys_transfer", "fast_stylize", "adain_transfer",
     "FAST_STYLES", "CONTENT_LAYERS", "STYLE_LAYERS",

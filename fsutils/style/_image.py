@@ -7,19 +7,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fsutils.io import ImageLike  # noqa: F401  (the style functions' picture type)
+from fsutils.io import ImageLike, fit_long_side  # noqa: F401  (the picture type, the one resize)
 
 MaskLike = Union[np.ndarray, torch.Tensor, Image.Image]
-
-
-def fit_long_side(image: Image.Image, size: int | None) -> Image.Image:
-    """Resize so that the longer side is ``size`` pixels (aspect kept); ``None`` keeps the size."""
-    if size is None:
-        return image
-    w, h = image.size
-    scale = size / max(w, h)
-    new = (max(1, round(w * scale)), max(1, round(h * scale)))
-    return image if new == (w, h) else image.resize(new, Image.Resampling.LANCZOS)
 
 
 def to_tensor(image: Image.Image, device: torch.device | str = "cpu") -> torch.Tensor:

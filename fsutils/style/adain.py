@@ -12,6 +12,8 @@ repository's release assets (registry entries ``adain/vgg_normalised`` and ``ada
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -101,29 +103,33 @@ def adain_models(device: torch.device | str | None = None) -> tuple[nn.Sequentia
     return _CACHE[key]
 
 
-def adain_transfer(content: ImageLike, style: ImageLike, alpha: float = AdainParams.alpha, *,
-                   mask: MaskLike | None = None, size: int | None = None,
+def adain_transfer(content: ImageLike, style: ImageLike, params: AdainParams | None = None, *,
+                   size: int | None = None, mask: MaskLike | None = None,
+                   callback: Callable | None = None, progress: bool = False,
                    style_size: int | None = None,
                    models: tuple[nn.Module, nn.Module] | None = None,
-                   device: torch.device | str | None = None) -> Image.Image:
-    """Stylise ``content`` with any ``style`` image in one pass (AdaIN).
+                   device: torch.device | str | None = None, **changes: Any) -> Image.Image:
+    """Stylise ``content`` with any ``style`` image in one pass (AdaIN; the style functions' one
+    call convention).
 
     Args:
         content, style: PIL images, paths or H×W×3 arrays.
-        alpha: 0..1, how much of the style (features ``α·AdaIN(c, s) + (1−α)·c``).
+        params: :class:`~fsutils.style.params.AdainParams` (``changes`` change its fields):
+            ``style_strength`` 0..1, how much of the style (the paper's α: features
+            ``α·AdaIN(c, s) + (1−α)·c``).
         mask: H×W garment mask at the content's size; statistics of the photo are measured inside
             it and only the garment's features are replaced (outside, the decoder reconstructs the
             photo; combine with :mod:`fsutils.blend` for an exact paste).
         size: working size of the photo (longer side; default ``fsutils.env.default_style_size()``);
             ``style_size``: of the painting (default: the same).
+        callback, progress: accepted for the common signature (one pass: nothing to report).
         models: ``(encoder, decoder)`` to use instead of the pretrained ones (see :func:`load_adain`).
         device: defaults to the models' device, or ``fsutils.env.device()``.
 
     Returns:
         The stylised image (PIL, RGB) at the working size.
     """
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must lie in 0..1, got {alpha}")
+    alpha = (params or AdainParams()).replace(**changes).style_strength  # checked: 0..1
     if models is None:
         encoder, decoder = adain_models(device)
     else:

@@ -9,6 +9,8 @@ Pre- and post-processing follow ``fast_neural_style/neural_style/neural_style.py
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,6 +21,7 @@ from fsutils.io import to_rgb
 from fsutils.models.transformer_net import TransformerNet
 
 from ._image import ImageLike, fit_long_side
+from .params import FastParams
 
 __all__ = ["FAST_STYLES", "fast_model", "fast_stylize", "registry_name"]
 
@@ -57,30 +60,36 @@ def fast_model(style: str, device: torch.device | str | None = None) -> Transfor
     return model
 
 
-def fast_stylize(content: ImageLike, name: str | nn.Module, *, max_size: int | None = None,
-                 device: torch.device | str | None = None) -> Image.Image:
-    """Stylise ``content`` with a feed-forward model.
+def fast_stylize(content: ImageLike, style: str | nn.Module, params: FastParams | None = None, *,
+                 size: int | None = None, mask: Any = None, callback: Callable | None = None,
+                 progress: bool = False, device: torch.device | str | None = None,
+                 **changes: Any) -> Image.Image:
+    """Stylise ``content`` with a feed-forward model (the style functions' one call convention).
 
     Args:
         content: the photo (PIL image, path, or H×W×3 array).
-        name: ``"candy"``, ``"mosaic"``, ``"rain_princess"``, ``"udnie"``, ``"pointilism"`` — or a
-            TransformerNet of your own (0..255 RGB in and out, as in pytorch/examples).
-        max_size: if given, the photo is first shrunk so its longer side is at most this.
+        style: ``"candy"``, ``"mosaic"``, ``"rain_princess"``, ``"udnie"``, ``"pointilism"`` — or
+            a TransformerNet of your own (0..255 RGB in and out, as in pytorch/examples).
+        params: :class:`~fsutils.style.params.FastParams` (the model is the style: no fields).
+        size: working size, longer side in pixels (None: the photo's own size).
+        mask, callback, progress: accepted for the common signature; a one-pass model has no
+            garment-only mode (the blend places its style) and no steps to report.
         device: defaults to the model's device, or ``fsutils.env.device()``.
 
     Returns:
-        The stylised image (PIL, RGB) at the (possibly shrunk) photo's size.
+        The stylised image (PIL, RGB) at the working size.
     """
-    if isinstance(name, nn.Module):
-        model = name.eval()
+    (params or FastParams()).replace(**changes)  # an unknown name is refused
+    if isinstance(style, nn.Module):
+        model = style.eval()
         if device is not None:
             model = model.to(device)
     else:
-        model = fast_model(name, device)
+        model = fast_model(style, device)
     dev = next(model.parameters()).device
     photo = to_rgb(content)
-    if max_size is not None and max(photo.size) > max_size:
-        photo = fit_long_side(photo, max_size)
+    if size is not None:
+        photo = fit_long_side(photo, size)
     x = torch.from_numpy(np.asarray(photo, dtype=np.float32)).permute(2, 0, 1)[None].to(dev)
     with torch.inference_mode():
         y = model(x)[0].clamp(0, 255)

@@ -24,7 +24,8 @@ The weights are Magenta's published TensorFlow Lite files (registry entries
 from __future__ import annotations
 
 import threading
-from typing import Union
+from collections.abc import Callable
+from typing import Any, Union
 
 import numpy as np
 import torch
@@ -134,44 +135,50 @@ def _check(strength: float, size: int | None, weights: str) -> None:
     if weights not in TRANSFER_WEIGHTS:
         raise ValueError(f"weights must be one of {', '.join(TRANSFER_WEIGHTS)}, got {weights!r}")
     if not isinstance(strength, (int, float)) or not 0.0 <= float(strength) <= 1.0:
-        raise ValueError(f"strength must be a number in 0..1 (0: the photo's own style, 1: the "
-                         f"painting's), got {strength!r}")
+        raise ValueError(f"style_strength must be a number in 0..1 (0: the photo's own style, 1: "
+                         f"the painting's), got {strength!r}")
     if size is not None and (not isinstance(size, (int, np.integer)) or size < 16):
         raise ValueError(f"size is the photo's longer side in pixels, at least 16; got {size!r}")
 
 
-def magenta_transfer(photo: ImageLike, style: StyleLike, *,
-                     strength: float = MagentaParams.style_strength,
-                     size: int | None = DEFAULT_SIZE, mask: MaskLike | None = None,
-                     weights: str = DEFAULT_TRANSFER,
-                     device: torch.device | str | None = None) -> Image.Image:
-    """Render ``photo`` in the style of a painting with Magenta's networks.
+def magenta_transfer(content: ImageLike, style: StyleLike, params: MagentaParams | None = None, *,
+                     size: int | None = None, mask: MaskLike | None = None,
+                     callback: Callable | None = None, progress: bool = False,
+                     weights: str = DEFAULT_TRANSFER, device: torch.device | str | None = None,
+                     **changes: Any) -> Image.Image:
+    """Render ``content`` in the style of a painting with Magenta's networks (the style
+    functions' one call convention).
 
     Args:
-        photo: PIL image, path or H×W×3 array.
+        content: the photo (PIL image, path or H×W×3 array).
         style: a painting (PIL image, path or H×W×3 array) or a style vector of 100 numbers from
             :func:`style_vector`.
-        strength: 0..1; the style vector used is ``(1 − strength)·v(photo) + strength·v(style)``,
-            where ``v(photo)`` is the photo's own style vector. 1 is the painting's full style.
+        params: :class:`~fsutils.style.params.MagentaParams` (``changes`` change its fields, e.g.
+            ``style_strength=0.5``): ``style_strength`` 0..1, the style vector used is
+            ``(1 − s)·v(photo) + s·v(style)`` with ``v(photo)`` the photo's own style vector; 1
+            is the painting's full style.
         size: the photo's longer side while it is processed, in pixels (aspect kept; the network
-            is fully convolutional, so any size works). ``None`` keeps the photo's size.
+            is fully convolutional, so any size works). ``None``: the photo's size, at most
+            :data:`DEFAULT_SIZE` (the networks' published size: brush strokes keep their scale).
         mask: optional H×W garment mask (bool, 0..1 floats or 0/255, at the photo's size). The
             network's instance normalisations then measure their mean and variance inside the mask
             only, so the garment is styled as if it were the whole picture — its contrast and
             colours are not pulled toward the background's. The whole picture is still rendered;
             combine with :mod:`fsutils.blend` to paste the garment.
+        callback, progress: accepted for the common signature (one pass: nothing to report).
         weights: ``"f16"`` (default) or ``"int8"`` transfer network.
         device: defaults to ``fsutils.env.device()`` (CUDA or MPS when present).
 
     Returns:
         The stylised photo (PIL, RGB) at the processed size.
     """
+    strength = (params or MagentaParams()).replace(**changes).style_strength
     _check(strength, size, weights)
     vector = _style_tensor(style, torch.device("cpu"))  # a wrong vector is refused before loading
     model = transfer_network(device, weights=weights)
     dev = next(model.parameters()).device
-    original = to_rgb(photo)
-    small = fit_long_side(original, size)
+    original = to_rgb(content)
+    small = fit_long_side(original, min(DEFAULT_SIZE, max(original.size)) if size is None else size)
     if vector is not None:
         s = vector.to(dev)
     else:

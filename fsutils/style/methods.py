@@ -1,9 +1,9 @@
-"""The style methods in one table, each with its parameter class and one signature.
+"""The style methods as records in one table, each with its parameter class and one signature.
 
 ``METHODS[name].run(content, style, params, *, size, mask, callback, progress) -> PIL image``
 for every method; :func:`stylize` is that call by name. The command line, the style panel and
-:class:`fsutils.pipeline.Pipeline` read the table, so a new method is one entry here and one
-parameter class in :mod:`fsutils.style.params`.
+:class:`fsutils.pipeline.Pipeline` read only the records, so a new method is one
+:func:`register_method` call with its function and its parameter class.
 
 ``style`` is a painting (PIL image, array, file path or the name of a bundled sample painting)
 for every method but ``fast``, whose style is a pretrained model's name (``"candy"`` …); Magenta
@@ -21,9 +21,11 @@ from PIL import Image
 
 from fsutils import io as fio
 
+from .fast import FAST_STYLES
 from .params import AdainParams, FastParams, GatysParams, MagentaParams, StyleParams
 
-__all__ = ["Method", "METHODS", "DEFAULT_METHOD", "get_method", "stylize", "load_style"]
+__all__ = ["Method", "METHODS", "DEFAULT_METHOD", "register_method", "get_method", "stylize",
+           "load_style"]
 
 
 def load_style(style: Any) -> Image.Image:
@@ -41,35 +43,30 @@ def load_style(style: Any) -> Image.Image:
     return fio.to_rgb(style)
 
 
-def _magenta(content, style, params: MagentaParams, *, size, mask=None, callback=None,
-             progress=False) -> Image.Image:
+def _magenta(content, style, params: MagentaParams, **kw: Any) -> Image.Image:
     from .magenta import magenta_transfer
 
     if not (isinstance(style, np.ndarray) and style.ndim == 1):  # else a style vector
         style = load_style(style)
-    return magenta_transfer(content, style, strength=params.style_strength, size=size, mask=mask)
+    return magenta_transfer(content, style, params, **kw)
 
 
-def _fast(content, style, params: FastParams, *, size, mask=None, callback=None,
-          progress=False) -> Image.Image:
+def _fast(content, style, params: FastParams, **kw: Any) -> Image.Image:
     from .fast import fast_stylize
 
-    return fast_stylize(content, style, max_size=size)
+    return fast_stylize(content, style, params, **kw)
 
 
-def _adain(content, style, params: AdainParams, *, size, mask=None, callback=None,
-           progress=False) -> Image.Image:
+def _adain(content, style, params: AdainParams, **kw: Any) -> Image.Image:
     from .adain import adain_transfer
 
-    return adain_transfer(content, load_style(style), params.alpha, mask=mask, size=size)
+    return adain_transfer(content, load_style(style), params, **kw)
 
 
-def _gatys(content, style, params: GatysParams, *, size, mask=None, callback=None,
-           progress=False) -> Image.Image:
+def _gatys(content, style, params: GatysParams, **kw: Any) -> Image.Image:
     from .gatys import gatys_transfer
 
-    return gatys_transfer(content, load_style(style), params, size=size, mask=mask,
-                          callback=callback, progress=progress)
+    return gatys_transfer(content, load_style(style), params, **kw)
 
 
 def _magenta_weights(style: Any) -> tuple[str, ...]:
@@ -119,7 +116,12 @@ class Method:
     the photo's longer side (the one-pass methods work at the photo's size; Magenta at most at
     its networks' 384 px, so brush strokes keep their scale; Gatys at the device's optimisation
     size, :func:`fsutils.env.default_style_size`). ``weights(style)`` gives the registry names
-    of the checkpoints the method needs for that style (:func:`fsutils.weights.require`)."""
+    of the checkpoints the method needs for that style (:func:`fsutils.weights.require`) and
+    refuses a style the method does not have.
+
+    The style panel shows a control for each field of ``params`` it knows (``style_strength``,
+    Gatys' weights, ``steps``, ``optimizer``); the command line builds ``params`` from the options
+    named like its fields."""
 
     name: str
     label: str
@@ -129,17 +131,59 @@ class Method:
     default_style: str
     weights: Callable[[Any], tuple[str, ...]]
     default_size: Callable[[int], int] = _photo_size
+    #: whether it takes about a second (a panel may run it unasked; Gatys' optimisation does not)
+    quick: bool = True
+    #: whether it can compute its style for the chosen garments only (``mask``)
+    masked: bool = True
+    #: a model method's style names (its pretrained models); empty for a painting method
+    styles: tuple[str, ...] = ()
+    #: one phrase for the command line's help
+    help: str = ""
+    #: what else to do when its weights cannot be had (the command line's message)
+    weights_help: str = ""
+
+    def make_params(self, params: StyleParams | None = None, **changes: Any) -> StyleParams:
+        """The method's parameter object: ``params`` (default: its defaults) with ``changes``
+        applied, checked (a wrong class or an unknown name is refused before any work)."""
+        p = (params if params is not None else self.params()).replace(**changes)
+        if not isinstance(p, self.params):
+            raise TypeError(f"{self.name} takes {self.params.__name__}, got {type(p).__name__}")
+        return p
 
 
-METHODS: dict[str, Method] = {m.name: m for m in (
+#: Every style method by name (the first is the default), in the order menus show them.
+METHODS: dict[str, Method] = {}
+
+
+def register_method(method: Method) -> Method:
+    """Add ``method`` to :data:`METHODS`: the command line, the style panel and the pipeline then
+    offer it."""
+    if not (isinstance(method.params, type) and hasattr(method.params, "replace")):
+        raise TypeError(f"style method {method.name!r}: params must be a parameter class with "
+                        "replace() (see fsutils.style.params)")
+    METHODS[method.name] = method
+    return method
+
+
+for _method in (
     Method("magenta", "Magenta (any painting)", MagentaParams, _magenta, True,
-           "starry_night_vangogh", _magenta_weights, _magenta_size),
-    Method("fast", "fast (pretrained)", FastParams, _fast, False, "candy", _fast_weights),
+           "starry_night_vangogh", _magenta_weights, _magenta_size,
+           help="any painting in one pass (Magenta's arbitrary stylisation, real time)",
+           weights_help="Magenta's files ship with fsutils: reinstall it, or place the files "
+                        "where the message above says."),
+    Method("fast", "fast (pretrained)", FastParams, _fast, False, "candy", _fast_weights,
+           masked=False, styles=FAST_STYLES, help="a pretrained network per painting"),
     Method("adain", "AdaIN (any painting)", AdainParams, _adain, True, "starry_night_vangogh",
-           _adain_weights),
+           _adain_weights, help="any painting in one pass, softer",
+           weights_help="AdaIN needs its encoder and decoder weights; or use --method magenta "
+                        "(its files ship with fsutils)."),
     Method("gatys", "Gatys (optimise)", GatysParams, _gatys, True, "starry_night_vangogh",
-           _gatys_weights, _optimisation_size),
-)}
+           _gatys_weights, _optimisation_size, quick=False,
+           help="optimisation (slow on a CPU)",
+           weights_help="Gatys needs the ImageNet VGG-19 weights; or use --method magenta or "
+                        "--method fast (one pass, no VGG-19 needed)."),
+):
+    register_method(_method)
 #: The method used when none is named.
 DEFAULT_METHOD = "magenta"
 
@@ -159,9 +203,7 @@ def stylize(method: str, content: Any, style: Any, params: StyleParams | None = 
     object, default its defaults) with ``changes`` applied; ``size`` the working size (default
     the method's own, see :class:`Method`)."""
     m = get_method(method)
-    p = (params if params is not None else m.params()).replace(**changes)
-    if not isinstance(p, m.params):
-        raise TypeError(f"{method} takes {m.params.__name__}, got {type(p).__name__}")
+    p = m.make_params(params, **changes)
     photo = fio.to_rgb(content)
     size = int(size or m.default_size(max(photo.size)))
     return m.run(photo, style, p, size=size, mask=mask, callback=callback, progress=progress)

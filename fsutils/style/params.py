@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any, Union
 
-__all__ = ["MagentaParams", "FastParams", "AdainParams", "GatysParams", "StyleParams",
+__all__ = ["Params", "MagentaParams", "FastParams", "AdainParams", "GatysParams", "StyleParams",
            "OPTIMIZERS", "INITS", "PRESERVE", "MAX_LOSS_WEIGHT", "MAX_STEPS"]
 
 OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
@@ -24,7 +24,7 @@ MAX_LOSS_WEIGHT = 1e12
 MAX_STEPS = 100_000
 
 
-class _Params:
+class Params:
     """What every parameter class shares: ``replace`` with a clear error for unknown names."""
 
     def replace(self, **changes: Any) -> Any:
@@ -55,10 +55,9 @@ def _non_negative(name: str, value: float) -> float:
 
 
 @dataclass(frozen=True)
-class MagentaParams(_Params):
+class MagentaParams(Params):
     """Magenta: ``style_strength`` 0..1 moves from the photo's own style (0) to the painting's
-    (1) (``magenta_transfer``'s ``strength``; named apart from the blend's strength, so both can
-    be given to :meth:`fsutils.pipeline.Pipeline.run`)."""
+    (1) (named apart from the blend's ``strength``)."""
 
     style_strength: float = 1.0
 
@@ -67,22 +66,24 @@ class MagentaParams(_Params):
 
 
 @dataclass(frozen=True)
-class FastParams(_Params):
+class FastParams(Params):
     """The fast (pretrained feed-forward) models take no parameters: the model is the style."""
 
 
 @dataclass(frozen=True)
-class AdainParams(_Params):
-    """AdaIN: ``alpha`` 0..1, how much of the painting's feature statistics replace the photo's."""
+class AdainParams(Params):
+    """AdaIN: ``style_strength`` 0..1, how much of the painting's feature statistics replace the
+    photo's (the paper's α: features ``α·AdaIN(c, s) + (1−α)·c``)."""
 
-    alpha: float = 1.0
+    style_strength: float = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "alpha", _fraction("alpha", self.alpha))
+        object.__setattr__(self, "style_strength",
+                           _fraction("style_strength", self.style_strength))
 
 
 @dataclass(frozen=True)
-class GatysParams(_Params):
+class GatysParams(Params):
     """Gatys optimisation.
 
     ``content_weight``, ``style_weight``, ``tv_weight``: weights α, β of the content and style

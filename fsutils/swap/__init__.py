@@ -9,6 +9,11 @@ stand-in (:mod:`.data`).
 - :mod:`.data` — crops and triplets from CCP photos and annotations;
 - :mod:`fsutils.models.cagan` — generator, discriminator, losses, :func:`swap_garment`;
 - :mod:`.train` — ``python -m fsutils.train --arch cagan …`` (resumable);
-- :mod:`fsutils.evaluation.swap` — ``python -m fsutils.evaluate swap …``: implicit segmentation, changes outside
-  the garment, and known-answer swaps against two baselines.
+- :mod:`fsutils.evaluation.swap` — ``python -m fsutils.evaluate swap …``: implicit segmentation,
+  changes outside the garment, and known-answer swaps against two baselines;
+- :mod:`.garment` — :func:`~fsutils.swap.garment.swap_garment`, the swap on a full photo with the
+  shipped generator ``ccp_cagan``;
+- :mod:`.ship` — ``python -m fsutils.swap.ship CHECKPOINT …``: ship a trained generator (fp16 file,
+  registry entry, training-stages picture, measured figures);
+- :mod:`.samples` — bundled people and articles; :mod:`.viz` — the course's pictures.
 """

@@ -24,7 +24,7 @@ from .data import SIZE, UPPER, flat_lay, from_tensor, garment_mask, paste_back, 
 __all__ = ["DEFAULT_SWAP_WEIGHTS", "load_generator", "swap_parts", "swap_garment"]
 
 #: Registry name of the trained generator the kit ships (half precision).
-DEFAULT_SWAP_WEIGHTS = "cagan_ccp"
+DEFAULT_SWAP_WEIGHTS = "ccp_cagan"
 
 
 def load_generator(weights: str | Path | torch.nn.Module | None = None,
@@ -68,7 +68,8 @@ def swap_parts(person_photo: Any, article_image: Any, *, weights: Any = None,
                segmenter: Any | None = None, size: tuple[int, int] = SIZE,
                device: Any = None) -> dict[str, np.ndarray]:
     """Everything a swap computes: the crop-size ``x_i``, ``y_i``, ``y_j``, ``alpha`` (H×W),
-    ``x_tilde`` and ``swap`` (float 0..1), the crop's ``matrix`` and the full-size ``result``.
+    ``x_tilde`` and ``swap`` (float 0..1), the person's garment ``mask`` in the crop (bool), the
+    article's ``y_j_mask``, the crop's ``matrix`` and the full-size ``result``.
     Arguments as :func:`swap_garment`."""
     photo = fio.to_uint8(fio.to_float(person_photo))
     article = fio.to_uint8(fio.to_float(article_image))
@@ -77,7 +78,7 @@ def swap_parts(person_photo: Any, article_image: Any, *, weights: Any = None,
         raise ValueError("article_mask must be a non-empty mask at the article image's size.")
     G = load_generator(weights, device)  # refuses a missing generator before any segmentation
     ex = person_example(photo, _mask_at(photo, garment_mask, segmenter), size)
-    y_j, _ = flat_lay(article, amask, size)
+    y_j, y_j_mask = flat_lay(article, amask, size)
     dev = next(G.parameters()).device
     batch = [to_tensor(a)[None].to(dev) for a in (ex.person, ex.article, y_j)]
     with torch.inference_mode():
@@ -86,7 +87,8 @@ def swap_parts(person_photo: Any, article_image: Any, *, weights: Any = None,
     x_tilde = from_tensor(out.x_tilde)
     result = paste_back(fio.to_float(photo), x_tilde, alpha, ex.matrix)
     return {"x_i": ex.person, "y_i": ex.article, "y_j": y_j, "alpha": alpha, "x_tilde": x_tilde,
-            "swap": from_tensor(out.x_ij), "matrix": ex.matrix, "result": result}
+            "swap": from_tensor(out.x_ij), "mask": ex.mask, "y_j_mask": y_j_mask,
+            "matrix": ex.matrix, "result": result}
 
 
 def swap_garment(person_photo: Any, article_image: Any, *, weights: Any = None,

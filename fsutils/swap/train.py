@@ -284,18 +284,32 @@ _HELP = {
 }
 
 
+def _types() -> dict:
+    """The range of each number of the command line (:mod:`fsutils.args`: refused with exit
+    status 2 before any work), and the type of the options whose default is None."""
+    from fsutils.args import device, multiple_of, number, whole
+
+    return {"height": multiple_of(16, 16), "width": multiple_of(16, 16),
+            "base_channels": whole(1), "disc_channels": whole(1),
+            "batch_size": whole(2),  # the discriminator uses BatchNorm
+            "lr": number(low=0, low_ok=False), "beta1": number(low=0, high=1, high_ok=False),
+            "lambda_id": number(low=0), "lambda_cyc": number(low=0), "steps": whole(1),
+            "max_steps": whole(1), "checkpoint_minutes": number(low=0), "val_every": whole(1),
+            "val_images": whole(1), "max_train_images": whole(1), "seed": whole(0),
+            "device": device, "threads": whole(1)}
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m fsutils.train --arch cagan", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    from fsutils.args import Parser, add_config_arguments
+
+    p = Parser(prog="python -m fsutils.train --arch cagan", description=__doc__,
+               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--arch", choices=("cagan",), default="cagan")
     p.add_argument("--ccp-root", required=True)
-    from fsutils.train import add_config_arguments
-
     add_config_arguments(p, SwapTrainConfig(ccp_root=""),
                          [f.name for f in fields(SwapTrainConfig)
                           if f.name not in ("ccp_root", "progress")],
-                         _HELP, {"max_steps": int, "max_train_images": int, "device": str,
-                                 "threads": int})
+                         _HELP, _types())
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--export", metavar="DEST",
                    help="after training, export the best generator as fp16 to DEST")
@@ -303,13 +317,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = vars(_parser().parse_args(argv))
+    parser = _parser()
+    args = vars(parser.parse_args(argv))
     args.pop("arch")
     export = args.pop("export")
     args["progress"] = not args.pop("no_progress")
     cfg = SwapTrainConfig(**args)
     try:
         cfg.check()
+    except ValueError as e:  # a bad option: exit 2, like the numbers refused while parsing
+        parser.error(str(e))
+    try:
         run = SwapRun(cfg)  # refuses a run folder of other settings before training
     except (ValueError, ccp.CCPError) as e:
         raise SystemExit(f"error: {e}") from None

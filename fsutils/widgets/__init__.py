@@ -19,6 +19,8 @@
 - :class:`InstancePanel` — the garment instances found (``InstanceSegmenter``) as checkboxes
   ("outer 0.97", "shoe ×2"), their masks and boxes, and the photo with only the ticked items
   restyled.
+- :class:`SwapPanel` — garment swap: a person and an article (:class:`ArticlePicker`: bundled or
+  uploaded), the swap generator's α, x̃ and the swap.
 
 Every panel is an ``ipywidgets.VBox`` (display it, or leave it as a cell's last expression) with
 one ``Output`` that is redrawn when a control changes (``observe``) or when another panel changes
@@ -53,7 +55,9 @@ from .instance_panel import InstancePanel
 from .pickers import GarmentPicker, ImagePicker, PhotoPicker, StylePicker, colab_upload
 from .pipeline_panel import PipelinePanel
 from .style_panel import StylePanel
+from .swap_panel import ArticlePicker, SwapPanel
 
 __all__ = ["PhotoPicker", "StylePicker", "GarmentPicker", "SegmentationExplorer",
-           "SaliencyExplorer", "StylePanel", "BlendPanel", "PipelinePanel", "InstancePanel", "colab_upload",
-           "compose", "show", "DISPLAY_HEIGHT", "ImagePicker", "Panel"]
+           "SaliencyExplorer", "StylePanel", "BlendPanel", "PipelinePanel", "InstancePanel",
+           "colab_upload", "compose", "show", "DISPLAY_HEIGHT", "ImagePicker", "Panel", "SwapPanel",
+           "ArticlePicker"]

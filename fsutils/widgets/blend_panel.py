@@ -8,9 +8,10 @@ import ipywidgets as W
 import numpy as np
 from PIL import ImageDraw
 
-from fsutils.blend import DEFAULT_MODE, MODES, BlendParams
 from fsutils import io as fio
+from fsutils.blend import BLEND_MODES, DEFAULT_MODE, BlendParams, blend_mode
 from fsutils.pipeline import Pipeline
+from fsutils.views import BlendViews
 
 from .base import STYLE_WIDE, Panel, slider
 from .drawing import DISPLAY_HEIGHT
@@ -20,10 +21,6 @@ from .style_panel import StylePanel
 __all__ = ["BlendPanel"]
 
 
-#: Button labels of the blend modes (short enough for one row of buttons).
-_LABELS = {"hard": "hard paste", "saliency": "saliency (eq. 2)", "feathered": "feathered",
-           "soft": "soft", "soft_saliency": "soft × saliency", "guided": "guided",
-           "guided_saliency": "guided × saliency", "poisson": "Poisson"}
 _DEFAULT = BlendParams()
 
 
@@ -47,7 +44,9 @@ class BlendPanel(Panel):
         BlendParams(mode, strength=strength, width=width, radius=radius, eps=eps)  # refuse bad values
         self.garments = garments or GarmentPicker(pipe.class_names)
         self.style = style if style is not None else {"method": "fast", "style": "candy"}
-        self.mode = W.ToggleButtons(options=[(_LABELS[m], m) for m in MODES], value=mode,
+        self.views = BlendViews(pipe)
+        self.mode = W.ToggleButtons(options=[(m.label, name) for name, m in BLEND_MODES.items()],
+                                    value=mode,
                                     description="mode",
                                     style={**STYLE_WIDE, "button_width": "auto"})
         self.mode.add_class("fsutils-mode")
@@ -140,7 +139,7 @@ class BlendPanel(Panel):
         params = self.params
         self._enable_used_sliders(params)
         box = x0, y0, x1, y1 = self.crop_box()
-        # Only the pixels shown are blended (Pipeline.blend_view): the photo at the picture's
+        # Only the pixels shown are blended (fsutils.views): the photo at the picture's
         # height, and the close-up box at full resolution.
         h, w = mask.shape
         scale = DISPLAY_HEIGHT / h
@@ -149,18 +148,18 @@ class BlendPanel(Panel):
         crops, self.seam = [], {}
         mcrop = mask[y0:y1, x0:x1]
         for m in compare:
-            crop = self.pipe.blend_view(params.replace(mode=m), classes=classes, box=box)
+            crop = self.views.blend(params.replace(mode=m), garments=classes, box=box)
             self.seam[m] = seam_score(crop, mcrop)
             score = "n/a (no edge here)" if math.isnan(self.seam[m]) else f"{self.seam[m]:.3f}"
-            crops.append((crop, f"{_LABELS[m]}: seam {score}"))
-        weight = self.pipe.weight_view(params, classes=classes, box=box)
+            crops.append((crop, f"{blend_mode(m).label}: seam {score}"))
+        weight = self.views.weight(params, garments=classes, box=box)
         if weight is not None:
-            crops.append((fio.to_uint8(weight), f"weight W ({_LABELS[params.mode]})"))
-        frame = fio.to_pil(self.pipe.blend_view(params, classes=classes, size=size))
+            crops.append((fio.to_uint8(weight), f"weight W ({blend_mode(params.mode).label})"))
+        frame = fio.to_pil(self.views.blend(params, garments=classes, size=size))
         ImageDraw.Draw(frame).rectangle((round(x0 * scale), round(y0 * scale),
                                          round(x1 * scale) - 1, round(y1 * scale) - 1),
                                         outline=(0, 200, 255), width=2)
         # captions as page text (Panel.show_tiles): readable in a narrow window too
-        self.show_tiles([(frame, _LABELS[params.mode]), *crops], nearest=True)
+        self.show_tiles([(frame, blend_mode(params.mode).label), *crops], nearest=True)
         self.scores.value = "seam score (lower = smoother boundary): " + ", ".join(
             f"<b>{m}</b> {'n/a' if math.isnan(v) else f'{v:.4f}'}" for m, v in self.seam.items())

@@ -34,7 +34,7 @@ class SegmentationExplorer(Panel):
 
         labels = self.pipe.labels()
         photo = self.pipe.content
-        over = overlay(photo, labels, alpha=float(self.opacity.value))
+        over = overlay(photo, labels, opacity=float(self.opacity.value))
         classes = self.garments.classes
         mask = self.pipe.mask(classes) if classes else np.zeros(labels.shape, bool)
         cut = np.where(mask[..., None], photo, 0.25 * photo + 0.75)

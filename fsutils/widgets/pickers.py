@@ -10,7 +10,8 @@ import ipywidgets as W
 from PIL import Image
 
 from fsutils import io as fio
-from fsutils.pipeline import Pipeline, resolve_classes
+from fsutils.garments import resolve_garments
+from fsutils.pipeline import Pipeline
 
 from .base import STYLE_WIDE
 from .drawing import thumbnail
@@ -223,7 +224,7 @@ class GarmentPicker(W.HBox):
         if names is None:
             from fsutils.segment import CLASS_NAMES as names
         self.names = tuple(names)
-        chosen = resolve_classes(value, self.names)
+        chosen = resolve_garments(value, self.names)
         self.boxes = {i: W.Checkbox(value=i in chosen, description=self.names[i], indent=False,
                                     layout=W.Layout(width="130px"))
                       for i in range(1, len(self.names))}
@@ -238,7 +239,7 @@ class GarmentPicker(W.HBox):
 
     @classes.setter
     def classes(self, value: Iterable[int | str]) -> None:
-        chosen = resolve_classes(value, self.names)
+        chosen = resolve_garments(value, self.names)
         for i, b in self.boxes.items():
             b.value = i in chosen
 

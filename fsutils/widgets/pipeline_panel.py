@@ -48,7 +48,7 @@ class PipelinePanel(W.VBox):
         """Write the current results (what the Save button does); returns the files."""
         from fsutils.results import save_result
 
-        res = self.pipe.result(mode=self.blend.params, classes=self.garments.classes)
+        res = self.pipe.result(self.blend.params, garments=self.garments.classes)
         files = save_result(res, self.output_dir, self.photo.name or "photo",
                             box=self.blend.crop_box())
         self.saved.value = (f"saved {len(files)} files to <code>{self.output_dir}/</code>: "

@@ -1,6 +1,7 @@
 """The style panel: a method and its parameters, a Run button and a live preview."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import ipywidgets as W
@@ -9,8 +10,7 @@ from PIL import Image
 
 from fsutils.pipeline import Pipeline
 from fsutils.style.methods import DEFAULT_METHOD, METHODS
-from fsutils.style.params import (OPTIMIZERS, AdainParams, FastParams, GatysParams, MagentaParams,
-                                  StyleParams)
+from fsutils.style.params import OPTIMIZERS, GatysParams, MagentaParams, StyleParams
 from fsutils.weights import WeightsError
 
 from .base import STYLE_WIDE, Panel, slider
@@ -23,8 +23,10 @@ __all__ = ["StylePanel"]
 class StylePanel(Panel):
     """Choose a method and its parameters, press Run; Gatys shows a live preview while it optimises.
 
-    Methods: Magenta (any painting in one pass; *style strength* mixes the photo's own style
-    vector with the painting's), Gatys, the fast pretrained models and AdaIN.
+    The methods, their menus and their parameters come from the style method records
+    (:data:`fsutils.style.METHODS`): each method shows the controls of its parameter object's
+    fields (``style_strength`` for Magenta and AdaIN, Gatys' loss weights, steps and optimizer),
+    a painting picker or its models' menu, and the garments-only option when it has one.
 
     The result becomes the pipeline's current stylised image (the blend panel follows).
     """
@@ -34,10 +36,8 @@ class StylePanel(Panel):
 
     def __init__(self, pipe: Pipeline, *, style_picker: StylePicker | None = None,
                  garments: GarmentPicker | None = None, method: str = DEFAULT_METHOD,
-                 fast_style: str = "candy", steps: int | None = None,
-                 size: int | None = None) -> None:
+                 steps: int | None = None, style_size: int | None = None) -> None:
         from fsutils import env
-        from fsutils.style import FAST_STYLES
 
         self.style_picker = style_picker or StylePicker()
         self.garments = garments
@@ -45,12 +45,10 @@ class StylePanel(Panel):
                                       value=method, description="method",
                                       style={**STYLE_WIDE, "button_width": "auto"})
         self.method.add_class("fsutils-method")
-        self.fast_style = W.Dropdown(options=list(FAST_STYLES), value=fast_style,
-                                     description="fast model", style=STYLE_WIDE)
+        self.fast_style = W.Dropdown(options=list(METHODS[method].styles) or [""],
+                                     description="model", style=STYLE_WIDE)
         self.fast_style.add_class("fsutils-fast-style")
         gp = GatysParams()
-        self.adain_alpha = slider(W.FloatSlider, AdainParams().alpha, 0.0, 1.0, 0.05, "AdaIN α",
-                                  "fsutils-alpha")
         self.style_strength = slider(W.FloatSlider, MagentaParams().style_strength, 0.0, 1.0,
                                      0.05, "style strength", "fsutils-style-strength")
         self.content_weight = slider(W.FloatLogSlider, gp.content_weight, -3, 3, 0.25,
@@ -62,15 +60,20 @@ class StylePanel(Panel):
                                             description="TV weight", style=STYLE_WIDE)
         self.steps = slider(W.IntSlider, steps or env.default_gatys_steps(), 1, 1000, 1, "steps",
                              "fsutils-steps")
-        # each method opens at its own working size (the pipeline's, from the style methods
-        # table: Magenta at its networks' 384 px); a size given here stays for every method
-        self._fixed_size = size
-        size = size or self._method_size(pipe, method)
-        self.size = slider(W.IntSlider, size, 32, 1024, 32 if size >= 32 else 1,
-                            "size (px)", "fsutils-size")
         self.optimizer = W.Dropdown(options=list(OPTIMIZERS), value=gp.optimizer,
                                     description="optimizer", style=STYLE_WIDE)
-        self.masked = W.Checkbox(value=False, description="style loss only on the garments",
+        #: the control of each parameter field a method may have (shown when its class has it)
+        self.controls: dict[str, W.Widget] = {
+            "style_strength": self.style_strength, "content_weight": self.content_weight,
+            "style_weight": self.style_weight, "tv_weight": self.tv_weight, "steps": self.steps,
+            "optimizer": self.optimizer}
+        # each method opens at its own working size (the pipeline's, from the style methods
+        # table: Magenta at its networks' 384 px); a size given here stays for every method
+        self._fixed_size = style_size
+        style_size = style_size or self._method_size(pipe, method)
+        self.size = slider(W.IntSlider, style_size, 32, 1024, 32 if style_size >= 32 else 1,
+                            "style size (px)", "fsutils-size")
+        self.masked = W.Checkbox(value=False, description="style only from the garments",
                                  indent=False)
         self.run_button = W.Button(description="Run", button_style="primary", icon="play")
         self.run_button.add_class("fsutils-run")
@@ -78,12 +81,9 @@ class StylePanel(Panel):
         self.preview.add_class("fsutils-style-preview")
         self.progress = W.IntProgress(value=0, min=0, max=1, description="progress",
                                       style=STYLE_WIDE)
-        self._gatys_box = W.VBox([self.content_weight, self.style_weight, self.tv_weight,
-                                  self.steps, self.optimizer, self.masked])
         self._paint_box = W.VBox([W.HTML("<b>painting</b>"), self.style_picker])
-        super().__init__(pipe, [self.method, self.fast_style, self.adain_alpha,
-                                self.style_strength, self._gatys_box,
-                                self.size, self._paint_box,
+        super().__init__(pipe, [self.method, self.fast_style, *self.controls.values(),
+                                self.masked, self.size, self._paint_box,
                                 W.HBox([self.run_button, self.progress]), self.preview])
         self.method.observe(lambda c: self._layout(), names="value")
         self.run_button.on_click(lambda b: self.run())
@@ -100,38 +100,37 @@ class StylePanel(Panel):
 
         return int(METHODS[method].default_size(env.default_work_size()))
 
+    def _fields(self) -> set[str]:
+        return {f.name for f in dataclasses.fields(METHODS[self.method.value].params)}
+
     def _layout(self) -> None:
-        m = self.method.value
+        m, fields = METHODS[self.method.value], self._fields()
         if self._fixed_size is None:
-            self.size.value = self._method_size(self.pipe, m)
-        self.fast_style.layout.display = "" if m == "fast" else "none"
-        self.adain_alpha.layout.display = "" if m == "adain" else "none"
-        self.style_strength.layout.display = "" if m == "magenta" else "none"
-        self._gatys_box.layout.display = "" if m == "gatys" else "none"
-        self._paint_box.layout.display = "none" if m == "fast" else ""
+            self.size.value = self._method_size(self.pipe, m.name)
+        if m.styles:
+            self.fast_style.options = list(m.styles)
+            if self.fast_style.value not in m.styles:
+                self.fast_style.value = m.default_style
+        for name, control in self.controls.items():
+            control.layout.display = "" if name in fields else "none"
+        self.fast_style.layout.display = "none" if m.painting else ""
+        self._paint_box.layout.display = "" if m.painting else "none"
+        self.masked.layout.display = "" if m.masked else "none"
 
     def params(self) -> StyleParams:
-        """The chosen method's parameter object, from the sliders (checked when it is made)."""
-        m = self.method.value
-        if m == "magenta":
-            return MagentaParams(style_strength=float(self.style_strength.value))
-        if m == "adain":
-            return AdainParams(alpha=float(self.adain_alpha.value))
-        if m == "gatys":
-            return GatysParams(content_weight=float(self.content_weight.value),
-                               style_weight=float(self.style_weight.value),
-                               tv_weight=float(self.tv_weight.value), steps=int(self.steps.value),
-                               optimizer=self.optimizer.value)
-        return FastParams()
+        """The chosen method's parameter object, from the controls of its fields (checked when
+        it is made; the fields without a control keep their defaults)."""
+        m, fields = METHODS[self.method.value], self._fields()
+        return m.params(**{n: c.value for n, c in self.controls.items() if n in fields})
 
     def spec(self) -> dict[str, Any]:
-        """The current settings as ``Pipeline.stylize`` arguments (the parameter object's fields
-        as keywords)."""
-        m = self.method.value
-        style = self.fast_style.value if m == "fast" else self.style_picker.value
-        spec = {"method": m, "style": style, "size": self.size.value, **self.params().as_dict()}
-        if m == "gatys" and self.masked.value:
-            spec["mask_classes"] = self.garments.classes if self.garments else True
+        """The current settings as ``Pipeline.stylize`` arguments."""
+        m = METHODS[self.method.value]
+        style = self.style_picker.value if m.painting else self.fast_style.value
+        spec = {"method": m.name, "style": style, "style_size": self.size.value,
+                "params": self.params()}
+        if m.masked and self.masked.value:
+            spec["garments"] = self.garments.classes if self.garments else self.pipe.garments()
         return spec
 
     def _callback(self, step: int, image: Image.Image, losses: dict[str, float]) -> None:
@@ -173,7 +172,7 @@ class StylePanel(Panel):
             self.show_text("Press Run to stylise the photo.")
             return
         tiles = [(self.pipe.content, "photo")]
-        if self.method.value != "fast" and self.style_picker.value is not None:
+        if METHODS[self.method.value].painting and self.style_picker.value is not None:
             tiles.append((self.style_picker.value, f"painting: {self.style_picker.name}"))
         tiles.append((styled, "stylised (latest run)"))
         self.show_tiles(tiles)   # captions as page text: readable in a narrow window too

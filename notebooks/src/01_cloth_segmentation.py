@@ -130,7 +130,7 @@ display(viz.panels([masks["upper body"], masks["lower body"], masks["full body"]
 # per photo, everything else is instant.
 
 # %%
-pipe = Pipeline(segment=segmenter, max_size=WORK)
+pipe = Pipeline(segment=segmenter, photo_size=WORK)
 pipe.set_image(photo, name=PHOTO)      # the panels open on this photo; pick another one
 picker = widgets.PhotoPicker(pipe)
 picker

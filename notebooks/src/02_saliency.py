@@ -95,7 +95,7 @@ display(viz.panels([S > 0.5, S ** 0.5, S ** 2], ["S > 0.5", "S ** 0.5 (spread)",
 # saliency says which *parts of the garment* are prominent.
 
 # %%
-pipe = Pipeline(saliency=saliency_model, max_size=WORK)
+pipe = Pipeline(saliency=saliency_model, photo_size=WORK)
 pipe.set_image(photo, name=PHOTO)
 garments = pipe.mask(["upper body", "lower body", "full body"])
 inside = np.where(garments, pipe.saliency(), 0)

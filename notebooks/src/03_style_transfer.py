@@ -35,7 +35,7 @@
 # painting; then stylising is one forward pass. **AdaIN** (Huang & Belongie 2017): re-colour
 # the photo's features with the painting's per-channel statistics,
 # $$\mathrm{AdaIN}(x, y) = \sigma(y)\,\frac{x - \mu(x)}{\sigma(x)} + \mu(y),$$
-# and decode them back to an image; $\alpha_{AdaIN}$ mixes $\alpha\,\mathrm{AdaIN}(x,y) + (1-\alpha)\,x$.
+# and decode them back to an image; the style strength $\alpha$ (`style_strength`) mixes $\alpha\,\mathrm{AdaIN}(x,y) + (1-\alpha)\,x$.
 
 # %%
 # Setup. On Colab: install the kit, leaving Colab's own torch, numpy and widgets as they are.
@@ -69,7 +69,7 @@ STEPS = env.default_gatys_steps()    # 100 on a CPU, 300 on a GPU (3 in test mod
 painting = fio.load_image(fio.sample_path("starry_night_vangogh"))
 from fsutils import course
 print("the kit's defaults:", course.defaults())
-pipe = Pipeline(max_size=WORK)       # the cached pipeline: garment masks and the panel
+pipe = Pipeline(photo_size=WORK)      # the cached pipeline: garment masks and the panel
 pipe.set_image(photo, name=PHOTO)
 display(viz.panels([photo, painting], ["photo (content)", "painting (style)"]))
 
@@ -144,7 +144,7 @@ with env.needs_weights("Gatys with a painting per garment", instead=LATER):
 # One forward pass per image. The kit knows five pretrained pytorch/examples models.
 
 # %%
-fast = {name: fast_stylize(photo, name, max_size=SIZE) for name in ["candy", "mosaic", "rain_princess", "udnie"]}
+fast = {name: fast_stylize(photo, name, size=SIZE) for name in ["candy", "mosaic", "rain_princess", "udnie"]}
 display(viz.panels(list(fast.values()), list(fast)))
 
 # %% [markdown]
@@ -155,7 +155,7 @@ display(viz.panels(list(fast.values()), list(fast)))
 
 # %%
 with env.needs_weights("AdaIN", instead="The fast models above work without it."):
-    adain = [adain_transfer(photo, painting, alpha=a, size=SIZE) for a in (0.3, 0.6, 1.0)]
+    adain = [adain_transfer(photo, painting, style_strength=a, size=SIZE) for a in (0.3, 0.6, 1.0)]
     display(viz.panels(adain, ["α = 0.3", "α = 0.6", "α = 1.0"]))
 
 # %% [markdown]
@@ -175,7 +175,7 @@ with env.needs_weights("AdaIN", instead="The fast models above work without it."
 #    $\mu$ instead).
 #
 # A style is a point in a 100-dimensional space, so styles can be **mixed**. The photo has a
-# style vector of its own, $\vec s_{photo} = P(\text{photo})$; a strength $t$ between 0 and 1
+# style vector of its own, $\vec s_{photo} = P(\text{photo})$; a style strength $t$ (`style_strength`) between 0 and 1
 # uses
 # $$\vec s = (1 - t)\,\vec s_{photo} + t\,\vec s_{painting}:$$
 # at 0 the network redraws the photo in its own style, at 1 in the painting's.
@@ -201,13 +201,13 @@ with env.needs_weights("Magenta", instead="The fast models above work without it
 # %% [markdown]
 # ### Mixing the photo's style with the painting's
 #
-# The same photo at strengths 0 … 1 (one pass each):
+# The same photo at style strengths 0 … 1 (`style_strength=`, one pass each):
 
 # %%
 with env.needs_weights("Magenta", instead="The fast models above work without it."):
     strengths = [0.0, 0.25, 0.5, 0.75, 1.0]
-    mixed = [magenta_transfer(photo, s_painting, strength=t, size=MSIZE) for t in strengths]
-    display(viz.panels(mixed, [f"strength {t}" for t in strengths]))
+    mixed = [magenta_transfer(photo, s_painting, style_strength=t, size=MSIZE) for t in strengths]
+    display(viz.panels(mixed, [f"style strength {t}" for t in strengths]))
     scream = fio.load_image(fio.sample_path("the_scream_munch"))
     others = [magenta_transfer(photo, p, size=MSIZE) for p in (wave, scream)]
     display(viz.panels(others, ["Hokusai", "Munch"]))
@@ -258,7 +258,7 @@ print("Gram matrices:\n", gram_matrix(together), "\n", gram_matrix(apart))
 # %%
 # @title Solution 2 { display-mode: "form" }
 with env.needs_weights("Magenta", instead="This exercise needs Magenta's networks."):
-    zero = magenta_transfer(photo, painting, strength=0.0, size=MSIZE)
+    zero = magenta_transfer(photo, painting, style_strength=0.0, size=MSIZE)
     same_size = np.asarray(photo.resize(zero.size), dtype=np.float32) / 255
     print(f"mean |photo − result| at strength 0: {np.abs(np.asarray(zero) / 255 - same_size).mean():.3f} (0..1)")
     display(viz.panels([photo, zero], ["photo", "strength 0"]))
@@ -272,8 +272,8 @@ with env.needs_weights("Magenta", instead="This exercise needs Magenta's network
 # @title Solution 3 { display-mode: "form" }
 with env.needs_weights("Magenta", instead="This exercise needs Magenta's networks."):
     t, v_photo, v_painting = 0.5, style_vector(photo), style_vector(painting)
-    mixed_style = np.asarray(magenta_transfer(photo, (1 - t) * v_photo + t * v_painting, strength=1.0, size=MSIZE)) / 255
-    ends = [np.asarray(magenta_transfer(photo, v, strength=1.0, size=MSIZE)) / 255 for v in (v_photo, v_painting)]
+    mixed_style = np.asarray(magenta_transfer(photo, (1 - t) * v_photo + t * v_painting, size=MSIZE)) / 255
+    ends = [np.asarray(magenta_transfer(photo, v, size=MSIZE)) / 255 for v in (v_photo, v_painting)]
     mixed_pixels = (1 - t) * ends[0] + t * ends[1]
     print(f"mean difference: {np.abs(mixed_style - mixed_pixels).mean():.3f} (0..1)")
     display(viz.panels([mixed_style, mixed_pixels], ["mixed style vectors", "mixed pictures"]))

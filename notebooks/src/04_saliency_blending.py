@@ -57,6 +57,7 @@ from IPython.display import Markdown, display
 from fsutils import blend, io as fio, viz, widgets
 from fsutils.evaluation import placement
 from fsutils.pipeline import Pipeline
+from fsutils.segment import GARMENT_CLASSES
 
 WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
 PHOTO = "ccp_0500"
@@ -73,8 +74,8 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 # %%
 from fsutils import course
 print("the kit's defaults:", course.defaults())
-pipe = Pipeline(max_size=WORK)
-res = pipe.run(photo, method="fast", style="candy", classes=["upper body", "lower body", "full body"])
+pipe = Pipeline(photo_size=WORK)
+res = pipe.run(photo, method="fast", style="candy", garments=["upper body", "lower body", "full body"])
 C, S, B, M = res.content, res.stylized, res.mask, res.saliency
 P = pipe.probability()
 display(viz.panels([C, S, B, P, M], ["photo C", "stylised S", "garments B", "probability P",
@@ -102,10 +103,11 @@ print(f"garment pixels where equation 2 differs from the hard paste by > 10/255:
 # none, so its panel shows how far its result is from the photo instead.
 
 # %%
-results = {m: pipe.blend(m) for m in blend.MODES}
-weights = [pipe.weight(m) if m != "poisson" else np.abs(results[m] - C).sum(-1) for m in blend.MODES]
-display(viz.panels(weights, [blend.MODE_TITLES[m] for m in blend.MODES], cols=4))
-display(viz.panels(list(results.values()), [blend.MODE_TITLES[m] for m in blend.MODES], cols=4))
+modes = blend.BLEND_MODES                     # every mode's record: name, title, weight function …
+results = {m: pipe.blend(m) for m in modes}
+weights = [pipe.weight(m) if modes[m].weight else np.abs(results[m] - C).sum(-1) for m in modes]
+display(viz.panels(weights, [modes[m].title for m in modes], cols=4))
+display(viz.panels(list(results.values()), [modes[m].title for m in modes], cols=4))
 
 # %% [markdown]
 # ## Where does the style land? Measured against the annotation
@@ -130,7 +132,7 @@ display(viz.panels(list(results.values()), [blend.MODE_TITLES[m] for m in blend.
 from fsutils import data
 print(f"{PHOTO} is CCP photo {PHOTO[4:]}, in the {data.split_of(PHOTO[4:])} split")
 gt = placement.sample_groundtruth(PHOTO, size=photo.size)
-truth = np.isin(gt, (1, 2, 3))
+truth = np.isin(gt, GARMENT_CLASSES)
 scores = placement.photo_placement(C, S, results, truth)
 display(Markdown("\n".join(placement.placement_table(scores))))
 
@@ -149,9 +151,9 @@ for m, p in scores.items():
     s = p.scores()
     seam = blend.seam_score(np.ascontiguousarray(viz.crop(results[m], box)),
                             np.ascontiguousarray(viz.crop(B, box)))
-    notes[blend.MODE_TITLES[m]] = (f"cov {s['coverage']:.2f} leak {s['leakage']:.2f}\n"
+    notes[modes[m].title] = (f"cov {s['coverage']:.2f} leak {s['leakage']:.2f}\n"
                                    f"edge {s['edge_contrast']:.2f} seam {seam:.3f}")
-viz.modes_closeup({blend.MODE_TITLES[m]: img for m, img in results.items()}, box, overview=C,
+viz.modes_closeup({modes[m].title: img for m, img in results.items()}, box, overview=C,
                   truth=truth, notes=notes)
 
 # %% [markdown]

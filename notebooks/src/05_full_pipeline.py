@@ -34,7 +34,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import display
 from fsutils import io as fio, viz, weights, widgets
+from fsutils.blend import BlendParams
 from fsutils.pipeline import Pipeline
+from fsutils.style import GatysParams, MagentaParams
 
 WORK = env.default_work_size()    # longest side we work on: 512 on a CPU, 1024 on a GPU
 PHOTO = "ccp_0006"
@@ -48,13 +50,13 @@ print("photo:", photo.size, "— other samples:", ", ".join(p.stem for p in fio.
 # %%
 from fsutils import course
 print("the kit's defaults:", course.defaults())
-pipe = Pipeline(max_size=WORK)
+pipe = Pipeline(photo_size=WORK)
 pipe.set_image(photo, name=PHOTO)
 labels = pipe.labels()                                   # stage 1
 saliency = pipe.saliency()                               # stage 2
 stylized = pipe.stylize("magenta", "starry_night_vangogh")   # stage 3 (the default method)
 garments = ["upper body"]
-result = pipe.result(mode="saliency", classes=garments)  # stage 4
+result = pipe.result("saliency", garments=garments)     # stage 4
 print("stages computed so far:", dict(pipe.computed))
 display(viz.panels([photo, result.mask, saliency, stylized, result.output], ["photo", "garments", "saliency", "stylised", "result"]))
 
@@ -63,30 +65,30 @@ display(viz.panels([photo, result.mask, saliency, stylized, result.output], ["ph
 
 # %%
 before = dict(pipe.computed)
-pipe.result(mode="saliency", classes=garments, strength=0.5)
-pipe.result(mode="saliency", classes=["upper body", "lower body"], strength=0.5)
+pipe.result(BlendParams("saliency", strength=0.5), garments=garments)
+pipe.result(BlendParams("saliency", strength=0.5), garments=["upper body", "lower body"])
 print({k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed})
 
 # %% [markdown]
 # ## Any method
 #
-# `method="magenta"` (the default) takes any painting in one pass (`style_strength=` mixes the
-# photo's own style with the painting's), `"fast"` uses a pretrained model per painting,
-# `"adain"` needs the AdaIN weights, `"gatys"` optimises (slow on a CPU: keep `size` small).
+# `method="magenta"` (the default) takes any painting in one pass (`MagentaParams(style_strength=)`
+# mixes the photo's own style with the painting's), `"fast"` uses a pretrained model per painting,
+# `"adain"` needs the AdaIN weights, `"gatys"` optimises (slow on a CPU: keep `style_size` small).
 # Here Magenta at style strength 0.5 on the lower body, then Gatys on the upper body only, with
 # the style loss restricted to the garment:
 
 # %%
 with env.needs_weights("Magenta at half strength", instead="The rest of the notebook carries on."):
-    half = pipe.run(method="magenta", style="great_wave_hokusai", style_strength=0.5,
-                    classes=["lower body"])
+    half = pipe.run(method="magenta", style="great_wave_hokusai",
+                    params=MagentaParams(style_strength=0.5), garments=["lower body"])
     display(viz.panels([half.stylized, half.output], ["Magenta, style strength 0.5", "saliency blend"]))
 
 # %%
 with env.needs_weights("Gatys", instead="The rest of the notebook uses Magenta."):
-    gatys = pipe.run(method="gatys", style="starry_night_vangogh", classes=["upper body"],
-                     masked_style=True, steps=env.default_gatys_steps(),
-                     size=env.default_style_size())
+    gatys = pipe.run(method="gatys", style="starry_night_vangogh", garments=["upper body"],
+                     masked_style=True, params=GatysParams(steps=env.default_gatys_steps()),
+                     style_size=env.default_style_size())
     display(viz.panels([gatys.stylized, gatys.output], ["Gatys, style loss on the garment", "saliency blend"]))
 
 # %% [markdown]
@@ -117,7 +119,7 @@ panel
 import os
 from fsutils.results import save_result
 out_dir = os.environ.get("FSUTILS_OUTPUT_DIR", "outputs")
-files = save_result(pipe.result(mode="saliency", classes=garments), out_dir,
+files = save_result(pipe.result("saliency", garments=garments), out_dir,
                     pipe.image_name)      # the photo the pipeline (and the panel) is on
 print("\n".join(str(f) for f in files))
 if "google.colab" in sys.modules:           # download them from Colab as one zip
@@ -158,7 +160,7 @@ print("strength", result.params.strength, "— largest difference:", float(np.ab
 # @title Solution 2 { display-mode: "form" }
 before = dict(pipe.computed)
 pipe.stylize("fast", "mosaic")
-pipe.result(mode="saliency", classes=garments)
+pipe.result("saliency", garments=garments)
 print({k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed})
 # Only the style and the blend: the labels, the masks and the saliency map belong to the photo,
 # not to the painting, so they come from the cache.

@@ -1,0 +1,364 @@
+"""What ``python -m fsutils`` does with its options: collect the photos, check the style and the
+weights before any model loads, then style each photo in turn and write its files (see
+:mod:`fsutils.__main__` for the user's guide)."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .options import MIN_SIDE, _or, build_parser, style_params
+
+__all__ = ["main", "INTERRUPTED"]
+
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
+_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+
+
+def _scan(folder: Path) -> tuple[list[Path], list[str]]:
+    """The images in ``folder`` (by name ending, see ``fsutils.io.IMAGE_SUFFIXES``; sub-folders
+    are not searched), sorted, and what was skipped: one phrase per reason, naming the entries."""
+    from fsutils import io as fio
+
+    found: list[Path] = []
+    skipped: dict[str, list[str]] = {}
+    for q in sorted(folder.iterdir()):
+        if q.name.startswith("."):
+            why = "hidden"
+        elif q.is_dir():
+            why = "sub-folder(s), not searched (name them to include them)"
+        elif q.suffix.lower() in fio.IMAGE_SUFFIXES:
+            found.append(q)
+            continue
+        else:
+            why = f"file(s) not named as images ({' '.join(sorted(fio.IMAGE_SUFFIXES))})"
+        skipped.setdefault(why, []).append(q.name + ("/" if q.is_dir() else ""))
+    return found, [f"{len(names)} {why}: " + ", ".join(names[:8])
+                   + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+                   for why, names in skipped.items()]
+
+
+def _collect(paths: list[Path], parser: argparse.ArgumentParser) -> list[Path]:
+    """The photos to process: files, the images in folders (what a folder scan skips is listed
+    on stderr, one line per folder) and bundled samples by name; a usage error for anything
+    else."""
+    from fsutils import io as fio
+
+    if not paths:
+        return [fio.sample_photos()[0]]
+    photos: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            found, skipped = _scan(p)
+            if not found:
+                parser.error(f"the folder {p} holds no images "
+                             f"({' '.join(sorted(fio.IMAGE_SUFFIXES))})"
+                             + (f"; it has {'; '.join(skipped)}" if skipped else ""))
+            if skipped:
+                print(f"note: {p}: skipped {'; '.join(skipped)}", file=sys.stderr)
+            photos += found
+        elif p.is_file():
+            photos.append(p)
+        else:
+            try:  # a bundled sample by name, e.g. ccp_0006
+                photos.append(fio.sample_path(str(p)))
+            except FileNotFoundError:
+                parser.error(f"{p} is neither a file, a folder nor a bundled sample "
+                             "(see --list-samples)")
+    return photos
+
+
+def _writable(out: Path, parser: argparse.ArgumentParser) -> None:
+    """Create ``--out`` if missing and prove it writable with a temporary file, before any model
+    loads; a usage error (exit 2) when it is a file or cannot be written."""
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out} is a file; give a folder (it is created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as e:
+        where = Path(e.filename) if e.filename else out  # the probe's own name would confuse
+        parser.error(f"--out {out} cannot be written ({e.strerror or e}"
+                     f"{'' if out in (where, where.parent) else f': {where}'}); "
+                     "choose a folder you can write to")
+
+
+def _style_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
+    """The method, its style and its parameter object (``Pipeline.run`` arguments), checked."""
+    from fsutils.style import METHODS, get_method, load_style
+
+    method = get_method(args.method)
+    style = args.style or method.default_style
+    if not method.painting:
+        try:
+            method.weights(style)  # a model method refuses a style it does not have
+        except ValueError:
+            paintings = [n for n, m in METHODS.items() if m.painting]
+            parser.error(f"--style: {style!r} is not a {method.name}-style model "
+                         f"({', '.join(method.styles)}); for a painting use --method "
+                         f"{_or(paintings)}")
+    else:
+        try:
+            load_style(style)
+        except (FileNotFoundError, ValueError) as e:
+            parser.error(f"--style: {e}")
+    return {"method": method.name, "style": style, "params": style_params(method, args)}
+
+
+def _weights_help(method: str, err: Exception) -> str:
+    """The message of checkpoints that could not be obtained or loaded, headed by the part of
+    the run they belong to (the error's ``weights_name``): the cloth model, the saliency model,
+    or the style method (with its record's ``weights_help``); for a run's missing files
+    (:class:`MissingWeightsError`), the list and what to do."""
+    from fsutils.saliency import SALIENCY_WEIGHTS
+    from fsutils.segment import CLOTH_WEIGHTS
+    from fsutils.style import get_method
+    from fsutils.weights import MissingWeightsError
+
+    first = str(err).strip()
+    name = getattr(err, "weights_name", None)
+    instead = get_method(method).weights_help
+    instead = f" {instead}" if instead else ""
+    if isinstance(err, MissingWeightsError):
+        own = set(err.names) - set(CLOTH_WEIGHTS) - set(SALIENCY_WEIGHTS)
+        return (f"error: {first}\n\nWhat to do: run once with internet access (each file is "
+                f"downloaded, checked and cached), or save each file as shown above."
+                + (instead if own else ""))
+    if name in SALIENCY_WEIGHTS:
+        return (f"error: the saliency model {name} could not be loaded:\n{first}\n\nWhat to do: "
+                "follow the instructions above, or leave out --saliency-weights to use the u2netp "
+                "file that ships with fsutils.")
+    if name in CLOTH_WEIGHTS:
+        return (f"error: the cloth-segmentation model {name} could not be loaded:\n{first}\n\n"
+                "What to do: follow the instructions above, or leave out --segment-weights to use "
+                "the bundled ccp_deeplab model.")
+    return (f"error: the weights of --method {method} could not be loaded:\n{first}\n\nWhat to "
+            f"do: follow the instructions above.{instead}")
+
+
+def _needed_weights(args: argparse.Namespace, style: dict) -> list[str]:
+    """The registry checkpoints the chosen options load: the cloth model (unless a file of one's
+    own), the saliency model, and the style method's for its style (:class:`Method`'s
+    ``weights``)."""
+    from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
+    from fsutils.style import get_method
+    from fsutils.weights import REGISTRY
+
+    cloth = args.segment_weights or DEFAULT_CLOTH_WEIGHTS
+    method = get_method(style["method"]).weights(style["style"])
+    return ([cloth] if cloth in REGISTRY else []) + [args.saliency_weights, *method]
+
+
+def _check_settings(parser: argparse.ArgumentParser) -> None:
+    """The environment's numeric settings, before anything reads them (exit 2, one line)."""
+    from fsutils import io as fio
+    from fsutils.env import SettingError
+    from fsutils.weights import download_settings
+
+    try:
+        fio.max_pixels_setting()
+        download_settings()
+    except SettingError as e:
+        parser.exit(2, f"{parser.prog}: error: {e}\n")
+
+
+def _require_weights(args: argparse.Namespace, style: dict) -> None:
+    """Every checkpoint of the run fetched before any model loads, or one message listing each
+    missing file, where to get it and where to put it (exit 1)."""
+    from fsutils import weights
+
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            weights.require(_needed_weights(args, style), progress=not args.quiet)
+    except weights.WeightsError as e:
+        raise SystemExit(_weights_help(style["method"], e)) from None
+
+
+def _files(n: int) -> str:
+    return f"{n} file" if n == 1 else f"{n} files"
+
+
+def _coverage_warning(path: Path, res, names: tuple[str, ...]) -> str | None:
+    """A warning when the chosen garments cover nothing, naming what the photo holds instead."""
+    if res.mask.any():
+        return None
+    import numpy as np
+
+    found = [(names[i], float(np.mean(res.labels == i))) for i in range(1, len(names))]
+    found = [(n, share) for n, share in found if share > 0]
+    chosen = ", ".join(names[c] for c in res.garments)
+    instead = (", ".join(f"{n} {100 * share:.1f}%" for n, share in found) if found
+               else "no garment at all")
+    hint = (f"; try --garments {','.join(n.split()[0] for n, _ in found)}" if found else "")
+    return (f"warning: {path.name}: the chosen garments ({chosen}) cover 0% of the photo, so its "
+            f"result is the unchanged photo; found {instead}{hint}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from fsutils import env
+    from fsutils import io as fio
+
+    if args.list_samples:
+        print("photos:   " + ", ".join(p.stem for p in fio.sample_photos()))
+        print("paintings: " + ", ".join(p.stem for p in fio.sample_styles()))
+        return 0
+    if args.device:
+        import os
+        os.environ["FSUTILS_DEVICE"] = args.device
+    _check_settings(parser)
+    photos = _collect(args.photos, parser)
+    style = _style_args(args, parser)
+    _writable(args.out, parser)
+    _require_weights(args, style)
+    from fsutils.blend import BlendParams
+
+    args.blend = BlendParams(args.mode, strength=args.strength, width=args.width,
+                             radius=args.radius, eps=args.eps)
+
+    from fsutils.pipeline import Pipeline
+    from fsutils.weights import WeightsError
+
+    dev = env.device()
+    photo_size = args.photo_size or env.default_work_size(dev)
+    from fsutils.style import get_method
+
+    size = args.style_size or get_method(style["method"]).default_size(photo_size)
+    pipe = Pipeline(photo_size=photo_size, style_size=args.style_size, segment_weights=args.segment_weights,
+                    saliency_weights=args.saliency_weights)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            names = pipe.class_names  # loads the cloth model, which says which one it is
+    except WeightsError as e:
+        raise SystemExit(f"error: the cloth-segmentation model could not be obtained:\n{e}\n\n"
+                         "What to do: leave out --segment-weights to use the bundled ccp_deeplab "
+                         "model, or follow the instructions above.") from None
+    print(f"fsutils: {len(photos)} photo(s) → {args.out}/ | method {style['method']} "
+          f"({style['style'] if isinstance(style['style'], str) else 'painting'}), garments "
+          f"{', '.join(names[c] for c in args.garments)}, "
+          f"blend {args.blend.title}, device {dev}, photo size {photo_size}px, style size {size}px",
+          file=sys.stderr)
+    t0 = time.perf_counter()
+    written, failed, stopped = _run_batch(pipe, photos, args, style, names)
+    if stopped:
+        print(stopped[1], file=sys.stderr)
+    print(f"{'stopped after' if stopped else 'done in'} {time.perf_counter() - t0:.1f}s: "
+          f"{_files(len(written))} in {args.out}/", file=sys.stderr)
+    if failed:
+        print(f"error: {len(failed)} of {len(photos)} photo(s) failed:", file=sys.stderr)
+        for path, why in failed:
+            print(f"  {path}: {why}", file=sys.stderr)
+    return stopped[0] if stopped else 1 if failed else 0
+
+
+def _why(err: Exception) -> str:
+    """One line saying why a photo failed: the kit's own messages as they are, a file-system
+    error as its reason and file, anything else with its type."""
+    from fsutils import io as fio
+
+    if isinstance(err, (fio.ImageLoadError, _PhotoRefused)):
+        text = str(err)
+    elif isinstance(err, OSError) and err.strerror:
+        text = f"{err.strerror}" + (f": {err.filename}" if err.filename else "")
+    else:
+        text = f"{type(err).__name__}: {err}"
+    return text.strip().splitlines()[0] if text.strip() else type(err).__name__
+
+
+class _PhotoRefused(ValueError):
+    """A photo the models cannot work on (see :data:`MIN_SIDE`)."""
+
+
+def _check_size(given: tuple[int, int], working: tuple[int, int], photo_size: int) -> None:
+    """Refuse a photo whose shorter side is under :data:`MIN_SIDE` px at its working size."""
+    if min(working) >= MIN_SIDE:
+        return
+    if min(given) < MIN_SIDE:
+        raise _PhotoRefused(f"the photo is only {given[0]}×{given[1]} px; the models need at "
+                            f"least {MIN_SIDE} px on each side: use a larger photo")
+    raise _PhotoRefused(f"the photo ({given[0]}×{given[1]} px) is too narrow: at the working size "
+                        f"(longest side {photo_size} px) it is {working[0]}×{working[1]} px and the "
+                        f"models need at least {MIN_SIDE} px on each side: crop it to a less "
+                        "extreme shape or raise --photo-size")
+
+
+def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
+               names: tuple[str, ...]
+               ) -> tuple[list[Path], list[tuple[Path, str]], tuple[int, str] | None]:
+    """Every photo in turn: the files written (each listed on stdout as soon as it is in place),
+    the photos that failed with one line each, and, when the batch stopped early (Ctrl-C, a full
+    disk), its exit status and the line that says why (else None). A photo that fails for any other reason is reported and the batch goes on.
+    Per-photo lines go through ``tqdm.write`` so they never run into the progress bar, and the
+    bar is drawn only on a terminal (tqdm's ``disable=None``)."""
+    from tqdm.auto import tqdm
+
+    from fsutils import io as fio
+    from fsutils.results import save_result
+    from fsutils.weights import WeightsError
+
+    written: list[Path] = []
+    failed: list[tuple[Path, str]] = []
+
+    def saved(path: Path) -> None:
+        written.append(path)
+        print(path, flush=True)
+
+    bar = tqdm(photos, desc="photos", unit="photo", file=sys.stderr,
+               disable=True if args.quiet or len(photos) < 2 else None)
+    done = 0
+    try:
+        for path in bar:
+            bar.set_postfix_str(path.name)
+            before = len(written)
+            try:
+                given = fio.load_image(path)
+                pipe.set_image(given, name=path.stem)
+                _check_size(given.size, pipe.photo.size, pipe.photo_size)
+                # stdout lists only the written files; what the models say goes to stderr
+                with contextlib.redirect_stdout(sys.stderr):
+                    res = pipe.run(blend=args.blend, garments=args.garments,
+                                   masked_style=args.masked_style,
+                                   progress=not args.quiet, **style)
+                save_result(res, args.out, path.stem, kinds=args.save, on_saved=saved)
+            except WeightsError as e:
+                raise SystemExit(_weights_help(style["method"], e)) from None
+            except Exception as e:  # noqa: BLE001 — one photo's failure must not end the batch
+                if isinstance(e, OSError) and e.errno in _DISK_FULL:
+                    bar.close()
+                    return written, failed, (1, (
+                        f"error: the disk is full ({_why(e)}): stopped at {path.name} with "
+                        f"{done} of {len(photos)} photo(s) done; earlier results are intact. Free "
+                        "some space or choose another --out, then run again"))
+                failed.append((path, _why(e)))
+                tqdm.write(f"error: {path}: {_why(e)}", file=sys.stderr)
+                done += 1
+                continue
+            done += 1
+            warning = _coverage_warning(path, res, names)
+            if warning:
+                tqdm.write(warning, file=sys.stderr)
+            tqdm.write(f"{path.name}: garments cover {100 * res.mask.mean():.1f}% of the photo; "
+                       f"wrote {_files(len(written) - before)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        bar.close()
+        return written, failed, (INTERRUPTED, (
+            f"interrupted (Ctrl-C): stopped with {done} of {len(photos)} photo(s) done; every "
+            "file listed is complete, none is half-written"))
+    return written, failed, None
+
+
+def _entry() -> int:
+    """``python -m fsutils``: :func:`main`, with Ctrl-C before the batch (e.g. while the models
+    load) as one line and exit status 130 (Ctrl-C during the batch is handled there)."""
+    try:
+        return main()
+    except KeyboardInterrupt:
+        print("interrupted (Ctrl-C): stopped before any photo was written", file=sys.stderr)
+        return INTERRUPTED

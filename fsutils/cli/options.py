@@ -1,0 +1,190 @@
+"""The command line's options: argparse types that check each value, and :func:`build_parser`.
+
+The choices and defaults come from the records (style methods :data:`fsutils.style.METHODS`,
+blend modes :data:`fsutils.blend.BLEND_MODES`) and the parameter objects, so a new method or mode
+appears here without an edit. Old option names stay as aliases (``--max-size`` for
+``--photo-size``, ``--size`` for ``--style-size``, ``--alpha`` for ``--style-strength``).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+from fsutils.args import Parser as _Parser
+from fsutils.args import device as _device
+from fsutils.args import number as _number
+
+__all__ = ["build_parser", "MAX_SIDE", "MIN_SIDE"]
+
+#: Upper bounds of the working sizes (longest side, px): an 8192-px side already holds the
+#: largest photo fsutils.io reads by default (64 megapixels).
+MAX_SIDE = 8192
+#: The shortest side a photo may have at its working size: Magenta needs 16 px and the fast
+#: models' reflection padding needs more than 4; a photo narrower than this at the working size
+#: (a 10-px icon, a 4000×1 strip) holds no garment the models could find, so it is refused in one
+#: line rather than padded into a result that would be mostly padding.
+MIN_SIDE = 16
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: …)`` only where there is a value to show (not None, not an off flag)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+_SIDE = _number(int, low=MIN_SIDE, high=MAX_SIDE)
+
+
+def _garments(text: str) -> tuple[int, ...]:
+    """An argparse type: comma-separated garment classes (names or 1-3) as label indices."""
+    from fsutils.garments import resolve_garments
+    from fsutils.segment import CLASS_NAMES
+
+    garments = ", ".join(f"{n.split()[0]} ({i})" for i, n in enumerate(CLASS_NAMES) if i)
+    parts = [c.strip() for c in text.split(",") if c.strip()]
+    try:
+        classes = resolve_garments(parts or None)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} names no garment class; choose from "
+                                         f"{garments}") from None
+    if 0 in classes:
+        raise argparse.ArgumentTypeError(f"the background (0) is not a garment; choose from "
+                                         f"{garments}")
+    return classes
+
+
+def _segment_weights(text: str) -> str:
+    """An argparse type: a cloth model's registry name or an existing checkpoint file."""
+    from fsutils.segment import CLOTH_WEIGHTS
+
+    if text in CLOTH_WEIGHTS or Path(text).expanduser().is_file():
+        return text
+    models = ", ".join(CLOTH_WEIGHTS)
+    raise argparse.ArgumentTypeError(f"{text!r} is neither a cloth model ({models}) nor a "
+                                     f"checkpoint file")
+
+
+def _save_kinds(text: str) -> tuple[str, ...] | None:
+    """An argparse type: ``all`` (None) or comma-separated result kinds."""
+    from fsutils.results import SAVE_KINDS
+
+    wanted = {s.strip() for s in text.split(",") if s.strip()}
+    if wanted == {"all"}:
+        return None
+    unknown = wanted - set(SAVE_KINDS)
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError(f"takes all or some of {', '.join(SAVE_KINDS)}; got "
+                                         f"{', '.join(sorted(unknown)) or 'nothing'}")
+    return tuple(sorted(wanted))
+
+
+def _or(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + (" or " if len(names) > 1 else "") + names[-1]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's options, one ``add_argument`` each (long by nature: a declaration per
+    option, grouped as ``--help`` shows them); choices, help and defaults come from the style
+    method and blend mode records and the parameter objects."""
+    from fsutils.blend import BLEND_MODES, DEFAULT_MODE, BlendParams
+    from fsutils.blend.modes import BLEND_LIMITS as LIM
+    from fsutils.saliency import SALIENCY_WEIGHTS
+    from fsutils.style import DEFAULT_METHOD, METHODS
+    from fsutils.style.params import MAX_LOSS_WEIGHT, MAX_STEPS, OPTIMIZERS, GatysParams
+
+    paintings = [n for n, m in METHODS.items() if m.painting]
+    models = {n: m for n, m in METHODS.items() if not m.painting}
+    p = _Parser(
+        prog="python -m fsutils",
+        description="Style the clothes in photos: cloth segmentation → saliency → style transfer "
+                    "→ saliency-guided blend. Writes the result, the masks, the saliency map and "
+                    "a comparison figure per photo.",
+        epilog="Garment classes: upper (body), lower (body), full (body). "
+               + "".join(f"{n.capitalize()} models: {', '.join(m.styles)}. "
+                         for n, m in models.items())
+               + f"Bundled paintings: see --list-samples; {_or(paintings)} also take any image "
+                 "file.",
+        formatter_class=_HelpFormatter)
+    p.add_argument("photos", nargs="*", type=Path,
+                   help="photos and/or folders of photos (default: a bundled sample photo)")
+    p.add_argument("-s", "--style", default=None,
+                   help=f"{'/'.join(paintings)}: a painting file or a bundled painting's name "
+                        f"(default {METHODS[DEFAULT_METHOD].default_style})"
+                        + "".join(f"; {n}: a model name (default {m.default_style})"
+                                  for n, m in models.items()))
+    p.add_argument("-m", "--method", choices=tuple(METHODS), default=DEFAULT_METHOD,
+                   help="; ".join(f"{n} = {m.help or m.label}" for n, m in METHODS.items()))
+    p.add_argument("-g", "--garments", type=_garments, default="upper,lower,full",
+                   help="comma-separated garment classes to restyle: upper, lower, full (or their "
+                        "indices 1-3)")
+    d = BlendParams()
+    b = p.add_argument_group("blending")
+    b.add_argument("--mode", "--blend", dest="mode", choices=tuple(BLEND_MODES),
+                   default=DEFAULT_MODE, metavar="MODE",
+                   help="how the style goes into the garments: "
+                        + "; ".join(f"{n} = {m.title}" for n, m in BLEND_MODES.items()))
+    b.add_argument("--strength", type=_number(float, low=0, high=LIM["strength"][1]),
+                   default=d.strength, help="saliency strength ≥ 0 (the …saliency modes)")
+    b.add_argument("--width", type=_number(float, low=0, high=LIM["width"][1]), default=d.width,
+                   help="feather width in px ≥ 0 (feathered)")
+    b.add_argument("--radius", type=_number(int, low=1, high=LIM["radius"][1]), default=d.radius,
+                   help="guided-filter window radius in px (the guided modes)")
+    b.add_argument("--eps", type=_number(float, low=0, low_ok=False, high=LIM["eps"][1]),
+                   default=d.eps,
+                   help="guided-filter regularisation > 0; larger = smoother mask (the guided modes)")
+    p.add_argument("-o", "--out", type=Path, default=Path("outputs"), help="output folder")
+    p.add_argument("--photo-size", "--max-size", dest="photo_size", type=_SIDE, default=None,
+                   help="longest side the photo is worked on (default: 512 on a CPU, 1024 on a GPU)")
+    p.add_argument("--style-size", "--size", dest="style_size", type=_SIDE, default=None,
+                   help="longest side of the style stage (default: the method's own: 384 for "
+                        "magenta, the photo size for fast/adain, 256 on a CPU / 512 on a GPU for "
+                        "gatys)")
+    gp = GatysParams()
+    s = p.add_argument_group("style")
+    s.add_argument("--style-strength", "--alpha", dest="style_strength",
+                   type=_number(float, low=0, high=1), default=1.0,
+                   help="0..1: how much of the painting's style a one-pass method (magenta, "
+                        "adain) applies, from the photo's own style (0) to the painting's (1)")
+    s.add_argument("--masked-style", action="store_true",
+                   help="style computed for the chosen garments only: the Gatys style loss, and "
+                        "the feature statistics of magenta and adain, over those garments")
+    g = p.add_argument_group("Gatys")
+    g.add_argument("--steps", type=_number(int, low=1, high=MAX_STEPS), default=gp.steps,
+                   help="optimisation steps (default 100 CPU / 300 GPU)")
+    for field, text in (("content_weight", "content weight α"), ("style_weight", "style weight β"),
+                        ("tv_weight", "total-variation weight")):
+        g.add_argument("--" + field.replace("_", "-"),
+                       type=_number(float, low=0, high=MAX_LOSS_WEIGHT),
+                       default=getattr(gp, field), help=text)
+    g.add_argument("--optimizer", choices=OPTIMIZERS, default=gp.optimizer,
+                   help="lbfgs (the original method's choice: few steps) or adam (cheaper steps, "
+                        "more of them)")
+    w = p.add_argument_group("weights")
+    w.add_argument("--segment-weights", type=_segment_weights, default=None,
+                   help="cloth model: the bundled ccp_deeplab (default, no download), the bundled "
+                        "ccp_u2netp (a smaller U-2-Net), cloth_segm "
+                        "(the official model, a 176 MB download) or the path of your own "
+                        "checkpoint (python -m fsutils.train --export)")
+    w.add_argument("--saliency-weights", choices=SALIENCY_WEIGHTS, default=SALIENCY_WEIGHTS[0],
+                   help="u2netp (ships with the kit) or u2net (a 176 MB download)")
+    p.add_argument("--save", type=_save_kinds, default="all",
+                   help="what to write: all, or a comma-separated subset of stylized, hard_paste, "
+                        "style_full, labels, mask, saliency, comparison")
+    p.add_argument("--device", type=_device, default=None,
+                   help="cpu, cuda, cuda:N or mps (default: best available)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--list-samples", action="store_true",
+                   help="list the bundled photos and paintings and exit")
+    return p
+
+
+def style_params(method, args: argparse.Namespace):
+    """The method's parameter object from the options named like its fields (the others keep
+    the parameter class's defaults)."""
+    names = {f.name for f in dataclasses.fields(method.params)}
+    return method.params(**{n: getattr(args, n) for n in sorted(names)
+                            if getattr(args, n, None) is not None})

@@ -1,0 +1,121 @@
+"""The pipeline's stages as plain functions of a photo (:class:`fsutils.pipeline.Pipeline` caches
+their results): the segmenter's pass, the saliency map, one style run, and the working size."""
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from fsutils import io as fio
+
+__all__ = ["shrink", "frozen", "default_segmenter", "default_saliency", "class_names", "segment",
+           "saliency", "styler", "stylize"]
+
+
+def shrink(photo: Image.Image, size: int | None) -> Image.Image:
+    """``photo`` with its longest side at most ``size`` px (Lanczos; unchanged if ``size`` is None)."""
+    if not size or max(photo.size) <= size:
+        return photo
+    scale = size / max(photo.size)
+    return photo.resize((max(1, round(photo.width * scale)), max(1, round(photo.height * scale))),
+                        Image.Resampling.LANCZOS)
+
+
+def frozen(arr: np.ndarray) -> np.ndarray:
+    """``arr`` made read-only (cached results are shared)."""
+    arr.setflags(write=False)
+    return arr
+
+
+def default_segmenter(weights: str | None = None) -> Any:
+    """The kit's cloth segmenter (``weights``: its registry name or checkpoint; None: default)."""
+    from fsutils.segment import ClothSegmenter
+
+    return ClothSegmenter() if weights is None else ClothSegmenter(weights=weights)
+
+
+def default_saliency(weights: str = "u2netp") -> Any:
+    """The kit's saliency model."""
+    from fsutils.saliency import SaliencyModel
+
+    return SaliencyModel(weights)
+
+
+def class_names(seg: Any) -> tuple[str, ...]:
+    """A segmenter's class names (its ``CLASS_NAMES`` or ``class_names``; else the kit's four)."""
+    names = getattr(seg, "CLASS_NAMES", None) or getattr(seg, "class_names", None)
+    if names is None:
+        from fsutils.segment import CLASS_NAMES as names
+    return tuple(names)
+
+
+def segment(seg: Any, photo: Image.Image, shape: tuple[int, int]
+            ) -> tuple[np.ndarray, np.ndarray | None]:
+    """One pass of a segmenter over ``photo``: its labels (its own ``predict``, or its
+    ``labels_from_proba`` of the same pass) and, when it has ``predict_proba``, the class
+    probabilities (K×H×W), both resized to ``shape`` (H, W) when the photo was larger."""
+    size, proba = (photo.height, photo.width), None
+    h, w = shape
+    if hasattr(seg, "predict_proba"):
+        proba = np.asarray(seg.predict_proba(photo), dtype=np.float32)
+        if proba.ndim != 3 or proba.shape[1:] != size:
+            raise ValueError(f"the segmenter's predict_proba returned shape {proba.shape} for a "
+                             f"{size} photo; it must return K×{size[0]}×{size[1]}")
+    own = getattr(seg, "labels_from_proba", None)
+    lab = np.asarray(own(proba) if own is not None and proba is not None else
+                     getattr(seg, "predict", seg)(photo)).astype(np.uint8, copy=False)
+    if lab.shape != size:
+        raise ValueError(f"the segmenter returned a {lab.shape} label map for a {size} photo; it "
+                         "must return the photo's size")
+    if size != (h, w):  # segmented larger (SEGMENT_MIN_SIZE): to the working size
+        lab = cv2.resize(lab, (w, h), interpolation=cv2.INTER_NEAREST)
+        if proba is not None:
+            proba = np.stack([cv2.resize(c, (w, h), interpolation=cv2.INTER_AREA) for c in proba])
+    return frozen(lab), None if proba is None else frozen(proba)
+
+
+def saliency(model: Any, photo: Image.Image) -> np.ndarray:
+    """The saliency map of ``photo`` (float32 H×W in 0..1) from a model or a function."""
+    sal = np.asarray(getattr(model, "predict", model)(photo), dtype=np.float32)
+    if sal.shape != (photo.height, photo.width):
+        raise ValueError(f"the saliency model returned a {sal.shape} map for a "
+                         f"{(photo.height, photo.width)} photo; it must return the photo's size")
+    return frozen(sal)
+
+
+def styler(method: str, stylers: Mapping[str, Callable[..., Any]], params: Any = None,
+           **changes: Any) -> tuple[Callable[..., Any], dict[str, Any], Any]:
+    """How to run a style method: ``run(photo, style, *, mask, callback, progress)``, its
+    parameters as a dict (checked before any work: a table method's parameter object with
+    ``changes``; for a styler of one's own in ``stylers``, ``params`` and ``changes`` as given)
+    and its default style (None for one's own)."""
+    from fsutils.style.methods import METHODS
+
+    table, own = METHODS.get(method), stylers.get(method)
+    if table is None and own is None:
+        raise ValueError(f"unknown style method {method!r}; choose from "
+                         f"{', '.join({**METHODS, **stylers})}")
+    p = table.make_params(params, **changes) if table else {**(params or {}), **changes}
+    fields = p if isinstance(p, dict) else p.as_dict()
+    if own is not None:  # a styler of one's own gets the fields as keywords
+        return (lambda photo, style, **kw: own(photo, style, **kw, **fields)), fields, \
+            table and table.default_style
+    return (lambda photo, style, **kw: table.run(photo, style, p, size=max(photo.size), **kw)), \
+        fields, table.default_style
+
+
+def stylize(run: Callable[..., Any], photo: Image.Image, style: Any, size: int,
+            mask: np.ndarray | None = None, **kw: Any) -> np.ndarray:
+    """``run(small, style, mask=…, **kw)`` on ``photo`` shrunk to ``size`` (the garment ``mask``
+    too), back at the photo's size as float32 H×W×3."""
+    small = shrink(photo, size)
+    if mask is not None:
+        mask = np.asarray(fio.to_pil(mask).resize(small.size, Image.Resampling.BILINEAR),
+                          dtype=np.float32) / 255
+    out = fio.to_rgb(run(small, style, mask=mask, **kw))
+    if out.size != photo.size:
+        out = out.resize(photo.size, Image.Resampling.BICUBIC)
+    return frozen(fio.to_float(out))
