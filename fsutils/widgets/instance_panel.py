@@ -1,16 +1,13 @@
 """The instance panel: the garments found as items ("outer 0.97", "shoe ×2"), ticked to restyle."""
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import ipywidgets as W
 import numpy as np
 
-from fsutils.blend import DEFAULT_MODE, BlendParams, compose
-from fsutils.blend.modes import NEEDS_SALIENCY
-from fsutils.cache import LRU
+from fsutils.blend import DEFAULT_MODE, BlendParams
 from fsutils.data import GARMENT_INSTANCE_CLASSES, INSTANCE_CLASSES
 from fsutils.pipeline import Pipeline
 
@@ -25,25 +22,24 @@ class InstancePanel(Panel):
 
     An item is a class with its instances: ``"outer 0.97"`` (one, with its score) or
     ``"shoe ×2"``. The picture shows every instance's mask and box (ticked ones in their class
-    colour, the others grey) beside the blend of the pipeline's stylised image into the union of
-    the ticked instances.
+    colour, the others grey) beside the pipeline's blend of its stylised image into the union of
+    the ticked instances (``pipe.blend(mode, garments=ticked)``).
 
-    ``segmenter``: an :class:`~fsutils.instances.InstanceSegmenter` or a function
-    ``photo -> Instances`` at the photo's size (default: ``InstanceSegmenter()``, loaded on first
-    use). ``style``: how to stylise when the pipeline has no stylised image yet (a
+    The instances are the pipeline's (:meth:`Pipeline.instances
+    <fsutils.pipeline.Pipeline.instances>`, found by its ``instances=`` detector). ``style``: how
+    to stylise when the pipeline has no stylised image yet (a
     :class:`~fsutils.widgets.StylePanel` or a dict of ``Pipeline.stylize`` arguments).
     ``garments``: the instance classes ticked first (default: every garment class found — top,
     outer, dress, pants, skirt — but not shoes and bags). ``mode``: the blend mode.
 
-    The instances are predicted once per photo and the stylised image comes from the pipeline's
-    cache: ticking an item only blends again.
+    The pipeline finds the instances once per photo and keeps the stylised image: ticking an
+    item only blends again.
     """
 
     css = "fsutils-instances"
     what = "the garment instances"
 
-    def __init__(self, pipe: Pipeline, *, segmenter: Any = None,
-                 style: "Any | dict[str, Any] | None" = None,
+    def __init__(self, pipe: Pipeline, *, style: "Any | dict[str, Any] | None" = None,
                  garments: Iterable[str] | None = None, mode: str = DEFAULT_MODE,
                  opacity: float = 0.45) -> None:
         self.params = BlendParams(mode)                                # refuses an unknown mode
@@ -53,38 +49,16 @@ class InstancePanel(Panel):
             if unknown:
                 raise ValueError(f"unknown instance class(es) {unknown}; choose from "
                                  f"{', '.join(INSTANCE_CLASSES)}")
-        self._segmenter = segmenter
         self.style = style if style is not None else {"method": "fast", "style": "candy"}
         self.items = W.HBox()
         self.items.add_class("fsutils-instance-items")
         self.boxes: dict[str, W.Checkbox] = {}
         self.opacity = slider(W.FloatSlider, opacity, 0.0, 1.0, 0.05, "mask opacity",
                               "fsutils-opacity", continuous=True)
-        self._found = LRU(4)
         self._items_for: str | None = None
-        #: How many times the instances were predicted (once per photo).
-        self.computed: Counter[str] = Counter()
         super().__init__(pipe, [self.items, self.opacity])
         self.watch(self.opacity)
         self.refresh()
-
-    def _predict(self) -> Callable[[Any], Any]:
-        if self._segmenter is None:
-            from fsutils.instances import InstanceSegmenter
-
-            self._segmenter = InstanceSegmenter()
-        seg = self._segmenter
-        return seg.predict if hasattr(seg, "predict") else seg
-
-    def instances(self):
-        """The instances of the pipeline's photo (at its working size), predicted once per photo."""
-        key = self.pipe.image_key
-        found = self._found.get(key)
-        if found is None:
-            found = self._predict()(self.pipe.photo)
-            self.computed["instances"] += 1
-            self._found.put(key, found)
-        return found
 
     @property
     def garments(self) -> tuple[str, ...]:
@@ -120,19 +94,15 @@ class InstancePanel(Panel):
         self.items.children = [W.HTML("<b>items:</b>&nbsp;"), *self.boxes.values()]
 
     def blended(self) -> np.ndarray:
-        """The pipeline's stylised image blended into the ticked instances (float32 H×W×3)."""
-        found = self.instances()
+        """The pipeline's stylised image blended into the ticked instances (float32 H×W×3; the
+        photo itself when nothing is ticked)."""
         chosen = self.garments
-        mask = found.union(chosen) if chosen and found else np.zeros(
-            self.pipe.content.shape[:2], bool)
-        saliency = self.pipe.saliency() if self.params.mode in NEEDS_SALIENCY else None
-        return compose(self.params, self.pipe.content, self.pipe.stylized, mask,
-                       probability=mask.astype(np.float32), saliency=saliency)
+        return self.pipe.blend(self.params, garments=chosen) if chosen else self.pipe.content
 
     def render(self) -> None:
         from fsutils.instances.viz import draw
 
-        found = self.instances()
+        found = self.pipe.instances()
         self._build_items(found)
         if not found:
             self.show_tiles([(self.pipe.content, "no garment found")])

@@ -185,18 +185,28 @@ print(f"class-agnostic on test (any garment against every garment): Mask R-CNN "
 # %% [markdown]
 # ## 7 · Pick items and restyle them
 #
-# One checkbox per item found (like "outer 0.97" or "shoe ×2"): the ticked items are drawn in colour
-# and restyled, the others stay as they are. The instances are found once per photo and the
-# stylised image is made once: a tick only blends again.
+# The pipeline takes garments from either vocabulary: the cloth model's classes (`"upper"`,
+# `"lower"`, `"full"`) or the detector's (`"top"`, `"outer"`, `"dress"`, `"pants"`, `"skirt"`,
+# `"shoe"`, `"bag"`), never a mix. With instance classes the blend goes into the union of the
+# chosen items — the command line's `--garments outer` is the same choice.
 
 # %%
 from fsutils.pipeline import Pipeline
 
 WORK = env.default_work_size()
-pipe = Pipeline(max_size=WORK)
+pipe = Pipeline(photo_size=WORK, instances=detector)     # the detector above, loaded once
 pipe.set_image(photo, name=f"ccp_{PHOTO}")
-panel = widgets.InstancePanel(pipe, segmenter=detector, garments=["outer"],
-                              style={"method": "magenta", "style": "starry_night_vangogh"})
+coat_only = pipe.run(garments="outer")
+display(viz.panels([coat_only.content, coat_only.mask, coat_only.output],
+                   ["photo", 'garments="outer"', "only the coat restyled"]))
+
+# %% [markdown]
+# The panel: one checkbox per item found (like "outer 0.97" or "shoe ×2"); the ticked items are
+# drawn in colour and restyled, the others stay as they are. The pipeline keeps the items and
+# the stylised image: a tick only blends again.
+
+# %%
+panel = widgets.InstancePanel(pipe, garments=["outer"])
 panel
 
 # %% [markdown]
@@ -205,6 +215,8 @@ panel
 # - Tick the shoes and the bag instead of the coat, or untick everything but the dress.
 # - Another photo: `pipe.set_image(data.load_photo(ccp_root, "0235"))` (a coat over a dress
 #   again) — the panel finds its items and rebuilds its checkboxes.
+# - The whole panel with an items tab: `widgets.PipelinePanel(pipe, instances=True)`.
+# - From a terminal: `python -m fsutils photo.jpg --garments outer,shoe`.
 # - Score the detector on a whole split from a terminal:
 #   `python -m fsutils.evaluate instances --ccp-root DIR --split val`.
 # - Train it further, or at another size:
