@@ -20,7 +20,7 @@ from tests.test_widgets import NAMES, fake_saliency, fake_segment, simulate_uplo
 
 @pytest.fixture
 def pipe():
-    return Pipeline(fake_segment, fake_saliency, class_names=NAMES, max_size=200)
+    return Pipeline(fake_segment, fake_saliency, class_names=NAMES, photo_size=200)
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_an_uploaded_article_is_used_whole(pipe, generator):
 
 def test_a_person_without_a_top_gets_a_message_not_an_error(generator):
     pipe = Pipeline(lambda photo: np.zeros((photo.size[1], photo.size[0]), np.uint8),
-                    fake_saliency, class_names=NAMES, max_size=200)
+                    fake_saliency, class_names=NAMES, photo_size=200)
     panel = SwapPanel(pipe, weights=generator)
     assert panel.last_parts is None
     assert "No upper-body garment" in str(panel.out.outputs)

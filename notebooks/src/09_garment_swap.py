@@ -205,7 +205,7 @@ swap_viz.show_methods(parts)
 # pasted back (outside $\alpha$ the photo keeps its full resolution).
 
 # %%
-pipe = Pipeline(max_size=env.default_work_size())
+pipe = Pipeline(photo_size=env.default_work_size())
 SwapPanel(pipe, article="top of ccp_0500")
 
 # %% [markdown]
