@@ -16,6 +16,7 @@ Examples::
     python -m fsutils                                   # a bundled sample photo, Magenta, Starry Night
     python -m fsutils photo.jpg --style the_scream_munch --style-strength 0.6 --garments upper
     python -m fsutils photo.jpg --method fast --style mosaic
+    python -m fsutils photo.jpg --garments outer        # only the coat (the garment detector)
     python -m fsutils photos/ --method adain --style my_painting.jpg --out results/
     python -m fsutils photo.jpg --method gatys --style my_painting.jpg --steps 200
     python -m fsutils photo.jpg --photo-size 1024 --style-size 512 --mode saliency --strength 0.8

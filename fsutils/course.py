@@ -4,7 +4,7 @@
   (every notebook prints them, so a notebook can never name another default than the kit uses).
 - :func:`sample_photo`: a bundled photo at the working size, as the notebooks open it.
 - :func:`figures`: the measured figures (segmentation IoU, the shipped model's training record,
-  the blend placement scores, the garment swap's scores), read from
+  the blend placement scores, the garment instances' AP50, the garment swap's scores), read from
   ``fsutils/assets/measured.toml``. The notebooks display them through the functions below
   instead of copying numbers.
 - :data:`GENERATED`: the functions whose markdown ``python tools/notebooks.py build`` writes
@@ -21,7 +21,8 @@ from typing import Any
 
 __all__ = ["MEASURED_FILE", "GENERATED", "defaults", "sample_photo", "figures", "segmentation_rows",
            "segmentation_table", "blend_scores", "blend_table", "training_table", "headline",
-           "split_name", "swap_scores", "swap_table", "swap_verdict"]
+           "split_name", "instance_table", "instance_training", "swap_scores", "swap_table",
+           "swap_verdict"]
 
 MEASURED_FILE = Path(__file__).resolve().parent / "assets" / "measured.toml"
 _SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
@@ -111,6 +112,29 @@ def blend_table() -> list[str]:
     return lines
 
 
+def instance_table() -> list[str]:
+    """Markdown lines of the garment instances' table (docs/results.md's): segm AP50 per class of
+    ``ccp_maskrcnn`` on validation and test, the means and the mean bbox AP50; test in bold."""
+    inst = figures()["instances"]
+    classes = inst["classes"]
+    lines = ["| segm AP50 | " + " | ".join(classes) + " | garments | all 7 | bbox AP50 (all 7) |",
+             "|---|" + "---|" * (len(classes) + 3)]
+    for r in inst["rows"]:
+        bold = (lambda v: f"**{v:.3f}**") if r["split"] == "test" else (lambda v: f"{v:.3f}")
+        name = split_name(r["split"])
+        lines.append(f"| {f'**{name}**' if r['split'] == 'test' else name} | "
+                     + " | ".join(f"{v:.3f}" for v in r["segm"])
+                     + f" | {bold(r['garments'])} | {bold(r['all'])} | {r['bbox']:.3f} |")
+    return lines
+
+
+def instance_training() -> dict[str, Any]:
+    """The shipped garment detector's training record: ``steps``, mean training ``loss`` between
+    scores, validation ``val_segm_ap50_garments`` and ``val_segm_ap50`` at each step,
+    ``best_step`` (the shipped one) and ``val_photos`` (how many validation photos were scored)."""
+    return dict(figures()["instances"]["training"])
+
+
 def _series(values: list[float]) -> str:
     return ", ".join(f"{v:.3f}" for v in values)
 
@@ -186,4 +210,4 @@ def swap_verdict() -> str:
 #: ``python tools/notebooks.py build`` (between ``<!-- fsutils.course.NAME -->`` and
 #: ``<!-- end fsutils.course.NAME -->``); ``check`` fails when the text there differs.
 GENERATED = {f.__name__: f for f in (headline, segmentation_table, training_table, blend_table,
-                                      swap_table)}
+                                      instance_table, swap_table)}

@@ -22,7 +22,7 @@ from fsutils.blend import (BlendParams, blend_mode, blend_weight, compose, garme
                            soft_mask, weighted_blend)
 from fsutils.cache import StageCache, array_key, freeze
 from fsutils.events import Events
-from fsutils.garments import Garments, resolve_garments
+from fsutils.garments import Garments, is_instance_choice, resolve_garments
 from fsutils.results import Result
 from fsutils.style import methods as _style
 
@@ -31,7 +31,7 @@ __all__ = ["Pipeline", "Result", "SEGMENT_MIN_SIZE"]
 #: Longest side of the photo the cloth segmenter sees when the working size is smaller and the
 #: given photo is larger: a 128–160 px photo enlarged to the model's input is too blurry for it.
 SEGMENT_MIN_SIZE = 512
-_STAGES = ("segment", "saliency", "style", "mask", "weight", "blend")
+_STAGES = ("segment", "instances", "saliency", "style", "mask", "weight", "blend")
 
 
 class Pipeline(Events):
@@ -43,15 +43,21 @@ class Pipeline(Events):
     fn(content, style, *, mask, callback, progress, **fields)}``. ``photo_size``, ``style_size``:
     the working sizes (longest side; default: the photo as given, the method's own);
     ``segment_weights``, ``saliency_weights``: the default models' ``weights=``; ``device``: theirs
-    and the style methods' (None: the best available)."""
+    and the style methods' (None: the best available).
+    ``instances``: the garment detector that instance classes (``garments=("outer", "shoe")``)
+    are found with — an :class:`~fsutils.instances.InstanceSegmenter`-like object or a function
+    ``photo -> Instances`` (default: ``InstanceSegmenter(instance_weights)``, loaded on first use).
+    """
 
     def __init__(self, segment: Any = None, saliency: Any = None, *,
                  stylers: Mapping[str, Callable[..., Any]] | None = None,
                  photo_size: int | None = None, style_size: int | None = None, device: Any = None,
                  segment_weights: str | None = None, saliency_weights: str = "u2netp",
-                 cache_size: int = 4, class_names: tuple[str, ...] | None = None) -> None:
+                 cache_size: int = 4, class_names: tuple[str, ...] | None = None,
+                 instances: Any = None, instance_weights: str | None = None) -> None:
         super().__init__()
         self._segment, self._saliency, self.device = segment, saliency, device
+        self._instances, self.instance_weights = instances, instance_weights
         self.segment_weights, self.saliency_weights = segment_weights, saliency_weights
         self.stylers: dict[str, Callable[..., Any]] = dict(stylers or {})
         self.photo_size, self.style_size, self._class_names = photo_size, style_size, class_names
@@ -75,6 +81,12 @@ class Pipeline(Events):
         return self._saliency
 
     @property
+    def instance_segmenter(self) -> Any:
+        """The garment detector (or function) in use for instance classes."""
+        self._instances = self._instances or stages.default_instances(self.instance_weights, self.device)
+        return self._instances
+
+    @property
     def class_names(self) -> tuple[str, ...]:
         """The segmenter's class names."""
         self._class_names = self._class_names or stages.class_names(self.segmenter)
@@ -82,7 +94,8 @@ class Pipeline(Events):
 
     def garments(self, garments: Garments = None) -> Hashable:
         """The garments as the mask stage's key: the segmenter's ``resolve_garments(garments)``
-        when it has one (another garment source; it gets its keys back too), else label indices."""
+        when it has one (another garment source; it gets its keys back too), else label indices
+        of :attr:`class_names` or instance class names (:func:`fsutils.garments.resolve_garments`)."""
         own = getattr(self._segment, "resolve_garments", None)
         return own(garments) if own is not None else resolve_garments(garments, self.class_names)
 
@@ -131,11 +144,18 @@ class Pipeline(Events):
         """Stage 1: the segmenter's label map (uint8 H×W), made by its own ``predict``."""
         return self._segmentation()[0]
 
+    def instances(self) -> Any:
+        """Stage 1 for instance classes: the garment instances of the photo (at its working
+        size), found by :attr:`instance_segmenter`."""
+        self._need_image()
+        return self._cached("instances", (), lambda: stages.instances(self.instance_segmenter,
+                                                                       self.photo))
+
     def probability(self, garments: Garments = None) -> np.ndarray:
         """The garments' probability (float32 H×W), the soft :meth:`mask` (0/1 for a segmenter
-        without ``predict_proba``)."""
+        without ``predict_proba``, and for instance classes)."""
         cls = self.garments(garments)
-        proba = self._segmentation()[1]
+        proba = None if is_instance_choice(cls) else self._segmentation()[1]
         return self._cached("mask", (cls, "probability"), lambda: stages.frozen(
             self.mask(cls).astype(np.float32) if proba is None
             else garment_probability(proba, cls)))
@@ -148,11 +168,19 @@ class Pipeline(Events):
 
     def mask(self, garments: Garments = None) -> np.ndarray:
         """The garments as a bool H×W mask: the segmenter's ``garment_mask(photo, key)`` when it
-        has one, else those classes of :meth:`labels`."""
+        has one, the union of the :meth:`instances` of instance classes, else those classes of
+        :meth:`labels`."""
         cls = self.garments(garments)
         own = getattr(self._segment, "garment_mask", None)
-        return self._cached("mask", (cls,), lambda: stages.frozen(
-            np.asarray(own(self.photo, cls), bool) if own else np.isin(self.labels(), cls)))
+
+        def compute() -> np.ndarray:
+            if own:
+                return np.asarray(own(self.photo, cls), bool)
+            if is_instance_choice(cls):
+                return stages.instance_mask(self.instances(), cls, self.content.shape[:2])
+            return np.isin(self.labels(), cls)
+
+        return self._cached("mask", (cls,), lambda: stages.frozen(compute()))
 
     def stylize(self, method: str = _style.DEFAULT_METHOD, style: Any = None,
                 params: Any = None, *, style_size: int | None = None, garments: Garments = None,

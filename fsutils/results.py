@@ -46,8 +46,9 @@ class Result:
     output: np.ndarray
     hard: np.ndarray
     mode: str
-    #: the chosen garments (the mask stage's key: label indices for a semantic segmenter)
-    garments: tuple[int, ...]
+    #: the chosen garments (the mask stage's key: label indices of semantic classes, or instance
+    #: class names such as ("outer", "shoe"))
+    garments: tuple[int, ...] | tuple[str, ...]
     method: str
     #: the blend's mode and parameters
     params: BlendParams = BlendParams()

@@ -11,8 +11,8 @@ from PIL import Image
 
 from fsutils import io as fio
 
-__all__ = ["shrink", "frozen", "default_segmenter", "default_saliency", "class_names", "segment",
-           "saliency", "styler", "stylize"]
+__all__ = ["shrink", "frozen", "default_segmenter", "default_saliency", "default_instances",
+           "class_names", "segment", "instances", "instance_mask", "saliency", "styler", "stylize"]
 
 
 def shrink(photo: Image.Image, size: int | None) -> Image.Image:
@@ -40,6 +40,33 @@ def default_saliency(weights: str = "u2netp", device: Any = None) -> Any:
     from fsutils.saliency import SaliencyModel
 
     return SaliencyModel(weights, device)
+
+
+def default_instances(weights: str | None = None, device: Any = None) -> Any:
+    """The kit's garment detector (``weights``: registry name or file; None: the shipped one) on
+    ``device`` (None: the best available)."""
+    from fsutils.instances import DEFAULT_INSTANCE_WEIGHTS, InstanceSegmenter
+
+    return InstanceSegmenter(weights or DEFAULT_INSTANCE_WEIGHTS, device)
+
+
+def instances(detector: Any, photo: Image.Image) -> Any:
+    """The garment instances a detector (``.predict(photo)`` or a function) finds in ``photo``;
+    each mask must have the photo's size."""
+    from fsutils.instances import Instances
+
+    found = Instances((detector.predict if hasattr(detector, "predict") else detector)(photo))
+    shape = (photo.height, photo.width)
+    bad = [i.mask.shape for i in found if i.mask.shape != shape]
+    if bad:
+        raise ValueError(f"the garment detector returned {bad[0]} masks for a {shape} photo; it "
+                         "must return masks at the photo's size")
+    return found
+
+
+def instance_mask(found: Any, classes: tuple[str, ...], shape: tuple[int, int]) -> np.ndarray:
+    """The union of the instances of ``classes`` (bool ``shape``; empty when none was found)."""
+    return found.union(classes) if found else np.zeros(shape, bool)
 
 
 def class_names(seg: Any) -> tuple[str, ...]:

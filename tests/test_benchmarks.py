@@ -18,7 +18,7 @@ BENCH = ROOT / "benchmarks"
 LAST_LINES = {
     "blend_benchmark.py": "compose poisson",
     "pipeline_benchmark.py": "slider latency",
-    "segment_benchmark.py": "ccp_u2netp",
+    "segment_benchmark.py": "ccp_maskrcnn",
     "style_benchmark.py": "AdaIN (random weights)",
     "magenta_benchmark.py": "transfer, 384 px photo",
 }

@@ -1,5 +1,5 @@
-"""Real browser: every course notebook's panel (01–05, and the pipeline panel's four tabs) in Voila,
-the blend panel in JupyterLab, driven with the mouse; and the blend panel's slider latency.
+"""Real browser: every course notebook's panel (01–05, the pipeline panel's four tabs, and 08's
+instance panel) in Voila, the blend panel in JupyterLab, driven with the mouse; and the blend panel's slider latency.
 
 Voila (JupyterLab for one smoke test) runs on 127.0.0.1 with a random port and token and
 throw-away Jupyter/IPython/matplotlib directories; headless Debian Chromium (/usr/bin/chromium,
@@ -204,6 +204,29 @@ def test_voila_blend_panel_reacts_to_mouse(browser, tmp_path, request):
         jb.wait_for_change(page, view, after_y, "unticking the lower-body garment")
         assert (jb.slider_value(page, "fsutils-box-x"), jb.slider_value(page, "fsutils-box-y")) \
             == (x, y), "ticking a garment moved the zoom box the user had placed"
+        jb.assert_no_tracebacks(page)
+
+
+@pytest.mark.timeout(900)
+def test_voila_instance_panel_ticks_restyle_the_items(browser, tmp_path, request):
+    view = "fsutils-instances-view"
+    with session(browser, "voila", tmp_path, request) as (server, page, errors):
+        start = open_notebook(server, page, "08_garment_instances.ipynb", view)
+        jb.assert_no_tracebacks(page)
+        items = page.locator(".fsutils-instance-items").first.inner_text()
+        labels = re.findall(r"(\w+) (?:\d\.\d\d|×\d+)", items)
+        assert "outer" in labels, f"the panel lists {items!r}: no coat"
+        boxes = page.locator(".fsutils-instance-outer input[type=checkbox]").first
+        ticked = boxes.is_checked()
+        tick(page, "fsutils-instance-outer")                 # the coat: restyled or not
+        after = jb.wait_for_change(page, view, start, "ticking the coat")
+        assert boxes.is_checked() != ticked
+        tick(page, "fsutils-instance-outer")                 # back: the first picture again
+        back = jb.wait_for_change(page, view, after, "unticking the coat")
+        assert not jb.changed(back, start), "ticking the coat twice did not give the first picture"
+        jb.assert_visible_sliders(page, "fsutils-opacity")
+        jb.drag(page, "fsutils-opacity", 0.0)                # the masks' tint goes
+        jb.wait_for_change(page, view, back, "dragging the mask opacity")
         jb.assert_no_tracebacks(page)
 
 

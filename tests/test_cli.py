@@ -202,8 +202,10 @@ def usage_error(capsys, args) -> str:
 
 @pytest.mark.parametrize("args, expected", [
     (["no_such_photo.jpg"], "neither a file"),
-    (["--garments", "hat"], "'hat' names no garment class; choose from upper (1), lower (2), "
-                            "full (3)"),
+    (["--garments", "hat"], "'hat' names no garment class; choose semantic classes upper, "
+                            "lower, full (or 1-3) or instance classes top, outer, dress"),
+    (["--garments", "outer,upper"], "mix two vocabularies (outer: instance classes, upper: not); "
+                                    "choose either semantic classes upper, lower, full"),
     (["--garments", "background"], "background"),
     (["--garments", "0"], "background"),
     (["--method", "fast", "--style", "starry_night_vangogh"], "not a fast-style model"),
@@ -260,7 +262,8 @@ def test_help_shows_only_real_defaults():
 
     text = " ".join(build_parser().format_help().split())   # without the line wrapping
     assert "(default: None)" not in text and "(default: False)" not in text
-    assert "indices 1-3" in text and "(default: upper,lower,full)" in text
+    assert "upper, lower, full (or 1-3) or instance classes top, outer" in text
+    assert "(default: upper,lower,full)" in text
     optimizer = next(a for a in build_parser()._actions if "--optimizer" in a.option_strings)
     assert optimizer.help
 
@@ -389,3 +392,45 @@ def test_device_option_reaches_every_model_without_touching_the_environment(tmp_
                  "--save", "stylized", "--quiet"]) == 0
     assert devices == {"ClothSegmenter": "cpu", "SaliencyModel": "cpu", "style": "cpu"}
     assert "FSUTILS_DEVICE" not in os.environ
+
+
+#: An annotated test photo of Clothing Co-Parsing with a coat over a dress.
+COAT_OVER_DRESS = "0875"
+
+
+def _ccp_masks(root: Path, image_id: str, size: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The annotated instances of one CCP photo as one mask per class, resized to ``size``."""
+    from fsutils import data
+
+    masks: dict[str, np.ndarray] = {}
+    for t in data.load_instances(root, image_id):
+        masks[t.cls] = masks.get(t.cls, np.zeros(t.mask.shape, bool)) | t.mask
+    return {c: np.asarray(Image.fromarray(m).resize(size, Image.Resampling.NEAREST))
+            for c, m in masks.items()}
+
+
+@pytest.mark.slow
+def test_garments_outer_restyles_the_coat_and_leaves_the_dress(tmp_path, capsys):
+    """``--garments outer`` on a coat worn over a dress: the style share of each pixel (as
+    fsutils.placement measures it, from the photo, the whole stylised photo and the result) is
+    high inside the annotated coat and about zero inside the annotated dress."""
+    from fsutils import stages
+    from fsutils.evaluation.placement import style_share
+
+    root = Path(os.environ.get("FSUTILS_CCP_ROOT", "../shared/data/ccp"))
+    photo = root / "photos" / f"{COAT_OVER_DRESS}.jpg"
+    if not photo.is_file():
+        pytest.skip(f"needs the Clothing Co-Parsing photos ({photo}; set FSUTILS_CCP_ROOT)")
+    rc = main([str(photo), "--garments", "outer", "--photo-size", "320", "--save",
+               "stylized,style_full", "--out", str(tmp_path), "-q"])
+    assert rc == 0
+    assert "garments outer" in capsys.readouterr().err
+    result, full = (fio.to_float(Image.open(tmp_path / f"{COAT_OVER_DRESS}_{k}.png"))
+                    for k in ("stylized", "style_full"))
+    content = fio.to_float(stages.shrink(fio.load_image(photo), 320))   # the pipeline's own shrink
+    share, valid = style_share(content, full, result)
+    truth = _ccp_masks(root, COAT_OVER_DRESS, (content.shape[1], content.shape[0]))
+    coat, dress = truth["outer"] & valid, truth["dress"] & valid
+    assert coat.sum() > 1000 and dress.sum() > 1000
+    assert share[coat].mean() > 0.8, "the coat was not restyled"
+    assert share[dress].mean() < 0.05, "the dress under the coat was restyled too"

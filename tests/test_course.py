@@ -45,7 +45,7 @@ def flat(s: str) -> str:
 
 
 def test_the_course_is_there():
-    assert len(SOURCES) == len(NOTEBOOKS) == 8
+    assert len(SOURCES) == len(NOTEBOOKS) == 9
 
 
 @pytest.mark.parametrize("path", SOURCES + [README, RESULTS],

@@ -108,8 +108,11 @@ def earlier_result(out: Path, stem: str) -> bytes:
 
 def start_child(args: list[str], pause_in: str, marker: Path) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(ROOT), FAULTS_PAUSE_IN=pause_in, FAULTS_MARKER=str(marker))
+    # Ctrl-C as in a terminal, even when the suite itself runs in the background (a shell starts
+    # background jobs with SIGINT ignored, and Python then never turns it into KeyboardInterrupt)
     return subprocess.Popen([sys.executable, "-c", CHILD, *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wait_for(marker: Path, proc: subprocess.Popen, timeout: float = 120) -> None:

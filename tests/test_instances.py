@@ -97,6 +97,25 @@ def test_ap50_matches_a_case_worked_by_hand():
         pytest.approx((51 + 50 * 0) / 101, abs=1e-9)
 
 
+def test_precision_recall_curve_of_the_case_worked_by_hand():
+    from fsutils.instances.ap import precision_recall
+
+    a, b, b_shifted, miss = _square(0, 0), _square(20, 20), _square(23, 20), _square(0, 25)
+    truth = [[data.GarmentInstance("top", "top", a, _box(a)), data.GarmentInstance("top", "top", b, _box(b))]]
+    dets = [[Instance("top", 0.7, _box(b_shifted), b_shifted), Instance("top", 0.9, _box(a), a),
+             Instance("top", 0.8, _box(miss), miss)]]
+    pr = precision_recall(truth, dets, "top")
+    # after each detection, best score first: (recall, precision) = (0.5, 1), (0.5, 0.5), (1, 2/3)
+    assert pr.recall == pytest.approx([0.5, 0.5, 1.0]) and pr.precision == pytest.approx([1, 0.5, 2 / 3])
+    assert pr.truths == 2 and len(pr.points) == len(pr.interpolated) == 101
+    assert pr.interpolated[:51] == pytest.approx(1.0) and pr.interpolated[51:] == pytest.approx(2 / 3)
+    assert pr.ap == pytest.approx(ap50(truth, dets, ("top",))["top"], abs=1e-12)
+    # no detection at all: precision 0 everywhere; no true instance: refused
+    assert precision_recall(truth, [[]], "top").ap == 0.0
+    with pytest.raises(ValueError, match="no ground-truth instance of 'dress'"):
+        precision_recall(truth, dets, "dress")
+
+
 def test_instances_select_masks_and_union():
     a, b = _square(0, 0), _square(20, 20)
     found = Instances([Instance("outer", 0.9, _box(a), a), Instance("shoe", 0.8, _box(b), b)])
@@ -155,6 +174,23 @@ def test_one_training_step_lowers_the_detector_loss(tiny_run):
 def _iou(a, b):
     return (a & b).sum() / max(1, (a | b).sum())
 
+
+
+@pytest.mark.slow
+def test_stages_show_the_pyramid_and_the_proposals_in_photo_pixels(tiny_run):
+    from fsutils.instances import InstanceSegmenter
+    from fsutils.models.maskrcnn import INPUT_SIZE
+
+    run, _, _ = tiny_run
+    photo = run.val_set.photo(0)                       # 96 × 64, read at a short side of 352
+    st = InstanceSegmenter(run.out / "last.pt", "cpu").stages(photo, proposals=5)
+    assert st.input_size == (INPUT_SIZE * 3 // 2, INPUT_SIZE) and st.strides == {"0": 8.0, "1": 16.0, "pool": 32.0}
+    assert all(c == 128 for c, _, _ in st.features.values())
+    assert st.proposals.shape == (5, 4) and st.n_proposals >= 5
+    h, w = photo.shape[:2]
+    assert (st.proposals >= -1).all() and (st.proposals[:, [0, 2]] <= w + 1).all() \
+        and (st.proposals[:, [1, 3]] <= h + 1).all()
+    assert st.box_roi == (7, 7) and st.mask_roi == (14, 14) and st.mask_size == 28
 
 
 @pytest.mark.slow
@@ -252,3 +288,18 @@ def test_shipped_detector_loads_offline_and_finds_the_garments_of_a_sample(tmp_p
     (pants,) = found.select("pants")
     assert pants.mask.shape == lower.shape and _iou(pants.mask, lower) > 0.75
     assert found.union(["top", "pants"]).sum() > pants.mask.sum()
+
+
+def test_semantic_split_of_a_coat_over_a_dress():
+    coat, dress = np.zeros((10, 10), bool), np.zeros((10, 10), bool)
+    coat[:, :5], dress[:, 5:] = True, True
+    labels = np.zeros((10, 10), np.uint8)
+    labels[:3, :5], labels[3:, :5], labels[:, 5:] = 1, 3, 3     # the coat: 30 % upper, 70 % full
+    truths = [data.GarmentInstance("outer", "coat", coat, _box(coat)),
+              data.GarmentInstance("dress", "dress", dress, _box(dress))]
+    from fsutils.evaluation.instances import semantic_split
+
+    split = semantic_split(labels, truths)
+    assert split["coat"] == pytest.approx({"background": 0, "upper body": 0.3, "lower body": 0,
+                                           "full body": 0.7})
+    assert split["dress"]["full body"] == 1.0

@@ -249,6 +249,66 @@ def test_resolve_garments():
     assert resolve_garments(["Shoes"], ("background", "shoes", "hat")) == (1,)   # a model's own names
 
 
+def test_resolve_garments_knows_the_instance_classes_and_refuses_a_mix():
+    from fsutils.garments import is_instance_choice
+
+    assert resolve_garments(["shoe", "Outer"]) == ("outer", "shoe")    # the classes' own order
+    assert resolve_garments("bag") == ("bag",)
+    assert is_instance_choice(("outer",)) and not is_instance_choice((1, 3))
+    both = r"semantic classes upper, lower, full \(or 1-3\) or instance classes top, outer, dress"
+    with pytest.raises(ValueError, match="mix two vocabularies.*" + both):
+        resolve_garments(["outer", "upper"])
+    with pytest.raises(ValueError, match="mix two vocabularies"):
+        resolve_garments(["shoe", 2])
+    with pytest.raises(ValueError, match="unknown garment class 'coat'.*instance classes top, outer"):
+        resolve_garments(["coat"])
+
+
+def fake_instances(photo):
+    """A coat over the top-left block, one shoe in the bottom-right corner, at the photo's size."""
+    from fsutils.instances import Instance, Instances
+
+    w, h = photo.size
+    coat, shoe = np.zeros((h, w), bool), np.zeros((h, w), bool)
+    coat[: h // 2, : w // 2] = True
+    shoe[h - 6:, w - 10:] = True
+    return Instances([Instance("outer", 0.9, (0, 0, w // 2, h // 2), coat),
+                      Instance("shoe", 0.8, (w - 10, h - 6, w, h), shoe)])
+
+
+def test_instance_garments_blend_into_the_union_of_their_instances():
+    p = Pipeline(fake_segment, fake_saliency, stylers={"fake": Recorder()}, style_size=W,
+                 instances=fake_instances)
+    p.set_image(make_photo())
+    res = run(p, mode="hard", garments=["shoe", "outer"])
+    union = p.instances().union(["outer", "shoe"])
+    assert res.garments == ("outer", "shoe") and (res.mask == union).all()
+    assert np.allclose(res.output[union], res.stylized[union])
+    assert np.allclose(res.output[~union], res.content[~union])
+    before = dict(p.computed)
+    coat = run(p, mode="hard", garments="outer")                # other items: mask and blend only
+    assert (coat.mask == p.instances().union("outer")).all() and not coat.mask[-1, -1]
+    assert p.computed["instances"] == before["instances"] == 1
+    assert p.computed["style"] == before["style"] and p.computed["mask"] > before["mask"]
+    assert (p.probability("outer") == coat.mask).all()          # instances: a 0/1 probability
+    soft = run(p, mode="guided_saliency", garments="outer")     # the soft modes work on them too
+    w = p.weight("guided_saliency", garments="outer")[..., None]
+    assert w.max() > 0.4 and np.allclose(soft.output, w * soft.stylized + (1 - w) * soft.content,
+                                         atol=1e-5)
+    semantic = run(p, mode="hard", garments="upper")            # the other vocabulary still works
+    assert (semantic.mask == (p.labels() == 1)).all()
+
+
+def test_a_detector_must_return_masks_at_the_photos_size():
+    def wrong(photo):
+        return fake_instances(photo.resize((8, 8)))
+
+    p = Pipeline(fake_segment, fake_saliency, stylers={"fake": Recorder()}, instances=wrong)
+    p.set_image(make_photo())
+    with pytest.raises(ValueError, match="masks at the photo's size"):
+        p.mask("outer")
+
+
 def test_to_uint8_rounds_and_clips():
     a = np.array([[[-0.1, 0.0, 0.5], [1.0, 1.2, 0.999]]], np.float32)
     assert to_uint8(a).tolist() == [[[0, 0, 128], [255, 255, 255]]]

@@ -48,12 +48,36 @@ class Styler:
         return Image.fromarray(out.astype(np.uint8))
 
 
+class FakeInstances:
+    """A garment detector of fixed items at the photo's size: an outer, a dress under it, two
+    shoes (one item "shoe ×2"); counts its calls."""
+
+    def __init__(self):
+        self.calls = 0
+
+    def __call__(self, photo):
+        from fsutils.instances import Instance, Instances
+
+        self.calls += 1
+        w, h = photo.size
+
+        def inst(cls, score, x0, y0, x1, y1):
+            m = np.zeros((h, w), bool)
+            m[y0:y1, x0:x1] = True
+            return Instance(cls, score, (x0, y0, x1, y1), m)
+
+        return Instances([inst("outer", 0.97, w // 4, h // 8, 3 * w // 4, h // 2),
+                          inst("dress", 0.9, w // 3, h // 2, 2 * w // 3, 3 * h // 4),
+                          inst("shoe", 0.8, w // 3, 7 * h // 8, w // 2 - 2, h - 2),
+                          inst("shoe", 0.7, w // 2 + 2, 7 * h // 8, 2 * w // 3, h - 2)])
+
+
 @pytest.fixture
 def pipe():
     styler = Styler()
     p = Pipeline(fake_segment, fake_saliency, stylers={"fast": styler, "gatys": styler,
                                                        "adain": styler, "magenta": styler},
-                 class_names=NAMES, photo_size=160, style_size=160)
+                 class_names=NAMES, photo_size=160, style_size=160, instances=FakeInstances())
     p.styler = styler
     rng = np.random.default_rng(0)
     p.set_image(Image.fromarray(rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)))
@@ -581,6 +605,47 @@ def test_the_pickers_change_their_pictures(pipe):
     assert style.buttons[name].button_style == "info" and name in style.label.value
 
 
+# ------------------------------------------------------------------------- garment instances
+
+
+def test_instance_panel_lists_the_items_and_restyles_only_the_ticked_ones(pipe):
+    seg = pipe.instance_segmenter
+    panel = widgets.InstancePanel(pipe, garments=["outer"], mode="hard")
+    labels = {c: b.description for c, b in panel.boxes.items()}
+    assert labels == {"outer": "outer 0.97", "dress": "dress 0.90", "shoe": "shoe ×2"}
+    assert panel.garments == ("outer",)
+    found = pipe.instances()
+    coat, dress = found.union("outer"), found.union("dress")
+    content, stylized = pipe.content, pipe.stylized
+    out = panel.blended()
+    assert np.allclose(out[coat], stylized[coat]) and np.allclose(out[~coat], content[~coat])
+    first = pixels(panel)
+    calls, styled = seg.calls, pipe.computed["style"]
+
+    panel.boxes["shoe"].value = True                 # a tick: only the blend is made again
+    both = found.union(["outer", "shoe"])
+    out = panel.blended()
+    assert np.allclose(out[both], stylized[both]) and np.allclose(out[dress], content[dress])
+    assert (pixels(panel) != first).any()
+    assert seg.calls == calls == 1 and pipe.computed["style"] == styled
+    assert pipe.computed["instances"] == 1 and pipe.computed["segment"] == 0
+
+    panel.garments = []                              # nothing ticked: the items only
+    assert "Tick at least one item" in str(panel.out.outputs)
+
+
+def test_instance_panel_follows_a_new_photo_and_refuses_unknown_classes(pipe):
+    seg = pipe.instance_segmenter
+    panel = widgets.InstancePanel(pipe)
+    assert panel.garments == ("outer", "dress")       # the garments found; shoes and bags not
+    rng = np.random.default_rng(1)
+    pipe.set_image(Image.fromarray(rng.integers(0, 256, (100, 140, 3), dtype=np.uint8)))
+    assert seg.calls == 2 and panel.last_image is not None
+    assert pipe.instances()[0].mask.shape == pipe.content.shape[:2]
+    with pytest.raises(ValueError, match="coat"):
+        widgets.InstancePanel(pipe, garments=["coat"])
+
+
 # ------------------------------------------------------------- a new blend mode: one record
 
 
@@ -667,3 +732,17 @@ def test_a_new_style_method_is_one_record_and_its_function(pipe, mirror_method):
     panel.run()
     np.testing.assert_allclose(pipe.stylized * 255, (np.asarray(pipe.photo)[:, ::-1] * 0.25)
                                .astype(np.uint8), atol=0.51)
+
+
+def test_pipeline_panel_offers_the_garment_items_as_a_fifth_tab(pipe):
+    plain = widgets.PipelinePanel(pipe)
+    assert len(plain.tabs.children) == 4 and plain.items is None
+    assert pipe.computed["instances"] == 0                    # no detector run unless asked
+    panel = widgets.PipelinePanel(pipe, instances=True)
+    assert len(panel.tabs.children) == 5 and panel.tabs.children[4] is panel.items
+    assert set(panel.items.boxes) == {"outer", "dress", "shoe"}
+    panel.items.garments = ["dress"]
+    dress = pipe.instances().union("dress")
+    out = panel.items.blended()
+    assert not np.allclose(out[dress], pipe.content[dress])
+    assert np.allclose(out[:10, :10], pipe.content[:10, :10])   # far from the dress: the photo

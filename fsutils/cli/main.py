@@ -184,18 +184,28 @@ def _files(n: int) -> str:
     return f"{n} file" if n == 1 else f"{n} files"
 
 
-def _coverage_warning(path: Path, res, names: tuple[str, ...]) -> str | None:
-    """A warning when the chosen garments cover nothing, naming what the photo holds instead."""
+def _coverage_warning(path: Path, res, names: tuple[str, ...], pipe) -> str | None:
+    """A warning when the chosen garments cover nothing, naming what the photo holds instead
+    (the semantic classes' shares, or the items the garment detector found)."""
     if res.mask.any():
         return None
     import numpy as np
 
-    found = [(names[i], float(np.mean(res.labels == i))) for i in range(1, len(names))]
-    found = [(n, share) for n, share in found if share > 0]
-    chosen = ", ".join(names[c] for c in res.garments)
-    instead = (", ".join(f"{n} {100 * share:.1f}%" for n, share in found) if found
-               else "no garment at all")
-    hint = (f"; try --garments {','.join(n.split()[0] for n, _ in found)}" if found else "")
+    from fsutils.garments import garment_names, is_instance_choice
+
+    chosen = ", ".join(garment_names(res.garments, names))
+    if is_instance_choice(res.garments):
+        from fsutils.instances.viz import item_label, items
+
+        groups = items(pipe.instances())
+        instead = ", ".join(item_label(c, g) for c, g in groups.items()) or "no garment at all"
+        hint = f"; try --garments {','.join(groups)}" if groups else ""
+    else:
+        found = [(names[i], float(np.mean(res.labels == i))) for i in range(1, len(names))]
+        found = [(n, share) for n, share in found if share > 0]
+        instead = (", ".join(f"{n} {100 * share:.1f}%" for n, share in found) if found
+                   else "no garment at all")
+        hint = (f"; try --garments {','.join(n.split()[0] for n, _ in found)}" if found else "")
     return (f"warning: {path.name}: the chosen garments ({chosen}) cover 0% of the photo, so its "
             f"result is the unchanged photo; found {instead}{hint}")
 
@@ -237,9 +247,11 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: the cloth-segmentation model could not be obtained:\n{e}\n\n"
                          "What to do: leave out --segment-weights to use the bundled ccp_deeplab "
                          "model, or follow the instructions above.") from None
+    from fsutils.garments import garment_names
+
     print(f"fsutils: {len(photos)} photo(s) → {args.out}/ | method {style['method']} "
           f"({style['style'] if isinstance(style['style'], str) else 'painting'}), garments "
-          f"{', '.join(names[c] for c in args.garments)}, "
+          f"{', '.join(garment_names(args.garments, names))}, "
           f"blend {args.blend.title}, device {dev}, photo size {photo_size}px, style size {size}px",
           file=sys.stderr)
     t0 = time.perf_counter()
@@ -338,7 +350,7 @@ def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
                 done += 1
                 continue
             done += 1
-            warning = _coverage_warning(path, res, names)
+            warning = _coverage_warning(path, res, names, pipe)
             if warning:
                 tqdm.write(warning, file=sys.stderr)
             tqdm.write(f"{path.name}: garments cover {100 * res.mask.mean():.1f}% of the photo; "

@@ -39,21 +39,21 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 _SIDE = _number(int, low=MIN_SIDE, high=MAX_SIDE)
 
 
-def _garments(text: str) -> tuple[int, ...]:
-    """An argparse type: comma-separated garment classes (names or 1-3) as label indices."""
-    from fsutils.garments import resolve_garments
-    from fsutils.segment import CLASS_NAMES
+def _garments(text: str) -> tuple[int, ...] | tuple[str, ...]:
+    """An argparse type: comma-separated garment classes of one vocabulary — semantic classes
+    (names or 1-3) as label indices, or instance classes (outer, shoe …) as their names."""
+    from fsutils.garments import resolve_garments, vocabularies
 
-    garments = ", ".join(f"{n.split()[0]} ({i})" for i, n in enumerate(CLASS_NAMES) if i)
     parts = [c.strip() for c in text.split(",") if c.strip()]
     try:
         classes = resolve_garments(parts or None)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} names no garment class; choose from "
-                                         f"{garments}") from None
+    except ValueError as e:
+        mixed = "mix two vocabularies" in str(e)
+        raise argparse.ArgumentTypeError(str(e) if mixed else f"{text!r} names no garment class; "
+                                         f"choose {vocabularies()}") from None
     if 0 in classes:
-        raise argparse.ArgumentTypeError(f"the background (0) is not a garment; choose from "
-                                         f"{garments}")
+        raise argparse.ArgumentTypeError(f"the background (0) is not a garment; choose "
+                                         f"{vocabularies()}")
     return classes
 
 
@@ -92,6 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     method and blend mode records and the parameter objects."""
     from fsutils.blend import BLEND_MODES, DEFAULT_MODE, BlendParams
     from fsutils.blend.modes import BLEND_LIMITS as LIM
+    from fsutils.garments import vocabularies
     from fsutils.saliency import SALIENCY_WEIGHTS
     from fsutils.style import DEFAULT_METHOD, METHODS
     from fsutils.style.params import MAX_LOSS_WEIGHT, MAX_STEPS, OPTIMIZERS, GatysParams
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Style the clothes in photos: cloth segmentation → saliency → style transfer "
                     "→ saliency-guided blend. Writes the result, the masks, the saliency map and "
                     "a comparison figure per photo.",
-        epilog="Garment classes: upper (body), lower (body), full (body). "
+        epilog=f"Garments: {vocabularies()}. "
                + "".join(f"{n.capitalize()} models: {', '.join(m.styles)}. "
                          for n, m in models.items())
                + f"Bundled paintings: see --list-samples; {_or(paintings)} also take any image "
@@ -119,8 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-m", "--method", choices=tuple(METHODS), default=DEFAULT_METHOD,
                    help="; ".join(f"{n} = {m.help or m.label}" for n, m in METHODS.items()))
     p.add_argument("-g", "--garments", type=_garments, default="upper,lower,full",
-                   help="comma-separated garment classes to restyle: upper, lower, full (or their "
-                        "indices 1-3)")
+                   help=f"comma-separated garments to restyle, from one vocabulary: "
+                        f"{vocabularies()} (the garment detector's items: e.g. outer,shoe "
+                        "restyles only the coat and the shoes)")
     d = BlendParams()
     b = p.add_argument_group("blending")
     b.add_argument("--mode", "--blend", dest="mode", choices=tuple(BLEND_MODES),

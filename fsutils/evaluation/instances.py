@@ -15,7 +15,7 @@ from ..instances.ap import AGNOSTIC, agnostic, ap50, suppress_duplicates
 from ..instances.dataset import InstanceDataset
 from ..instances.segmenter import Instance, Instances, to_instances
 
-__all__ = ["detect_all", "InstanceScores", "score", "semantic_components", "summary_line",
+__all__ = ["semantic_split", "detect_all", "InstanceScores", "score", "semantic_components", "summary_line",
            "evaluate_instances", "table_lines", "add_parser", "main"]
 
 
@@ -104,6 +104,24 @@ def semantic_components(labels: np.ndarray, probability: np.ndarray | None = Non
             s = float(probability[mask].mean()) if probability is not None else float(mask.mean())
             out.append(Instance(AGNOSTIC, s, (x, y, x + w, y + h), mask))
     return Instances(sorted(out, key=lambda i: -i.score))
+
+
+def semantic_split(labels: np.ndarray, truths: list, names: tuple[str, ...] | None = None
+                   ) -> dict[str, dict[str, float]]:
+    """How a semantic label map (``labels``, indices of ``names``, default the cloth models'
+    classes) splits each ground-truth instance: ``{"coat": {"upper body": 0.3, "full body":
+    0.6, …}, …}``, the share of the instance's pixels given each class (keyed by its CCP label)."""
+    from ..segment import CLASS_NAMES
+
+    names = CLASS_NAMES if names is None else names
+    if truths and labels.shape != truths[0].mask.shape:
+        raise ValueError(f"labels {labels.shape} and the instances {truths[0].mask.shape} must "
+                         "have the same size")
+    out = {}
+    for t in truths:
+        counts = np.bincount(labels[t.mask].ravel(), minlength=len(names))[:len(names)]
+        out[t.ccp_label] = {n: float(c / max(1, t.mask.sum())) for n, c in zip(names, counts)}
+    return out
 
 
 def summary_line(s: InstanceScores) -> str:

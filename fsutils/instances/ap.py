@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import io
+from dataclasses import dataclass
 from typing import Protocol, Sequence
 
 import numpy as np
 
-__all__ = ["Truth", "Detection", "ap50", "agnostic", "suppress_duplicates", "mask_iou", "AGNOSTIC"]
+__all__ = ["Truth", "Detection", "ap50", "agnostic", "suppress_duplicates", "mask_iou", "AGNOSTIC",
+           "PrecisionRecall", "precision_recall",
+           "precision_recall_curves"]
 
 #: The class name used for class-agnostic scoring.
 AGNOSTIC = "object"
@@ -93,12 +96,10 @@ def _mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     return (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1) if len(xs) else (0, 0, 0, 0)
 
 
-def ap50(truths: Sequence[Sequence[Truth]], detections: Sequence[Sequence[Detection]], classes: tuple[str, ...],
-         iou_type: str = "segm") -> dict[str, float]:
-    """AP50 of each class in ``classes`` over photos (``truths[i]`` and ``detections[i]`` belong
-    to photo ``i``); ``iou_type`` ``"segm"`` (mask IoU) or ``"bbox"`` (box IoU). Instances of other
-    classes are ignored. For class-agnostic AP, rename every instance with :func:`agnostic` and
-    pass ``classes=(AGNOSTIC,)``."""
+def _evaluate(truths: Sequence[Sequence[Truth]], detections: Sequence[Sequence[Detection]],
+              classes: tuple[str, ...], iou_type: str):
+    """pycocotools' ``COCOeval`` of the photos at IoU 0.5, evaluated and accumulated (``None``
+    when there is no detection at all), and the number of ground-truth instances per class."""
     _pycocotools()
     from pycocotools.coco import COCO
     from pycocotools.cocoeval import COCOeval
@@ -122,21 +123,84 @@ def ap50(truths: Sequence[Sequence[Truth]], detections: Sequence[Sequence[Detect
                 res = {"image_id": i + 1, "category_id": cat[d.cls], "score": float(d.score)}
                 res.update({"segmentation": _rle(d.mask)} if iou_type == "segm" else {"bbox": _xywh(d.box)})
                 results.append(res)
+    counts = {c: sum(a["category_id"] == k for a in anns) for c, k in cat.items()}
     gt = COCO()
     gt.dataset = {"images": images, "annotations": anns,
                   "categories": [{"id": k, "name": c} for c, k in cat.items()]}
     with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints its progress
         gt.createIndex()
         if not results:
-            return {c: (0.0 if any(a["category_id"] == cat[c] for a in anns) else float("nan"))
-                    for c in classes}
+            return None, counts
         ev = COCOeval(gt, gt.loadRes(results), iou_type)
         ev.params.iouThrs = np.array([0.5])
         ev.evaluate()
         ev.accumulate()
+    return ev, counts
+
+
+def ap50(truths: Sequence[Sequence[Truth]], detections: Sequence[Sequence[Detection]], classes: tuple[str, ...],
+         iou_type: str = "segm") -> dict[str, float]:
+    """AP50 of each class in ``classes`` over photos (``truths[i]`` and ``detections[i]`` belong
+    to photo ``i``); ``iou_type`` ``"segm"`` (mask IoU) or ``"bbox"`` (box IoU). Instances of other
+    classes are ignored. For class-agnostic AP, rename every instance with :func:`agnostic` and
+    pass ``classes=(AGNOSTIC,)``."""
+    ev, counts = _evaluate(truths, detections, classes, iou_type)
+    if ev is None:
+        return {c: (0.0 if counts[c] else float("nan")) for c in classes}
     precision = ev.eval["precision"][0, :, :, 0, -1]  # recall × class, all areas, 100 detections
     out = {}
     for k, c in enumerate(classes):
         p = precision[:, k]
         out[c] = float(p[p > -1].mean()) if (p > -1).any() else float("nan")
     return out
+
+
+@dataclass(frozen=True)
+class PrecisionRecall:
+    """One class's precision–recall curve at IoU 0.5. ``recall``, ``precision``: after each
+    detection, best score first (the raw curve); ``points``, ``interpolated``: the 101 recall
+    points 0, 0.01, …, 1 and COCO's interpolated precision there (the best precision at that
+    recall or more; 0 past the last recall reached), whose mean is :attr:`ap`. ``truths``: the
+    number of ground-truth instances."""
+
+    recall: np.ndarray
+    precision: np.ndarray
+    points: np.ndarray
+    interpolated: np.ndarray
+    truths: int
+
+    @property
+    def ap(self) -> float:
+        return float(self.interpolated.mean())
+
+
+def precision_recall(truths: Sequence[Sequence[Truth]], detections: Sequence[Sequence[Detection]],
+                     cls: str, iou_type: str = "segm") -> PrecisionRecall:
+    """The precision–recall curve of class ``cls`` over photos, as :func:`ap50` scores it: the
+    same matching (pycocotools), so ``precision_recall(...).ap == ap50(...)[cls]``."""
+    ev, counts = _evaluate(truths, detections, (cls,), iou_type)
+    if not counts[cls]:
+        raise ValueError(f"no ground-truth instance of {cls!r} in these photos: it has no "
+                         "precision–recall curve; choose photos that show one")
+    points = np.linspace(0.0, 1.0, 101)
+    if ev is None:
+        return PrecisionRecall(np.zeros(0), np.zeros(0), points, np.zeros(101), counts[cls])
+    # the detections of every photo (all object sizes), as COCOeval.accumulate gathers them
+    per_image = [e for e in ev.evalImgs if e is not None and e["aRng"] == ev.params.areaRng[0]]
+    scores = np.concatenate([e["dtScores"][:ev.params.maxDets[-1]] for e in per_image])
+    matched = np.concatenate([e["dtMatches"][0, :ev.params.maxDets[-1]] for e in per_image]) > 0
+    order = np.argsort(-scores, kind="mergesort")
+    tp = np.cumsum(matched[order])
+    recall = tp / counts[cls]
+    precision = tp / np.arange(1, len(tp) + 1)
+    interpolated = np.maximum(ev.eval["precision"][0, :, 0, 0, -1], 0.0)
+    return PrecisionRecall(recall, precision, points, interpolated, counts[cls])
+
+
+def precision_recall_curves(truths: Sequence[Sequence[Truth]],
+                            detections: Sequence[Sequence[Detection]], classes: Sequence[str],
+                            iou_type: str = "segm") -> dict[str, PrecisionRecall]:
+    """:func:`precision_recall` of each of ``classes`` that has a ground-truth instance in these
+    photos (the others have no curve)."""
+    present = {t.cls for gts in truths for t in gts if t.mask.any()}
+    return {c: precision_recall(truths, detections, c, iou_type) for c in classes if c in present}

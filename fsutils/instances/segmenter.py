@@ -14,7 +14,7 @@ from .. import weights as W
 from ..data import INSTANCE_CLASSES
 
 __all__ = ["Instance", "Instances", "InstanceSegmenter", "DEFAULT_INSTANCE_WEIGHTS",
-           "to_instances", "MASK_THRESHOLD"]
+           "to_instances", "MASK_THRESHOLD", "Stages"]
 
 #: The registry entry of the shipped garment detector.
 DEFAULT_INSTANCE_WEIGHTS = "ccp_maskrcnn"
@@ -59,6 +59,27 @@ class Instances(list):
     def union(self, classes: Iterable[str] | str | None = None) -> np.ndarray:
         """One boolean H×W mask: the pixels of any instance of ``classes``."""
         return self.masks(classes).any(0) if self else np.zeros((0, 0), dtype=bool)
+
+
+@dataclass(frozen=True)
+class Stages:
+    """What the detector's stages make of one photo (:meth:`InstanceSegmenter.stages`).
+
+    ``input_size``: (height, width) the network sees; ``features``: channels × height × width of
+    each pyramid level and ``strides`` its input pixels per feature cell; ``proposals``: the region
+    proposal network's best boxes (x0, y0, x1, y1) in photo pixels, best first, of
+    ``n_proposals`` kept after its non-maximum suppression; ``box_roi``, ``mask_roi``: the
+    RoIAlign grids the box and mask heads read for each proposal; ``mask_size``: the side of the
+    mask a proposal gets (pasted into its box at the photo's size)."""
+
+    input_size: tuple[int, int]
+    features: dict[str, tuple[int, int, int]]
+    strides: dict[str, float]
+    proposals: np.ndarray
+    n_proposals: int
+    box_roi: tuple[int, int]
+    mask_roi: tuple[int, int]
+    mask_size: int
 
 
 def to_instances(output: dict[str, torch.Tensor], score_threshold: float = 0.0,
@@ -111,9 +132,32 @@ class InstanceSegmenter:
     def predict(self, photo: Any) -> Instances:
         """The instances in ``photo`` (anything :func:`fsutils.io.to_rgb` reads), best first,
         masks and boxes at the photo's size."""
+        output = self.model([self._input(photo)])[0]
+        return to_instances(output, self.score_threshold, self.mask_threshold)
+
+    def _input(self, photo: Any) -> torch.Tensor:
         from ..io import to_rgb
 
         arr = np.asarray(to_rgb(photo))
-        x = torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0).to(self.device)
-        output = self.model([x])[0]
-        return to_instances(output, self.score_threshold, self.mask_threshold)
+        return torch.from_numpy(arr.copy()).permute(2, 0, 1).float().div_(255.0).to(self.device)
+
+    @torch.no_grad()
+    def stages(self, photo: Any, proposals: int = 20) -> Stages:
+        """Look inside: the input size, the feature pyramid, the ``proposals`` best region
+        proposals (in photo pixels) and the RoIAlign grids of the heads, for ``photo``."""
+        m = self.model
+        x = self._input(photo)
+        images, _ = m.transform([x])
+        features = m.backbone(images.tensors)
+        boxes = m.rpn(images, features)[0][0]
+        (ih, iw), (h, w) = images.image_sizes[0], x.shape[1:]
+        scale = torch.tensor([w / iw, h / ih, w / iw, h / ih], device=boxes.device)
+        size = lambda pool: tuple(int(v) for v in pool.output_size)
+        mask_roi = size(m.roi_heads.mask_roi_pool)
+        return Stages(
+            (int(ih), int(iw)),
+            {k: tuple(int(d) for d in f.shape[1:]) for k, f in features.items()},
+            {k: images.tensors.shape[-2] / f.shape[-2] for k, f in features.items()},
+            (boxes[:proposals] * scale).cpu().numpy(), len(boxes),
+            size(m.roi_heads.box_roi_pool), mask_roi,
+            2 * mask_roi[0])  # the mask head's transposed convolution doubles its grid

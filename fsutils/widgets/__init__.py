@@ -16,6 +16,9 @@
   sliders, showing the same crop of the hard paste, the saliency blend and the chosen mode with a
   seam score for each, and the chosen mode's weight.
 - :class:`PipelinePanel` — all of the above on one photo, plus saving the results.
+- :class:`InstancePanel` — the garment instances found (``InstanceSegmenter``) as checkboxes
+  ("outer 0.97", "shoe ×2"), their masks and boxes, and the photo with only the ticked items
+  restyled.
 - :class:`SwapPanel` — garment swap: a person and an article (:class:`ArticlePicker`: bundled or
   uploaded), the swap generator's α, x̃ and the swap.
 
@@ -48,11 +51,13 @@ from .base import Panel
 from .blend_panel import BlendPanel
 from .drawing import DISPLAY_HEIGHT, compose, show
 from .explorers import SaliencyExplorer, SegmentationExplorer
+from .instance_panel import InstancePanel
 from .pickers import GarmentPicker, ImagePicker, PhotoPicker, StylePicker, colab_upload
 from .pipeline_panel import PipelinePanel
 from .style_panel import StylePanel
 from .swap_panel import ArticlePicker, SwapPanel
 
 __all__ = ["PhotoPicker", "StylePicker", "GarmentPicker", "SegmentationExplorer",
-           "SaliencyExplorer", "StylePanel", "BlendPanel", "PipelinePanel", "colab_upload",
-           "compose", "show", "DISPLAY_HEIGHT", "ImagePicker", "Panel", "SwapPanel", "ArticlePicker"]
+           "SaliencyExplorer", "StylePanel", "BlendPanel", "PipelinePanel", "InstancePanel",
+           "colab_upload", "compose", "show", "DISPLAY_HEIGHT", "ImagePicker", "Panel", "SwapPanel",
+           "ArticlePicker"]

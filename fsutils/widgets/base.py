@@ -174,5 +174,25 @@ class Panel(W.VBox):
         """Add HTML to what this redraw shows."""
         self._pending.append(html_output(html))
 
+    def ensure_style(self, style: Any) -> bool:
+        """Make sure the pipeline has a stylised image of its photo: the current one, else one
+        made from ``style`` (a :class:`~fsutils.widgets.StylePanel`'s spec, or a dict of
+        :meth:`Pipeline.stylize <fsutils.pipeline.Pipeline.stylize>` arguments). A slow method
+        (an optimisation such as Gatys) is not started from here: the panel says to press Run and
+        returns False."""
+        try:
+            self.pipe.stylized
+            return True
+        except RuntimeError:
+            pass
+        from fsutils.style import get_method
+
+        spec = style.spec() if hasattr(style, "spec") else dict(style)
+        if not get_method(spec["method"]).quick:
+            self.show_text("No stylised image for this photo yet: press Run in the style panel.")
+            return False
+        self.pipe.stylize(**spec)
+        return True
+
     def render(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -11,7 +11,6 @@ from PIL import ImageDraw
 from fsutils import io as fio
 from fsutils.blend import BLEND_MODES, DEFAULT_MODE, BlendParams, blend_mode
 from fsutils.pipeline import Pipeline
-from fsutils.style import get_method
 from fsutils.views import BlendViews
 
 from .base import STYLE_WIDE, Panel, slider
@@ -75,19 +74,6 @@ class BlendPanel(Panel):
                    self.box_y, self.box_size, *self.garments.boxes.values())
         self.refresh()
 
-    def _ensure_style(self) -> bool:
-        try:
-            self.pipe.stylized
-            return True
-        except RuntimeError:
-            pass
-        spec = self.style.spec() if isinstance(self.style, StylePanel) else dict(self.style)
-        if not get_method(spec["method"]).quick:
-            self.show_text("No stylised image for this photo yet: press Run in the style panel.")
-            return False
-        self.pipe.stylize(**spec)
-        return True
-
     def _place_box(self, mask: np.ndarray) -> None:
         """Fit the zoom-box sliders to the photo and put the box on the garment edge: for each new
         photo, and for a new garment choice only while the box is still where it was put (a box
@@ -146,7 +132,7 @@ class BlendPanel(Panel):
         if not chosen:
             self.show_text("Tick at least one garment.")
             return
-        if not self._ensure_style():
+        if not self.ensure_style(self.style):
             return
         mask = self.pipe.mask(chosen)
         self._place_box(mask)

@@ -9,6 +9,7 @@ from fsutils.pipeline import Pipeline
 
 from .blend_panel import BlendPanel
 from .explorers import SaliencyExplorer, SegmentationExplorer
+from .instance_panel import InstancePanel
 from .pickers import GarmentPicker, PhotoPicker
 from .style_panel import StylePanel
 
@@ -19,10 +20,13 @@ class PipelinePanel(W.VBox):
     """Photo → garments → style → saliency blend → boundary comparison, then Save.
 
     ``output_dir`` is where Save writes the images (default ``outputs/`` or ``$FSUTILS_OUTPUT_DIR``).
+    ``instances=True`` adds a fifth tab, the garment items the detector finds
+    (:class:`~fsutils.widgets.InstancePanel`: tick "outer 0.97" or "shoe ×2" to restyle only
+    those), restyled with the style tab's image.
     """
 
     def __init__(self, pipe: Pipeline, *, output_dir: str | Path | None = None,
-                 method: str = "magenta") -> None:
+                 method: str = "magenta", instances: bool = False) -> None:
         import os
 
         self.pipe = pipe
@@ -37,9 +41,15 @@ class PipelinePanel(W.VBox):
         self.save_button.add_class("fsutils-save")
         self.saved = W.HTML()
         self.save_button.on_click(lambda b: self.save())
-        tabs = W.Tab(children=[self.segmentation, self.saliency, self.style, self.blend])
-        for i, t in enumerate(["1 · garments", "2 · saliency", "3 · style", "4 · blend"]):
-            tabs.set_title(i, t)
+        pages = [(self.segmentation, "1 · garments"), (self.saliency, "2 · saliency"),
+                 (self.style, "3 · style"), (self.blend, "4 · blend")]
+        #: the garment items tab (``instances=True``), else None
+        self.items = InstancePanel(pipe, style=self.style) if instances else None
+        if self.items is not None:
+            pages.append((self.items, "5 · items"))
+        tabs = W.Tab(children=[page for page, _ in pages])
+        for i, (_, title) in enumerate(pages):
+            tabs.set_title(i, title)
         self.tabs = tabs
         super().__init__([self.photo, tabs, W.HBox([self.save_button]), self.saved])
         self.add_class("fsutils-pipeline")
