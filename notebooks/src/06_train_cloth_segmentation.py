@@ -44,8 +44,6 @@ from fsutils.evaluation import segmentation
 from fsutils.models import cloth
 from fsutils.segment import ClothSegmenter
 
-print("the kit's defaults:", course.defaults())
-
 # %%
 ccp_root = data.clone_ccp() if env.is_colab() else data.locate_ccp()
 ids = data.list_ids(ccp_root)
@@ -53,6 +51,7 @@ train_ids, val_ids = data.split_ids(ids)
 test_ids = data.ids_in_split(ids, "test")
 print(f"{len(ids)} annotated photos in {ccp_root}: {len(train_ids)} for training, "
       f"{len(val_ids)} for validation, {len(test_ids)} for the test")
+print("the kit's defaults:", course.defaults())
 
 # %% [markdown]
 # ## 1 · The data and the 4-class mapping
