@@ -112,10 +112,11 @@ def _optimisation_size(long_side: int, device: Any = None) -> int:
 @dataclass(frozen=True)
 class Method:
     """One style method: its name, a label for menus, its parameter class, whether its style is
-    a painting (else a model name), its default style, and how large it works by default given
-    the photo's longer side and the device (None: the best available) (the one-pass methods work at the photo's size; Magenta at most at
+    a painting (else a model name), its default style, and how large it works by default,
+    ``default_size(long_side, device)`` for the photo's longer side and the device it runs on
+    (None: the best available): the one-pass methods work at the photo's size; Magenta at most at
     its networks' 384 px, so brush strokes keep their scale; Gatys at the device's optimisation
-    size, :func:`fsutils.env.default_style_size`). ``weights(style)`` gives the registry names
+    size, :func:`fsutils.env.default_style_size`. ``weights(style)`` gives the registry names
     of the checkpoints the method needs for that style (:func:`fsutils.weights.require`) and
     refuses a style the method does not have.
 

@@ -98,7 +98,8 @@ class StylePanel(Panel):
             return pipe.default_style_size(method)
         from fsutils import env
 
-        return int(METHODS[method].default_size(env.default_work_size()))
+        dev = getattr(pipe, "device", None)  # the pipeline's device (None: the best available)
+        return int(METHODS[method].default_size(env.default_work_size(dev), dev))
 
     def _fields(self) -> set[str]:
         return {f.name for f in dataclasses.fields(METHODS[self.method.value].params)}
