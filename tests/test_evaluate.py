@@ -119,3 +119,11 @@ def test_by_label_names_the_confused_garment(tmp_path, monkeypatch, capsys):
     skirt = next(line for line in lines if line.startswith("label[skirt]"))
     assert "class='lower body'" in skirt and "full=100.0%" in skirt and "lower=0.0%" in skirt
     assert lines[-1].startswith("mean_iou_garments=")
+
+
+def test_blend_photo_size_option_and_its_old_spelling():
+    parse = evaluate._parser().parse_args
+    new = parse(["blend", "--ccp-root", "ccp", "--photo-size", "256"])
+    old = parse(["blend", "--ccp-root", "ccp", "--max-size", "256"])
+    assert new.photo_size == old.photo_size == 256
+    assert parse(["blend", "--ccp-root", "ccp"]).photo_size == 512
