@@ -1,10 +1,9 @@
 """The whole kit as one cached pipeline: segment → saliency → style → blend.
 
 Set the photo once, then ask as often as you like: each stage keeps its last results, keyed by the
-photo and that stage's own parameters, so a new blend parameter recomputes only the blend, new
-garments only the mask and the blend, a new painting only the style and the blend. The stages are
-:mod:`fsutils.stages`; style methods and blend modes the records of :data:`fsutils.style.METHODS`
-and :data:`fsutils.blend.BLEND_MODES`; crops for pictures :mod:`fsutils.views`.
+photo and its own parameters, so a new blend parameter recomputes only the blend. The stages and
+models: :mod:`fsutils.stages`; methods and modes: the records :data:`fsutils.style.METHODS` and
+:data:`fsutils.blend.BLEND_MODES`; crops for pictures: :mod:`fsutils.views`.
 
 >>> res = Pipeline().run("photo.jpg", method="fast", style="candy", garments="upper")  # doctest: +SKIP
 """
@@ -34,7 +33,7 @@ SEGMENT_MIN_SIZE = 512
 _STAGES = ("segment", "instances", "saliency", "style", "mask", "weight", "blend")
 
 
-class Pipeline(Events):
+class Pipeline(Events, stages.Models):
     """segment → saliency → style → blend, each stage cached.
 
     ``segment``: a ``ClothSegmenter``-like object (its own ``predict`` makes the labels, so its
@@ -44,9 +43,8 @@ class Pipeline(Events):
     the working sizes (longest side; default: the photo as given, the method's own);
     ``segment_weights``, ``saliency_weights``: the default models' ``weights=``; ``device``: theirs
     and the style methods' (None: the best available).
-    ``instances``: the garment detector that instance classes (``garments=("outer", "shoe")``)
-    are found with — an :class:`~fsutils.instances.InstanceSegmenter`-like object or a function
-    ``photo -> Instances`` (default: ``InstanceSegmenter(instance_weights)``, loaded on first use).
+    ``instances``: the detector of instance classes (``garments=("outer", "shoe")``), an
+    ``InstanceSegmenter``-like object or a function ``photo -> Instances``. Models load on first use.
     """
 
     def __init__(self, segment: Any = None, saliency: Any = None, *,
@@ -67,30 +65,6 @@ class Pipeline(Events):
         self.content: np.ndarray | None = None
         self.photo = self._segment_photo = self.image_key = None
         self.image_name, self.style_key = "", None  # style_key: of the latest stylised image
-
-    @property
-    def segmenter(self) -> Any:
-        """The segmentation model (or function) in use."""
-        self._segment = self._segment or stages.default_segmenter(self.segment_weights, self.device)
-        return self._segment
-
-    @property
-    def saliency_model(self) -> Any:
-        """The saliency model (or function) in use."""
-        self._saliency = self._saliency or stages.default_saliency(self.saliency_weights, self.device)
-        return self._saliency
-
-    @property
-    def instance_segmenter(self) -> Any:
-        """The garment detector (or function) in use for instance classes."""
-        self._instances = self._instances or stages.default_instances(self.instance_weights, self.device)
-        return self._instances
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        """The segmenter's class names."""
-        self._class_names = self._class_names or stages.class_names(self.segmenter)
-        return self._class_names
 
     def garments(self, garments: Garments = None) -> Hashable:
         """The garments as the mask stage's key: the segmenter's ``resolve_garments(garments)``
@@ -136,9 +110,8 @@ class Pipeline(Events):
         return self._cache.get_or_compute(stage, (self.image_key, key), compute)
 
     def _segmentation(self) -> tuple[np.ndarray, np.ndarray | None]:
-        shape = self._need_image().shape[:2]
         return self._cached("segment", (), lambda: stages.segment(
-            self.segmenter, self._segment_photo, shape))
+            self.segmenter, self._segment_photo, self._need_image().shape[:2]))
 
     def labels(self) -> np.ndarray:
         """Stage 1: the segmenter's label map (uint8 H×W), made by its own ``predict``."""
@@ -261,7 +234,6 @@ class Pipeline(Events):
         if image is not None:
             self.set_image(image)
         cls = self.garments(garments)
-        self.labels()
         self.stylize(method, style, params, style_size=style_size, callback=callback,
                      garments=cls if masked_style else None, progress=progress)
         return self.result(blend, garments=cls)

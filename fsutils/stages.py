@@ -11,7 +11,7 @@ from PIL import Image
 
 from fsutils import io as fio
 
-__all__ = ["shrink", "frozen", "default_segmenter", "default_saliency", "default_instances",
+__all__ = ["Models", "shrink", "frozen", "default_segmenter", "default_saliency", "default_instances",
            "class_names", "segment", "instances", "instance_mask", "saliency", "styler", "stylize"]
 
 
@@ -48,6 +48,39 @@ def default_instances(weights: str | None = None, device: Any = None) -> Any:
     from fsutils.instances import DEFAULT_INSTANCE_WEIGHTS, InstanceSegmenter
 
     return InstanceSegmenter(weights or DEFAULT_INSTANCE_WEIGHTS, device)
+
+
+class Models:
+    """The pipeline's models, each made on first use from its ``…_weights`` on ``device`` unless
+    one was given (a mixin of :class:`fsutils.pipeline.Pipeline`)."""
+
+    _segment = _saliency = _instances = _class_names = device = None
+    segment_weights = instance_weights = None
+    saliency_weights = "u2netp"
+
+    @property
+    def segmenter(self) -> Any:
+        """The segmentation model (or function) in use."""
+        self._segment = self._segment or default_segmenter(self.segment_weights, self.device)
+        return self._segment
+
+    @property
+    def saliency_model(self) -> Any:
+        """The saliency model (or function) in use."""
+        self._saliency = self._saliency or default_saliency(self.saliency_weights, self.device)
+        return self._saliency
+
+    @property
+    def instance_segmenter(self) -> Any:
+        """The garment detector (or function) in use for instance classes."""
+        self._instances = self._instances or default_instances(self.instance_weights, self.device)
+        return self._instances
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The segmenter's class names."""
+        self._class_names = self._class_names or class_names(self.segmenter)
+        return self._class_names
 
 
 def instances(detector: Any, photo: Image.Image) -> Any:
