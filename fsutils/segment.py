@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fsutils import io as fio
+from fsutils.garments import DEFAULT_GARMENTS
 from fsutils import weights as W
 
 __all__ = ["ClothSegmenter", "CLASS_NAMES", "GARMENT_CLASSES", "PALETTE", "DEFAULT_CLOTH_WEIGHTS",
@@ -41,7 +42,7 @@ __all__ = ["ClothSegmenter", "CLASS_NAMES", "GARMENT_CLASSES", "PALETTE", "DEFAU
 #: Label index → name.
 CLASS_NAMES: tuple[str, ...] = ("background", "upper body", "lower body", "full body")
 #: The garment classes (every class but the background): what "all garments" means.
-GARMENT_CLASSES: tuple[int, ...] = (1, 2, 3)
+GARMENT_CLASSES: tuple[int, ...] = DEFAULT_GARMENTS
 #: Label index → RGB colour, as in the official outputs (black, red, green, yellow).
 PALETTE = np.array([[0, 0, 0], [255, 0, 0], [0, 255, 0], [255, 255, 0]], np.uint8)
 PALETTE.setflags(write=False)
