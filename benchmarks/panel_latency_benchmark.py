@@ -61,13 +61,13 @@ class FormerBlendPanel(widgets.BlendPanel):
         self._pending.append(picture_output(img, "png"))
 
     def render(self):
-        import math
         from PIL import ImageDraw
         from fsutils.blend import seam_score
         from fsutils.widgets.drawing import compose
 
-        classes = self.garments.classes
-        self._ensure_style()
+        classes = self.garments.garments
+        if not self.ensure_style(self.style):
+            return
         mask = self.pipe.mask(classes)
         self._place_box(mask)
         params = self.params
