@@ -91,13 +91,15 @@ device.__name__ = "device"
 
 def add_config_arguments(p: argparse.ArgumentParser, config: Any, names: Iterable[str],
                          helps: Mapping[str, str],
-                         types: Mapping[str, Callable[[str], Any]] | None = None) -> None:
+                         types: Mapping[str, Callable[[str], Any]] | None = None,
+                         aliases: Mapping[str, Iterable[str]] | None = None) -> None:
     """One ``--option`` per field ``name`` of the settings object ``config``, its value there the
     default; the type is ``types[name]`` (for numbers, a range-checking type of this module),
-    else the default's type (``int`` for a ``None`` default). Shared by the training
-    commands of the cloth model and the garment-swap GAN."""
+    else the default's type (``int`` for a ``None`` default); ``aliases[name]`` lists older
+    spellings of the option that still work. Shared by the training commands of the cloth model
+    and the garment-swap GAN."""
     for name in names:
         default = getattr(config, name)
         kind = (types or {}).get(name) or (type(default) if default is not None else int)
-        p.add_argument("--" + name.replace("_", "-"), type=kind, default=default,
-                       help=helps.get(name))
+        p.add_argument("--" + name.replace("_", "-"), *(aliases or {}).get(name, ()), dest=name,
+                       type=kind, default=default, help=helps.get(name))

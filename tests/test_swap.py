@@ -339,6 +339,15 @@ def test_training_runs_resumes_and_exports(tmp_path, capsys):
     assert G.base == 8
     with pytest.raises(SystemExit, match="height=32"):  # another size cannot resume this run
         main([a if a != "32" else "64" for a in args])
+    ckpt = torch.load(out / "last.pt", weights_only=True)
+    for old, resumes in (("1", True), ("2", False)):  # a run saved when the option was "classes"
+        config = {k: v for k, v in ckpt["config"].items() if k != "garments"}
+        torch.save({**ckpt, "config": {**config, "classes": old}}, out / "last.pt")
+        if resumes:
+            assert main(args + ["--steps", "7"]) == 0
+        else:
+            with pytest.raises(SystemExit, match="garments=2"):
+                main(args + ["--steps", "8"])
 
 
 @pytest.mark.slow
@@ -372,7 +381,9 @@ def test_bad_training_settings_are_refused_before_any_work(tmp_path, capsys):
     from fsutils.train import main
 
     base = ["--arch", "cagan", "--ccp-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r")]
-    for bad, words in ((["--height", "100"], "100 is not a multiple of 16"), (["--classes", "0"], "--classes")):
+    for bad, words in ((["--height", "100"], "100 is not a multiple of 16"),
+                       (["--garments", "outer"], "--garments must list semantic classes"),
+                       (["--classes", "0"], "--garments")):  # the option's older spelling
         with pytest.raises(SystemExit) as e:  # a bad option: exit 2, one line
             main(base + bad)
         err = capsys.readouterr().err
@@ -380,6 +391,14 @@ def test_bad_training_settings_are_refused_before_any_work(tmp_path, capsys):
     with pytest.raises(SystemExit, match="not a CCP folder"):  # then the data set
         main(base)
     assert not (tmp_path / "r").exists()
+
+
+def test_swap_garments_read_both_spellings_and_old_runs():
+    from fsutils.swap.train import SwapTrainConfig, _parser
+
+    assert _parser().parse_args(["--ccp-root", "x", "--classes", "1,3"]).garments == "1,3"
+    assert SwapTrainConfig("x", garments="upper,full").garment_labels == (1, 3)
+    assert SwapTrainConfig("x", garments="1").garment_labels == (1,)
 
 
 def test_evaluate_swap_refuses_a_missing_generator(tmp_path, monkeypatch, capsys):

@@ -157,7 +157,7 @@ def _seed(image_id: str) -> int:
 
 
 def known_answer_cases(root: str | Path, ids: list[str], size: tuple[int, int] = SIZE,
-                       classes: tuple[int, ...] = (UPPER,), progress: bool = False
+                       garments: tuple[int, ...] = (UPPER,), progress: bool = False
                        ) -> list[tuple[KnownAnswer, np.ndarray]]:
     """``(case, photo)`` for each CCP photo of ``ids`` with a large enough garment; each case's
     recolouring and jitter depend only on its photo id."""
@@ -166,7 +166,7 @@ def known_answer_cases(root: str | Path, ids: list[str], size: tuple[int, int] =
     lookup = ccp.label_lookup(ccp.read_label_names(root))
     cases = []
     for i in tqdm(ids, desc="known-answer swaps", disable=not progress):
-        mask = garment_mask(ccp.load_labels(root, i, lookup), classes)
+        mask = garment_mask(ccp.load_labels(root, i, lookup), garments)
         if mask.mean() < MIN_GARMENT_FRACTION:
             continue
         photo = np.asarray(ccp.load_photo(root, i))

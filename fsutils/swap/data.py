@@ -63,9 +63,9 @@ class Example:
     matrix: np.ndarray
 
 
-def garment_mask(labels: np.ndarray, classes: tuple[int, ...] = (UPPER,)) -> np.ndarray:
-    """Bool H×W: pixels of a 4-class label map that belong to ``classes``."""
-    return np.isin(np.asarray(labels), classes)
+def garment_mask(labels: np.ndarray, garments: tuple[int, ...] = (UPPER,)) -> np.ndarray:
+    """Bool H×W: pixels of a 4-class label map whose label is one of ``garments``."""
+    return np.isin(np.asarray(labels), garments)
 
 
 def _box(mask: np.ndarray) -> tuple[float, float, float, float]:
@@ -201,16 +201,16 @@ def from_tensor(x: torch.Tensor) -> np.ndarray:
 
 
 def ccp_examples(root: str | Path, ids: list[str], size: tuple[int, int] = SIZE,
-                 classes: tuple[int, ...] = (UPPER,), progress: bool = False
+                 garments: tuple[int, ...] = (UPPER,), progress: bool = False
                  ) -> tuple[list[str], list[Example]]:
-    """The examples of the CCP photos ``ids`` that show a garment of ``classes`` covering at
+    """The examples of the CCP photos ``ids`` that show one of ``garments`` (label indices) covering at
     least :data:`MIN_GARMENT_FRACTION` of the photo; returns ``(kept ids, examples)``."""
     from tqdm.auto import tqdm
 
     lookup = ccp.label_lookup(ccp.read_label_names(root))
     kept, examples = [], []
     for i in tqdm(ids, desc="garment crops", disable=not progress):
-        mask = garment_mask(ccp.load_labels(root, i, lookup), classes)
+        mask = garment_mask(ccp.load_labels(root, i, lookup), garments)
         if mask.mean() < MIN_GARMENT_FRACTION:
             continue
         kept.append(i)
@@ -228,12 +228,12 @@ class SwapDataset(Dataset):
     """
 
     def __init__(self, root: str | Path, ids: list[str], size: tuple[int, int] = SIZE,
-                 classes: tuple[int, ...] = (UPPER,), jitter: Jitter | None = Jitter(),
+                 garments: tuple[int, ...] = (UPPER,), jitter: Jitter | None = Jitter(),
                  seed: int = 0, fixed: bool = False, progress: bool = False):
-        self.ids, self.examples = ccp_examples(root, ids, size, classes, progress)
+        self.ids, self.examples = ccp_examples(root, ids, size, garments, progress)
         if len(self.examples) < 2:
             raise ccp.CCPError(f"only {len(self.examples)} of the {len(ids)} photos show a garment "
-                               f"of classes {classes}; a swap needs at least two.")
+                               f"of labels {garments}; a swap needs at least two.")
         self.jitter, self.seed, self.fixed = jitter, seed, fixed
         self.rng = np.random.default_rng(seed)
 

@@ -27,7 +27,7 @@ from fsutils import weights as W
 from fsutils.models.cagan import (CAGANDiscriminator, CAGANGenerator, LossWeights,
                                   discriminator_loss, generator_from_state_dict, generator_loss)
 
-from .data import SIZE, UPPER, SwapDataset
+from .data import SIZE, SwapDataset
 from ..evaluation.swap import known_answer_cases, score_generator
 
 __all__ = ["SwapTrainConfig", "generator_step", "discriminator_step", "SwapRun", "train",
@@ -42,7 +42,7 @@ class SwapTrainConfig:
     out: str = "runs/cagan"
     height: int = SIZE[0]
     width: int = SIZE[1]
-    classes: str = str(UPPER)
+    garments: str = "upper"
     base_channels: int = 32
     disc_channels: int = 32
     batch_size: int = 16
@@ -67,8 +67,9 @@ class SwapTrainConfig:
         return self.height, self.width
 
     @property
-    def garment_classes(self) -> tuple[int, ...]:
-        return tuple(int(c) for c in self.classes.split(",") if c.strip())
+    def garment_labels(self) -> tuple[int, ...]:
+        """The garments as cloth-model label indices (``"upper"`` → ``(1,)``)."""
+        return _semantic_garments(self.garments)
 
     @property
     def loss_weights(self) -> LossWeights:
@@ -90,9 +91,23 @@ class SwapTrainConfig:
         if self.lambda_id < 0 or self.lambda_cyc < 0:
             raise ValueError("--lambda-id and --lambda-cyc must be ≥ 0")
         self.snapshot_steps  # noqa: B018  (a malformed list raises here)
-        if not self.garment_classes or not set(self.garment_classes) <= {1, 2, 3}:
-            raise ValueError(f"--classes must list kit garment classes 1 (upper body), 2 (lower "
-                             f"body) or 3 (full body), got {self.classes!r}")
+        self.garment_labels  # noqa: B018  (garments the cloth model does not have raise here)
+
+
+def _semantic_garments(garments: str) -> tuple[int, ...]:
+    """``"upper"``, ``"upper,lower"`` or ``"1,2"`` → label indices; instance classes and unknown
+    names are refused (the swap is trained on the cloth model's semantic classes)."""
+    from fsutils.garments import DEFAULT_GARMENTS, is_instance_choice, resolve_garments
+
+    parts = [g.strip() for g in str(garments).split(",") if g.strip()]
+    try:
+        chosen = resolve_garments([int(g) if g.isdigit() else g for g in parts]) if parts else ()
+    except ValueError as e:
+        raise ValueError(f"--garments: {e}") from None
+    if not chosen or is_instance_choice(chosen) or not set(chosen) <= set(DEFAULT_GARMENTS):
+        raise ValueError(f"--garments must list semantic classes upper, lower or full (or 1-3), "
+                         f"got {garments!r}: the swap is trained on the cloth model's classes")
+    return chosen
 
 
 def generator_step(G: CAGANGenerator, D: CAGANDiscriminator, opt: torch.optim.Optimizer,
@@ -155,10 +170,10 @@ class SwapRun:
         ids = ccp.list_ids(cfg.ccp_root)
         train_ids = ccp.ids_in_split(ids, "train")[: cfg.max_train_images]
         val_ids = ccp.ids_in_split(ids, "val")[: cfg.val_images]
-        classes = cfg.garment_classes
-        self.train_set = SwapDataset(cfg.ccp_root, train_ids, cfg.size, classes, seed=cfg.seed,
+        garments = cfg.garment_labels
+        self.train_set = SwapDataset(cfg.ccp_root, train_ids, cfg.size, garments, seed=cfg.seed,
                                      progress=cfg.progress)
-        self.val_cases = [c for c, _ in known_answer_cases(cfg.ccp_root, val_ids, cfg.size, classes)]
+        self.val_cases = [c for c, _ in known_answer_cases(cfg.ccp_root, val_ids, cfg.size, garments)]
         self.out.mkdir(parents=True, exist_ok=True)
         self.G = CAGANGenerator(cfg.base_channels).to(self.dev).train()
         self.D = CAGANDiscriminator(cfg.disc_channels).to(self.dev).train()
@@ -170,8 +185,15 @@ class SwapRun:
             self._resume(ckpt)
 
     def _check_same_run(self, saved: dict) -> None:
-        for key in ("height", "width", "classes", "base_channels", "disc_channels"):
-            if key in saved and saved[key] != getattr(self.cfg, key):
+        saved = dict(saved)
+        if "classes" in saved:  # runs written before the option was called garments
+            saved.setdefault("garments", saved.pop("classes"))
+        for key in ("height", "width", "garments", "base_channels", "disc_channels"):
+            if key not in saved:
+                continue
+            same = (_semantic_garments(saved[key]) == self.cfg.garment_labels if key == "garments"
+                    else saved[key] == getattr(self.cfg, key))
+            if not same:
                 raise ValueError(f"{self.out} holds a run with {key}={saved[key]}, not "
                                  f"{getattr(self.cfg, key)}; use the same settings to resume, "
                                  "or another --out for a new run.")
@@ -268,7 +290,7 @@ _HELP = {
     "out": "run folder: last.pt, best.pt, history.json, generator_step<N>.pt (an existing run resumes)",
     "height": "crop height in pixels (multiple of 16)",
     "width": "crop width in pixels (multiple of 16)",
-    "classes": "garment classes to swap, comma-separated: 1 upper body (default), 2 lower, 3 full",
+    "garments": "garments to swap, comma-separated semantic classes: upper (default), lower, full (or 1-3)",
     "base_channels": "generator channels at the first U-Net level",
     "disc_channels": "discriminator channels at its first layer",
     "lambda_id": "weight of mean|α| (keep the change small)",
@@ -309,7 +331,7 @@ def _parser() -> argparse.ArgumentParser:
     add_config_arguments(p, SwapTrainConfig(ccp_root=""),
                          [f.name for f in fields(SwapTrainConfig)
                           if f.name not in ("ccp_root", "progress")],
-                         _HELP, _types())
+                         _HELP, _types(), aliases={"garments": ["--classes"]})
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--export", metavar="DEST",
                    help="after training, export the best generator as fp16 to DEST")

@@ -218,7 +218,7 @@ SwapPanel(pipe, article="top of ccp_0500")
 #   hundred photos. It keeps the person's pose and cannot move arms or change a garment's length
 #   convincingly; details smaller than a few pixels of the crop are lost (the paste-back keeps the
 #   photo's resolution only outside $\alpha$).
-# - **Upper-body garments only**, as trained (`--classes 1`); `--classes 2` trains the same model on
+# - **Upper-body garments only**, as trained (`--garments upper`); `--garments lower` trains the same model on
 #   lower-body garments, with the same limits.
 # - **No try-on data set** could be obtained here; the known-answer scores measure recolouring, not
 #   the full swap of a garment for a different one.
@@ -228,7 +228,7 @@ SwapPanel(pipe, article="top of ccp_0500")
 # - Train longer on a GPU (`steps=`), and compare the loss curves and the stage pictures.
 # - Change $\lambda_\text{id}$: with 0 the generator may repaint the whole crop; with a large value
 #   $\alpha$ shrinks until nothing changes. Watch `outside_l1` and `alpha_iou` on validation.
-# - Train on lower-body garments (`classes="2"`) and swap trousers and skirts.
+# - Train on lower-body garments (`garments="lower"`) and swap trousers and skirts.
 # - Upload a product photo of a top to the panel: how does the generator cope with an article
 #   unlike its flat-lay stand-ins?
 
