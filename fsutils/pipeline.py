@@ -44,8 +44,7 @@ class Pipeline(Events, stages.Models):
     ``segment_weights``, ``saliency_weights``: the default models' ``weights=``; ``device``: theirs
     and the style methods' (None: the best available).
     ``instances``: the detector of instance classes (``garments=("outer", "shoe")``), an
-    ``InstanceSegmenter``-like object or a function ``photo -> Instances``. Models load on first use.
-    """
+    ``InstanceSegmenter``-like object or a function ``photo -> Instances``. Models: on first use."""
 
     def __init__(self, segment: Any = None, saliency: Any = None, *,
                  stylers: Mapping[str, Callable[..., Any]] | None = None,
@@ -244,7 +243,8 @@ class Pipeline(Events, stages.Models):
         p, cls = BlendParams.of(blend), self.garments(garments)
         out = self.blend(p, garments=cls)
         hard = out if p.mode == "hard" else self.blend("hard", garments=cls)
-        method = self.style_key[0] if self.style_key else ""
+        each = {c: self.mask((c,)) for c in cls} if is_instance_choice(cls) else {}
         return Result(content=self.content, labels=self.labels(), saliency=self.saliency(),
                       mask=self.mask(cls), stylized=self.stylized, output=out, hard=hard,
-                      mode=p.mode, garments=cls, method=method, params=p)
+                      mode=p.mode, garments=cls, method=self.style_key[0] if self.style_key
+                      else "", params=p, garment_masks=each)

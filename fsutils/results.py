@@ -16,7 +16,7 @@ import os
 import secrets
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -52,6 +52,20 @@ class Result:
     method: str
     #: the blend's mode and parameters
     params: BlendParams = BlendParams()
+    #: one bool mask per chosen instance class ({"outer": …}) when ``garments`` names instance
+    #: classes; empty for semantic classes, whose masks are the classes of ``labels``
+    garment_masks: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def masks_by_garment(self) -> dict[str, np.ndarray]:
+        """One bool mask per garment, named as the saved ``<stem>_mask_<name>.png`` files: the
+        chosen instance classes (``outer``, ``shoe`` …), else every semantic class of
+        ``labels`` (``upper_body``, ``lower_body``, ``full_body``)."""
+        if self.garment_masks:
+            return dict(self.garment_masks)
+        from fsutils import segment
+
+        return {name.replace(" ", "_"): self.labels == i
+                for i, name in enumerate(segment.CLASS_NAMES[1:], start=1)}
 
     def image(self, which: str = "output") -> Image.Image:
         """One of the images as a PIL image (``"output"``, ``"hard"``, ``"stylized"``, ``"content"``,
@@ -107,7 +121,8 @@ def save_result(res: Result, folder: str | Path, stem: str, *,
                 box: tuple[int, int, int, int] | None = None,
                 on_saved: Callable[[Path], object] | None = None) -> list[Path]:
     """Write a :class:`Result` as PNG files ``<folder>/<stem>_<kind>.png`` (see :data:`SAVE_KINDS`;
-    ``mask`` also writes one ``<stem>_mask_<class>.png`` per garment class) and return the paths.
+    ``mask`` also writes one ``<stem>_mask_<name>.png`` per garment: each semantic class, or each
+    chosen instance class, see :meth:`Result.masks_by_garment`) and return the paths.
     Each file is written atomically (:func:`write_atomic`); ``on_saved(path)`` is called as soon
     as each one is in place (the command line lists it then).
 
@@ -143,9 +158,8 @@ def save_result(res: Result, folder: str | Path, stem: str, *,
         save(Image.fromarray(segment.colorize(res.labels)), "labels")
     if "mask" in kinds:
         save(res.image("mask"), "mask")
-        for i, name in enumerate(segment.CLASS_NAMES[1:], start=1):
-            save(fio.to_pil(res.labels == i),
-                 "mask_" + name.replace(" ", "_"))
+        for name, mask in res.masks_by_garment().items():
+            save(fio.to_pil(mask), "mask_" + name)
     if "saliency" in kinds:
         save(res.image("saliency"), "saliency")
     if "comparison" in kinds:

@@ -422,7 +422,7 @@ def test_garments_outer_restyles_the_coat_and_leaves_the_dress(tmp_path, capsys)
     if not photo.is_file():
         pytest.skip(f"needs the Clothing Co-Parsing photos ({photo}; set FSUTILS_CCP_ROOT)")
     rc = main([str(photo), "--garments", "outer", "--photo-size", "320", "--save",
-               "stylized,style_full", "--out", str(tmp_path), "-q"])
+               "stylized,style_full,mask", "--out", str(tmp_path), "-q"])
     assert rc == 0
     assert "garments outer" in capsys.readouterr().err
     result, full = (fio.to_float(Image.open(tmp_path / f"{COAT_OVER_DRESS}_{k}.png"))
@@ -434,3 +434,9 @@ def test_garments_outer_restyles_the_coat_and_leaves_the_dress(tmp_path, capsys)
     assert coat.sum() > 1000 and dress.sum() > 1000
     assert share[coat].mean() > 0.8, "the coat was not restyled"
     assert share[dress].mean() < 0.05, "the dress under the coat was restyled too"
+    # the saved garment masks are the chosen instance class's, not the semantic classes'
+    assert sorted(p.name for p in tmp_path.glob("*_mask*.png")) == [
+        f"{COAT_OVER_DRESS}_mask.png", f"{COAT_OVER_DRESS}_mask_outer.png"]
+    outer = np.asarray(Image.open(tmp_path / f"{COAT_OVER_DRESS}_mask_outer.png")) > 127
+    assert (outer == (np.asarray(Image.open(tmp_path / f"{COAT_OVER_DRESS}_mask.png")) > 127)).all()
+    assert (outer & coat).sum() > 0.7 * coat.sum()
