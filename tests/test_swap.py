@@ -333,6 +333,11 @@ def test_training_runs_resumes_and_exports(tmp_path, capsys):
     steps = [r["step"] for r in history if "g" in r]
     assert steps == [1, 2, 3, 4, 5, 6]
     assert [r["step"] for r in history if "val_known_l1" in r] == [3, 6]
+    assert all("val_known_l1_ema" in r for r in history if "val_known_l1" in r)
+    best = torch.load(out / "best.pt", weights_only=True)
+    vals = [r for r in history if "val_known_l1" in r]  # best.pt: the lowest of both generators
+    assert best["weights"] in ("raw", "ema") and best["state"]["step"] == min(
+        vals, key=lambda r: min(r["val_known_l1"], r["val_known_l1_ema"]))["step"]
     assert (out / "generator_step1.pt").is_file() and (out / "generator_step5.pt").is_file()
     assert (out / "best.pt").is_file()
     G = load_generator(str(tmp_path / "g.pt"), "cpu")

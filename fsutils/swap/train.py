@@ -50,6 +50,7 @@ class SwapTrainConfig:
     beta1: float = 0.5
     lambda_id: float = LossWeights.identity
     lambda_cyc: float = LossWeights.cycle
+    ema: float = 0.999
     steps: int = 9000
     max_steps: int | None = None
     checkpoint_minutes: float = 5.0
@@ -90,6 +91,8 @@ class SwapTrainConfig:
             raise ValueError("--steps, --lr, --val-every and --val-images must be positive")
         if self.lambda_id < 0 or self.lambda_cyc < 0:
             raise ValueError("--lambda-id and --lambda-cyc must be ≥ 0")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"--ema must be in [0, 1) (0: no average), got {self.ema}")
         self.snapshot_steps  # noqa: B018  (a malformed list raises here)
         self.garment_labels  # noqa: B018  (garments the cloth model does not have raise here)
 
@@ -136,6 +139,15 @@ def discriminator_step(D: CAGANDiscriminator, opt: torch.optim.Optimizer,
     return loss.item()
 
 
+def _averaged(G: CAGANGenerator, decay: float) -> torch.optim.swa_utils.AveragedModel:
+    """An exponential moving average of ``G``'s weights (torch's ``AveragedModel``): each step
+    moves it ``1 − decay`` of the way to the trained weights. GAN generators' averaged weights are
+    usually steadier than the last step's; validation decides which one is kept."""
+    from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+    return AveragedModel(G, multi_avg_fn=get_ema_multi_avg_fn(decay), use_buffers=True)
+
+
 def _atomic_save(obj, path: Path) -> None:
     tmp = path.with_suffix(".tmp")
     torch.save(obj, tmp)
@@ -180,6 +192,7 @@ class SwapRun:
         betas = (cfg.beta1, 0.999)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+        self.ema = _averaged(self.G, cfg.ema) if cfg.ema else None
         self.state = {"step": 0, "best": float("inf"), "history": [], "seconds": 0.0}
         if ckpt is not None:
             self._resume(ckpt)
@@ -203,12 +216,15 @@ class SwapRun:
         self.D.load_state_dict(ckpt["discriminator"])
         self.opt_g.load_state_dict(ckpt["opt_g"])
         self.opt_d.load_state_dict(ckpt["opt_d"])
+        if self.ema is not None and "ema" in ckpt:
+            self.ema.load_state_dict(ckpt["ema"])
         self.state = ckpt["state"]
         self.train_set.rng = np.random.default_rng((self.cfg.seed, self.state["step"]))
 
     def save(self) -> None:
         _atomic_save({"model": self.G.state_dict(), "discriminator": self.D.state_dict(),
                       "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict(),
+                      **({"ema": self.ema.state_dict()} if self.ema is not None else {}),
                       "state": self.state, "config": asdict(self.cfg)}, self.out / "last.pt")
         (self.out / "history.json").write_text(json.dumps(self.state["history"], indent=1))
 
@@ -232,6 +248,8 @@ class SwapRun:
         w = self.cfg.loss_weights
         parts, fwd = generator_step(self.G, self.D, self.opt_g, batch, w)
         d = discriminator_step(self.D, self.opt_d, batch, fwd.x_ij.detach(), w)
+        if self.ema is not None:
+            self.ema.update_parameters(self.G)
         if self.dev.type == "cuda":
             torch.cuda.synchronize()
         seconds = time.perf_counter() - t0
@@ -242,16 +260,26 @@ class SwapRun:
         return row
 
     def validate(self) -> dict:
-        """Known-answer figures of the generator on the validation photos; keeps ``best.pt``."""
-        s = score_generator(self.G, self.val_cases).summary()
-        row = {"step": self.state["step"], "val_alpha_iou": s["cagan"]["mask_iou"],
-               "val_outside_l1": s["cagan"]["outside_l1"], "val_known_l1": s["cagan"]["known_l1"],
-               "val_known_l1_nothing": s["nothing"]["known_l1"], "time": time.time()}
+        """Known-answer figures on the validation photos of the generator and of its running
+        average (``val_*`` and ``val_*_ema``); ``best.pt`` keeps whichever of the two has the
+        lowest ``known_l1`` so far (its ``"weights"`` says which)."""
+        row: dict = {"step": self.state["step"]}
+        candidates = {"": self.G, "_ema": None if self.ema is None else self.ema.module}
+        for suffix, G in candidates.items():
+            if G is None:
+                continue
+            s = score_generator(G, self.val_cases).summary()
+            row.update({f"val_alpha_iou{suffix}": s["cagan"]["mask_iou"],
+                        f"val_outside_l1{suffix}": s["cagan"]["outside_l1"],
+                        f"val_known_l1{suffix}": s["cagan"]["known_l1"]})
+            row["val_known_l1_nothing"] = s["nothing"]["known_l1"]
+            if row[f"val_known_l1{suffix}"] < self.state["best"]:
+                self.state["best"] = row[f"val_known_l1{suffix}"]
+                _atomic_save({"model": G.state_dict(), "weights": "ema" if suffix else "raw",
+                              "state": {"step": self.state["step"]},
+                              "config": asdict(self.cfg)}, self.out / "best.pt")
+        row["time"] = time.time()
         self.state["history"].append(row)
-        if row["val_known_l1"] < self.state["best"]:
-            self.state["best"] = row["val_known_l1"]
-            _atomic_save({"model": self.G.state_dict(), "state": {"step": self.state["step"]},
-                          "config": asdict(self.cfg)}, self.out / "best.pt")
         return row
 
 
@@ -275,7 +303,11 @@ def train(cfg: SwapTrainConfig, run: SwapRun | None = None) -> dict:
             v = run.validate()
             print(f"step {v['step']}: val alpha_iou={v['val_alpha_iou']:.4f} "
                   f"outside_l1={v['val_outside_l1']:.4f} known_l1={v['val_known_l1']:.4f} "
-                  f"(nothing {v['val_known_l1_nothing']:.4f})", file=sys.stderr, flush=True)
+                  f"(nothing {v['val_known_l1_nothing']:.4f})"
+                  + (f"; average: alpha_iou={v['val_alpha_iou_ema']:.4f} "
+                     f"outside_l1={v['val_outside_l1_ema']:.4f} "
+                     f"known_l1={v['val_known_l1_ema']:.4f}" if "val_known_l1_ema" in v else ""),
+                  file=sys.stderr, flush=True)
         if time.monotonic() - last_save >= 60 * cfg.checkpoint_minutes or state["step"] == stop:
             run.save()
             last_save = time.monotonic()
@@ -295,6 +327,7 @@ _HELP = {
     "disc_channels": "discriminator channels at its first layer",
     "lambda_id": "weight of mean|α| (keep the change small)",
     "lambda_cyc": "weight of the swap-back L1",
+    "ema": "decay of the generator's running average, validated beside it (0: none)",
     "steps": "train until this many steps in all",
     "max_steps": "stop after N more steps in this call (quick checks)",
     "checkpoint_minutes": "write last.pt at most this often (and at the end)",
@@ -315,7 +348,8 @@ def _types() -> dict:
             "base_channels": whole(1), "disc_channels": whole(1),
             "batch_size": whole(2),  # the discriminator uses BatchNorm
             "lr": number(low=0, low_ok=False), "beta1": number(low=0, high=1, high_ok=False),
-            "lambda_id": number(low=0), "lambda_cyc": number(low=0), "steps": whole(1),
+            "lambda_id": number(low=0), "lambda_cyc": number(low=0),
+            "ema": number(low=0, high=1, high_ok=False), "steps": whole(1),
             "max_steps": whole(1), "checkpoint_minutes": number(low=0), "val_every": whole(1),
             "val_images": whole(1), "max_train_images": whole(1), "seed": whole(0),
             "device": device, "threads": whole(1)}

@@ -37,8 +37,9 @@ def _smooth(y: np.ndarray, n: int) -> np.ndarray:
 
 def plot_losses(history: list[dict], smooth: int = 10) -> Figure:
     """Left: each loss part per step (smoothed over ``smooth`` steps); right: the validation
-    figures that the run measured (known-answer L1 of the swap and of doing nothing, α's IoU
-    with the true garment), when it measured any."""
+    figures that the run measured (known-answer L1 of the swap, of the generator's running
+    average when the run kept one, and of doing nothing; α's IoU with the true garment), when it
+    measured any."""
     steps = [h for h in history if "g" in h]
     vals = [h for h in history if "val_known_l1" in h]
     fig = Figure(figsize=(11, 3.6), layout="constrained")
@@ -57,6 +58,8 @@ def plot_losses(history: list[dict], smooth: int = 10) -> Figure:
         b.plot(x, [h["val_known_l1"] for h in vals], "o-", label="known_l1 (swap)")
         b.plot(x, [h["val_known_l1_nothing"] for h in vals], "k--", label="known_l1 (nothing)")
         b.plot(x, [h["val_alpha_iou"] for h in vals], "s-", label="alpha_iou")
+        if all("val_known_l1_ema" in h for h in vals):  # the generator's running average
+            b.plot(x, [h["val_known_l1_ema"] for h in vals], "o:", label="known_l1 (average)")
     else:
         b.text(0.5, 0.5, "no validation yet", ha="center", va="center", transform=b.transAxes)
     b.set(xlabel="step", title="validation (known-answer swaps)")
