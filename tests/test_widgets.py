@@ -734,6 +734,18 @@ def test_a_new_style_method_is_one_record_and_its_function(pipe, mirror_method):
                                .astype(np.uint8), atol=0.51)
 
 
+def test_a_method_whose_default_size_cannot_take_the_device_is_refused(mirror_method):
+    from dataclasses import replace
+
+    from fsutils.style import METHODS, register_method
+
+    with pytest.raises(TypeError, match="default_size must take .long_side, device."):
+        register_method(replace(mirror_method, name="mirror2", default_size=lambda side: side))
+    assert "mirror2" not in METHODS
+    register_method(replace(mirror_method, name="mirror2", default_size=lambda side, dev: 64))
+    del METHODS["mirror2"]
+
+
 def test_pipeline_panel_offers_the_garment_items_as_a_fifth_tab(pipe):
     plain = widgets.PipelinePanel(pipe)
     assert len(plain.tabs.children) == 4 and plain.items is None

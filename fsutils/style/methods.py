@@ -11,6 +11,7 @@ also takes a style vector.
 """
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,6 +163,13 @@ def register_method(method: Method) -> Method:
     if not (isinstance(method.params, type) and hasattr(method.params, "replace")):
         raise TypeError(f"style method {method.name!r}: params must be a parameter class with "
                         "replace() (see fsutils.style.params)")
+    try:
+        inspect.signature(method.default_size).bind(512, None)
+    except TypeError:
+        raise TypeError(f"style method {method.name!r}: default_size must take (long_side, "
+                        "device), e.g. lambda long_side, device=None: long_side") from None
+    except ValueError:  # a builtin without a signature: trusted
+        pass
     METHODS[method.name] = method
     return method
 
