@@ -116,6 +116,11 @@ print(f"λ_id = {w.identity}, λ_cyc = {w.cycle}, mismatched-pair weight m = {w.
 # good swaps — the point is to watch the losses move and $\alpha$ start to find the garment. Run
 # the cell again and it **resumes** from its `last.pt`. The same from the command line:
 # `python -m fsutils.train --arch cagan --ccp-root DIR --out runs/cagan`.
+#
+# Besides the generator it trains, the run keeps a **running average** of the generator's weights
+# (each step moves the average 0.1 % of the way, `ema=0.999`): a GAN's weights wobble from step to
+# step as the two networks chase each other, and the average smooths that out. Every validation
+# scores both, and `best.pt` keeps whichever swaps better on the validation photos.
 
 # %%
 if TINY:
