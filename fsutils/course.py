@@ -191,9 +191,18 @@ def swap_table() -> list[str]:
 
     s = figures()["swap"]
     n = figures()["ccp_splits"][s["split"]]
+    chosen = ""
+    if "validation" in s:
+        v = s["validation"]
+        which = ("the running average of its weights" if v["weights"] == "ema"
+                 else "its weights")
+        chosen = (f" It was chosen on validation (the first {v['photos']} validation photos, "
+                  f"{which}): known_l1 {v['known_l1']:.4f} against {v['known_l1_nothing']:.4f} "
+                  f"for doing nothing, garment IoU {v['alpha_iou']:.3f}, outside_l1 "
+                  f"{v['outside_l1']:.4f}.")
     return [f"{_SPLIT_NAMES[s['split']].capitalize()} split ({n} photos), the {s['images']} with an "
-            f"upper-body garment; the shipped generator after {s['step']:,} training steps:", "",
-            *rows(swap_scores())]
+            f"upper-body garment; the shipped generator after {s['step']:,} training steps."
+            + chosen, "", *rows(swap_scores())]
 
 
 def swap_verdict() -> str:

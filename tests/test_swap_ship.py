@@ -169,6 +169,25 @@ def test_bundled_people_and_articles():
     assert painted.image[painted.mask].std() > 20  # a pattern, not a flat colour
 
 
+def test_validation_record_reads_the_row_of_the_checkpoints_step_and_weights(tmp_path):
+    import json
+
+    G = CAGANGenerator(base=8)
+    row = {"step": 20, "val_alpha_iou": 0.7, "val_outside_l1": 0.01, "val_known_l1": 0.11,
+           "val_known_l1_nothing": 0.2, "val_alpha_iou_ema": 0.75, "val_outside_l1_ema": 0.009,
+           "val_known_l1_ema": 0.09}
+    (tmp_path / "history.json").write_text(json.dumps([{"step": 20, "g": 1.0}, row]))
+    torch.save({"model": G.state_dict(), "weights": "ema", "state": {"step": 20},
+                "config": {"val_images": 48}}, tmp_path / "best.pt")
+    assert ship.validation_record(tmp_path / "best.pt") == {
+        "weights": "ema", "photos": 48, "alpha_iou": 0.75, "outside_l1": 0.009, "known_l1": 0.09,
+        "known_l1_nothing": 0.2}
+    torch.save({"model": G.state_dict(), "state": {"step": 20}}, tmp_path / "raw.pt")  # no "weights"
+    assert ship.validation_record(tmp_path / "raw.pt")["known_l1"] == 0.11
+    torch.save({"model": G.state_dict(), "state": {"step": 21}}, tmp_path / "last.pt")
+    assert ship.validation_record(tmp_path / "last.pt") is None   # no validation at step 21
+
+
 def test_record_figures_writes_the_swap_table_that_the_course_reads(tmp_path, monkeypatch):
     import tomllib
 
@@ -184,19 +203,24 @@ def test_record_figures_writes_the_swap_table_that_the_course_reads(tmp_path, mo
         "pattern": {"mask_iou": 0.6, "outside_l1": 0.03, "known_l1": 0.3}}}
     ship.record_figures(result, 1234, measured)
     result["scores"]["cagan"]["known_l1"] = 0.07
-    ship.record_figures(result, 1500, measured)   # again: the table is replaced, not added
+    validation = {"weights": "ema", "photos": 48, "alpha_iou": 0.75, "outside_l1": 0.009,
+                  "known_l1": 0.09, "known_l1_nothing": 0.2}
+    ship.record_figures(result, 1500, measured, validation)  # again: the table is replaced
     text = measured.read_text()
     assert text.count("[swap]") == 1 and text.count("# python -m fsutils.evaluate swap") == 1
     data = tomllib.loads(text)
     assert data["ccp_splits"] == {"train": 1, "val": 2, "test": 3} and data["blend"] == {"split": "val"}
     assert data["swap"]["step"] == 1500 and data["swap"]["images"] == 3
     assert data["swap"]["methods"]["cagan"] == [0.512, 0.01, 0.07]
+    assert data["swap"]["validation"] == validation
     monkeypatch.setattr(course, "MEASURED_FILE", measured)
     course.figures.cache_clear()
     try:
         assert course.swap_scores()["colour"]["known_l1"] == 0.1
         table = course.swap_table()
         assert "after 1,500 training steps" in table[0] and "| CAGAN | 0.512 | 0.0100 | 0.0700 |" in table
+        assert ("chosen on validation (the first 48 validation photos, the running average of its "
+                "weights): known_l1 0.0900 against 0.2000") in table[0]
         assert "beats colour transfer (0.070 against 0.100)" in course.swap_verdict()
     finally:
         course.figures.cache_clear()

@@ -35,7 +35,7 @@ from .data import SIZE
 from .garment import DEFAULT_SWAP_WEIGHTS
 
 __all__ = ["ASSETS_DIR", "STAGES_FILE", "STAGE_EXAMPLES", "checkpoint_step", "registry_entry",
-           "replace_table", "write_entry", "record_figures", "ship_generator", "snapshot_steps", "render_stages", "read_stages",
+           "replace_table", "write_entry", "validation_record", "record_figures", "ship_generator", "snapshot_steps", "render_stages", "read_stages",
            "main"]
 
 ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
@@ -124,10 +124,39 @@ _FIGURES_COMMENT = """\
 """
 
 
-def record_figures(result: dict, step: int | None, measured: str | Path | None = None) -> None:
+def validation_record(checkpoint: str | Path) -> dict | None:
+    """What validation said of a training checkpoint, from the ``history.json`` beside it: the
+    known-answer figures at its step of the weights it holds (``"raw"``, or ``"ema"``, the
+    running average), and how many validation photos were scored; ``None`` when the folder has
+    no validation row for that step (an export, a snapshot between validations)."""
+    import json
+
+    checkpoint = Path(checkpoint)
+    history = checkpoint.parent / "history.json"
+    step = checkpoint_step(checkpoint)
+    if step is None or not history.is_file():
+        return None
+    ckpt = W.read_checkpoint(checkpoint)
+    kind = ckpt.get("weights", "raw") if isinstance(ckpt, dict) else "raw"
+    suffix = "_ema" if kind == "ema" else ""
+    rows = [r for r in json.loads(history.read_text()) if r.get("step") == step
+            and f"val_known_l1{suffix}" in r]
+    if not rows:
+        return None
+    r = rows[-1]
+    photos = (ckpt.get("config") or {}).get("val_images") if isinstance(ckpt, dict) else None
+    return {"weights": kind, "photos": int(photos or 0),
+            "alpha_iou": r[f"val_alpha_iou{suffix}"], "outside_l1": r[f"val_outside_l1{suffix}"],
+            "known_l1": r[f"val_known_l1{suffix}"], "known_l1_nothing": r["val_known_l1_nothing"]}
+
+
+def record_figures(result: dict, step: int | None, measured: str | Path | None = None,
+                   validation: dict | None = None) -> None:
     """Write the figures of :func:`fsutils.evaluation.swap.evaluate_swap` (``result``) for the
     generator of training step ``step`` as the ``[swap]`` table of ``measured.toml`` (default the
-    kit's, :data:`fsutils.course.MEASURED_FILE`), where the course and the documents read them."""
+    kit's, :data:`fsutils.course.MEASURED_FILE`), where the course and the documents read them;
+    ``validation`` (:func:`validation_record`): what the choice of this generator rested on,
+    written as ``[swap.validation]``."""
     from fsutils import course
 
     path = Path(measured or course.MEASURED_FILE)
@@ -140,6 +169,11 @@ def record_figures(result: dict, step: int | None, measured: str | Path | None =
              f'step = {step if step is not None else 0}\n'
              'columns = ["mask_iou", "outside_l1", "known_l1"]\n\n[swap.methods]\n'
              + "\n".join(rows) + "\n")
+    if validation is not None:
+        v = validation
+        entry += (f'\n[swap.validation]\nweights = "{v["weights"]}"\nphotos = {v["photos"]}\n'
+                  + "".join(f"{k} = {v[k]:.4f}\n" for k in ("alpha_iou", "outside_l1", "known_l1",
+                                                           "known_l1_nothing")))
     if "[swap]" not in path.read_text(encoding="utf-8").splitlines():
         entry = _FIGURES_COMMENT + entry
 
@@ -264,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         from fsutils.evaluation.swap import evaluate_swap, last_line, swap_table
 
         result = evaluate_swap(args.measure, str(shipped["path"]), "test", device=args.device)
-        record_figures(result, shipped["step"])
+        record_figures(result, shipped["step"], validation=validation_record(args.checkpoint))
         print("\n".join([f"split={result['split']} images={result['images']}",
                          *swap_table(result["scores"]), last_line(result["scores"])]))
         print("figures written to the [swap] table of fsutils/assets/measured.toml")
