@@ -172,14 +172,11 @@ display(iviz.plot_precision_recall(curves))
 
 # %%
 display(Markdown("\n".join(course.instance_table())))
-agnostic = course.figures()["instances"]["agnostic_test"]
-print(f"class-agnostic on test (any garment against every garment): Mask R-CNN "
-      f"{agnostic['maskrcnn']:.3f}, the cloth model's regions split into connected pieces "
-      f"{agnostic['semantic_components']:.3f}")
 
 # %% [markdown]
-# Finding the garments is the easy part: scored class-agnostically the detector is far ahead
-# of the semantic model's connected pieces. Telling *top*, *outer* and *dress* apart is the hard
+# Finding the garments is the easy part: scored class-agnostically (the last column: any garment
+# detection against every garment) the detector is far ahead of the semantic model's garment
+# regions split into connected pieces. Telling *top*, *outer* and *dress* apart is the hard
 # part — they are the classes a layered outfit mixes up.
 
 # %% [markdown]
