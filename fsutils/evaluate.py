@@ -224,7 +224,7 @@ def _run_blend(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]
                        segment_weights=args.segment_weights, max_images=args.max_images,
                        device=args.device, progress=not args.no_progress, skipped=skipped)
     head = (f"split={r['split']} images={r['images']} style=fast/{r['style']} "
-            f"max_size={r['photo_size']} band={r['band']}px")
+            f"photo_size={r['photo_size']} band={r['band']}px")
     return r["images"], [head, *placement_table(r["placement"])]
 
 

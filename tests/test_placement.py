@@ -116,7 +116,7 @@ def test_blend_command_prints_one_row_per_mode(tmp_path, monkeypatch, capsys):
                           "--device", "cpu", "--no-progress"]) == 0
     assert devices == ["cpu", "cpu"]  # the cloth model and the saliency model: passed explicitly
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "split=all images=2 style=fast/candy max_size=512 band=2px"
+    assert lines[0] == "split=all images=2 style=fast/candy photo_size=512 band=2px"
     rows = {line.split("|")[1].strip(" `"): line for line in lines[3:]}
     assert list(rows) == list(MODES)
     # The segmenter is the truth: the hard paste puts all the style on the garments and none

@@ -262,7 +262,7 @@ def gatys_transfer(
     mask: MaskLike | None = None,
     callback: Callback | None = None,
     callback_every: int = 10,
-    progress: bool = True,
+    progress: bool = False,
     features: nn.Sequential | FeatureExtractor | None = None,
     content_layers: Sequence[str] = CONTENT_LAYERS,
     style_layers: Sequence[str] = STYLE_LAYERS,

@@ -108,7 +108,8 @@ def keep(step, image, losses):
 with env.needs_weights("the Gatys optimisation", instead=LATER):
     result = gatys_transfer(photo, painting, steps=STEPS, size=SIZE,
                             content_weight=1, style_weight=1e6, callback=keep,
-                            callback_every=max(1, STEPS // 4), seed=0)
+                            callback_every=max(1, STEPS // 4), seed=0,
+                            progress=True)
     fig, axes = plt.subplots(1, len(snapshots) + 1, figsize=(3 * (len(snapshots) + 1), 4))
     for ax, (step, image, losses) in zip(axes, snapshots):
         ax.imshow(image); ax.set_title(f"step {step}\nloss {losses['total']:.3g}"); ax.axis("off")
@@ -130,8 +131,7 @@ upper, lower = pipe.mask("upper body"), pipe.mask(["lower body", "full body"])
 wave = fio.load_image(fio.sample_path("great_wave_hokusai"))
 with env.needs_weights("Gatys with a painting per garment", instead=LATER):
     two_styles = gatys_transfer(photo, {"upper": (upper, painting), "lower": (lower, wave)},
-                                steps=STEPS, size=SIZE, seed=0,
-                                progress=False)
+                                steps=STEPS, size=SIZE, seed=0)
     display(viz.panels([upper | lower, two_styles], ["garments", "upper: Van Gogh, lower: Hokusai"]))
 
 # %% [markdown]
