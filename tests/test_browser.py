@@ -226,7 +226,7 @@ def test_voila_instance_panel_ticks_restyle_the_items(browser, tmp_path, request
         assert not jb.changed(back, start), "ticking the coat twice did not give the first picture"
         jb.assert_visible_sliders(page, "fsutils-opacity")
         jb.drag(page, "fsutils-opacity", 0.0)                # the masks' tint goes
-        jb.wait_for_change(page, view, back, "dragging the mask opacity")
+        jb.wait_for_change(page, view, back, "dragging the overlay opacity")
         jb.assert_no_tracebacks(page)
 
 

@@ -758,3 +758,37 @@ def test_pipeline_panel_offers_the_garment_items_as_a_fifth_tab(pipe):
     out = panel.items.blended()
     assert not np.allclose(out[dress], pipe.content[dress])
     assert np.allclose(out[:10, :10], pipe.content[:10, :10])   # far from the dress: the photo
+
+
+def _shown_texts(w, out: set[str]) -> set[str]:
+    """Every label a user reads on a widget tree: descriptions, option labels, tab titles and the
+    panels' bold captions, with HTML and the trailing colon taken off."""
+    import html
+    import re
+
+    import ipywidgets as W
+
+    found = [getattr(w, "description", "")]
+    if isinstance(w, (W.ToggleButtons, W.Dropdown)):
+        found += [str(o[0] if isinstance(o, tuple) else o) for o in w.options]
+    if isinstance(w, W.HTML):
+        found.append(w.value)
+    if isinstance(w, W.Tab):
+        found += [w.get_title(i) for i in range(len(w.children))]
+    for text in found:
+        text = html.unescape(re.sub(r"<[^>]+>", "", text or "")).strip().rstrip(":").strip()
+        if text:
+            out.add(text)
+    for child in getattr(w, "children", ()):
+        _shown_texts(child, out)
+    return out
+
+
+@pytest.mark.parametrize("method", ["gatys", "fast"])
+def test_every_panel_label_in_the_glossary_is_on_a_panel(pipe, method):
+    from test_glossary import panel_labels
+
+    shown = _shown_texts(widgets.PipelinePanel(pipe, method=method, instances=True), set())
+    missing = [label for label in panel_labels() if label not in shown]
+    assert not missing, f"docs/glossary.md names panel labels no panel shows: {missing}"
+    assert "mask opacity" not in shown                      # one name: "overlay opacity"

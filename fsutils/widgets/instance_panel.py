@@ -53,7 +53,7 @@ class InstancePanel(Panel):
         self.items = W.HBox()
         self.items.add_class("fsutils-instance-items")
         self.boxes: dict[str, W.Checkbox] = {}
-        self.opacity = slider(W.FloatSlider, opacity, 0.0, 1.0, 0.05, "mask opacity",
+        self.opacity = slider(W.FloatSlider, opacity, 0.0, 1.0, 0.05, "overlay opacity",
                               "fsutils-opacity", continuous=True)
         self._items_for: str | None = None
         super().__init__(pipe, [self.items, self.opacity])
