@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import pkgutil
 import re
 from pathlib import Path
 
@@ -69,31 +70,16 @@ def test_every_command_line_flag_in_the_glossary_is_an_option():
 
 
 def _resolve(path: str, base: object | None) -> object:
-    """``fsutils.a.b``, ``Module.attr``, a bare name from :data:`NAMESPACES`, or ``.attr`` of
-    ``base`` (the class named before it in the same list)."""
+    """``fsutils.a.b`` or ``module.attr`` (under fsutils), a bare ``Name.attr`` from
+    :data:`NAMESPACES`, or ``.attr`` of ``base`` (the class named before it in the same list)."""
     if path.startswith("."):
         assert base is not None, f"{path} follows no class"
         return getattr(base, path[1:])
-    head, *rest = path.split(".")
-    if head == "fsutils":
-        for i in range(len(rest), 0, -1):
-            try:
-                obj = importlib.import_module(".".join(["fsutils", *rest[:i]]))
-            except ImportError:
-                continue
-            for part in rest[i:]:
-                obj = getattr(obj, part)
-            return obj
-    for name in NAMESPACES:
-        module = importlib.import_module(name)
-        if hasattr(module, head):
-            obj = getattr(module, head)
-            break
-    else:
-        obj = importlib.import_module(f"fsutils.{head}")       # segment.overlay, viz.…
-    for part in rest:
-        obj = getattr(obj, part)
-    return obj
+    head = path.split(".")[0]
+    module = next((m for m in NAMESPACES if hasattr(importlib.import_module(m), head)), None)
+    if module is not None:
+        return pkgutil.resolve_name(f"{module}:{path}")
+    return pkgutil.resolve_name(path if head == "fsutils" else f"fsutils.{path}")  # segment.overlay
 
 
 def _takes(obj: object, name: str) -> bool:
