@@ -68,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--ccp-root", required=True, type=Path, help=_CCP_ROOT_HELP)
     s.add_argument("--weights", default=DEFAULT_CLOTH_WEIGHTS,
                    help=f"registry name of the cloth model (default: {DEFAULT_CLOTH_WEIGHTS}), or the path of a "
-                        "checkpoint file, e.g. one written by `python -m fsutils.train --export`")
+                        "checkpoint file, e.g. one written by `python -m fsutils.train cloth --export`")
     s.add_argument("--input-size", type=whole(1, 4096), default=None,
                    help="square input size of the network, 1–4096 px (default: the model's own)")
     s.add_argument("--split", choices=("all", *data.SPLITS), default="all",
@@ -147,7 +147,7 @@ def _check_cloth_weights(p: argparse.ArgumentParser, option: str, value: str) ->
     what = ("is not a cloth model" if value in REGISTRY else "is a folder" if path.is_dir()
             else "is neither a cloth model nor a checkpoint file")
     p.error(f"{option} {value!r} {what}; give one of {', '.join(CLOTH_WEIGHTS)}, or the path of a "
-            "cloth checkpoint file (e.g. one written by `python -m fsutils.train --export`)")
+            "cloth checkpoint file (e.g. one written by `python -m fsutils.train cloth --export`)")
 
 
 def _blend_settings(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:

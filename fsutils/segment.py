@@ -183,7 +183,7 @@ def overlay(image: Any, labels: np.ndarray, opacity: float = 0.5,
 
 
 def _load_cloth_file(path: str | Path) -> tuple[Any, torch.nn.Module]:
-    """A cloth checkpoint file (say one exported by ``fsutils.train --export``, or a training
+    """A cloth checkpoint file (say one exported by ``fsutils.train cloth --export``, or a training
     ``best.pt``) in whichever registry cloth architecture it fits; that entry's preprocessing
     (input size, normalisation) then applies."""
     state = W.read_state_dict(path)  # read once, tried on each architecture
@@ -196,7 +196,7 @@ def _load_cloth_file(path: str | Path) -> tuple[Any, torch.nn.Module]:
     raise W.ArchitectureMismatchError(
         f"{path} is not a 4-class cloth checkpoint: it fits none of the cloth architectures "
         f"({'; '.join(W.get(n).arch for n in CLOTH_WEIGHTS)}). Pass a file written by "
-        f"`python -m fsutils.train --export` or the official cloth_segm_u2net_latest.pth, or a "
+        f"`python -m fsutils.train cloth --export` or the official cloth_segm_u2net_latest.pth, or a "
         f"registry name ({', '.join(CLOTH_WEIGHTS)}).")
 
 

@@ -59,22 +59,19 @@ def no_work(monkeypatch):
     """Every model class, model loader and training loop fails the test if it is reached."""
     import fsutils.evaluation.swap
     import fsutils.instances.segmenter
-    import fsutils.instances.training
     import fsutils.pipeline
     import fsutils.saliency
     import fsutils.segment
     import fsutils.swap.garment
-    import fsutils.swap.train
-    import fsutils.train
+    import fsutils.training.engine
 
     for module, name in ((fsutils.segment, "ClothSegmenter"), (fsutils.saliency, "SaliencyModel"),
                          (fsutils.pipeline, "Pipeline"),
                          (fsutils.instances.segmenter, "InstanceSegmenter")):
         monkeypatch.setattr(module, name, _NoWork)
-    for module, name in ((fsutils.swap.garment, "load_generator"), (fsutils.train, "train"),
-                         (fsutils.swap.train, "train"), (fsutils.swap.train, "SwapRun"),
-                         (fsutils.instances.training, "train_instances")):
+    for module, name in ((fsutils.swap.garment, "load_generator"), (fsutils.training.engine, "fit")):
         monkeypatch.setattr(module, name, _no_work)
+    monkeypatch.setattr(fsutils.training.engine.Engine, "run", _no_work)
 
 
 def _main(command: str):
@@ -101,21 +98,21 @@ CASES = [
     ("fsutils.evaluate", ["swap", "--width", "50"], "python -m fsutils.evaluate swap",
      "--width: 50 is not a multiple of 16"),
     ("fsutils.evaluate", ["swap", "--device", "bogus"], "python -m fsutils.evaluate swap", "--device"),
-    ("fsutils.train", ["--batch-size", "0"], "python -m fsutils.train", "--batch-size: 0 is out of range"),
-    ("fsutils.train", ["--lr", "0"], "python -m fsutils.train", "--lr: 0 is out of range: give a number > 0"),
-    ("fsutils.train", ["--epochs", "-3"], "python -m fsutils.train", "--epochs"),
-    ("fsutils.train", ["--ema-decay", "2"], "python -m fsutils.train", "--ema-decay"),
-    ("fsutils.train", ["--max-train-images", "0"], "python -m fsutils.train", "--max-train-images"),
-    ("fsutils.train", ["--arch", "maskrcnn", "--warmup-steps", "-1"], "python -m fsutils.train",
+    ("fsutils.train", ["--batch-size", "0"], "python -m fsutils.train cloth", "--batch-size: 0 is out of range"),
+    ("fsutils.train", ["--lr", "0"], "python -m fsutils.train cloth", "--lr: 0 is out of range: give a number > 0"),
+    ("fsutils.train", ["--epochs", "-3"], "python -m fsutils.train cloth", "--epochs"),
+    ("fsutils.train", ["--ema-decay", "2"], "python -m fsutils.train cloth", "--ema-decay"),
+    ("fsutils.train", ["--max-train-images", "0"], "python -m fsutils.train cloth", "--max-train-images"),
+    ("fsutils.train", ["--arch", "maskrcnn", "--warmup-steps", "-1"], "python -m fsutils.train instances",
      "--warmup-steps"),
-    ("fsutils.train", ["--arch", "cagan", "--steps", "0"], "python -m fsutils.train --arch cagan",
+    ("fsutils.train", ["--arch", "cagan", "--steps", "0"], "python -m fsutils.train swap",
      "--steps: 0 is out of range"),
-    ("fsutils.train", ["--arch", "cagan", "--batch-size", "1"], "python -m fsutils.train --arch cagan",
+    ("fsutils.train", ["--arch", "cagan", "--batch-size", "1"], "python -m fsutils.train swap",
      "--batch-size: 1 is out of range: give a whole number ≥ 2"),
-    ("fsutils.train", ["--arch", "cagan", "--lr", "-1"], "python -m fsutils.train --arch cagan", "--lr"),
-    ("fsutils.train", ["--arch", "cagan", "--beta1", "1"], "python -m fsutils.train --arch cagan",
+    ("fsutils.train", ["--arch", "cagan", "--lr", "-1"], "python -m fsutils.train swap", "--lr"),
+    ("fsutils.train", ["--arch", "cagan", "--beta1", "1"], "python -m fsutils.train swap",
      "--beta1"),
-    ("fsutils.train", ["--arch", "cagan", "--height", "100"], "python -m fsutils.train --arch cagan",
+    ("fsutils.train", ["--arch", "cagan", "--height", "100"], "python -m fsutils.train swap",
      "--height: 100 is not a multiple of 16"),
 ]
 

@@ -214,30 +214,32 @@ def _tiny_ccp(tmp_path, n=12):
 def test_a_run_stopped_on_an_epochs_last_step_counts_it_and_its_bar_ends_full(tmp_path, capsys):
     import torch
 
-    from fsutils import train
+    from fsutils.data import split_ids
     from fsutils.models import U2NETP
+    from fsutils.training import fit
+    from fsutils.training.cloth import ClothConfig, ClothTask
 
     root, ids = _tiny_ccp(tmp_path)
     init = tmp_path / "u2netp.pth"
     torch.manual_seed(0)
     torch.save(U2NETP(3, 1).state_dict(), init)
-    steps = -(-len(train.split_ids(ids)[0]) // 2)
-    summary = train.train(train.TrainConfig(
-        ccp_root=str(root), out=str(tmp_path / "run"), init=str(init), size=32, epochs=1,
-        batch_size=2, device="cpu", max_steps=steps, checkpoint_every=100))
-    assert summary["epochs"] == 1 and summary["steps"] == steps
+    steps = -(-len(split_ids(ids)[0]) // 2)
+    summary = fit(ClothTask(ClothConfig(
+        ccp_root=str(root), out=str(tmp_path / "run"), arch="u2netp", init=str(init), size=32,
+        epochs=1, batch_size=2, device="cpu", max_steps=steps, checkpoint_every=100)))
+    assert summary["steps"] == steps
     bar = capsys.readouterr().err
     assert f"{steps}/{steps}" in bar and f"{steps - 1}/{steps} [" not in bar.split("\r")[-1]
 
 
 def test_a_frozen_backbone_gets_no_gradient_and_no_optimiser_slot():
-    from fsutils import train
     from fsutils.models.cloth import ARCHS
+    from fsutils.training.cloth import ClothConfig, param_groups
 
     arch = ARCHS["deeplab"]
     model = arch.build(0.0)
-    cfg = train.TrainConfig(ccp_root=".", arch="deeplab", backbone_lr_factor=0.0)
-    groups = train._param_groups(model, arch, cfg)
+    cfg = ClothConfig(ccp_root=".", arch="deeplab", backbone_lr_factor=0.0)
+    groups = param_groups(model, arch, cfg)
     trained = {id(p) for g in groups for p in g["params"]}
     backbone = [p for n, p in model.named_parameters() if n.startswith(arch.backbone_prefix)]
     assert backbone and not any(p.requires_grad or id(p) in trained for p in backbone)
@@ -246,10 +248,10 @@ def test_a_frozen_backbone_gets_no_gradient_and_no_optimiser_slot():
 
 
 def test_the_demo_preset_fine_tunes_the_deeplab_head_in_full_epochs():
-    from fsutils import train
+    from fsutils.training.cloth import ClothConfig
 
-    demo = train.TrainConfig.preset("demo", ".")
-    tiny = train.TrainConfig.preset("tiny", ".")
+    demo = ClothConfig.preset("demo", ".")
+    tiny = ClothConfig.preset("tiny", ".")
     assert demo.arch == "deeplab" and demo.backbone_lr_factor == 0 and demo.max_steps is None
     assert demo.max_train_images % demo.batch_size == 0 and demo.epochs > 1   # a curve
     assert tiny.max_steps is None and tiny.max_train_images < demo.max_train_images

@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from fsutils import tflite, train, weights
+from fsutils import tflite, weights
+from fsutils.training import cloth as train, export_half
 from fsutils.models import cloth
 from fsutils.models.mobilenet import (VOC_BACKGROUND, VOC_PERSON, BlockSpec, DeepLabV3,
                                       blocks_from_graph, deeplab_from_tflite,
@@ -130,8 +131,8 @@ def test_one_training_step_lowers_the_loss(quant_graph):
     x = torch.rand(2, 3, 97, 97) * 2 - 1
     y = torch.zeros(2, 97, 97, dtype=torch.long)
     y[:, 30:70, 30:70] = 2
-    cfg = train.TrainConfig(ccp_root="", arch="deeplab", lr=1e-4, backbone_lr_factor=0.25)
-    groups = train._param_groups(model, cloth.ARCHS["deeplab"], cfg)
+    cfg = train.ClothConfig(ccp_root="", arch="deeplab", lr=1e-4, backbone_lr_factor=0.25)
+    groups = train.param_groups(model, cloth.ARCHS["deeplab"], cfg)
     assert [g.get("lr") for g in groups] == [2.5e-5, None]
     opt = torch.optim.AdamW(groups, lr=cfg.lr)
 
@@ -153,7 +154,7 @@ def test_export_and_reload_predict_the_same(tmp_path):
     torch.manual_seed(1)
     model = deeplab_v3_mobilenet_v2(4).eval()
     torch.save({"model": model.state_dict(), "state": {}}, tmp_path / "best.pt")
-    exported = train.export_half(tmp_path / "best.pt", tmp_path / "mine.pth")
+    exported = export_half(tmp_path / "best.pt", tmp_path / "mine.pth")
     reloaded = deeplab_v3_mobilenet_v2(4)
     weights.load_state_dict(reloaded, exported)
     photo = Image.open(PEOPLE[0]).convert("RGB")

@@ -18,7 +18,7 @@ COLUMNS = ("idea", "api", "cli", "panel", "notebook")
 #: where a name the glossary writes without its module is looked up, in this order
 NAMESPACES = ("fsutils.pipeline", "fsutils.style", "fsutils.blend", "fsutils.segment",
               "fsutils.saliency", "fsutils.garments", "fsutils.swap", "fsutils.swap.data",
-              "fsutils.swap.train", "fsutils.viz")
+              "fsutils.training.swap", "fsutils.viz")
 
 
 def glossary_rows() -> list[dict[str, str]]:
@@ -53,9 +53,10 @@ def _options(parser) -> set[str]:
 
 def test_every_command_line_flag_in_the_glossary_is_an_option():
     from fsutils.cli.options import build_parser
-    from fsutils.swap.train import _parser as swap_parser
+    from fsutils.training.cli import build_parser as train_parser
 
-    main, swap = _options(build_parser()), _options(swap_parser())
+    main = _options(build_parser())
+    swap = _options(train_parser()._subparsers._group_actions[0].choices["swap"])
     named = []
     for row in glossary_rows():
         cell = row["cli"]

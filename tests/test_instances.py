@@ -134,41 +134,43 @@ def _ccp(tmp_path, n=12, h=96, w=64):
     return write_ccp(tmp_path / "ccp", items)
 
 
-def _config(root, out, **kw):
-    from fsutils.train import TrainConfig
-    from fsutils.instances.training import MASKRCNN_DEFAULTS
+def _task(root, out, **kw):
+    from fsutils.training.instances import InstancesConfig, InstancesTask
 
-    settings = {**MASKRCNN_DEFAULTS, "size": 128, "batch_size": 2, "warmup_steps": 1,
-                "max_val_images": 2, "device": "cpu", "progress": False, "epochs": 1, **kw}
-    return TrainConfig(ccp_root=str(root), out=str(out), **settings)
+    settings = {"size": 128, "batch_size": 2, "warmup_steps": 1, "max_val_images": 2,
+                "device": "cpu", "progress": False, "epochs": 1, **kw}
+    return InstancesTask(InstancesConfig(ccp_root=str(root), out=str(out), **settings))
 
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """A detector trained for 3 steps on a hand-made CCP folder: (run, loss before, loss after)."""
-    from fsutils.instances.training import DetectionRun
-
+    """A detector trained for 3 steps on one batch of a hand-made CCP folder: (task, loss
+    before, loss after); its weights in ``task.out / "last.pt"``."""
     tmp = tmp_path_factory.mktemp("instances")
-    run = DetectionRun(_config(_ccp(tmp), tmp / "run"))
-    batch = [0, 1]
+    task = _task(_ccp(tmp), tmp / "run")
+    torch.manual_seed(0)  # as the engine does: the new heads' start weights are drawn
+    task.build(torch.device("cpu"), resuming=False)
+    batch = task.batch(0)
 
     def loss():  # the same proposal and RoI sampling each time
         torch.manual_seed(0)
         with torch.no_grad():
-            return sum(run.losses(batch).values()).item()
+            return sum(task.net(*batch).values()).item()
 
     before = loss()
-    for _ in range(3):
-        run.step(batch)
-    run.save(run.out / "last.pt")
-    return run, before, loss()
+    rows = [task.step(batch) for _ in range(3)]
+    task.out = tmp / "run"
+    task.out.mkdir()
+    torch.save({"model": task.net.state_dict()}, task.out / "last.pt")
+    task.rows = rows
+    return task, before, loss()
 
 
 @pytest.mark.slow
 def test_one_training_step_lowers_the_detector_loss(tiny_run):
     run, before, after = tiny_run
     assert after < 0.9 * before
-    assert run.state["global_step"] == 3 and run.state["history"][-1]["loss"] > 0
+    assert len(run.rows) == 3 and run.rows[-1]["loss"] > 0
 
 
 def _iou(a, b):
@@ -196,7 +198,7 @@ def test_stages_show_the_pyramid_and_the_proposals_in_photo_pixels(tiny_run):
 @pytest.mark.slow
 def test_export_and_reload_give_the_same_instances(tiny_run, tmp_path):
     from fsutils.instances import InstanceSegmenter
-    from fsutils.train import export_half
+    from fsutils.training import export_half
 
     run, _, _ = tiny_run
     exported = export_half(run.out / "last.pt", tmp_path / "garments.pth")
@@ -240,16 +242,17 @@ def test_evaluate_instances_refuses_a_missing_folder(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_detector_training_resumes_from_its_checkpoint(tmp_path):
-    from fsutils import train
+    from fsutils.training import fit
+    from fsutils.weights import read_checkpoint
 
     root, out = _ccp(tmp_path, n=8), tmp_path / "run"
-    first = train.train(_config(root, out, arch="maskrcnn", max_steps=1, max_train_images=4))
+    first = fit(_task(root, out, max_steps=1, max_train_images=4, val_every_steps=2, epochs=2))
     assert first["steps"] == 1 and (out / "last.pt").is_file()
-    second = train.train(_config(root, out, arch="maskrcnn", max_steps=2, max_train_images=4,
-                                 val_every_steps=2))
-    history = train.weights.read_checkpoint(out / "last.pt")["state"]["history"]
-    assert second["steps"] == 2 and [r["step"] for r in history if "loss" in r] == [1, 2]
-    assert [r["step"] for r in history if "val" in r] == [2] and (out / "best.pt").is_file()
+    second = fit(_task(root, out, max_steps=2, max_train_images=4, val_every_steps=2, epochs=2))
+    history = read_checkpoint(out / "last.pt")["state"]["history"]
+    assert second["steps"] == 3 and [r["step"] for r in history if "loss" in r] == [1, 2, 3]
+    # validated when a call stops (steps 1 and 3) and every val_every_steps (step 2)
+    assert [r["step"] for r in history if "val" in r] == [1, 2, 3] and (out / "best.pt").is_file()
 
 
 def test_duplicates_across_classes_are_suppressed_for_class_agnostic_scoring():

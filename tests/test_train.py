@@ -2,8 +2,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from fsutils import train
+from fsutils.data import split_ids
 from fsutils.models import U2NETP, cloth
+from fsutils.training import cloth as train, engine, export_half, fit
+from fsutils.training.cloth import ClothConfig, ClothTask
 from tests.ccp_fixture import person_groundtruth, write_ccp
 
 
@@ -66,6 +68,10 @@ def test_one_training_step_reduces_the_loss():
     assert losses[-1] < 0.9 * losses[0]
 
 
+def _run(**kw):
+    return fit(ClothTask(ClothConfig(**{"arch": "u2netp", **kw})))
+
+
 @pytest.mark.slow  # two short training runs: ~8 s here
 def test_train_resumes_and_exports_half_precision(tmp_path):
     items = {f"{i:04d}": person_groundtruth(48, 32, "shirt" if i % 2 else "dress", "pants" if i % 2 else None)
@@ -75,13 +81,13 @@ def test_train_resumes_and_exports_half_precision(tmp_path):
     torch.save(_saliency_state_dict(), init)
     cfg = dict(ccp_root=str(root), out=str(tmp_path / "run"), init=str(init), size=32, epochs=1,
                batch_size=2, checkpoint_every=1, device="cpu", progress=False)
-    first = train.train(train.TrainConfig(**cfg, max_steps=2))
-    assert first["steps"] == 2 and first["epochs"] == 0
-    second = train.train(train.TrainConfig(**cfg))  # resumes from last.pt and finishes the epoch
-    steps_per_epoch = -(-len(train.split_ids(sorted(items))[0]) // 2)
-    assert second["epochs"] == 1 and second["steps"] == steps_per_epoch
+    first = _run(**cfg, max_steps=2)
+    assert first["steps"] == 2
+    second = _run(**cfg)  # resumes from last.pt and finishes the epoch
+    steps_per_epoch = -(-len(split_ids(sorted(items))[0]) // 2)
+    assert second["steps"] == steps_per_epoch
     assert (tmp_path / "run" / "best.pt").is_file() and (tmp_path / "run" / "history.json").is_file()
-    dest = train.export_half(tmp_path / "run" / "best.pt", tmp_path / "half.pth")
+    dest = export_half(tmp_path / "run" / "best.pt", tmp_path / "half.pth")
     sd = torch.load(dest, weights_only=True)
     assert all(v.dtype == torch.float16 for v in sd.values() if v.is_floating_point())
     U2NETP(3, 4).load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in sd.items()}, strict=True)
@@ -131,33 +137,36 @@ def test_val_every_validates_every_nth_and_the_last_epoch(tmp_path):
     root = write_ccp(tmp_path / "ccp", items)
     init = tmp_path / "u2netp.pth"
     torch.save(_saliency_state_dict(), init)
-    summary = train.train(train.TrainConfig(
-        ccp_root=str(root), out=str(tmp_path / "run"), init=str(init), size=32, epochs=3, batch_size=2,
-        val_every=2, device="cpu", progress=False, precision="bf16", dice_weight=1.0))
+    summary = _run(ccp_root=str(root), out=str(tmp_path / "run"), init=str(init), size=32, epochs=3,
+                   batch_size=2, val_every=2, device="cpu", progress=False, precision="bf16",
+                   dice_weight=1.0)
     _, history = train.load_run(tmp_path / "run", "last")
-    assert summary["epochs"] == 3
+    assert summary["steps"] == 3 * -(-len(split_ids(sorted(items))[0]) // 2)
     assert [h["epoch"] for h in history if "val_iou" in h] == [2, 3]
     assert all(torch.isfinite(torch.tensor(h["loss"])) for h in history if "loss" in h)
 
 
-def test_update_ema_moves_float_tensors_and_copies_counters():
-    ema, model = nn.BatchNorm2d(2), nn.BatchNorm2d(2)
+def test_the_running_average_moves_float_tensors_and_copies_counters():
+    model = nn.BatchNorm2d(2)
+    avg = engine.averaged(model, decay=0.75)
     with torch.no_grad():
-        ema.weight.fill_(1.0)
         model.weight.fill_(3.0)
         model.running_mean.fill_(4.0)
         model.num_batches_tracked.fill_(7)
-    train.update_ema(ema, model, decay=0.75)
-    assert torch.allclose(ema.weight, torch.full((2,), 1.5))        # 0.75·1 + 0.25·3
-    assert torch.allclose(ema.running_mean, torch.full((2,), 1.0))  # 0.75·0 + 0.25·4
-    assert ema.num_batches_tracked.item() == 7
+    avg.update_parameters(model)       # the first update copies the model
+    with torch.no_grad():
+        model.weight.fill_(5.0)
+    avg.update_parameters(model)       # decay min(0.75, 2/11): 2/11·3 + 9/11·5
+    assert torch.allclose(avg.module.weight, torch.full((2,), 2 / 11 * 3 + 9 / 11 * 5))
+    assert torch.allclose(avg.module.running_mean, torch.full((2,), 4.0))
+    assert avg.module.num_batches_tracked.item() == 7
 
 
 def test_ema_decay_warms_up_to_the_configured_value():
-    decays = [train.ema_decay_at(t, 0.998) for t in range(0, 20000, 50)]
+    decays = [engine.ema_decay_at(t, 0.998) for t in range(0, 20000, 50)]
     assert decays[0] == pytest.approx(0.1)          # the first update nearly copies the model
     assert all(a <= b for a, b in zip(decays, decays[1:])) and decays[-1] == 0.998
-    assert train.ema_decay_at(100, 0.5) == 0.5      # a short horizon is used as it is
+    assert engine.ema_decay_at(100, 0.5) == 0.5      # a short horizon is used as it is
 
 
 @pytest.mark.slow  # two short training runs: ~13 s here
@@ -168,11 +177,17 @@ def test_ema_run_saves_the_average_as_best_and_resumes_it(tmp_path):
     torch.save(_saliency_state_dict(), init)
     cfg = dict(ccp_root=str(root), out=str(tmp_path / "run"), init=str(init), size=32, epochs=1,
                batch_size=2, checkpoint_every=1, device="cpu", progress=False, ema_decay=0.5, lr=1e-2)
-    train.train(train.TrainConfig(**cfg, max_steps=2))
+    _run(**cfg, max_steps=2)
     last = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
-    assert set(last["ema"]) == set(last["model"])
-    assert any(not torch.equal(last["ema"][k], last["model"][k]) for k in last["model"])
-    train.train(train.TrainConfig(**cfg))  # resume: the average continues from last.pt
+    averaged = {k.removeprefix("module."): v for k, v in last["ema"].items() if k != "n_averaged"}
+    assert set(averaged) == set(last["model"]) and last["ema"]["n_averaged"] == 2
+    assert any(not torch.equal(averaged[k], last["model"][k]) for k in last["model"])
+    _run(**cfg)  # resume: the average continues from last.pt
     last = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     best = torch.load(tmp_path / "run" / "best.pt", weights_only=True)
-    assert all(torch.equal(best["model"][k], last["ema"][k]) for k in last["ema"])
+    chosen = {"ema": {k.removeprefix("module."): v for k, v in last["ema"].items()},
+              "raw": last["model"]}[best["weights"]]
+    history = [r for r in last["state"]["history"] if "val_mean_iou_garments" in r]
+    assert "val_mean_iou_garments_ema" in history[-1]
+    if best["state"]["step"] == last["state"]["step"]:  # the last validation was the best
+        assert all(torch.equal(best["model"][k], chosen[k]) for k in best["model"])

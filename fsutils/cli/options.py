@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cloth model: the bundled ccp_deeplab (default, no download), the bundled "
                         "ccp_u2netp (a smaller U-2-Net), cloth_segm "
                         "(the official model, a 176 MB download) or the path of your own "
-                        "checkpoint (python -m fsutils.train --export)")
+                        "checkpoint (python -m fsutils.train cloth --export)")
     w.add_argument("--saliency-weights", choices=SALIENCY_WEIGHTS, default=SALIENCY_WEIGHTS[0],
                    help="u2netp (ships with the kit) or u2net (a 176 MB download)")
     p.add_argument("--save", type=_save_kinds, default="all",

@@ -198,7 +198,7 @@ def add_parser(sub) -> None:
     p.add_argument("--weights", default=DEFAULT_INSTANCE_WEIGHTS,
                    help=f"registry name (default: {DEFAULT_INSTANCE_WEIGHTS}), an exported file, or "
                         "a training checkpoint (best.pt / last.pt of `python -m fsutils.train "
-                        "--arch maskrcnn`)")
+                        "instances`)")
     p.add_argument("--max-images", type=whole(1), default=None,
                    help="evaluate only the first N photos (N ≥ 1)")
     p.add_argument("--no-baseline", action="store_true", help="skip the semantic baseline row")

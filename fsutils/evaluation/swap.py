@@ -306,7 +306,7 @@ def add_parser(sub: Any) -> None:
                    help="which photos: the kit's test split (default; choose settings on val)")
     p.add_argument("--weights", default=None,
                    help=f"the generator: registry name (default: {DEFAULT_SWAP_WEIGHTS}) or a file "
-                        "from `python -m fsutils.train --arch cagan` (last.pt, best.pt or an export)")
+                        "from `python -m fsutils.train swap` (last.pt, best.pt or an export)")
     p.add_argument("--segment-weights", default=DEFAULT_CLOTH_WEIGHTS,
                    help="cloth model giving the baselines' garment mask")
     p.add_argument("--max-images", type=whole(1), default=None,

@@ -97,7 +97,7 @@ def to_instances(output: dict[str, torch.Tensor], score_threshold: float = 0.0,
 
 def _load_detector(weights: str | Path) -> torch.nn.Module:
     """The garment Mask R-CNN with ``weights``: a registry name, an exported fp16 file or a
-    training checkpoint (``best.pt`` / ``last.pt`` of ``python -m fsutils.train --arch maskrcnn``)."""
+    training checkpoint (``best.pt`` / ``last.pt`` of ``python -m fsutils.train instances``)."""
     from ..models.maskrcnn import garment_maskrcnn
 
     entry = W.lookup(weights)

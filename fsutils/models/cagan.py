@@ -102,7 +102,7 @@ def generator_from_state_dict(sd: Mapping[str, torch.Tensor]) -> CAGANGenerator:
         base = int(sd["enc.0.0.weight"].shape[0])
     except KeyError:
         raise ValueError("not a CAGAN generator state dict (no enc.0.0.weight); give the file "
-                         "written by `python -m fsutils.train --arch cagan` or its export.") from None
+                         "written by `python -m fsutils.train swap` or its export.") from None
     depth = len({k.split(".")[1] for k in sd if k.startswith("enc.")})
     model = CAGANGenerator(base, depth)
     model.load_state_dict({k: v.float() for k, v in sd.items()})

@@ -8,7 +8,7 @@ stand-in (:mod:`.data`).
 
 - :mod:`.data` — crops and triplets from CCP photos and annotations;
 - :mod:`fsutils.models.cagan` — generator, discriminator, losses, :func:`swap_garment`;
-- :mod:`.train` — ``python -m fsutils.train --arch cagan …`` (resumable);
+- :mod:`fsutils.training.swap` — ``python -m fsutils.train swap …`` (resumable);
 - :mod:`fsutils.evaluation.swap` — ``python -m fsutils.evaluate swap …``: implicit segmentation,
   changes outside the garment, and known-answer swaps against two baselines;
 - :mod:`.garment` — :func:`~fsutils.swap.garment.swap_garment`, the swap on a full photo with the

@@ -40,7 +40,7 @@ def load_generator(weights: str | Path | torch.nn.Module | None = None,
     if name == DEFAULT_SWAP_WEIGHTS and name not in W.REGISTRY:
         raise FileNotFoundError(
             f"no trained garment-swap generator is registered as {DEFAULT_SWAP_WEIGHTS!r} in this "
-            "version of the kit; train one with `python -m fsutils.train --arch cagan --ccp-root "
+            "version of the kit; train one with `python -m fsutils.train swap --ccp-root "
             "DIR --out runs/cagan` and pass weights='runs/cagan/last.pt' (or its export).")
     return generator_from_state_dict(W.read_state_dict(name)).to(dev).eval()
 
@@ -102,8 +102,8 @@ def swap_garment(person_photo: Any, article_image: Any, *, weights: Any = None,
         article_image: the new garment, best a flat-lay or product photo on a plain light
             background; with ``article_mask`` (bool, at its size) only those pixels are used,
             so a garment can be taken from another person photo.
-        weights: the generator: a registry name, a file from ``python -m fsutils.train --arch
-            cagan`` (or its export), or a module; default :data:`DEFAULT_SWAP_WEIGHTS`.
+        weights: the generator: a registry name, a file from ``python -m fsutils.train
+            swap`` (or its export), or a module; default :data:`DEFAULT_SWAP_WEIGHTS`.
         garment_mask: the person's garment (bool H×W at the photo's size); default the kit's
             cloth segmenter's upper-body class (``segmenter``, default
             :class:`fsutils.segment.ClothSegmenter`).

@@ -69,7 +69,7 @@ arch = "CAGAN generator (U-Net, {base} channels, {depth} down-samplings): garmen
 license = "Apache-2.0"
 credit = """\\
     fsutils: Conditional Analogy GAN (Jetchev & Bergmann 2017) trained on the upper-body garments \\
-    of Clothing Co-Parsing (Yang, Luo, Lin, CVPR 2014) with python -m fsutils.train --arch cagan"""
+    of Clothing Co-Parsing (Yang, Luo, Lin, CVPR 2014) with python -m fsutils.train swap"""
 sha256 = "{sha256}"
 size = {size:_}
 factory = "fsutils.models.cagan:CAGANGenerator"
@@ -195,7 +195,7 @@ def ship_generator(checkpoint: str | Path, *, name: str = DEFAULT_SWAP_WEIGHTS,
 
     ``step`` (default: read from the checkpoint, :func:`checkpoint_step`) goes into the entry's
     notes. Anything but a CAGAN generator is refused before a file is written."""
-    from .train import export_generator
+    from ..training.swap import export_generator
 
     G = generator_from_state_dict(W.read_state_dict(checkpoint))  # refuses other checkpoints
     step = checkpoint_step(checkpoint) if step is None else step
@@ -259,7 +259,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m fsutils.swap.ship", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", type=Path,
-                   help="last.pt, best.pt or generator_step<N>.pt of python -m fsutils.train --arch cagan")
+                   help="last.pt, best.pt or generator_step<N>.pt of python -m fsutils.train swap")
     p.add_argument("--stages", type=Path, nargs="+", metavar="RUN",
                    help="also draw the generator_step<N>.pt snapshots of these folders (a run "
                         "folder, or one of exported copies of last.pt taken during training) and "
@@ -273,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if not args.checkpoint.is_file():
         p.error(f"{args.checkpoint} is not a file; give a checkpoint of python -m fsutils.train "
-                "--arch cagan (e.g. runs/cagan/best.pt).")
+                "swap (e.g. runs/cagan/best.pt).")
     if args.measure is not None and not args.measure.is_dir():
         p.error(f"--measure {args.measure} is not a folder; give the folder that holds photos/, "
                 "annotations/ and label_list.mat.")

@@ -39,10 +39,11 @@ TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in autom
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
-from fsutils import course, data, train, viz, weights
+from fsutils import course, data, training, viz, weights
 from fsutils.evaluation import segmentation
 from fsutils.models import cloth
 from fsutils.segment import ClothSegmenter
+from fsutils.training.cloth import ClothConfig, ClothTask, load_run, validate
 
 # %%
 ccp_root = data.clone_ccp() if env.is_colab() else data.locate_ccp()
@@ -112,7 +113,7 @@ print(f"{len(model.state_dict())} tensors, all from the COCO/VOC model; logits: 
 # fine-tuning adjusts rather than overwrites what it knows — with warm-up then a cosine schedule,
 # and augment each photo with a horizontal flip, a crop that keeps most of the figure (whether a
 # garment is a dress or a top is decided by the whole person) and colour jitter. A moving average
-# of the weights (EMA) is what gets validated and kept. The BatchNorm layers of the published
+# of the weights (EMA) is validated beside them, and the better of the two is kept. The BatchNorm layers of the published
 # network are folded into its convolutions; we keep them folded: batches of 8 photos on a CPU would
 # give far noisier statistics than the COCO/VOC ones baked into the weights.
 #
@@ -123,16 +124,16 @@ print(f"{len(model.state_dict())} tensors, all from the COCO/VOC model; logits: 
 # the model learn which garment is which. `"deeplab"` is the first stage of the shipped model's
 # recipe (385 px, batch 8, the whole network learning; hours on a CPU — section 4 shows how it
 # went). The run writes checkpoints as it goes and **resumes** if you run the cell again. The same
-# from the command line: `python -m fsutils.train --ccp-root DIR --arch deeplab …`.
+# from the command line: `python -m fsutils.train cloth --ccp-root DIR --arch deeplab …`.
 
 # %%
 PRESET = "demo"          # "demo" | "deeplab"
 if env.tiny_mode():
     PRESET = "tiny"       # headless test runs: a few seconds
-cfg = train.TrainConfig.preset(PRESET, ccp_root, out=f"runs/notebook_{PRESET}", arch="deeplab")
+cfg = ClothConfig.preset(PRESET, ccp_root, out=f"runs/notebook_{PRESET}", arch="deeplab")
 print({k: getattr(cfg, k) for k in ("size", "epochs", "batch_size", "lr", "backbone_lr_factor",
                                      "max_train_images", "max_val_images")})
-summary = train.train(cfg)
+summary = training.fit(ClothTask(cfg))
 summary
 
 # %% [markdown]
@@ -140,7 +141,7 @@ summary
 # validation IoU after each epoch, on the first validation photos:
 
 # %%
-my_model, history = train.load_run(cfg.out)
+my_model, history = load_run(cfg.out)
 viz.plot_history(history);
 
 # %% [markdown]
@@ -153,7 +154,7 @@ viz.plot_history(history);
 import torch
 val_set = data.CCPDataset(ccp_root, val_ids[: cfg.max_val_images], cfg.size)   # the run's validation photos
 for title, m in {"before training": model, "after training": my_model}.items():
-    cm = train.validate(m, val_set, torch.device("cpu"))
+    cm = validate(m, val_set, torch.device("cpu"))
     print(f"{title}: IoU {dict(zip(data.CLASS_NAMES[1:], segmentation.iou_per_class(cm)[1:].round(3)))}, "
           f"mean of the garments {segmentation.mean_iou_garments(cm):.3f}")
 before = ClothSegmenter.from_model(model, input_size=cfg.size)    # head surgery, no training
@@ -241,11 +242,11 @@ viz.show_examples(ccp_root, val_ids[:3], {"your model": mine, "ccp_deeplab": Clo
 # %% [markdown]
 # ## 5 · Ship it
 #
-# `train.export_half` stores the best checkpoint as a plain half-precision state dict, the format of `fsutils/assets/ccp_deeplab.pth`; `ClothSegmenter("my_cloth_model.pth")` loads it
+# `training.export_half` stores the best checkpoint as a plain half-precision state dict, the format of `fsutils/assets/ccp_deeplab.pth`; `ClothSegmenter("my_cloth_model.pth")` loads it
 # into the architecture it fits.
 #
 # ```python
-# train.export_half(f"{cfg.out}/best.pt", "my_cloth_model.pth")
+# training.export_half(f"{cfg.out}/best.pt", "my_cloth_model.pth")
 # ```
 #
 # ## What to try next

@@ -137,7 +137,7 @@ display(viz.panels([iviz.draw_boxes(photo, stages.proposals), iviz.draw(photo, f
 # %% [markdown]
 # ## 4 · Training
 #
-# `python -m fsutils.train --arch maskrcnn --ccp-root DIR --out runs/maskrcnn` trains it on the
+# `python -m fsutils.train instances --ccp-root DIR --out runs/maskrcnn` trains it on the
 # instances of the training photos (resumable). The curve below is the record of the run that
 # made the shipped weights: the mean training loss between scores, and segm AP50 on validation
 # photos every 250 steps; the shipped weights are those of the best validation score.
@@ -217,7 +217,7 @@ panel
 # - Score the detector on a whole split from a terminal:
 #   `python -m fsutils.evaluate instances --ccp-root DIR --split val`.
 # - Train it further, or at another size:
-#   `python -m fsutils.train --arch maskrcnn --ccp-root DIR --out runs/maskrcnn` (resumable).
+#   `python -m fsutils.train instances --ccp-root DIR --out runs/maskrcnn` (resumable).
 
 # %% [markdown]
 # ## Exercises

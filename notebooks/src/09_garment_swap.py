@@ -39,12 +39,13 @@ import json
 from pathlib import Path
 
 from IPython.display import Markdown, display
-from fsutils import course, data, weights
+from fsutils import course, data, training, weights
 from fsutils.models.cagan import LossWeights
 from fsutils.pipeline import Pipeline
-from fsutils.swap import data as swap_data, samples, ship, train as swap_train, viz as swap_viz
+from fsutils.swap import data as swap_data, samples, ship, viz as swap_viz
 from fsutils.evaluation import swap as swap_eval
 from fsutils.swap.garment import DEFAULT_SWAP_WEIGHTS, swap_parts
+from fsutils.training.swap import SwapTask, SwapTrainConfig
 from fsutils.widgets import SwapPanel
 
 print("the kit's defaults:", course.defaults())
@@ -115,10 +116,10 @@ print(f"λ_id = {w.identity}, λ_cyc = {w.cycle}, mismatched-pair weight m = {w.
 # on a CPU; automatic test runs use tiny crops and a handful of steps). That is far too short for
 # good swaps — the point is to watch the losses move and $\alpha$ start to find the garment. Run
 # the cell again and it **resumes** from its `last.pt`. The same from the command line:
-# `python -m fsutils.train --arch cagan --ccp-root DIR --out runs/cagan`.
+# `python -m fsutils.train swap --ccp-root DIR --out runs/cagan`.
 #
 # Besides the generator it trains, the run keeps a **running average** of the generator's weights
-# (each step moves the average 0.1 % of the way, `ema=0.999`): a GAN's weights wobble from step to
+# (each step moves the average 0.1 % of the way, `ema_decay=0.999`): a GAN's weights wobble from step to
 # step as the two networks chase each other, and the average smooths that out. Every validation
 # scores both, and `best.pt` keeps whichever swaps better on the validation photos.
 
@@ -129,8 +130,8 @@ if TINY:
 else:
     settings = dict(batch_size=8, steps=60, val_every=20, val_images=16, max_train_images=64,
                     snapshots="1")
-cfg = swap_train.SwapTrainConfig(ccp_root=str(ccp_root), out="runs/notebook_cagan", **settings)
-summary = swap_train.train(cfg)
+cfg = SwapTrainConfig(ccp_root=str(ccp_root), out="runs/notebook_cagan", **settings)
+summary = training.fit(SwapTask(cfg))
 summary
 
 # %%
