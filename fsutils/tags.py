@@ -107,8 +107,8 @@ def load_tagged(root: str | Path, split: str = "all", max_images: int | None = N
     first ``max_images`` of them; an unknown or empty split raises with what to choose."""
     if split != "all" and split not in SPLITS:
         raise ValueError(f"unknown split {split!r}; choose from all, {', '.join(SPLITS)}.")
-    names = read_label_names(root)
     ids = [i for i in list_tagged_ids(root) if split in ("all", split_of(i))][:max_images]
+    names = read_label_names(root)
     if not ids:
         raise CCPError(f"no tagged photo of the {split!r} split is in {root}; use --split all.")
     return [tagged_photo(root, i, names) for i in ids]
