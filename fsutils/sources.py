@@ -5,14 +5,14 @@ body) and the garment detector's items (instance classes top, outer, dress, pant
 bag). :func:`choose_mask` combines them for one choice (a key of
 :func:`fsutils.garments.resolve_garments`):
 
-1. the chosen vocabulary's own model gives the region (the label map's classes, or the union of
-   the detected items of the chosen classes);
-2. the other model can veto pixels: a detected garment of a kind that does not match the choice
-   (a detected top and skirt, where the cloth model says full body) takes its pixels out — unless
-   a detection of a matching kind covers them too;
-3. when what is left covers less than :data:`MIN_SHOWN` of the photo, the other model's matching
-   region is used (a coat over a dress is full body to the cloth model, but the detector's
-   *outer* is the upper garment the swap needs); when neither model finds the garment,
+1. instance classes (top, outer …) are the detector's: the union of its items of those classes;
+2. semantic classes (upper, lower, full body) are the cloth model's label-map region, less the
+   pixels the detector sees as a garment of a kind that does not match the choice (a detected
+   top and skirt, where the cloth model says full body) — unless a detection of a matching kind
+   (:data:`MATCHING`) covers them too;
+3. when what is left covers less than :data:`MIN_SHOWN` of the photo, the detector's matching
+   items are used (a coat over a dress is full body to the cloth model, but the detector's
+   *outer* is the upper garment the swap needs); when no model finds the garment,
    :class:`GarmentNotFound` says so in one line.
 """
 from __future__ import annotations
@@ -78,36 +78,33 @@ def choose_mask(labels: np.ndarray, items: Any, key: tuple, *,
     """The chosen garments ``key`` (semantic label indices 1–3, or instance class names) from the
     cloth model's ``labels`` (uint8 H×W) and the detector's ``items`` (anything with ``cls`` and a
     bool ``mask`` at the labels' size, e.g. :class:`fsutils.instances.Instances`, or a function
-    that finds them, called only when they are needed), by the rules of this module; raises :class:`GarmentNotFound` when no model finds them."""
+    that finds them, called only when they are needed), by the rules of this module; raises
+    :class:`GarmentNotFound` when no model finds them."""
     from .data import GARMENT_INSTANCE_CLASSES
 
     labels = np.asarray(labels)
     shape = labels.shape
     if callable(items):  # found on demand: a choice of every garment may never need them
         items = _Lazy(items)
-    instance_choice = all(isinstance(k, str) for k in key)
-    if instance_choice:  # the detector's own classes; the cloth model's matching classes back it up
-        semantic = {c for c, kinds in MATCHING.items() if set(key) & set(kinds)}
-        matching = set(key)
-        own, other = _union(items, matching, shape), lambda: np.isin(labels, sorted(semantic))
-        sources = ("detector", "cloth model")
-    else:
-        matching = {kind for c in key for kind in MATCHING.get(int(c), ())}
-        own, other = np.isin(labels, key), lambda: _union(items, matching, shape)
-        sources = ("cloth model", "detector")
+    if all(isinstance(k, str) for k in key):  # the detector's own classes: it alone tells them apart
+        own = _union(items, set(key), shape)
+        if own.any():
+            return Found(own, "detector", np.zeros(shape, bool))
+        raise GarmentNotFound(f"no {_words(key)} was found in this photo by the garment detector; "
+                              "choose another garment, or give its mask.")
+    matching = {kind for c in key for kind in MATCHING.get(int(c), ())}
     contradicting = set(GARMENT_INSTANCE_CLASSES) - matching
     veto = (_union(items, contradicting, shape) & ~_union(items, matching, shape) if contradicting
             else np.zeros(shape, bool))
-    least = max(1.0, min_shown * labels.size)
-    # the detector finds a garment with any item above its score, the cloth model with a region
-    # of at least min_shown of the photo
-    finds = {"detector": lambda m: bool(m.any()), "cloth model": lambda m: m.sum() >= least}
-    for source, region in zip(sources, (own, other)):
-        region = region() if callable(region) else region
-        if finds[source](region & ~veto):
-            return Found(region & ~veto, source, region & veto)
+    own = np.isin(labels, key)
+    kept = own & ~veto
+    if kept.sum() >= max(1.0, min_shown * labels.size):
+        return Found(kept, "cloth model", own & veto)
+    backup = _union(items, matching, shape)  # an item above the detector's score: of any size
+    if backup.any():
+        return Found(backup, "detector", np.zeros(shape, bool))
     if own.any() and not (own & veto).any():  # small, but nothing contradicts it
-        return Found(own, sources[0], own & veto)
+        return Found(own, "cloth model", own & veto)
     raise GarmentNotFound(f"no {_words(key)} was found in this photo by the cloth model or the "
                           "garment detector; choose another garment, or give its mask.")
 

@@ -217,10 +217,15 @@ def test_a_coat_over_a_dress_is_the_upper_garment_and_every_garment_needs_no_det
     calls = []
     every = choose_mask(labels, lambda: calls.append(1) or [coat], (1, 2, 3))
     assert every.source == "cloth model" and (every.mask == (labels > 0)).all() and not calls
-    fallback = choose_mask(labels, [], ("dress",))         # the detector saw nothing: the cloth model
-    assert fallback.source == "cloth model" and (fallback.mask == (labels == 3)).all()
-    with pytest.raises(GarmentNotFound, match="no shoe was found"):
-        choose_mask(labels, [], ("shoe",))
+    dress = choose_mask(labels, [coat, item("dress", box(20, 45, 12, 28))], ("dress",))
+    assert dress.source == "detector" and dress.mask.sum() == 25 * 16
+    with pytest.raises(GarmentNotFound, match="no dress was found"):  # instance classes: the
+        choose_mask(labels, [coat], ("dress",))                     # detector's alone
+    small = np.zeros((H, W), np.uint8)
+    small[0, :4] = 1                                       # 4 pixels, and nothing contradicts them
+    assert choose_mask(small, [], (1,)).mask.sum() == 4
+    with pytest.raises(GarmentNotFound, match="no upper-body garment"):
+        choose_mask(small, [item("dress", box(0, 2, 0, 10))], (1,))
 
 
 def test_the_pipeline_does_not_restyle_a_top_with_a_skirt_as_a_dress():

@@ -8,7 +8,9 @@ annotation) and the share where it is **missed** (IoU < :data:`MISSED_IOU`: noth
 and per photo the binary garment IoU (any garment against any garment) of the cloth model.
 
 The semantic classes come from the cloth model's label map, the instance classes from the union
-of the detector's items of that class above its default score: exactly what ``garments=`` gives.
+of the detector's items of that class above its default score (``source="each"``: each vocabulary
+through its own model), or each class through whichever model finds it (``source="best"``:
+:func:`fsutils.sources.choose_mask`, what the pipeline and the swap use with the kit's models).
 """
 from __future__ import annotations
 
@@ -21,8 +23,8 @@ import numpy as np
 
 from .overlap import iou
 
-__all__ = ["MIN_FRACTION", "FOUND_IOU", "MISSED_IOU", "SEMANTIC", "PhotoChoice", "ClassChoice",
-           "GarmentModels", "semantic_masks", "instance_masks", "score_photo", "summarize",
+__all__ = ["MIN_FRACTION", "FOUND_IOU", "MISSED_IOU", "SEMANTIC", "SOURCES", "PhotoChoice",
+           "ClassChoice", "GarmentModels", "chosen_masks", "semantic_masks", "instance_masks", "score_photo", "summarize",
            "summary_line", "evaluate_choice", "table_lines", "add_parser", "main"]
 
 #: A class is scored on a photo where its annotation covers at least this share of the pixels.
@@ -33,6 +35,9 @@ FOUND_IOU = 0.5
 MISSED_IOU = 0.2
 #: The semantic classes by their short names, as ``--garments`` takes them (label indices 1–3).
 SEMANTIC: dict[str, int] = {"upper": 1, "lower": 2, "full": 3}
+#: How a chosen garment is found: ``each`` vocabulary through its own model, or the ``best``
+#: source (:mod:`fsutils.sources`).
+SOURCES = ("each", "best")
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,28 @@ def instance_masks(items: Any, shape: tuple[int, int]) -> dict[str, np.ndarray]:
     out = {c: np.zeros(shape, bool) for c in INSTANCE_CLASSES}
     for item in items:
         out[item.cls] |= np.asarray(item.mask, bool)
+    return out
+
+
+def chosen_masks(labels: np.ndarray, items: Any, source: str = "each") -> dict[str, np.ndarray]:
+    """What a user gets for each choice (semantic short names and instance classes) from the cloth
+    model's ``labels`` and the detector's ``items``, by ``source`` (:data:`SOURCES`); a garment
+    no model finds is an empty mask."""
+    from ..data import INSTANCE_CLASSES
+    from ..sources import GarmentNotFound, choose_mask
+
+    if source not in SOURCES:
+        raise ValueError(f"unknown garment source {source!r}; choose one of {', '.join(SOURCES)}")
+    labels = np.asarray(labels)
+    if source == "each":
+        return semantic_masks(labels) | instance_masks(items, labels.shape)
+    keys = {**{n: (i,) for n, i in SEMANTIC.items()}, **{c: (c,) for c in INSTANCE_CLASSES}}
+    out = {}
+    for name, key in keys.items():
+        try:
+            out[name] = choose_mask(labels, items, key).mask
+        except GarmentNotFound:
+            out[name] = np.zeros(labels.shape, bool)
     return out
 
 
@@ -133,13 +160,14 @@ class GarmentModels:
 def evaluate_choice(ccp_root: str | Path, split: str = "val", weights: Any = None,
                     instance_weights: Any = None, device: Any = None, progress: bool = True,
                     max_images: int | None = None,
-                    skipped: list[tuple[Path, str]] | None = None) -> dict:
+                    skipped: list[tuple[Path, str]] | None = None, source: str = "each") -> dict:
     """Score both garment sources on the annotated photos of ``split``: ``{"photos":
     [PhotoChoice …], "classes": {name: ClassChoice}, "images", "weights", …}`` (a photo that
     cannot be scored raises, or with a ``skipped`` list is left out and listed there)."""
     from .. import data
     from .photos import evaluate_photos, select_ids
 
+    chosen_masks(np.zeros((1, 1), np.uint8), (), source)  # an unknown source: refused first
     ids = select_ids(ccp_root, split, max_images)
     names = data.read_label_names(ccp_root)
     lookup = data.label_lookup(names)
@@ -149,14 +177,14 @@ def evaluate_choice(ccp_root: str | Path, split: str = "val", weights: Any = Non
         labels, items = models.predict(photo)
         kit = lookup[groundtruth]
         shape = groundtruth.shape
-        predicted = semantic_masks(labels) | instance_masks(items, shape)
+        predicted = chosen_masks(labels, items, source)
         truth = semantic_masks(kit) | instance_masks(data.derive_instances(groundtruth, names), shape)
         return score_photo(image_id, predicted, truth, labels > 0, kit > 0)
 
     photos = evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
                              desc="choosing garments")
     classes = (*SEMANTIC, *data.INSTANCE_CLASSES)
-    return {"split": split, "images": len(photos), "weights": str(models.weights),
+    return {"split": split, "images": len(photos), "source": source, "weights": str(models.weights),
             "instance_weights": str(models.instance_weights), "photos": photos,
             "classes": summarize(photos, classes)}
 
@@ -164,16 +192,16 @@ def evaluate_choice(ccp_root: str | Path, split: str = "val", weights: Any = Non
 def table_lines(r: dict, per_photo: bool = False) -> list[str]:
     """The evaluation as text: a header, a Markdown table (one row per class), the binary IoU's
     quartiles (and with ``per_photo`` one line per photo), then :func:`summary_line`."""
-    rows = [f"weights={r['weights']} instance_weights={r['instance_weights']} split={r['split']} "
-            f"images={r['images']} min_fraction={MIN_FRACTION:g} found_iou={FOUND_IOU:g} "
+    rows = [f"weights={r['weights']} instance_weights={r['instance_weights']} source={r['source']} "
+            f"split={r['split']} images={r['images']} min_fraction={MIN_FRACTION:g} found_iou={FOUND_IOU:g} "
             f"missed_iou={MISSED_IOU:g}",
             "| garment chosen | model | photos that have it | found | missed | mean IoU |",
             "|---|---|---|---|---|---|"]
     pct = lambda x: "–" if math.isnan(x) else f"{100 * x:.1f} %"  # noqa: E731
     for name, c in r["classes"].items():
-        source = "cloth model" if name in SEMANTIC else "detector"
+        model = ("cloth model" if name in SEMANTIC else "detector") if r["source"] == "each" else "best"
         mean = "–" if math.isnan(c.mean_iou) else f"{c.mean_iou:.3f}"
-        rows.append(f"| {name} | {source} | {c.photos} | {pct(c.found)} | {pct(c.missed)} | {mean} |")
+        rows.append(f"| {name} | {model} | {c.photos} | {pct(c.found)} | {pct(c.missed)} | {mean} |")
     binary = np.array([p.binary_iou for p in r["photos"]])
     q1, q2, q3 = np.percentile(binary, [25, 50, 75])
     rows.append(f"binary garment IoU per photo: min={binary.min():.4f} q1={q1:.4f} "
@@ -203,6 +231,9 @@ def add_parser(sub) -> None:
                         "or checkpoint file")
     p.add_argument("--max-images", type=whole(1), default=None,
                    help="evaluate only the first N photos (N ≥ 1)")
+    p.add_argument("--source", choices=SOURCES, default="each",
+                   help="how a chosen garment is found: each vocabulary through its own model "
+                        "(default), or through whichever model finds it (best, as the pipeline does)")
     p.add_argument("--per-photo", action="store_true", help="also print each photo's binary garment IoU")
     p.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
     p.add_argument("--no-progress", action="store_true")
@@ -212,5 +243,6 @@ def add_parser(sub) -> None:
 def main(args, skipped: list) -> tuple[int, list[str]]:
     """Run the subcommand on arguments already checked: ``(photos scored, lines to print)``."""
     r = evaluate_choice(args.ccp_root, args.split, args.weights, args.instance_weights,
-                        args.device, not args.no_progress, args.max_images, skipped=skipped)
+                        args.device, not args.no_progress, args.max_images, skipped=skipped,
+                        source=args.source)
     return r["images"], table_lines(r, args.per_photo)

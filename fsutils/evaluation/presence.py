@@ -95,21 +95,26 @@ def summary_line(semantic: dict[str, Presence], instances: dict[str, Presence]) 
 def evaluate_tags(root: str | Path, split: str = "val", weights: Any = None,
                   instance_weights: Any = None, device: Any = None, progress: bool = True,
                   max_images: int | None = None,
-                  skipped: list[tuple[Path, str]] | None = None) -> dict:
+                  skipped: list[tuple[Path, str]] | None = None, source: str = "each") -> dict:
     """Run both garment sources on the tagged photos of ``split`` and score what they show
     against the tags: ``{"semantic": {"upper": Presence …}, "instances": {"top": …}, "images",
     …}`` (a photo that cannot be read raises, or with ``skipped`` is left out and listed there)."""
     from .. import data, tags
-    from .choice import SEMANTIC, GarmentModels
+    from .choice import SEMANTIC, GarmentModels, chosen_masks
     from .photos import evaluate_photos
 
+    chosen_masks(np.zeros((1, 1), np.uint8), (), source)  # an unknown source: refused first
     photos = {p.image_id: p for p in tags.load_tagged(root, split, max_images)}
     models = GarmentModels(weights, instance_weights, device)
     threshold = models.detector.score_threshold
 
     def one(image_id: str, photo, tagged: tags.TaggedPhoto):
         labels, items = models.predict(photo)
-        return tagged, shown_semantic(labels), shown_instances(items, threshold)
+        if source == "each":
+            return tagged, shown_semantic(labels), shown_instances(items, threshold)
+        got = chosen_masks(labels, items, source)  # what a user choosing each garment gets
+        return (tagged, tuple(i for n, i in SEMANTIC.items() if got[n].mean() >= MIN_SHOWN),
+                tuple(c for c in data.INSTANCE_CLASSES if got[c].any()))
 
     def load(folder, image_id):
         return data.load_photo(folder, image_id), photos[image_id]
@@ -121,7 +126,7 @@ def evaluate_tags(root: str | Path, split: str = "val", weights: Any = None,
                                [{short[c] for c in s} for _, s, _ in scored], tuple(SEMANTIC))
     instances = presence_scores([set(t.instances) for t, _, _ in scored],
                                 [set(i) for _, _, i in scored], data.INSTANCE_CLASSES)
-    return {"split": split, "images": len(scored), "weights": str(models.weights),
+    return {"split": split, "images": len(scored), "source": source, "weights": str(models.weights),
             "instance_weights": str(models.instance_weights), "score_threshold": threshold,
             "semantic": semantic, "instances": instances}
 
@@ -130,11 +135,13 @@ def table_lines(r: dict) -> list[str]:
     """The evaluation as text: a header, a Markdown table (one row per class), then
     :func:`summary_line`."""
     f = lambda x: "–" if math.isnan(x) else f"{x:.3f}"  # noqa: E731
-    rows = [f"weights={r['weights']} instance_weights={r['instance_weights']} split={r['split']} "
-            f"images={r['images']} min_shown={MIN_SHOWN:g} score_threshold={r['score_threshold']:g}",
+    rows = [f"weights={r['weights']} instance_weights={r['instance_weights']} source={r['source']} "
+            f"split={r['split']} images={r['images']} min_shown={MIN_SHOWN:g} score_threshold={r['score_threshold']:g}",
             "| garment | model | tagged | shown | both | precision | recall | F1 |",
             "|---|---|---|---|---|---|---|---|"]
-    for source, scores in (("cloth model", r["semantic"]), ("detector", r["instances"])):
+    best = r.get("source") == "best"
+    for source, scores in (("best" if best else "cloth model", r["semantic"]),
+                           ("best" if best else "detector", r["instances"])):
         rows += [f"| {name} | {source} | {p.tagged} | {p.shown} | {p.both} | {f(p.precision)} "
                  f"| {f(p.recall)} | {f(p.f1)} |" for name, p in scores.items()]
     return rows + [summary_line(r["semantic"], r["instances"])]
@@ -145,6 +152,7 @@ def add_parser(sub) -> None:
     from ..args import DEVICE_HELP, device, whole
     from ..instances.segmenter import DEFAULT_INSTANCE_WEIGHTS
     from ..segment import DEFAULT_CLOTH_WEIGHTS
+    from .choice import SOURCES
 
     p = sub.add_parser("tags", help="per garment class, precision / recall / F1 of the models "
                                     "showing the garments a photo is tagged with")
@@ -160,6 +168,9 @@ def add_parser(sub) -> None:
                         "or checkpoint file")
     p.add_argument("--max-images", type=whole(1), default=None,
                    help="evaluate only the first N photos (N ≥ 1)")
+    p.add_argument("--source", choices=SOURCES, default="each",
+                   help="how a chosen garment is found: each vocabulary through its own model "
+                        "(default), or through whichever model finds it (best, as the pipeline does)")
     p.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(task_parser=p)
@@ -168,5 +179,6 @@ def add_parser(sub) -> None:
 def main(args, skipped: list) -> tuple[int, list[str]]:
     """Run the subcommand on arguments already checked: ``(photos scored, lines to print)``."""
     r = evaluate_tags(args.ccp_root, args.split, args.weights, args.instance_weights,
-                      args.device, not args.no_progress, args.max_images, skipped=skipped)
+                      args.device, not args.no_progress, args.max_images, skipped=skipped,
+                      source=args.source)
     return r["images"], table_lines(r)
