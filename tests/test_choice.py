@@ -281,3 +281,19 @@ def test_a_real_photo_tagged_blouse_and_skirt_is_not_restyled_as_a_dress():
     with pytest.raises(GarmentNotFound, match="full-body"):
         find_garment(photo, (3,), segmenter=seg)
     assert find_garment(photo, (2,), segmenter=seg).mask.mean() > 0.03
+
+
+def test_the_results_tables_quote_the_measured_rows():
+    from fsutils import course
+
+    rows, table = course.choice_rows(), course.choice_table()
+    assert len(table) == 2 + len(rows) and {r["split"] for r in rows} >= {"val", "test"}
+    for r, line in zip(rows, table[2:]):
+        cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
+        assert cells[2] == f"{100 * r['found']['upper']:.0f} % / {100 * r['missed']['upper']:.0f} %"
+        assert cells[-3:] == [f"{r[k]:.3f}" for k in ("found_rate_min", "missed_max", "binary_median")]
+    rows, table = course.tags_rows(), course.tags_table()
+    for r, line in zip(rows, table[2:]):
+        cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
+        assert cells[1].endswith(f"({r['images']})") and cells[4] == f"{r['f1']['full']:.3f}"
+        assert cells[-3] == f"{r['full_precision']:.3f}"
