@@ -91,7 +91,7 @@ def choose_mask(labels: np.ndarray, items: Any, key: tuple, *,
         if own.any():
             return Found(own, "detector", np.zeros(shape, bool))
         raise GarmentNotFound(f"no {_words(key)} was found in this photo by the garment detector; "
-                              "choose another garment, or give its mask.")
+                              "choose another garment.")
     matching = {kind for c in key for kind in MATCHING.get(int(c), ())}
     contradicting = set(GARMENT_INSTANCE_CLASSES) - matching
     veto = (_union(items, contradicting, shape) & ~_union(items, matching, shape) if contradicting
@@ -106,7 +106,7 @@ def choose_mask(labels: np.ndarray, items: Any, key: tuple, *,
     if own.any() and not (own & veto).any():  # small, but nothing contradicts it
         return Found(own, "cloth model", own & veto)
     raise GarmentNotFound(f"no {_words(key)} was found in this photo by the cloth model or the "
-                          "garment detector; choose another garment, or give its mask.")
+                          "garment detector; choose another garment.")
 
 
 def find_garment(photo: Any, key: tuple, *, segmenter: Any = None, detector: Any = None) -> Found:

@@ -297,3 +297,28 @@ def test_the_results_tables_quote_the_measured_rows():
         cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
         assert cells[1].endswith(f"({r['images']})") and cells[4] == f"{r['f1']['full']:.3f}"
         assert cells[-3] == f"{r['full_precision']:.3f}"
+
+
+def test_the_command_line_says_in_one_line_that_no_model_found_the_garment(tmp_path, monkeypatch,
+                                                                          capsys):
+    from fsutils import pipeline
+    from fsutils.cli.main import main
+    from tests.test_pipeline import Recorder, fake_saliency
+
+    labels, found = _top_skirt_as_dress()
+    real = pipeline.Pipeline
+
+    def build(segment=None, saliency=None, **kw):  # the kit's pipeline on hand-made models
+        kw = {k: v for k, v in kw.items() if k not in ("segment_weights", "saliency_weights")}
+        return real(lambda photo: labels, fake_saliency, stylers={"fast": Recorder()},
+                    instances=lambda photo: Instances(found), best_source=True, **kw)
+
+    monkeypatch.setattr(pipeline, "Pipeline", build)
+    photo = tmp_path / "top_skirt.png"
+    Image.fromarray(np.full((H, W, 3), 90, np.uint8)).save(photo)
+    rc = main([str(photo), "--garments", "full", "--method", "fast", "--style", "candy",
+               "--out", str(tmp_path / "out"), "--save", "stylized"])
+    err = capsys.readouterr().err
+    assert rc == 1 and not (tmp_path / "out" / "top_skirt_stylized.png").exists()
+    assert (f"error: {photo}: no full-body garment was found in this photo by the cloth model or "
+            "the garment detector; choose another garment.") in err.splitlines()

@@ -49,14 +49,18 @@ def _mask_at(photo: np.ndarray, mask: Any | None, segmenter: Any | None,
              detector: Any | None) -> np.ndarray:
     if mask is None:  # the upper garment through whichever model finds it (fsutils.sources)
         from fsutils import stages
-        from fsutils.sources import choose_mask
+        from fsutils.sources import GarmentNotFound, choose_mask
 
         if detector is None and segmenter is None:
             detector = stages.default_instances()
         segmenter = segmenter or stages.default_segmenter()
         labels = np.asarray((segmenter.predict if hasattr(segmenter, "predict") else segmenter)(photo))
         items = stages.instances(detector, fio.to_pil(photo)) if detector is not None else ()
-        mask = choose_mask(labels, items, (UPPER,)).mask
+        try:
+            mask = choose_mask(labels, items, (UPPER,)).mask
+        except GarmentNotFound as e:
+            raise GarmentNotFound(f"{str(e).rstrip('.')}, or give its mask with garment_mask=, or "
+                                  "a photo where the top is visible.") from None
     mask = np.asarray(mask)
     if mask.shape != photo.shape[:2]:
         raise ValueError(f"the garment mask is {mask.shape[:2]}, the photo {photo.shape[:2]}; give "
