@@ -322,3 +322,14 @@ def test_the_command_line_says_in_one_line_that_no_model_found_the_garment(tmp_p
     assert rc == 1 and not (tmp_path / "out" / "top_skirt_stylized.png").exists()
     assert (f"error: {photo}: no full-body garment was found in this photo by the cloth model or "
             "the garment detector; choose another garment.") in err.splitlines()
+
+
+def test_a_jacket_is_not_a_full_body_garment_when_the_cloth_model_shows_none():
+    labels = np.zeros((H, W), np.uint8)
+    labels[10:30, 10:30] = 1                               # a jacket: upper body to the cloth model
+    jacket = item("outer", box(10, 30, 10, 30))
+    assert (choose_mask(labels, [jacket], (1,)).mask == jacket.mask).all()
+    with pytest.raises(GarmentNotFound, match="full-body"):
+        choose_mask(labels, [jacket], (3,))
+    coat = np.where(labels > 0, 3, 0).astype(np.uint8)     # a coat: full body, and not vetoed
+    assert (choose_mask(coat, [jacket], (3,)).mask == jacket.mask).all()
