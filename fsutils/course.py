@@ -22,7 +22,7 @@ from typing import Any
 __all__ = ["MEASURED_FILE", "GENERATED", "defaults", "sample_photo", "figures", "segmentation_rows",
            "segmentation_table", "blend_scores", "blend_table", "training_table", "headline",
            "split_name", "instance_table", "instance_training", "swap_scores", "swap_table",
-           "swap_verdict"]
+           "swap_verdict", "choice_rows", "choice_table", "tags_rows", "tags_table"]
 
 MEASURED_FILE = Path(__file__).resolve().parent / "assets" / "measured.toml"
 _SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
@@ -219,8 +219,71 @@ def swap_verdict() -> str:
     return "On the known-answer swaps CAGAN " + ", ".join(parts) + "."
 
 
+_STAGES = {"before": "before"}
+_SOURCES = {"each": "each garment through its own model", "best": "whichever model finds it"}
+_CHOICE_CLASSES = ("upper", "lower", "full", "top", "outer", "dress", "pants", "skirt")
+
+
+def choice_rows(split: str | None = None) -> list[dict[str, Any]]:
+    """The measured rows of ``python -m fsutils.evaluate choice`` (optionally of one split), each
+    with ``found``, ``missed`` and ``photos`` as ``{class: value}``."""
+    c = figures()["choice"]
+    return [{**r, **{k: dict(zip(c["classes"], r[k])) for k in ("found", "missed", "photos")}}
+            for r in c["rows"] if split in (None, r["split"])]
+
+
+def _models(r: dict[str, Any]) -> str:
+    return (f"{_STAGES.get(r['stage'], r['stage'])}: {r['models']}, "
+            f"{_SOURCES.get(r['source'], r['source'])}")
+
+
+def _pct(v: float) -> str:
+    return "–" if v != v else f"{100 * v:.0f} %"
+
+
+def choice_table() -> list[str]:
+    """Markdown lines of the choice table (docs/results.md's): per measured row, found / missed
+    for each garment a user chooses (the semantic classes, then the detector's garment classes),
+    the lowest found and highest missed share of the semantic classes and the median binary
+    garment IoU; test in bold."""
+    lines = ["| models | split | " + " | ".join(_CHOICE_CLASSES)
+             + " | found, lowest (upper/lower/full) | missed, highest | binary IoU, median |",
+             "|---|---|" + "---|" * (len(_CHOICE_CLASSES) + 3)]
+    for r in choice_rows():
+        bold = (lambda t: f"**{t}**") if r["split"] == "test" else (lambda t: t)
+        cells = [f"{_pct(r['found'][c])} / {_pct(r['missed'][c])}" for c in _CHOICE_CLASSES]
+        cells += [bold(f"{r[k]:.3f}") for k in ("found_rate_min", "missed_max", "binary_median")]
+        lines.append(f"| {_models(r)} | {bold(split_name(r['split']))} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def tags_rows(split: str | None = None) -> list[dict[str, Any]]:
+    """The measured rows of ``python -m fsutils.evaluate tags`` (optionally of one split), each
+    with ``precision``, ``recall`` and ``f1`` as ``{class: value}``."""
+    t = figures()["tags"]
+    return [{**r, **{k: dict(zip(t["classes"], r[k])) for k in ("precision", "recall", "f1")}}
+            for r in t["rows"] if split in (None, r["split"])]
+
+
+def tags_table() -> list[str]:
+    """Markdown lines of the tagged-photo table (docs/results.md's): per measured row the F1 of
+    every class, the full body's precision and the two means; test in bold."""
+    classes = figures()["tags"]["classes"]
+    lines = ["| models | tagged photos | F1: " + " | ".join(classes)
+             + " | full-body precision | mean F1, semantic | mean F1, detector |",
+             "|---|---|" + "---|" * (len(classes) + 3)]
+    for r in tags_rows():
+        bold = (lambda t: f"**{t}**") if r["split"] == "test" else (lambda t: t)
+        name = f"{_SPLIT_NAMES[r['split']]} ({r['images']})"
+        cells = ["–" if v != v else f"{v:.3f}" for v in r["f1"].values()]
+        cells += [bold(f"{r[k]:.3f}") for k in ("full_precision", "semantic_f1_mean",
+                                                  "instance_f1_mean")]
+        lines.append(f"| {_models(r)} | {bold(name)} | " + " | ".join(cells) + " |")
+    return lines
+
+
 #: Markdown written from measured.toml into README.md and docs/results.md by
 #: ``python tools/notebooks.py build`` (between ``<!-- fsutils.course.NAME -->`` and
 #: ``<!-- end fsutils.course.NAME -->``); ``check`` fails when the text there differs.
 GENERATED = {f.__name__: f for f in (headline, segmentation_table, training_table, blend_table,
-                                      instance_table, swap_table)}
+                                      instance_table, swap_table, choice_table, tags_table)}

@@ -28,11 +28,27 @@ prints per-class segm and bbox AP50 of the garment instance detector, beside the
 model's garment regions split into connected components (class-agnostic), and as the last line
 ``segm_ap50_garments=<f> segm_ap50=<f> bbox_ap50=<f>`` (see :mod:`fsutils.evaluation.instances`).
 
+    python -m fsutils.evaluate choice --ccp-root DIR [--split val|test] [--weights NAME]
+
+prints, per garment a user can choose (the cloth model's upper, lower, full body; the detector's
+seven instance classes), over the photos where it covers ≥ 3 % of the pixels, the share found
+(IoU ≥ 0.5) and the share missed (IoU < 0.2), and the binary garment IoU per photo; the last line is
+``found_rate_min=<f> missed_max=<f> binary_median=<f>`` (min / max over upper, lower and full body;
+see :mod:`fsutils.evaluation.choice`).
+
+    python -m fsutils.evaluate tags --ccp-root DIR [--split val|test]
+
+on a folder of photos with image-level tags only (photos/, annotations/image-level/,
+label_list.mat) prints per class the precision, recall and F1 of "the model shows this garment"
+(≥ 2 % of the pixels for the cloth model, an item above the default score for the detector)
+against the tags; the last line is ``semantic_f1_mean=<f> full_precision=<f> instance_f1_mean=<f>
+dress_f1=<f> skirt_f1=<f>`` (see :mod:`fsutils.evaluation.presence`).
+
 Faults: for every task, every argument is checked before any model loads — the options, the CCP
-folder (it must hold photos/, annotations/pixel-level/ and a readable label_list.mat), the split and
-the model names — and a bad one is refused in one line with exit status 2. In segmentation, blend
-and cutout, a photo that cannot be scored (its photo or its annotation cannot be
-read, they differ in size, or the model cannot take it) does not stop the run: it is left out, the
+folder (it must hold photos/, annotations/pixel-level/ — image-level/ for tags — and a readable
+label_list.mat), the split and the model names — and a bad one is refused in one line with exit
+status 2. In segmentation, blend, cutout, choice and tags, a photo that cannot be scored (its
+photo or its annotation cannot be read, they differ in size, or the model cannot take it) does not stop the run: it is left out, the
 others go on, the scores (whose first line gives ``images=N``, the photos scored) are printed as
 usual, and the left-out files are listed on stderr at the end, one line each, with exit status 1.
 When no photo at all can be scored, no score is printed (exit 1). A model that cannot be obtained
@@ -88,6 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     swap_evaluate.add_parser(sub)
     from .evaluation import instances
     instances.add_parser(sub)
+    from .evaluation import choice, presence
+    choice.add_parser(sub)
+    presence.add_parser(sub)
     return p
 
 
@@ -150,6 +169,18 @@ def _check_cloth_weights(p: argparse.ArgumentParser, option: str, value: str) ->
             "cloth checkpoint file (e.g. one written by `python -m fsutils.train cloth --export`)")
 
 
+def _check_instance_weights(p: argparse.ArgumentParser, value: str) -> None:
+    """Refuse (exit 2) a garment detector that is neither the detector's registry name nor a file."""
+    from .instances.segmenter import DEFAULT_INSTANCE_WEIGHTS
+
+    path = Path(value).expanduser()
+    if value == DEFAULT_INSTANCE_WEIGHTS or path.is_file():
+        return
+    p.error(f"--instance-weights {value!r} is neither the garment detector "
+            f"{DEFAULT_INSTANCE_WEIGHTS!r} nor a checkpoint file; give one of them (e.g. best.pt "
+            "of `python -m fsutils.train --arch maskrcnn`)")
+
+
 def _blend_settings(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """``args.modes`` (a list) and ``args.params`` (a BlendParams) from the blend options, and
     the fast style checked; a bad one exits 2."""
@@ -177,10 +208,18 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
     p = args.task_parser
     try:
-        select_ids(args.ccp_root, args.split, args.max_images)
+        if args.task == "tags":  # photos with image-level tags only
+            from .tags import load_tagged
+
+            load_tagged(args.ccp_root, args.split, args.max_images)
+        else:
+            select_ids(args.ccp_root, args.split, args.max_images)
         data.label_lookup(data.read_label_names(args.ccp_root))
     except (ValueError, data.CCPError) as e:
         p.error(f"--ccp-root: {e}" if isinstance(e, data.CCPError) else str(e))
+    if args.task in ("choice", "tags"):
+        _check_cloth_weights(p, "--weights", args.weights)
+        _check_instance_weights(p, args.instance_weights)
     if args.task == "segmentation":
         _check_cloth_weights(p, "--weights", args.weights)
     elif args.task == "blend":
@@ -242,7 +281,20 @@ def _report_skipped(skipped: list[tuple[Path, str]], scored: int) -> int:
     return 1
 
 
-_RUN = {"segmentation": _run_segmentation, "cutout": _run_cutout, "blend": _run_blend}
+def _run_choice(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]:
+    from .evaluation import choice
+
+    return choice.main(args, skipped)
+
+
+def _run_tags(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]:
+    from .evaluation import presence
+
+    return presence.main(args, skipped)
+
+
+_RUN = {"segmentation": _run_segmentation, "cutout": _run_cutout, "blend": _run_blend,
+        "choice": _run_choice, "tags": _run_tags}
 
 
 def main(argv: list[str] | None = None) -> int:

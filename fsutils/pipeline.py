@@ -44,15 +44,21 @@ class Pipeline(Events, stages.Models):
     ``segment_weights``, ``saliency_weights``: the default models' ``weights=``; ``device``: theirs
     and the style methods' (None: the best available).
     ``instances``: the detector of instance classes (``garments=("outer", "shoe")``), an
-    ``InstanceSegmenter``-like object or a function ``photo -> Instances``. Models: on first use."""
+    ``InstanceSegmenter``-like object or a function ``photo -> Instances``. Models: on first use.
+    ``best_source``: find each chosen garment through whichever model finds it
+    (:mod:`fsutils.sources`: the cloth model's upper body, else the detector's top or outer …;
+    :class:`fsutils.sources.GarmentNotFound` when neither does); None (default): when the cloth
+    model is the kit's own (no ``segment`` given), else each vocabulary through its own model."""
 
     def __init__(self, segment: Any = None, saliency: Any = None, *,
                  stylers: Mapping[str, Callable[..., Any]] | None = None,
                  photo_size: int | None = None, style_size: int | None = None, device: Any = None,
                  segment_weights: str | None = None, saliency_weights: str = "u2netp",
                  cache_size: int = 4, class_names: tuple[str, ...] | None = None,
-                 instances: Any = None, instance_weights: str | None = None) -> None:
+                 instances: Any = None, instance_weights: str | None = None,
+                 best_source: bool | None = None) -> None:
         super().__init__()
+        self.best_source = segment is None if best_source is None else bool(best_source)
         self._segment, self._saliency, self.device = segment, saliency, device
         self._instances, self.instance_weights = instances, instance_weights
         self.segment_weights, self.saliency_weights = segment_weights, saliency_weights
@@ -127,10 +133,13 @@ class Pipeline(Events, stages.Models):
         """The garments' probability (float32 H×W), the soft :meth:`mask` (0/1 for a segmenter
         without ``predict_proba``, and for instance classes)."""
         cls = self.garments(garments)
-        proba = None if is_instance_choice(cls) else self._segmentation()[1]
+        found = None if is_instance_choice(cls) else self._found(cls)
+        from_cloth = not is_instance_choice(cls) and (found is None or found.source == "cloth model")
+        proba = self._segmentation()[1] if from_cloth else None
+        keep = 1.0 if found is None else ~found.veto  # less what the detector vetoed
         return self._cached("mask", (cls, "probability"), lambda: stages.frozen(
             self.mask(cls).astype(np.float32) if proba is None
-            else garment_probability(proba, cls)))
+            else garment_probability(proba, cls) * keep))
 
     def saliency(self) -> np.ndarray:
         """Stage 2: the saliency map (float32 H×W in 0..1)."""
@@ -148,11 +157,24 @@ class Pipeline(Events, stages.Models):
         def compute() -> np.ndarray:
             if own:
                 return np.asarray(own(self.photo, cls), bool)
+            if self._found(cls) is not None:
+                return self._found(cls).mask
             if is_instance_choice(cls):
                 return stages.instance_mask(self.instances(), cls, self.content.shape[:2])
             return np.isin(self.labels(), cls)
 
         return self._cached("mask", (cls,), lambda: stages.frozen(compute()))
+
+    def _found(self, cls: Hashable) -> Any:
+        """The chosen garments found through whichever model finds them
+        (:func:`fsutils.sources.choose_mask`), or None when the pipeline does not combine its
+        models (``best_source``) or its segmenter finds garments its own way."""
+        if not self.best_source or getattr(self._segment, "garment_mask", None):
+            return None
+        from fsutils.sources import choose_mask
+
+        return self._cached("mask", (cls, "found"), lambda: choose_mask(
+            self.labels(), self.instances, tuple(cls)))
 
     def stylize(self, method: str = _style.DEFAULT_METHOD, style: Any = None,
                 params: Any = None, *, style_size: int | None = None, garments: Garments = None,

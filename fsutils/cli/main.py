@@ -271,8 +271,9 @@ def _why(err: Exception) -> str:
     """One line saying why a photo failed: the kit's own messages as they are, a file-system
     error as its reason and file, anything else with its type."""
     from fsutils import io as fio
+    from fsutils.sources import GarmentNotFound
 
-    if isinstance(err, (fio.ImageLoadError, _PhotoRefused)):
+    if isinstance(err, (fio.ImageLoadError, _PhotoRefused, GarmentNotFound)):
         text = str(err)
     elif isinstance(err, OSError) and err.strerror:
         text = f"{err.strerror}" + (f": {err.filename}" if err.filename else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 from PIL import Image
@@ -36,9 +36,11 @@ def select_ids(ccp_root: str | Path, split: str, max_images: int | None = None) 
 def evaluate_photos(root: str | Path, ids: list[str],
                     evaluate: Callable[[str, Image.Image, np.ndarray], T], *,
                     skipped: list[tuple[Path, str]] | None = None, progress: bool = True,
-                    desc: str = "photos") -> list[T]:
+                    desc: str = "photos",
+                    load: Callable[[str | Path, str], tuple[Image.Image, Any]] = data.load_pair
+                    ) -> list[T]:
     """``evaluate(image_id, photo, groundtruth)`` for each of ``ids`` in turn (the pair read by
-    :func:`fsutils.data.load_pair`), as a list.
+    ``load(root, image_id)``, default :func:`fsutils.data.load_pair`), as a list.
 
     With ``skipped=None`` the first photo that fails raises. With a list, a photo that fails —
     its photo or annotation cannot be read or differ in size (:class:`fsutils.data.PhotoError`),
@@ -54,7 +56,7 @@ def evaluate_photos(root: str | Path, ids: list[str],
     first_skipped = len(skipped or ())
     for image_id in tqdm(ids, desc=desc, disable=not progress):
         try:
-            results.append(evaluate(image_id, *data.load_pair(root, image_id)))
+            results.append(evaluate(image_id, *load(root, image_id)))
         except data.PhotoError as e:
             if skipped is None:
                 raise

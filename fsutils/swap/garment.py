@@ -1,10 +1,10 @@
 """Swap a person's upper-body garment for another: :func:`swap_garment`.
 
-The person photo is cropped around the garment (its annotation, or the kit's cloth segmenter's
-upper-body mask), the worn garment is cut out as the flat-lay ``y_i`` the generator was trained
-with, the new article is centred on white at the crop's size as ``y_j``, and the generator's
-``α`` and ``x̃`` are mapped back onto the full photo: outside α the photo keeps its own pixels
-and resolution.
+The person photo is cropped around the garment (its annotation, or the upper-body garment found
+by the kit's cloth segmenter or, where it has none, by the garment detector), the worn garment
+is cut out as the flat-lay ``y_i`` the generator was trained with, the new article is centred
+on white at the crop's size as ``y_j``, and the generator's ``α`` and ``x̃`` are mapped back
+onto the full photo: outside α the photo keeps its own pixels and resolution.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from fsutils import io as fio
 from fsutils import weights as W
 from fsutils.models.cagan import CAGANGenerator, generator_from_state_dict
 
-from .data import SIZE, UPPER, flat_lay, from_tensor, garment_mask, paste_back, person_example, to_tensor
+from .data import SIZE, UPPER, flat_lay, from_tensor, paste_back, person_example, to_tensor
 
 __all__ = ["DEFAULT_SWAP_WEIGHTS", "load_generator", "swap_parts", "swap_garment"]
 
@@ -45,13 +45,22 @@ def load_generator(weights: str | Path | torch.nn.Module | None = None,
     return generator_from_state_dict(W.read_state_dict(name)).to(dev).eval()
 
 
-def _mask_at(photo: np.ndarray, mask: Any | None, segmenter: Any | None) -> np.ndarray:
-    if mask is None:
-        if segmenter is None:
-            from fsutils.segment import ClothSegmenter
+def _mask_at(photo: np.ndarray, mask: Any | None, segmenter: Any | None,
+             detector: Any | None) -> np.ndarray:
+    if mask is None:  # the upper garment through whichever model finds it (fsutils.sources)
+        from fsutils import stages
+        from fsutils.sources import GarmentNotFound, choose_mask
 
-            segmenter = ClothSegmenter()
-        mask = garment_mask(segmenter.predict(photo), (UPPER,))
+        if detector is None and segmenter is None:
+            detector = stages.default_instances()
+        segmenter = segmenter or stages.default_segmenter()
+        labels = np.asarray((segmenter.predict if hasattr(segmenter, "predict") else segmenter)(photo))
+        items = stages.instances(detector, fio.to_pil(photo)) if detector is not None else ()
+        try:
+            mask = choose_mask(labels, items, (UPPER,)).mask
+        except GarmentNotFound as e:
+            raise GarmentNotFound(f"{str(e).rstrip('.')}, or give its mask with garment_mask=, or "
+                                  "a photo where the top is visible.") from None
     mask = np.asarray(mask)
     if mask.shape != photo.shape[:2]:
         raise ValueError(f"the garment mask is {mask.shape[:2]}, the photo {photo.shape[:2]}; give "
@@ -65,8 +74,8 @@ def _mask_at(photo: np.ndarray, mask: Any | None, segmenter: Any | None) -> np.n
 
 def swap_parts(person_photo: Any, article_image: Any, *, weights: Any = None,
                garment_mask: Any | None = None, article_mask: Any | None = None,
-               segmenter: Any | None = None, size: tuple[int, int] = SIZE,
-               device: Any = None) -> dict[str, np.ndarray]:
+               segmenter: Any | None = None, detector: Any | None = None,
+               size: tuple[int, int] = SIZE, device: Any = None) -> dict[str, np.ndarray]:
     """Everything a swap computes: the crop-size ``x_i``, ``y_i``, ``y_j``, ``alpha`` (H×W),
     ``x_tilde`` and ``swap`` (float 0..1), the person's garment ``mask`` in the crop (bool), the
     article's ``y_j_mask``, the crop's ``matrix`` and the full-size ``result``.
@@ -77,7 +86,7 @@ def swap_parts(person_photo: Any, article_image: Any, *, weights: Any = None,
     if amask.shape != article.shape[:2] or not amask.any():
         raise ValueError("article_mask must be a non-empty mask at the article image's size.")
     G = load_generator(weights, device)  # refuses a missing generator before any segmentation
-    ex = person_example(photo, _mask_at(photo, garment_mask, segmenter), size)
+    ex = person_example(photo, _mask_at(photo, garment_mask, segmenter, detector), size)
     y_j, y_j_mask = flat_lay(article, amask, size)
     dev = next(G.parameters()).device
     batch = [to_tensor(a)[None].to(dev) for a in (ex.person, ex.article, y_j)]
@@ -93,8 +102,8 @@ def swap_parts(person_photo: Any, article_image: Any, *, weights: Any = None,
 
 def swap_garment(person_photo: Any, article_image: Any, *, weights: Any = None,
                  garment_mask: Any | None = None, article_mask: Any | None = None,
-                 segmenter: Any | None = None, size: tuple[int, int] = SIZE,
-                 device: Any = None) -> Image.Image:
+                 segmenter: Any | None = None, detector: Any | None = None,
+                 size: tuple[int, int] = SIZE, device: Any = None) -> Image.Image:
     """Put the garment of ``article_image`` on the person of ``person_photo``.
 
     Args:
@@ -104,9 +113,13 @@ def swap_garment(person_photo: Any, article_image: Any, *, weights: Any = None,
             so a garment can be taken from another person photo.
         weights: the generator: a registry name, a file from ``python -m fsutils.train
             swap`` (or its export), or a module; default :data:`DEFAULT_SWAP_WEIGHTS`.
-        garment_mask: the person's garment (bool H×W at the photo's size); default the kit's
+        garment_mask: the person's garment (bool H×W at the photo's size); default the
+            upper-body garment through whichever model finds it (:mod:`fsutils.sources`): the
             cloth segmenter's upper-body class (``segmenter``, default
-            :class:`fsutils.segment.ClothSegmenter`).
+            :class:`fsutils.segment.ClothSegmenter`), else the garment detector's top or outer
+            garment (``detector``, default :class:`fsutils.instances.InstanceSegmenter` when
+            neither model is given; a coat over a dress is full body to the cloth model). When
+            neither finds one, :class:`fsutils.sources.GarmentNotFound` says so in one line.
         size: the crop (height, width) the generator works at; the trained size.
 
     Returns:
@@ -114,5 +127,6 @@ def swap_garment(person_photo: Any, article_image: Any, *, weights: Any = None,
         through the generator's mask α.
     """
     parts = swap_parts(person_photo, article_image, weights=weights, garment_mask=garment_mask,
-                       article_mask=article_mask, segmenter=segmenter, size=size, device=device)
+                       article_mask=article_mask, segmenter=segmenter, detector=detector,
+                       size=size, device=device)
     return fio.to_pil(parts["result"])

@@ -95,8 +95,13 @@ class SwapPanel(Panel):
         from fsutils.swap.data import UPPER
         from fsutils.swap.garment import swap_parts
 
-        mask = self.pipe.mask((UPPER,))
-        if not mask.any():
+        from fsutils.sources import GarmentNotFound
+
+        try:
+            mask = self.pipe.mask((UPPER,))
+        except GarmentNotFound:  # neither the cloth model nor the detector found one
+            mask = None
+        if mask is None or not mask.any():
             self.last_parts = None
             self.show_text("No upper-body garment was found on this person: choose another photo.")
             return
