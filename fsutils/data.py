@@ -263,7 +263,9 @@ class Augment:
 
 
 class CCPDataset(Dataset):
-    """CCP photos and 4-class labels as tensors ``(3×S×S float in (x−0.5)/0.5, S×S long)``.
+    """CCP photos and 4-class labels as tensors ``(3×S×S float in (x−0.5)/0.5, S×S long)``;
+    ``extra``: more ``(photo, 4-class label PNG)`` files (e.g. pseudo-labels, where 255 marks
+    pixels to ignore).
 
     Photos are resized to a square like the cloth model's inference does. All samples are decoded
     once and kept in memory at ``preload_size`` (a few hundred MB for the 900 CCP photos), so an
@@ -271,16 +273,22 @@ class CCPDataset(Dataset):
     """
 
     def __init__(self, root: str | Path, ids: list[str], size: int = 256,
-                 augment: Augment | None = None, preload_size: int | None = None, seed: int = 0):
-        self.root, self.ids, self.size, self.augment = Path(root), list(ids), size, augment
+                 augment: Augment | None = None, preload_size: int | None = None, seed: int = 0,
+                 extra: list[tuple[Path, Path]] = ()):
+        self.root, self.size, self.augment = Path(root), size, augment
+        self.ids = list(ids) + [photo.stem for photo, _ in extra]
         pre = preload_size or (int(size * 1.25) if augment else size)
         lookup = label_lookup(read_label_names(root))
         self.images = torch.empty(len(self.ids), 3, pre, pre, dtype=torch.uint8)
         self.labels = torch.empty(len(self.ids), pre, pre, dtype=torch.uint8)
-        for k, i in enumerate(self.ids):
-            photo, groundtruth = load_pair(root, i)
+        for k, source in enumerate([*ids, *extra]):
+            if isinstance(source, str):  # a CCP photo and its annotation
+                photo, groundtruth = load_pair(root, source)
+                classes = lookup[groundtruth]
+            else:
+                photo, classes = Image.open(source[0]).convert("RGB"), np.asarray(Image.open(source[1]))
             photo = photo.resize((pre, pre), Image.BILINEAR)
-            labels = Image.fromarray(lookup[groundtruth]).resize((pre, pre), Image.NEAREST)
+            labels = Image.fromarray(classes).resize((pre, pre), Image.NEAREST)
             self.images[k] = torch.from_numpy(np.asarray(photo).copy()).permute(2, 0, 1)
             self.labels[k] = torch.from_numpy(np.asarray(labels).copy())
         self.generator = torch.Generator().manual_seed(seed)

@@ -178,7 +178,7 @@ def _check_instance_weights(p: argparse.ArgumentParser, value: str) -> None:
         return
     p.error(f"--instance-weights {value!r} is neither the garment detector "
             f"{DEFAULT_INSTANCE_WEIGHTS!r} nor a checkpoint file; give one of them (e.g. best.pt "
-            "of `python -m fsutils.train --arch maskrcnn`)")
+            "of `python -m fsutils.train instances`)")
 
 
 def _blend_settings(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -272,3 +272,44 @@ def test_the_summary_is_the_last_line_of_stdout(people, tmp_path, capsys):
     out = capsys.readouterr()
     summary = json.loads(out.out.strip().splitlines()[-1])
     assert code == 0 and summary["task"] == "cloth" and summary["steps"] == 1 and out.err == ""
+
+
+def test_pseudo_labels_take_the_best_class_the_tags_allow():
+    import numpy as np
+
+    from fsutils.training.pseudo import IGNORE, restrict
+
+    proba = np.zeros((4, 1, 3), dtype=np.float32)
+    proba[:, 0, 0] = [0.1, 0.3, 0.1, 0.5]   # the model says full body; tagged upper + lower
+    proba[:, 0, 1] = [0.6, 0.1, 0.1, 0.2]   # background either way
+    proba[:, 0, 2] = [0.3, 0.05, 0.05, 0.6]  # full body, unsure once full body is ruled out
+    assert restrict(proba, (1, 2)).tolist() == [[1, 0, 0]]
+    assert restrict(proba, (1, 2), threshold=0.7).tolist() == [[IGNORE, 0, 0]]
+    assert restrict(proba, (3,)).tolist() == [[3, 0, 3]]
+
+
+def test_pseudo_labels_of_validation_or_test_photos_are_refused(tmp_path):
+    from PIL import Image
+
+    from fsutils.data import split_of
+    from fsutils.training.pseudo import pairs
+
+    with pytest.raises(FileNotFoundError, match="no pseudo-labels"):
+        pairs(tmp_path, tmp_path)
+    test_id = next(f"{i:04d}" for i in range(1005, 1200) if split_of(f"{i:04d}") == "test")
+    Image.new("L", (4, 4)).save(tmp_path / f"{test_id}.png")
+    with pytest.raises(ValueError, match=f"outside the training split \\({test_id}\\)"):
+        pairs(tmp_path, tmp_path)
+
+
+def test_ignored_pixels_count_in_no_loss():
+    from fsutils.training.cloth import deep_supervision_loss
+
+    torch.manual_seed(0)
+    logits = torch.randn(1, 4, 4, 4)
+    target = torch.randint(0, 4, (1, 4, 4))
+    ignored = target.clone()
+    ignored[0, :2] = 255
+    a = deep_supervision_loss((logits,), ignored, dice_weight=1.0)
+    b = deep_supervision_loss((logits[..., 2:, :],), target[..., 2:, :], dice_weight=1.0)
+    assert torch.allclose(a, b, atol=1e-6)

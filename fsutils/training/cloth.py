@@ -29,6 +29,7 @@ from ..garments import DEFAULT_GARMENTS
 from ..models.cloth import ARCHS, Arch, as_outputs, initial_cloth_model
 from .config import MAX_SIZE, RunConfig, param
 from .engine import Task
+from .pseudo import IGNORE, pairs
 
 __all__ = ["ClothConfig", "ClothTask", "deep_supervision_loss", "soft_dice_loss", "autocast_dtype",
            "lr_factor", "validate", "param_groups", "load_run"]
@@ -73,6 +74,10 @@ class ClothConfig(RunConfig):
     checkpoint_every: int | None = param(20, "write last.pt every N steps", whole(1))
     max_train_images: int | None = param(None, "use only the first N training photos", whole(1))
     max_val_images: int | None = param(None, "validate on only the first N validation photos", whole(1))
+    tagged_root: str | None = param(None, "folder of tagged CCP photos whose pseudo-labels "
+                                    "(--pseudo-labels) are trained on beside the annotated photos", str)
+    pseudo_labels: str | None = param(None, "folder of pseudo-labels of the tagged photos "
+                                      "(python -m fsutils.training.pseudo)", str)
 
     IDENTITY = ("arch",)
 
@@ -81,6 +86,9 @@ class ClothConfig(RunConfig):
             raise ValueError(f"unknown architecture {self.arch!r}; choose one of {sorted(ARCHS)}")
         Augment.named(self.augment)
         autocast_dtype(torch.device("cpu"), self.precision)
+        if (self.tagged_root is None) != (self.pseudo_labels is None):
+            raise ValueError("--tagged-root and --pseudo-labels go together: the photos and their "
+                             "pseudo-labels")
 
     @classmethod
     def preset(cls, name: str, ccp_root: str | Path, out: str = "runs/ccp_deeplab", **overrides) -> "ClothConfig":
@@ -114,8 +122,9 @@ class ClothConfig(RunConfig):
 def deep_supervision_loss(outputs: tuple[torch.Tensor, ...], target: torch.Tensor,
                           weight: torch.Tensor | None = None, dice_weight: float = 0.0) -> torch.Tensor:
     """Sum of the cross-entropies of the fused output and every side output (U-2-Net's loss),
-    plus ``dice_weight`` × the soft Dice loss of the garment classes on the fused output."""
-    loss = sum(F.cross_entropy(o.float(), target, weight=weight) for o in outputs)
+    plus ``dice_weight`` × the soft Dice loss of the garment classes on the fused output; pixels
+    labelled :data:`~fsutils.training.pseudo.IGNORE` count in neither."""
+    loss = sum(F.cross_entropy(o.float(), target, weight=weight, ignore_index=IGNORE) for o in outputs)
     if dice_weight:
         loss = loss + dice_weight * soft_dice_loss(outputs[0], target)
     return loss
@@ -129,7 +138,7 @@ def soft_dice_loss(logits: torch.Tensor, target: torch.Tensor,
     towards the evaluation's IoU where per-pixel cross-entropy spends its effort on the many easy
     background pixels.
     """
-    prob = logits.float().softmax(1)[:, list(classes)]
+    prob = logits.float().softmax(1)[:, list(classes)] * (target != IGNORE)[:, None]
     onehot = torch.stack([target == c for c in classes], 1).to(prob.dtype)
     inter = (prob * onehot).sum((0, 2, 3))
     total = prob.sum((0, 2, 3)) + onehot.sum((0, 2, 3))
@@ -221,8 +230,9 @@ class ClothTask(Task):
         cfg = self.cfg
         self.dev, self.arch = device, ARCHS[cfg.arch]
         train_ids, val_ids = split_ids(list_ids(cfg.ccp_root))
+        extra = pairs(cfg.tagged_root, cfg.pseudo_labels) if cfg.pseudo_labels else []
         self.train_set = CCPDataset(cfg.ccp_root, train_ids[: cfg.max_train_images], cfg.size,
-                                    augment=Augment.named(cfg.augment), seed=cfg.seed)
+                                    augment=Augment.named(cfg.augment), seed=cfg.seed, extra=extra)
         self.val_set = CCPDataset(cfg.ccp_root, val_ids[: cfg.max_val_images], cfg.size)
         if resuming:
             net = self.arch.build(cfg.dropout)
