@@ -11,7 +11,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .options import MIN_SIDE, _or, build_parser, style_params
+from fsutils.limits import PhotoSizeError as _PhotoRefused
+from fsutils.limits import check_photo_size as _check_size
+
+from .options import _or, build_parser, style_params
 
 __all__ = ["main", "INTERRUPTED"]
 
@@ -279,23 +282,6 @@ def _why(err: Exception) -> str:
     else:
         text = f"{type(err).__name__}: {err}"
     return text.strip().splitlines()[0] if text.strip() else type(err).__name__
-
-
-class _PhotoRefused(ValueError):
-    """A photo the models cannot work on (see :data:`MIN_SIDE`)."""
-
-
-def _check_size(given: tuple[int, int], working: tuple[int, int], photo_size: int) -> None:
-    """Refuse a photo whose shorter side is under :data:`MIN_SIDE` px at its working size."""
-    if min(working) >= MIN_SIDE:
-        return
-    if min(given) < MIN_SIDE:
-        raise _PhotoRefused(f"the photo is only {given[0]}×{given[1]} px; the models need at "
-                            f"least {MIN_SIDE} px on each side: use a larger photo")
-    raise _PhotoRefused(f"the photo ({given[0]}×{given[1]} px) is too narrow: at the working size "
-                        f"(longest side {photo_size} px) it is {working[0]}×{working[1]} px and the "
-                        f"models need at least {MIN_SIDE} px on each side: crop it to a less "
-                        "extreme shape or raise --photo-size")
 
 
 def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
