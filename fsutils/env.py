@@ -14,6 +14,8 @@
 - :func:`number_setting` — a number from an environment variable (``FSUTILS_MAX_PIXELS``,
   ``FSUTILS_DOWNLOAD_TIMEOUT`` …), or a :class:`SettingError` that names the variable and the
   values it takes.
+- :func:`check_settings` — every environment setting of the kit checked at once (the command
+  lines call it before any work): numbers, folders, the device and the on/off switches.
 - :func:`install_missing` — on Colab, after the kit was installed with ``--no-deps``: ``pip
   install`` of those of the kit's requirements (pyproject.toml's ``dependencies``) that the
   machine lacks or has too old (:func:`missing_requirements`), never torch or torchvision.
@@ -34,10 +36,14 @@ from pathlib import Path
 
 __all__ = ["is_colab", "device", "check_device", "report", "tiny_mode", "default_style_size",
            "default_work_size", "default_gatys_steps", "needs_weights", "weights_message",
-           "number_setting", "SettingError", "requirements", "installed_versions",
+           "number_setting", "SettingError", "check_settings", "requirements", "installed_versions",
            "missing_requirements", "install_missing", "NEVER_INSTALL", "setup_notebook"]
 
 _TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+#: The on/off switches of the kit: ``FSUTILS_TINY`` (tiny sizes for test runs) and
+#: ``FSUTILS_OFFLINE`` (no download is tried).
+SWITCHES = ("FSUTILS_TINY", "FSUTILS_OFFLINE")
 COLAB_GPU_HINT = ("No GPU in this Colab session: everything runs on the CPU and style transfer is "
                   "slow. Switch with Runtime → Change runtime type → Hardware accelerator: GPU "
                   "(e.g. T4), then run the notebook again from the top.")
@@ -68,6 +74,65 @@ def number_setting(name: str, default: int | float, *, what: str, whole: bool = 
                            f"{'≥' if low_ok else '>'} {low:g} (unset it for the default, "
                            f"{default:,}).")
     return value
+
+
+def _weights_dir_problem(text: str) -> str | None:
+    """Why ``$FSUTILS_WEIGHTS_DIR`` cannot be the weights cache (it or a folder above it is a
+    file), or None; a folder that does not exist yet is fine (it is created when needed)."""
+    path = Path(text).expanduser().absolute()
+    for p in (path, *path.parents):
+        if p.exists():
+            if p.is_dir():
+                return None
+            return "it is a file" if p == path else f"{p} above it is a file"
+    return None
+
+
+def check_settings(*, device_setting: bool = True) -> None:
+    """Check every environment setting of the kit before any work, raising :class:`SettingError`
+    (one line naming the variable and what it takes) for the first that cannot be used: the
+    numbers (``FSUTILS_MAX_PIXELS``, ``FSUTILS_DOWNLOAD_TIMEOUT``, ``FSUTILS_DOWNLOAD_RETRIES``),
+    the folders (``FSUTILS_WEIGHTS_DIR`` must be a folder or not exist yet,
+    ``FSUTILS_WEIGHTS_MIRROR`` an existing folder), the switches of :data:`SWITCHES` (1, true,
+    yes, on or 0, false, no, off) and, with ``device_setting`` (leave it out when a device was
+    given on the command line, which wins), ``FSUTILS_DEVICE``."""
+    from fsutils import io as fio
+    from fsutils.user_names import shown
+    from fsutils.weights import download_settings
+
+    fio.max_pixels_setting()
+    download_settings()
+    cache = os.environ.get("FSUTILS_WEIGHTS_DIR", "")
+    why = _weights_dir_problem(cache) if cache else None
+    if why:
+        raise SettingError(f"FSUTILS_WEIGHTS_DIR={cache!r} is not usable: {shown(why)}; it "
+                           "takes the folder where downloaded weights are kept (created if "
+                           "missing): point it at a folder, or unset it for the default.")
+    mirror = os.environ.get("FSUTILS_WEIGHTS_MIRROR", "")
+    if mirror:
+        import warnings
+
+        from fsutils.weights.store import mirror_dir
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = mirror_dir()
+        if found is None:
+            raise SettingError(f"FSUTILS_WEIGHTS_MIRROR={mirror!r} is not usable: it is not "
+                               "a folder; it takes a folder that holds weight files (read only): "
+                               "point it at one, or unset it.")
+    for name in SWITCHES:
+        value = os.environ.get(name, "").strip().lower()
+        if value not in _TRUE | _FALSE:
+            raise SettingError(f"{name}={os.environ[name]!r} is not usable: it takes 1, true, "
+                               "yes or on to switch it on, 0, false, no or off (or unset) for off.")
+    chosen = os.environ.get("FSUTILS_DEVICE", "").strip()
+    if device_setting and chosen:
+        try:
+            device()
+        except RuntimeError as e:
+            raise SettingError(f"FSUTILS_DEVICE={chosen!r} is not usable: {e} Unset it to "
+                               "use the best device available.") from None
 
 
 def is_colab() -> bool:

@@ -44,15 +44,18 @@ label_list.mat) prints per class the precision, recall and F1 of "the model show
 against the tags; the last line is ``semantic_f1_mean=<f> full_precision=<f> instance_f1_mean=<f>
 dress_f1=<f> skirt_f1=<f>`` (see :mod:`fsutils.evaluation.presence`).
 
-Faults: for every task, every argument is checked before any model loads — the options, the CCP
-folder (it must hold photos/, annotations/pixel-level/ — image-level/ for tags — and a readable
-label_list.mat), the split and the model names — and a bad one is refused in one line with exit
-status 2. In segmentation, blend, cutout, choice and tags, a photo that cannot be scored (its
-photo or its annotation cannot be read, they differ in size, or the model cannot take it) does not stop the run: it is left out, the
-others go on, the scores (whose first line gives ``images=N``, the photos scored) are printed as
-usual, and the left-out files are listed on stderr at the end, one line each, with exit status 1.
-When no photo at all can be scored, no score is printed (exit 1). A model that cannot be obtained
-stops the run with what to do (exit 1); Ctrl-C stops it in one line (exit 130).
+Faults: for every task, every argument is checked before any model loads — the options, the
+environment's settings, the CCP folder (it must hold photos/, annotations/pixel-level/ — image-level/
+for tags — and a readable label_list.mat), the split and the model names — and a bad one is refused
+in one line with exit status 2. A photo whose file repeats an earlier one is scored once, with a
+note on stderr. A photo that cannot be scored (its photo or its annotation cannot be read, they
+differ in size, the annotation holds a label value that label_list.mat does not name, or the model
+cannot take it) does not stop the run: it is left out, the others go on, the scores (whose first
+line gives ``images=N``, the photos scored) are printed as usual, and the left-out files are listed
+on stderr at the end, one line each, with exit status 1. When no photo at all can be scored, or the
+photos hold nothing to score (no annotated garment; for swap, no upper-body garment), no score is
+printed, one line says why (exit 1). A model that cannot be obtained stops the run with what to
+do (exit 1); Ctrl-C stops it in one line (exit 130).
 """
 from __future__ import annotations
 
@@ -207,16 +210,19 @@ def _check_arguments(args: argparse.Namespace) -> None:
     from .evaluation.photos import select_ids
 
     p = args.task_parser
+    notes: list[str] = []
     try:
         if args.task == "tags":  # photos with image-level tags only
             from .tags import load_tagged
 
             load_tagged(args.ccp_root, args.split, args.max_images)
         else:
-            select_ids(args.ccp_root, args.split, args.max_images)
+            select_ids(args.ccp_root, args.split, args.max_images, notes=notes)
         data.label_lookup(data.read_label_names(args.ccp_root))
     except (ValueError, data.CCPError) as e:
         p.error(f"--ccp-root: {e}" if isinstance(e, data.CCPError) else str(e))
+    for line in notes:  # a photo that repeats another is scored once
+        print(line, file=sys.stderr)
     if args.task in ("choice", "tags"):
         _check_cloth_weights(p, "--weights", args.weights)
         _check_instance_weights(p, args.instance_weights)
@@ -226,6 +232,17 @@ def _check_arguments(args: argparse.Namespace) -> None:
         if args.segment_weights is not None:
             _check_cloth_weights(p, "--segment-weights", args.segment_weights)
         _blend_settings(p, args)
+
+
+def _check_settings(args: argparse.Namespace) -> None:
+    """The environment's settings (:func:`fsutils.env.check_settings`), before any work: a bad
+    one exits 2 in one line (``FSUTILS_DEVICE`` only when no ``--device`` was given)."""
+    from .env import SettingError, check_settings
+
+    try:
+        check_settings(device_setting=args.device is None)
+    except SettingError as e:
+        args.task_parser.error(str(e))
 
 
 def _run_segmentation(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]:
@@ -269,16 +286,9 @@ def _run_blend(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]
 
 def _report_skipped(skipped: list[tuple[Path, str]], scored: int) -> int:
     """List the photos left out on stderr (one line each); the exit status: 1 if any, else 0."""
-    if not skipped:
-        return 0
-    total = scored + len(skipped)
-    head = (f"{len(skipped)} of {total} photo(s) could not be scored and are left out of the "
-            f"scores above" if scored else
-            f"none of the {total} photo(s) could be scored, so there is no score")
-    print(f"error: {head}:", file=sys.stderr)
-    for path, why in skipped:
-        print(f"  {path}: {why}", file=sys.stderr)
-    return 1
+    from .evaluation.photos import report_skipped
+
+    return report_skipped(skipped, scored)
 
 
 def _run_choice(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]:
@@ -299,15 +309,24 @@ _RUN = {"segmentation": _run_segmentation, "cutout": _run_cutout, "blend": _run_
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    _check_settings(args)
     _check_arguments(args)
-    if args.task == "swap":  # its own output
-        from .evaluation import swap as swap_evaluate
-        return swap_evaluate.main(args)
-    if args.task == "instances":  # its own output
-        from .evaluation.instances import main as main_instances
-        return main_instances(args)
+    from .evaluation.photos import report_no_score
     from .weights import WeightsError
 
+    if args.task in ("swap", "instances"):  # their own output
+        try:
+            if args.task == "swap":
+                from .evaluation import swap as swap_evaluate
+                return swap_evaluate.main(args)
+            from .evaluation.instances import main as main_instances
+            return main_instances(args)
+        except WeightsError as e:
+            print(f"error: the model could not be loaded: {e}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("error: interrupted; no score was printed.", file=sys.stderr)
+            return 130
     skipped: list[tuple[Path, str]] = []
     try:
         with contextlib.redirect_stdout(sys.stderr):  # stdout: the scores only (models announce themselves)
@@ -318,10 +337,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted; no score was printed.", file=sys.stderr)
         return 130
-    except data.CCPError as e:  # not one photo could be scored
-        if not skipped:
-            print(f"error: {e}", file=sys.stderr)
-        return _report_skipped(skipped, 0) or 1
+    except data.CCPError as e:  # no score: no photo could be scored, or none holds a garment
+        return report_no_score(e, skipped)
     print("\n".join(lines))
     return _report_skipped(skipped, scored)
 

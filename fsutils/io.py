@@ -59,11 +59,16 @@ class ImageLoadError(ValueError):
 
 
 def _describe(src) -> str:
+    """How messages name ``src``: a path or a stream's name printed safely
+    (:func:`fsutils.user_names.shown`), else what it is."""
+    from fsutils.user_names import shown
+
     if isinstance(src, (str, os.PathLike)):
-        return str(src)
+        return shown(src)
     if isinstance(src, (bytes, bytearray, memoryview)):
         return f"<{len(src)} bytes>"
-    return getattr(src, "name", None) or f"<{type(src).__name__}>"
+    name = getattr(src, "name", None)
+    return shown(name) if isinstance(name, (str, bytes, os.PathLike)) else f"<{type(src).__name__}>"
 
 
 def _open(src: ImageSource) -> tuple[Image.Image, str]:
@@ -72,12 +77,13 @@ def _open(src: ImageSource) -> tuple[Image.Image, str]:
         return src, name
     if isinstance(src, (str, os.PathLike)):
         path = Path(src).expanduser()
+        name = _describe(path)
         if not path.exists():
-            raise FileNotFoundError(f"No image file at {path}.")
+            raise FileNotFoundError(f"No image file at {name}.")
         if path.is_dir():
-            raise ImageLoadError(f"{path} is a folder, not an image file.")
+            raise ImageLoadError(f"{name} is a folder, not an image file.")
         if path.stat().st_size == 0:
-            raise ImageLoadError(f"{path} is empty (0 bytes); it is not an image.")
+            raise ImageLoadError(f"{name} is empty (0 bytes); it is not an image.")
         fp: BinaryIO = open(path, "rb")
     elif isinstance(src, (bytes, bytearray, memoryview)):
         if len(src) == 0:

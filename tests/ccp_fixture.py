@@ -49,7 +49,9 @@ def write_ccp(root: Path, items: dict[str, np.ndarray], extra_photos: tuple[str,
     palette = rng.integers(0, 256, size=(256, 3), dtype=np.uint8)
     for image_id, gt in items.items():
         scipy.io.savemat(str(root / "annotations" / "pixel-level" / f"{image_id}.mat"), {"groundtruth": gt})
-        Image.fromarray(palette[gt]).save(root / "photos" / f"{image_id}.jpg", quality=95)
+        # the id in the JPEG comment: photos of equal annotations are distinct files, as in CCP
+        Image.fromarray(palette[gt]).save(root / "photos" / f"{image_id}.jpg", quality=95,
+                                          comment=image_id.encode())
     for image_id in extra_photos:  # a photo without annotation must be ignored
         Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / "photos" / f"{image_id}.jpg")
     return root

@@ -11,7 +11,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from .options import MIN_SIDE, _or, build_parser, style_params
+from fsutils.limits import PhotoSizeError as _PhotoRefused
+from fsutils.limits import check_photo_size as _check_size
+from fsutils.user_names import shown
+
+from .options import _or, build_parser, style_params
 
 __all__ = ["main", "INTERRUPTED"]
 
@@ -37,7 +41,7 @@ def _scan(folder: Path) -> tuple[list[Path], list[str]]:
             continue
         else:
             why = f"file(s) not named as images ({' '.join(sorted(fio.IMAGE_SUFFIXES))})"
-        skipped.setdefault(why, []).append(q.name + ("/" if q.is_dir() else ""))
+        skipped.setdefault(why, []).append(shown(q.name + ("/" if q.is_dir() else "")))
     return found, [f"{len(names)} {why}: " + ", ".join(names[:8])
                    + (f" and {len(names) - 8} more" if len(names) > 8 else "")
                    for why, names in skipped.items()]
@@ -56,11 +60,11 @@ def _collect(paths: list[Path], parser: argparse.ArgumentParser) -> list[Path]:
         if p.is_dir():
             found, skipped = _scan(p)
             if not found:
-                parser.error(f"the folder {p} holds no images "
+                parser.error(f"the folder {shown(p)} holds no images "
                              f"({' '.join(sorted(fio.IMAGE_SUFFIXES))})"
                              + (f"; it has {'; '.join(skipped)}" if skipped else ""))
             if skipped:
-                print(f"note: {p}: skipped {'; '.join(skipped)}", file=sys.stderr)
+                print(f"note: {shown(p)}: skipped {'; '.join(skipped)}", file=sys.stderr)
             photos += found
         elif p.is_file():
             photos.append(p)
@@ -68,7 +72,7 @@ def _collect(paths: list[Path], parser: argparse.ArgumentParser) -> list[Path]:
             try:  # a bundled sample by name, e.g. ccp_0006
                 photos.append(fio.sample_path(str(p)))
             except FileNotFoundError:
-                parser.error(f"{p} is neither a file, a folder nor a bundled sample "
+                parser.error(f"{shown(p)} is neither a file, a folder nor a bundled sample "
                              "(see --list-samples)")
     return photos
 
@@ -77,15 +81,15 @@ def _writable(out: Path, parser: argparse.ArgumentParser) -> None:
     """Create ``--out`` if missing and prove it writable with a temporary file, before any model
     loads; a usage error (exit 2) when it is a file or cannot be written."""
     if out.exists() and not out.is_dir():
-        parser.error(f"--out {out} is a file; give a folder (it is created if missing)")
+        parser.error(f"--out {shown(out)} is a file; give a folder (it is created if missing)")
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out):
             pass
     except OSError as e:
         where = Path(e.filename) if e.filename else out  # the probe's own name would confuse
-        parser.error(f"--out {out} cannot be written ({e.strerror or e}"
-                     f"{'' if out in (where, where.parent) else f': {where}'}); "
+        parser.error(f"--out {shown(out)} cannot be written ({e.strerror or e}"
+                     f"{'' if out in (where, where.parent) else f': {shown(where)}'}); "
                      "choose a folder you can write to")
 
 
@@ -155,15 +159,13 @@ def _needed_weights(args: argparse.Namespace, style: dict) -> list[str]:
     return ([cloth] if cloth in REGISTRY else []) + [args.saliency_weights, *method]
 
 
-def _check_settings(parser: argparse.ArgumentParser) -> None:
-    """The environment's numeric settings, before anything reads them (exit 2, one line)."""
-    from fsutils import io as fio
-    from fsutils.env import SettingError
-    from fsutils.weights import download_settings
+def _check_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """The environment's settings (:func:`fsutils.env.check_settings`), before anything reads
+    them (exit 2, one line); ``FSUTILS_DEVICE`` only when no ``--device`` was given."""
+    from fsutils.env import SettingError, check_settings
 
     try:
-        fio.max_pixels_setting()
-        download_settings()
+        check_settings(device_setting=args.device is None)
     except SettingError as e:
         parser.exit(2, f"{parser.prog}: error: {e}\n")
 
@@ -206,7 +208,7 @@ def _coverage_warning(path: Path, res, names: tuple[str, ...], pipe) -> str | No
         instead = (", ".join(f"{n} {100 * share:.1f}%" for n, share in found) if found
                    else "no garment at all")
         hint = (f"; try --garments {','.join(n.split()[0] for n, _ in found)}" if found else "")
-    return (f"warning: {path.name}: the chosen garments ({chosen}) cover 0% of the photo, so its "
+    return (f"warning: {shown(path.name)}: the chosen garments ({chosen}) cover 0% of the photo, so its "
             f"result is the unchanged photo; found {instead}{hint}")
 
 
@@ -220,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
         print("photos:   " + ", ".join(p.stem for p in fio.sample_photos()))
         print("paintings: " + ", ".join(p.stem for p in fio.sample_styles()))
         return 0
-    _check_settings(parser)
+    _check_settings(parser, args)
     photos = _collect(args.photos, parser)
     style = _style_args(args, parser)
     _writable(args.out, parser)
@@ -249,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                          "model, or follow the instructions above.") from None
     from fsutils.garments import garment_names
 
-    print(f"fsutils: {len(photos)} photo(s) → {args.out}/ | method {style['method']} "
-          f"({style['style'] if isinstance(style['style'], str) else 'painting'}), garments "
+    print(f"fsutils: {len(photos)} photo(s) → {shown(args.out)}/ | method {style['method']} "
+          f"({shown(style['style']) if isinstance(style['style'], str) else 'painting'}), garments "
           f"{', '.join(garment_names(args.garments, names))}, "
           f"blend {args.blend.title}, device {dev}, photo size {photo_size}px, style size {size}px",
           file=sys.stderr)
@@ -259,11 +261,11 @@ def main(argv: list[str] | None = None) -> int:
     if stopped:
         print(stopped[1], file=sys.stderr)
     print(f"{'stopped after' if stopped else 'done in'} {time.perf_counter() - t0:.1f}s: "
-          f"{_files(len(written))} in {args.out}/", file=sys.stderr)
+          f"{_files(len(written))} in {shown(args.out)}/", file=sys.stderr)
     if failed:
         print(f"error: {len(failed)} of {len(photos)} photo(s) failed:", file=sys.stderr)
         for path, why in failed:
-            print(f"  {path}: {why}", file=sys.stderr)
+            print(f"  {shown(path)}: {why}", file=sys.stderr)
     return stopped[0] if stopped else 1 if failed else 0
 
 
@@ -276,27 +278,10 @@ def _why(err: Exception) -> str:
     if isinstance(err, (fio.ImageLoadError, _PhotoRefused, GarmentNotFound)):
         text = str(err)
     elif isinstance(err, OSError) and err.strerror:
-        text = f"{err.strerror}" + (f": {err.filename}" if err.filename else "")
+        text = f"{err.strerror}" + (f": {shown(err.filename)}" if err.filename else "")
     else:
         text = f"{type(err).__name__}: {err}"
     return text.strip().splitlines()[0] if text.strip() else type(err).__name__
-
-
-class _PhotoRefused(ValueError):
-    """A photo the models cannot work on (see :data:`MIN_SIDE`)."""
-
-
-def _check_size(given: tuple[int, int], working: tuple[int, int], photo_size: int) -> None:
-    """Refuse a photo whose shorter side is under :data:`MIN_SIDE` px at its working size."""
-    if min(working) >= MIN_SIDE:
-        return
-    if min(given) < MIN_SIDE:
-        raise _PhotoRefused(f"the photo is only {given[0]}×{given[1]} px; the models need at "
-                            f"least {MIN_SIDE} px on each side: use a larger photo")
-    raise _PhotoRefused(f"the photo ({given[0]}×{given[1]} px) is too narrow: at the working size "
-                        f"(longest side {photo_size} px) it is {working[0]}×{working[1]} px and the "
-                        f"models need at least {MIN_SIDE} px on each side: crop it to a less "
-                        "extreme shape or raise --photo-size")
 
 
 def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
@@ -318,7 +303,7 @@ def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
 
     def saved(path: Path) -> None:
         written.append(path)
-        print(path, flush=True)
+        print(shown(path), flush=True)  # one line per file, whatever its name holds
 
     bar = tqdm(photos, desc="photos", unit="photo", file=sys.stderr,
                disable=True if args.quiet or len(photos) < 2 else None)
@@ -343,18 +328,18 @@ def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
                 if isinstance(e, OSError) and e.errno in _DISK_FULL:
                     bar.close()
                     return written, failed, (1, (
-                        f"error: the disk is full ({_why(e)}): stopped at {path.name} with "
+                        f"error: the disk is full ({_why(e)}): stopped at {shown(path.name)} with "
                         f"{done} of {len(photos)} photo(s) done; earlier results are intact. Free "
                         "some space or choose another --out, then run again"))
                 failed.append((path, _why(e)))
-                tqdm.write(f"error: {path}: {_why(e)}", file=sys.stderr)
+                tqdm.write(f"error: {shown(path)}: {_why(e)}", file=sys.stderr)
                 done += 1
                 continue
             done += 1
             warning = _coverage_warning(path, res, names, pipe)
             if warning:
                 tqdm.write(warning, file=sys.stderr)
-            tqdm.write(f"{path.name}: garments cover {100 * res.mask.mean():.1f}% of the photo; "
+            tqdm.write(f"{shown(path.name)}: garments cover {100 * res.mask.mean():.1f}% of the photo; "
                        f"wrote {_files(len(written) - before)}", file=sys.stderr)
     except KeyboardInterrupt:
         bar.close()

@@ -14,17 +14,9 @@ from pathlib import Path
 from fsutils.args import Parser as _Parser
 from fsutils.args import device as _device
 from fsutils.args import number as _number
+from fsutils.limits import MAX_SIDE, MIN_SIDE  # one place for the photo's sizes
 
 __all__ = ["build_parser", "MAX_SIDE", "MIN_SIDE"]
-
-#: Upper bounds of the working sizes (longest side, px): an 8192-px side already holds the
-#: largest photo fsutils.io reads by default (64 megapixels).
-MAX_SIDE = 8192
-#: The shortest side a photo may have at its working size: Magenta needs 16 px and the fast
-#: models' reflection padding needs more than 4; a photo narrower than this at the working size
-#: (a 10-px icon, a 4000×1 strip) holds no garment the models could find, so it is refused in one
-#: line rather than padded into a result that would be mostly padding.
-MIN_SIDE = 16
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -132,19 +132,26 @@ def summary_line(s: InstanceScores) -> str:
 
 def evaluate_instances(ccp_root, weights: str | Path = "ccp_maskrcnn", split: str = "val",
                        device: str | None = None, progress: bool = True,
-                       max_images: int | None = None, baseline: bool = True) -> dict:
+                       max_images: int | None = None, baseline: bool = True,
+                       skipped: list[tuple[Path, str]] | None = None) -> dict:
     """Score the garment detector ``weights`` (and, with ``baseline``, the default semantic
-    model's connected components) on the CCP photos of ``split``."""
-    from .. import data
+    model's connected components) on the CCP photos of ``split`` (each photo once).
+
+    A photo that cannot be scored (see :func:`fsutils.evaluation.photos.usable_ids`) raises, or
+    with a ``skipped`` list is appended to it and left out; photos without any annotated garment
+    instance raise :class:`~fsutils.evaluation.photos.NothingToScore` (AP50 is undefined)."""
     from ..env import device as pick_device
     from ..instances.segmenter import InstanceSegmenter
+    from .photos import NothingToScore, select_ids, usable_ids
+    from .segmentation import no_garment
 
-    ids = data.ids_in_split(data.list_ids(ccp_root), split)[:max_images]
-    if not ids:
-        raise data.CCPError(f"no photo of split {split!r} in {ccp_root}.")
-    dev = pick_device(device)
+    ids = usable_ids(ccp_root, select_ids(ccp_root, split, max_images), skipped)
     dataset = InstanceDataset(ccp_root, ids)
     truths = [dataset.truths(k) for k in range(len(dataset))]
+    if not any(t.cls in GARMENT_INSTANCE_CLASSES for ts in truths for t in ts):
+        raise NothingToScore(no_garment(len(ids), "there is no AP50 to report",
+                                        ", ".join(GARMENT_INSTANCE_CLASSES)))
+    dev = pick_device(device)
     model = InstanceSegmenter(weights, dev, score_threshold=0.0).model
     scores = score(truths, detect_all(model, dataset, dev, progress))
     out = {"weights": str(weights), "split": split, "images": len(ids), "scores": scores,
@@ -214,12 +221,15 @@ def main(args) -> int:
     import sys
 
     from .. import data
+    from .photos import report_no_score, report_skipped
 
+    skipped: list[tuple[Path, str]] = []
     try:
         with contextlib.redirect_stdout(sys.stderr):  # stdout: the table only
             r = evaluate_instances(args.ccp_root, args.weights, args.split, args.device,
-                                   not args.no_progress, args.max_images, not args.no_baseline)
+                                   not args.no_progress, args.max_images, not args.no_baseline,
+                                   skipped=skipped)
     except data.CCPError as e:
-        raise SystemExit(f"error: {e}") from None
+        return report_no_score(e, skipped)
     print("\n".join(table_lines(r)))
-    return 0
+    return report_skipped(skipped, r["images"])

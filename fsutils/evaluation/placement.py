@@ -207,11 +207,14 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
 
     A photo that cannot be read or evaluated raises, or with a ``skipped`` list is appended to it
     and left out (:func:`fsutils.evaluation.photos.evaluate_photos`); ``images`` counts the photos scored.
+    Photos without any annotated garment of ``garments`` raise
+    :class:`~fsutils.evaluation.photos.NothingToScore` (coverage and edges are undefined).
     """
     from PIL import Image
 
     from .. import data
-    from .photos import evaluate_photos, select_ids
+    from .photos import NothingToScore, evaluate_photos, select_ids
+    from .segmentation import no_garment
 
     for m in modes:
         BlendParams(m)  # refuse unknown modes before any work
@@ -236,6 +239,8 @@ def evaluate_blend(ccp_root: str | Path, split: str = "val", *, modes: Sequence[
     per_photo = evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
                                      desc="blend evaluation")
     totals = {m: sum((p[m] for p in per_photo), Placement()) for m in modes}
+    if not any(t.garment_pixels for t in totals.values()):
+        raise NothingToScore(no_garment(len(per_photo), "no blend has a garment to cover"))
     return {"split": split, "images": len(per_photo), "style": style,
             "photo_size": photo_size, "band": band, "garments": cls, "params": base, "placement": totals}
 

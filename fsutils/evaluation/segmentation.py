@@ -11,7 +11,7 @@ from ..segment import GARMENT_CLASSES
 from .overlap import iou_per_class
 
 __all__ = ["confusion_matrix", "label_breakdown", "iou_per_class", "pixel_accuracy",
-           "mean_iou_garments", "evaluate_segmentation", "by_label_lines"]
+           "mean_iou_garments", "evaluate_segmentation", "by_label_lines", "no_garment"]
 
 
 def _cross_count(pred: np.ndarray, target: np.ndarray, num_target: int, num_pred: int) -> np.ndarray:
@@ -61,10 +61,12 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
 
     A photo that cannot be read or evaluated (an annotation of another size than its photo
     included) raises, or with a ``skipped`` list is appended to it and left out
-    (:func:`fsutils.evaluation.photos.evaluate_photos`); ``images`` counts the photos scored."""
+    (:func:`fsutils.evaluation.photos.evaluate_photos`); ``images`` counts the photos scored.
+    Photos without any annotated garment raise :class:`~fsutils.evaluation.photos.NothingToScore`
+    (the garment IoU is undefined)."""
     from .. import data
     from ..segment import ClothSegmenter, clean_labels
-    from .photos import evaluate_photos, select_ids
+    from .photos import NothingToScore, evaluate_photos, select_ids
 
     if input_size is not None and (int(input_size) != input_size or input_size < 1):
         raise ValueError(f"input_size must be a whole number ≥ 1, got {input_size!r}.")
@@ -82,6 +84,8 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
     counts = np.sum(per_photo, axis=0, dtype=np.int64)
     cm = np.zeros((4, 4), dtype=np.int64)
     np.add.at(cm, lookup, counts)  # each CCP label's row goes to its kit class
+    if not cm[list(GARMENT_CLASSES)].sum():
+        raise NothingToScore(no_garment(len(per_photo), "there is no garment IoU"))
     by_label = {(names[l] if l < len(names) else f"#{l}"):
                 {"class": data.CLASS_NAMES[lookup[l]], "predicted": counts[l]}
                 for l in np.argsort(-counts.sum(1), kind="stable") if counts[l].sum()}
@@ -90,6 +94,16 @@ def evaluate_segmentation(ccp_root: str | Path, weights: str, split: str = "all"
             "iou": {data.CLASS_NAMES[c]: float(iou[c]) for c in range(4)},
             "pixel_accuracy": pixel_accuracy(cm), "mean_iou_garments": mean_iou_garments(cm),
             "by_label": by_label}
+
+
+def no_garment(images: int, so: str, classes: str | None = None) -> str:
+    """The one line of an evaluation whose ``images`` photos hold no annotated garment (of
+    ``classes``; default the cloth models' garment classes); ``so``: what that leaves undefined."""
+    from ..segment import CLASS_NAMES
+
+    classes = classes or ", ".join(CLASS_NAMES[c] for c in GARMENT_CLASSES)
+    return (f"none of the {images} photo(s) scored has an annotated garment ({classes}), so {so}; "
+            "choose photos whose annotations hold garments (another --split or folder)")
 
 
 def by_label_lines(by_label: dict, top: int | None = None) -> list[str]:

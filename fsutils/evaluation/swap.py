@@ -233,27 +233,35 @@ def score_generator(G: torch.nn.Module, cases: list[KnownAnswer], scores: Scores
 
 def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test", *,
                   max_images: int | None = None, segmenter: Any = None, pattern: bool = True,
-                  size: tuple[int, int] = SIZE, device: Any = None, progress: bool = True) -> dict:
+                  size: tuple[int, int] = SIZE, device: Any = None, progress: bool = True,
+                  skipped: list[tuple[Path, str]] | None = None) -> dict:
     """Score the generator ``weights`` (see :func:`fsutils.swap.garment.load_generator`) and the
     baselines on the CCP photos of ``split``; returns ``{"split", "images", "scores"}``.
-    ``segmenter`` (anything with ``predict(photo) → labels``; default the kit's cloth segmenter)
-    gives the baselines' garment mask; ``size`` is the crop (height, width) the generator was
-    trained at."""
+    ``segmenter`` (anything with ``predict(photo) → labels``, or a cloth model's name; default
+    the kit's cloth segmenter) gives the baselines' garment mask; ``size`` is the crop (height,
+    width) the generator was trained at.
+
+    Each photo is scored once; a photo that cannot be scored (see
+    :func:`fsutils.evaluation.photos.usable_ids`) raises, or with a ``skipped`` list is appended
+    to it and left out. Photos without a large enough upper-body garment raise
+    :class:`~fsutils.evaluation.photos.NothingToScore` before any model loads."""
     from tqdm.auto import tqdm
 
     from ..swap.garment import load_generator
+    from .photos import NothingToScore, select_ids, usable_ids
 
-    ids = ccp.ids_in_split(ccp.list_ids(ccp_root), split)[:max_images]
-    if not ids:
-        raise ccp.CCPError(f"no photo of the {split!r} split is in {ccp_root}; use --split all.")
-    G = load_generator(weights, device)
-    if segmenter is None:
-        from fsutils.segment import ClothSegmenter
-
-        segmenter = ClothSegmenter(device=device)
+    ids = usable_ids(ccp_root, select_ids(ccp_root, split, max_images), skipped)
     cases = known_answer_cases(ccp_root, ids, size, progress=progress)
     if not cases:
-        raise ccp.CCPError(f"none of the {len(ids)} photos shows an upper-body garment.")
+        raise NothingToScore(
+            f"none of the {len(ids)} photo(s) has an annotated upper-body garment covering at "
+            f"least {MIN_GARMENT_FRACTION:.0%} of the photo, so there is no swap to score; choose "
+            "photos with one (another --split or folder)")
+    G = load_generator(weights, device)
+    if segmenter is None or isinstance(segmenter, str):
+        from fsutils.segment import DEFAULT_CLOTH_WEIGHTS, ClothSegmenter
+
+        segmenter = ClothSegmenter(segmenter or DEFAULT_CLOTH_WEIGHTS, device=device)
     scores = score_generator(G, [c for c, _ in cases])
     for case, photo in tqdm(cases, desc="baselines", disable=not progress):
         labels = segmenter.predict(photo)
@@ -327,21 +335,25 @@ def main(args: Any) -> int:
     import contextlib
     import sys
 
-    from fsutils.segment import ClothSegmenter
-
     try:
         from ..swap.garment import load_generator
 
         load_generator(args.weights, "cpu")  # a missing generator is refused before any work
     except (ValueError, FileNotFoundError, ccp.CCPError) as e:
         raise SystemExit(f"error: {e}") from None
-    with contextlib.redirect_stdout(sys.stderr):  # stdout: the table only
-        seg = ClothSegmenter(args.segment_weights, device=args.device)
-        r = evaluate_swap(args.ccp_root, args.weights, args.split, max_images=args.max_images,
-                          segmenter=seg, pattern=not args.no_pattern,
-                          size=(args.height, args.width), device=args.device,
-                          progress=not args.no_progress)
+    from .photos import report_no_score, report_skipped
+
+    skipped: list[tuple[Path, str]] = []
+    try:
+        with contextlib.redirect_stdout(sys.stderr):  # stdout: the table only
+            r = evaluate_swap(args.ccp_root, args.weights, args.split, max_images=args.max_images,
+                              segmenter=args.segment_weights,
+                              pattern=not args.no_pattern, size=(args.height, args.width),
+                              device=args.device, progress=not args.no_progress, skipped=skipped)
+    except ccp.CCPError as e:
+        return report_no_score(e, skipped)
     print(f"split={r['split']} images={r['images']}")
     print("\n".join(swap_table(r["scores"])))
     print(last_line(r["scores"]))
-    return 0
+    return report_skipped(skipped, r["images"])
+

@@ -37,6 +37,12 @@ timeout. An error while drawing is shown in the panel *and* raised — except we
 obtained here (offline, no mirror): those get the notebooks' one-line message
 (:func:`fsutils.env.weights_message`) and nothing is raised.
 
+An upload that cannot be used (not an image, empty, truncated, more pixels than
+:func:`fsutils.io.load_image` reads, a side under the command line's minimum at the working size:
+:mod:`fsutils.limits`) is refused in its picker's status line and the image chosen before stays;
+an upload's name becomes a safe file stem (:func:`fsutils.user_names.file_stem`). The Save button
+shows what stopped a save under it.
+
 The panels work with ipywidgets 7.7 (what Colab ships) and 8; the only difference they meet is the
 ``FileUpload`` value (a dict keyed by file name in 7, a tuple of dicts in 8).
 

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable
-from pathlib import Path
+import html
+import io
 
 import ipywidgets as W
 from PIL import Image
 
 from fsutils import io as fio
 from fsutils.garments import resolve_garments
+from fsutils.limits import check_photo_size, working_size
 from fsutils.pipeline import Pipeline
+from fsutils.user_names import file_stem, shown
 
 from .base import STYLE_WIDE
 from .drawing import thumbnail
@@ -19,9 +22,9 @@ from .drawing import thumbnail
 __all__ = ["ImagePicker", "PhotoPicker", "StylePicker", "GarmentPicker", "colab_upload"]
 
 
-def _upload_image(upload: W.FileUpload) -> tuple[Image.Image, str] | None:
-    """The uploaded image and its name. ipywidgets 8 gives a tuple of ``{"name", "content", …}``;
-    ipywidgets 7 (Colab's) a dict ``{file name: {"metadata": …, "content": bytes}}``."""
+def _upload_file(upload: W.FileUpload) -> tuple[str, bytes] | None:
+    """The uploaded file's name and bytes. ipywidgets 8 gives a tuple of ``{"name", "content",
+    …}``; ipywidgets 7 (Colab's) a dict ``{file name: {"metadata": …, "content": bytes}}``."""
     value = upload.value
     if not value:
         return None
@@ -29,13 +32,20 @@ def _upload_image(upload: W.FileUpload) -> tuple[Image.Image, str] | None:
         name, item = next(iter(value.items()))
     else:
         item = value[0]
-        name = item.get("name", "upload")
-    return fio.load_image(bytes(item["content"])), Path(name).stem
+        name = item.get("name", "")
+    return str(name or ""), bytes(item["content"])
 
 
 class ImagePicker(W.VBox):
     """What the photo and style pickers share: an upload button, ``.value`` (the chosen PIL
     image), ``.name``, :meth:`set` and :meth:`on_pick`.
+
+    An upload that cannot be used — not an image, empty, truncated, too many pixels (the limit of
+    :func:`fsutils.io.load_image`), a side too short (:func:`fsutils.limits.check_photo_size`) —
+    is refused in the picker's status line (``.problem`` holds the line) and the image chosen
+    before stays; nothing is raised out of the upload button. An upload's file name becomes
+    ``.name`` through :func:`fsutils.user_names.file_stem` (no folders, no hidden names, no
+    control characters).
 
     A subclass creates its own controls, calls ``super().__init__(upload_label)`` and implements
     :meth:`_children` (the layout, which may use ``self.upload``) and :meth:`_use` (what choosing
@@ -48,6 +58,9 @@ class ImagePicker(W.VBox):
         self.upload = W.FileUpload(accept="image/*", multiple=False, description=upload_label)
         self.value: Image.Image | None = None
         self.name: str = ""
+        #: why the last upload was refused (one line), "" when it was used
+        self.problem: str = ""
+        self._status_html = ""
         self._callbacks: list[Callable[[Image.Image], None]] = []
         super().__init__(self._children())
         self.upload.observe(lambda c: self._pick_upload(), names="value")
@@ -62,10 +75,54 @@ class ImagePicker(W.VBox):
         """Call ``callback(image)`` whenever an image is chosen."""
         self._callbacks.append(callback)
 
+    def _status(self) -> W.HTML:  # pragma: no cover - abstract
+        """The picker's status line."""
+        raise NotImplementedError
+
+    def _set_status(self, html_text: str) -> None:
+        """Show ``html_text`` (names already escaped) as the status of the chosen image."""
+        self._status_html, self.problem = html_text, ""
+        self._status().value = html_text
+
+    def check(self, img: Image.Image) -> None:
+        """Refuse (``ValueError``) an image this picker cannot use; the sizes of
+        :mod:`fsutils.limits` by default (a side under ``MIN_SIDE`` px)."""
+        check_photo_size(img.size, img.size, None)
+
+    def load_upload(self, filename: str, content: bytes) -> tuple[Image.Image, str]:
+        """The image of an uploaded file and its name (:func:`~fsutils.user_names.file_stem`),
+        checked (:meth:`check`); raises what :func:`fsutils.io.load_image` and :meth:`check`
+        raise, its messages naming the file."""
+        stream = io.BytesIO(content)
+        stream.name = shown(filename or "the upload")   # how load_image's messages name it
+        img = fio.load_image(stream)
+        self.check(img)
+        return img, file_stem(filename, self.default_name)
+
     def _pick_upload(self) -> None:
-        got = _upload_image(self.upload)
-        if got is not None:
-            self.set(*got)
+        got = _upload_file(self.upload)
+        if got is None:
+            return
+        try:
+            img, name = self.load_upload(*got)
+        except Exception as e:  # noqa: BLE001 — any failure to read an uploaded file is shown
+            self.refuse(got[0], e)
+            return
+        self._use_upload(img, name)
+
+    def _use_upload(self, img: Image.Image, name: str) -> None:
+        self.set(img, name)
+
+    def refuse(self, filename: str, err: BaseException) -> None:
+        """Show why the upload ``filename`` was not used in the status line (the image chosen
+        before stays) and keep it in :attr:`problem`."""
+        text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        name = shown(filename or "the upload")
+        self.problem = text if text.startswith(name) else f"{name}: {text}"
+        kept = f"; still using {html.escape(shown(self.name))}" if self.value is not None else ""
+        self._status().value = (f"{self._status_html}<br><span class=\"fsutils-upload-problem\" "
+                                f"style=\"color:#b00020\">upload not used: "
+                                f"{html.escape(self.problem)}{kept}</span>")
 
     def set(self, img: Image.Image, name: str | None = None) -> None:
         """Use ``img`` (what the bundled choices and the upload call)."""
@@ -89,9 +146,10 @@ def colab_upload(picker: ImagePicker | None = None) -> Image.Image:
     if not uploaded:
         raise RuntimeError("no file was uploaded")
     name, data = next(iter(uploaded.items()))
-    img = fio.load_image(data)
-    if picker is not None:
-        picker.set(img, Path(name).stem)
+    if picker is None:
+        return fio.load_image(data)
+    img, stem = picker.load_upload(name, data)
+    picker._use_upload(img, stem)
     return img
 
 
@@ -137,9 +195,19 @@ class PhotoPicker(ImagePicker):
             return
         self.set(fio.load_image(self.samples[name]), name)
 
+    def _status(self) -> W.HTML:
+        return self.status
+
+    def check(self, img: Image.Image) -> None:
+        """Refuse a photo with a side under ``MIN_SIDE`` px at the pipeline's working size, as
+        the command line does (:func:`fsutils.limits.check_photo_size`)."""
+        size = self.pipe.photo_size if self.pipe is not None else None
+        check_photo_size(img.size, working_size(img.size, size), size,
+                         larger="give the pipeline a larger photo_size")
+
     def _show(self, img: Image.Image, name: str) -> None:
         self.thumb.value = thumbnail(img, 160)
-        self.status.value = f"<b>{name}</b> — {img.width}×{img.height} px"
+        self._set_status(f"<b>{html.escape(shown(name))}</b> — {img.width}×{img.height} px")
 
     def _use(self, img: Image.Image, name: str) -> None:
         self._show(img, name)
@@ -209,10 +277,13 @@ class StylePicker(ImagePicker):
         """Choose a bundled painting by name."""
         self.set(fio.load_image(self.samples[name]), name)
 
+    def _status(self) -> W.HTML:
+        return self.label
+
     def _use(self, img: Image.Image, name: str) -> None:
         for n, b in self.buttons.items():
             b.button_style = "info" if n == name else ""
-        self.label.value = f"style: <b>{name}</b>"
+        self._set_status(f"style: <b>{html.escape(shown(name))}</b>")
 
 
 class GarmentPicker(W.HBox):

@@ -1,11 +1,13 @@
 """The whole pipeline on one photo in four tabs, and saving the results."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import ipywidgets as W
 
 from fsutils.pipeline import Pipeline
+from fsutils.user_names import file_stem, shown
 
 from .blend_panel import BlendPanel
 from .explorers import SaliencyExplorer, SegmentationExplorer
@@ -40,7 +42,7 @@ class PipelinePanel(W.VBox):
         self.save_button = W.Button(description="Save results", icon="save")
         self.save_button.add_class("fsutils-save")
         self.saved = W.HTML()
-        self.save_button.on_click(lambda b: self.save())
+        self.save_button.on_click(lambda b: self._save_clicked())
         pages = [(self.segmentation, "1 · garments"), (self.saliency, "2 · saliency"),
                  (self.style, "3 · style"), (self.blend, "4 · blend")]
         #: the garment items tab (``instances=True``), else None
@@ -59,8 +61,20 @@ class PipelinePanel(W.VBox):
         from fsutils.results import save_result
 
         res = self.pipe.result(self.blend.params, garments=self.garments.garments)
-        files = save_result(res, self.output_dir, self.photo.name or "photo",
+        files = save_result(res, self.output_dir, file_stem(self.photo.name, "photo"),
                             box=self.blend.crop_box())
-        self.saved.value = (f"saved {len(files)} files to <code>{self.output_dir}/</code>: "
-                            + ", ".join(p.name for p in files))
+        self.saved.value = (f"saved {len(files)} files to "
+                            f"<code>{html.escape(shown(self.output_dir))}/</code>: "
+                            + ", ".join(html.escape(shown(p.name)) for p in files))
         return files
+
+    def _save_clicked(self) -> None:
+        """The Save button: :meth:`save`, and what stopped it (a folder that cannot be written, a
+        full disk …) in the line under the button — a click's error would otherwise reach only
+        the browser's log."""
+        try:
+            self.save()
+        except Exception as e:  # noqa: BLE001 — shown where the user looks, not raised into the log
+            why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            self.saved.value = (f'<span class="fsutils-save-problem" style="color:#b00020">not '
+                                f"saved: {html.escape(shown(why))}</span>")

@@ -1,6 +1,7 @@
 """The garment-swap panel: pick a person and an article, see the generator's α, x̃ and the swap."""
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import ipywidgets as W
@@ -8,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from fsutils.pipeline import Pipeline
+from fsutils.user_names import shown
 
 from .base import STYLE_WIDE, Panel
 from .drawing import thumbnail
@@ -52,13 +54,16 @@ class ArticlePicker(ImagePicker):
         self.mask = article.mask
         self.set(Image.fromarray(article.image), name)
 
-    def _pick_upload(self) -> None:
+    def _use_upload(self, img: Image.Image, name: str) -> None:
         self.mask = None  # an upload is used whole: a garment on a plain light background
-        super()._pick_upload()
+        super()._use_upload(img, name)
+
+    def _status(self) -> W.HTML:
+        return self.status
 
     def _use(self, img: Image.Image, name: str) -> None:
         self.thumb.value = thumbnail(img, 160)
-        self.status.value = f"<b>{name}</b>"
+        self._set_status(f"<b>{html.escape(shown(name))}</b>")
 
 
 class SwapPanel(Panel):
