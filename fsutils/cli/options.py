@@ -96,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     from fsutils.saliency import SALIENCY_WEIGHTS
     from fsutils.style import DEFAULT_METHOD, METHODS
     from fsutils.style.params import MAX_LOSS_WEIGHT, MAX_STEPS, OPTIMIZERS, GatysParams
+    from fsutils.weights import get as _weights
 
     paintings = [n for n, m in METHODS.items() if m.painting]
     models = {n: m for n, m in METHODS.items() if not m.painting}
@@ -169,10 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--segment-weights", type=_segment_weights, default=None,
                    help="cloth model: the bundled ccp_deeplab (default, no download), the bundled "
                         "ccp_u2netp (a smaller U-2-Net), cloth_segm "
-                        "(the official model, a 176 MB download) or the path of your own "
-                        "checkpoint (python -m fsutils.train --export)")
+                        f"(the official model, a {_weights('cloth_segm').size_text} download) "
+                        "or the path of your own checkpoint (python -m fsutils.train --export)")
     w.add_argument("--saliency-weights", choices=SALIENCY_WEIGHTS, default=SALIENCY_WEIGHTS[0],
-                   help="u2netp (ships with the kit) or u2net (a 176 MB download)")
+                   help=f"u2netp (ships with the kit) or u2net (a "
+                        f"{_weights('u2net').size_text} download)")
     p.add_argument("--save", type=_save_kinds, default="all",
                    help="what to write: all, or a comma-separated subset of stylized, hard_paste, "
                         "style_full, labels, mask, saliency, comparison")
