@@ -342,3 +342,15 @@ def test_sample_photo_is_at_the_working_size_and_names_the_other_samples(capsys)
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"photo: {photo.size} — other samples: ") and "ccp_0500" in line
     assert course.sample_photo("ccp_0006", 10_000).size == full.size  # never enlarged
+
+
+def test_the_chosen_reading_size_quotes_the_default_models_validation_figure():
+    """The reading-size table's bold figure (the chosen size, averaged with the mirror image) is
+    the default model as shipped, so it is its validation row of the segmentation table: one
+    figure, one source."""
+    default = course.defaults()["cloth segmentation"]
+    shipped = course.segmentation_rows(default, "val")[0]["mean_iou_garments"]
+    row = next(ln for ln in course.training_table() if ln.startswith("| averaged with its mirror"))
+    assert re.findall(r"\*\*([\d.]+)\*\*", row) == [f"{shipped:.3f}"]
+    sizes = course.figures()["shipped_training"]["input_size"]
+    assert sizes["chosen"] not in sizes["mirrored_sizes"], "measured.toml repeats the figure"
