@@ -93,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     from fsutils.blend import BLEND_MODES, DEFAULT_MODE, BlendParams
     from fsutils.blend.modes import BLEND_LIMITS as LIM
     from fsutils.garments import vocabularies
+    from fsutils.results import MASK_RULE
     from fsutils.saliency import SALIENCY_WEIGHTS
     from fsutils.style import DEFAULT_METHOD, METHODS
     from fsutils.style.params import MAX_LOSS_WEIGHT, MAX_STEPS, OPTIMIZERS, GatysParams
@@ -177,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"{_weights('u2net').size_text} download)")
     p.add_argument("--save", type=_save_kinds, default="all",
                    help="what to write: all, or a comma-separated subset of stylized, hard_paste, "
-                        "style_full, labels, mask, saliency, comparison")
+                        f"style_full, labels, mask, saliency, comparison. mask: {MASK_RULE}")
     p.add_argument("--device", type=_device, default=None,
                    help="cpu, cuda, cuda:N or mps (default: best available)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
