@@ -142,7 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="guided-filter regularisation > 0; larger = smoother mask (the guided modes)")
     p.add_argument("-o", "--out", type=Path, default=Path("outputs"), help="output folder")
     p.add_argument("--photo-size", "--max-size", dest="photo_size", type=_SIDE, default=None,
-                   help="longest side the photo is worked on (default: 512 on a CPU, 1024 on a GPU)")
+                   help="longest side the photo is worked on and written at (default: 512 on "
+                        "a CPU, 1024 on a GPU, so a folder of large photos stays quick; "
+                        f"{MAX_SIDE} keeps every photo's own size, as the Python API's "
+                        "Pipeline does unless given photo_size=; a photo is never enlarged)")
     p.add_argument("--style-size", "--size", dest="style_size", type=_SIDE, default=None,
                    help="longest side of the style stage (default: the method's own: 384 for "
                         "magenta, the photo size for fast/adain, 256 on a CPU / 512 on a GPU for "
