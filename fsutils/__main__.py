@@ -7,7 +7,7 @@ Runs the whole pipeline (cloth segmentation → saliency → style transfer → 
     <name>_hard_paste.png    the pre-saliency baseline (stylised pixels pasted inside the mask)
     <name>_style_full.png    the whole photo stylised (before blending)
     <name>_labels.png        the garment label map in colour (red upper, green lower, yellow full)
-    <name>_mask.png          the chosen garments; <name>_mask_<class>.png for every class
+    <name>_mask.png          the chosen garments; <name>_mask_<garment>.png each chosen one
     <name>_saliency.png      the saliency map
     <name>_comparison.png    photo | stylised | hard paste | the blend, with a boundary close-up
 

@@ -27,7 +27,7 @@ from fsutils import blend
 from fsutils import io as fio
 from fsutils.blend import BlendParams
 
-__all__ = ["Result", "save_result", "SAVE_KINDS", "write_atomic"]
+__all__ = ["Result", "save_result", "SAVE_KINDS", "MASK_RULE", "write_atomic"]
 
 
 @dataclass(frozen=True)
@@ -57,15 +57,15 @@ class Result:
     garment_masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def masks_by_garment(self) -> dict[str, np.ndarray]:
-        """One bool mask per garment, named as the saved ``<stem>_mask_<name>.png`` files: the
-        chosen instance classes (``outer``, ``shoe`` …), else every semantic class of
-        ``labels`` (``upper_body``, ``lower_body``, ``full_body``)."""
+        """One bool mask per **chosen** garment, named as the saved ``<stem>_mask_<name>.png``
+        files: the chosen instance classes (``outer``, ``shoe`` …) or the chosen semantic classes
+        of ``labels`` (``upper_body``, ``lower_body``, ``full_body``); ``mask`` is their union."""
         if self.garment_masks:
             return dict(self.garment_masks)
         from fsutils import segment
 
-        return {name.replace(" ", "_"): self.labels == i
-                for i, name in enumerate(segment.CLASS_NAMES[1:], start=1)}
+        return {segment.CLASS_NAMES[i].replace(" ", "_"): self.labels == i
+                for i in self.garments if isinstance(i, int | np.integer)}
 
     def image(self, which: str = "output") -> Image.Image:
         """One of the images as a PIL image (``"output"``, ``"hard"``, ``"stylized"``, ``"content"``,
@@ -111,6 +111,11 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
     return path
 
 
+#: The mask files, one rule for both vocabularies (``--help`` of the command line says it).
+MASK_RULE = ("<name>_mask.png holds all the chosen garments together, and <name>_mask_<garment>.png "
+             "each chosen garment alone (upper_body, lower_body, full_body, or the items: outer, "
+             "shoe …); garments not chosen get no file")
+
 #: What :func:`save_result` can write (``<stem>_<kind>.png``).
 SAVE_KINDS: tuple[str, ...] = ("stylized", "hard_paste", "style_full", "labels", "mask",
                                "saliency", "comparison")
@@ -121,8 +126,7 @@ def save_result(res: Result, folder: str | Path, stem: str, *,
                 box: tuple[int, int, int, int] | None = None,
                 on_saved: Callable[[Path], object] | None = None) -> list[Path]:
     """Write a :class:`Result` as PNG files ``<folder>/<stem>_<kind>.png`` (see :data:`SAVE_KINDS`;
-    ``mask`` also writes one ``<stem>_mask_<name>.png`` per garment: each semantic class, or each
-    chosen instance class, see :meth:`Result.masks_by_garment`) and return the paths.
+    ``mask`` is :data:`MASK_RULE`, see :meth:`Result.masks_by_garment`) and return the paths.
     Each file is written atomically (:func:`write_atomic`); ``on_saved(path)`` is called as soon
     as each one is in place (the command line lists it then).
 

@@ -191,6 +191,59 @@ def test_each_notebook_ends_with_exercises_and_collapsed_solutions(path):
     assert not others
 
 
+# Pipeline methods that tell the panels to redraw (a new photo, a new stylised image).
+REDRAWING = {"set_image", "stylize", "run"}
+
+
+def changes_earlier_state(code: str) -> list[str]:
+    """What a cell does to objects that earlier cells made and show: an attribute or item set on
+    them, or a pipeline call that makes the panels on that pipeline redraw."""
+    import ast
+
+    tree = ast.parse("\n".join(ln for ln in code.splitlines()
+                               if not ln.lstrip().startswith(("!", "%"))))
+    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+    def base(node):
+        """The earlier name that ``node`` reaches through attributes and items (None through a
+        call: a call's result is a new object)."""
+        while isinstance(node, ast.Attribute | ast.Subscript):
+            node = node.value
+        return node.id if isinstance(node, ast.Name) else None
+
+    def earlier(node) -> bool:
+        return base(node) is not None and base(node) not in own
+
+    found = []
+    for n in ast.walk(tree):
+        targets = n.targets if isinstance(n, ast.Assign) else \
+            [n.target] if isinstance(n, ast.AugAssign | ast.AnnAssign) else []
+        found += [ast.unparse(t) for t in targets
+                  if isinstance(t, ast.Attribute | ast.Subscript) and earlier(t)]
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) \
+                and n.func.attr in REDRAWING and earlier(n.func):
+            found.append(ast.unparse(n))
+    return found
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=names(NOTEBOOKS))
+def test_solutions_leave_what_earlier_cells_show_as_it_was(path):
+    """A solution runs after the notebook's panels: it may read them and the pipeline, and make
+    its own, but setting an earlier panel's ticks or restyling the shared pipeline would change
+    what the cells above show (and what their prose describes)."""
+    bad = {SOLUTION.match(text(c)).group(1): changes_earlier_state(text(c))
+           for c in cells(path) if c["cell_type"] == "code" and SOLUTION.match(text(c))}
+    assert not any(bad.values()), f"{path.name}: solutions change earlier state: {bad}"
+
+
+def test_the_solution_check_sees_a_changed_panel_and_a_restyled_pipeline():
+    assert changes_earlier_state('panel.garments = ["shoe", "bag"]\npanel') == ["panel.garments"]
+    assert changes_earlier_state('pipe.stylize("fast", "mosaic")') == ['pipe.stylize('
+                                                                      "'fast', 'mosaic')"]
+    assert changes_earlier_state('p = Pipeline().set_image(photo)\np.stylize("fast", "mosaic")\n'
+                                 'own = widgets.InstancePanel(pipe)\nown.garments = ["bag"]') == []
+
+
 def test_the_build_tool_collapses_only_form_cells():
     from tools import notebooks as tool
 
@@ -344,3 +397,15 @@ def test_sample_photo_is_at_the_working_size_and_names_the_other_samples(capsys)
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"photo: {photo.size} — other samples: ") and "ccp_0500" in line
     assert course.sample_photo("ccp_0006", 10_000).size == full.size  # never enlarged
+
+
+def test_the_chosen_reading_size_quotes_the_default_models_validation_figure():
+    """The reading-size table's bold figure (the chosen size, averaged with the mirror image) is
+    the default model as shipped, so it is its validation row of the segmentation table: one
+    figure, one source."""
+    default = course.defaults()["cloth segmentation"]
+    shipped = course.segmentation_rows(default, "val")[0]["mean_iou_garments"]
+    row = next(ln for ln in course.training_table() if ln.startswith("| averaged with its mirror"))
+    assert re.findall(r"\*\*([\d.]+)\*\*", row) == [f"{shipped:.3f}"]
+    sizes = course.figures()["shipped_training"]["input_size"]
+    assert sizes["chosen"] not in sizes["mirrored_sizes"], "measured.toml repeats the figure"

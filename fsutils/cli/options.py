@@ -85,9 +85,11 @@ def build_parser() -> argparse.ArgumentParser:
     from fsutils.blend import BLEND_MODES, DEFAULT_MODE, BlendParams
     from fsutils.blend.modes import BLEND_LIMITS as LIM
     from fsutils.garments import vocabularies
+    from fsutils.results import MASK_RULE
     from fsutils.saliency import SALIENCY_WEIGHTS
     from fsutils.style import DEFAULT_METHOD, METHODS
     from fsutils.style.params import MAX_LOSS_WEIGHT, MAX_STEPS, OPTIMIZERS, GatysParams
+    from fsutils.weights import get as _weights
 
     paintings = [n for n, m in METHODS.items() if m.painting]
     models = {n: m for n, m in METHODS.items() if not m.painting}
@@ -132,7 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="guided-filter regularisation > 0; larger = smoother mask (the guided modes)")
     p.add_argument("-o", "--out", type=Path, default=Path("outputs"), help="output folder")
     p.add_argument("--photo-size", "--max-size", dest="photo_size", type=_SIDE, default=None,
-                   help="longest side the photo is worked on (default: 512 on a CPU, 1024 on a GPU)")
+                   help="longest side the photo is worked on and written at (default: 512 on "
+                        "a CPU, 1024 on a GPU, so a folder of large photos stays quick; "
+                        f"{MAX_SIDE} keeps every photo's own size, as the Python API's "
+                        "Pipeline does unless given photo_size=; a photo is never enlarged)")
     p.add_argument("--style-size", "--size", dest="style_size", type=_SIDE, default=None,
                    help="longest side of the style stage (default: the method's own: 384 for "
                         "magenta, the photo size for fast/adain, 256 on a CPU / 512 on a GPU for "
@@ -161,13 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--segment-weights", type=_segment_weights, default=None,
                    help="cloth model: the bundled ccp_deeplab (default, no download), the bundled "
                         "ccp_u2netp (a smaller U-2-Net), cloth_segm "
-                        "(the official model, a 176 MB download) or the path of your own "
-                        "checkpoint (python -m fsutils.train cloth --export)")
+                        f"(the official model, a {_weights('cloth_segm').size_text} download) "
+                        "or the path of your own checkpoint (python -m fsutils.train cloth --export)")
     w.add_argument("--saliency-weights", choices=SALIENCY_WEIGHTS, default=SALIENCY_WEIGHTS[0],
-                   help="u2netp (ships with the kit) or u2net (a 176 MB download)")
+                   help=f"u2netp (ships with the kit) or u2net (a "
+                        f"{_weights('u2net').size_text} download)")
     p.add_argument("--save", type=_save_kinds, default="all",
                    help="what to write: all, or a comma-separated subset of stylized, hard_paste, "
-                        "style_full, labels, mask, saliency, comparison")
+                        f"style_full, labels, mask, saliency, comparison. mask: {MASK_RULE}")
     p.add_argument("--device", type=_device, default=None,
                    help="cpu, cuda, cuda:N or mps (default: best available)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

@@ -127,7 +127,8 @@ class Weights:
     the start of the SHA-256 where only that is published (torchvision puts it in its file
     names); ``min_size`` is a lower bound that no complete copy can fall below (the float32
     tensors of ``arch``), which catches a truncated file even when the exact size is not
-    published. ``factory`` (``"module:callable"``) with ``factory_kwargs`` builds the architecture
+    published; ``approx_size`` how big the download is said to be where the exact size is not
+    published (bytes). :attr:`size_text` is the one figure every message gives for it. ``factory`` (``"module:callable"``) with ``factory_kwargs`` builds the architecture
     the file loads into; ``arch`` says it in words; ``preprocessing`` how that model wants its
     input. ``format`` is ``"pytorch"`` (a ``torch.save`` state dict) or ``"tflite"`` (a
     TensorFlow Lite flatbuffer, read with :mod:`fsutils.tflite` and converted into a PyTorch
@@ -144,6 +145,7 @@ class Weights:
     sha256_prefix: str | None = None
     size: int | None = None
     min_size: int | None = None
+    approx_size: int | None = None
     factory: str | None = None
     factory_kwargs: Mapping[str, Any] = field(default_factory=dict)
     preprocessing: Preprocessing | None = None
@@ -157,6 +159,17 @@ class Weights:
                                f"({self.arch}); construct the model yourself and use load_state_dict.")
         module, _, attr = self.factory.partition(":")
         return getattr(importlib.import_module(module), attr)(**dict(self.factory_kwargs))
+
+    @property
+    def size_text(self) -> str:
+        """The download's size in words (``"176 MB"``, ``"4.7 MB"``; decimal megabytes), from the
+        published size, else the size the source states, else the float32 tensors' bytes; ``""``
+        when none is known. Every message, help text and notebook gives this one figure."""
+        size = self.size or self.approx_size or self.min_size
+        if not size:
+            return ""
+        mb = size / 1e6
+        return f"{mb:.0f} MB" if mb >= 100 else f"{mb:.1f} MB"
 
     @property
     def manual_urls(self) -> list[str]:

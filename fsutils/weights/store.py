@@ -273,8 +273,7 @@ def missing(names: Iterable[str]) -> list[str]:
 
 
 def _size_words(w: Weights) -> str:
-    size = w.size or w.min_size
-    return f", about {size / 2**20:,.0f} MB" if size else ""
+    return f", about {w.size_text}" if w.size_text else ""
 
 
 def _why(e: WeightsError) -> str:

@@ -49,14 +49,15 @@ photo = course.sample_photo(PHOTO := "ccp_0006")
 # %% [markdown]
 # ## The weights
 #
-# `u2netp` is in the kit's weights registry: name, file, source, size, licence and credit.
-# `SaliencyModel("u2netp")` fetches it (with a progress bar, once, into the cache).
+# `u2netp` is in the kit's weights registry: name, file, sources, size, licence and credit. It
+# ships inside the package (in half precision), so `SaliencyModel("u2netp")` downloads nothing and
+# works offline; a full-precision `u2netp.pth` in the cache or the weights mirror is used first.
 
 # %%
 print("the kit's defaults:", course.defaults())
 w = weights.get(course.defaults()["saliency"])
-size = f", {w.size / 1e6:.1f} MB" if w.size else ""      # when the registry knows it
-print(f"{w.name}: {w.arch}{size}\n  licence {w.license}; credit: {w.credit}")
+print(f"{w.name}: {w.arch}\n  {w.notes} The full-precision download: {w.size_text}.\n"
+      f"  licence {w.license}; credit: {w.credit}")
 from fsutils.saliency import SaliencyModel
 saliency_model = SaliencyModel(w.name)
 

@@ -153,9 +153,13 @@ print("strength", result.params.strength, "— largest difference:", float(np.ab
 
 # %%
 # @title Solution 2 { display-mode: "form" }
-before = dict(pipe.computed)
-pipe.stylize("fast", "mosaic")
-pipe.result("saliency", garments=garments)
-print({k: pipe.computed[k] - before.get(k, 0) for k in pipe.computed})
+# A pipeline of its own, so the panel above keeps its picture.
+again = Pipeline(photo_size=pipe.photo_size).set_image(photo, name=PHOTO)
+again.stylize("magenta", "starry_night_vangogh")
+again.result("saliency", garments=garments)
+before = dict(again.computed)
+again.stylize("fast", "mosaic")
+again.result("saliency", garments=garments)
+print({k: again.computed[k] - before.get(k, 0) for k in again.computed})
 # Only the style and the blend: the labels, the masks and the saliency map belong to the photo,
 # not to the painting, so they come from the cache.

@@ -256,6 +256,7 @@ else:
 
 # %%
 # @title Solution 3 { display-mode: "form" }
-panel.garments = ["shoe", "bag"]
-print("ticked:", panel.garments)
-panel
+# A panel of its own, so the one in section 7 keeps the coat ticked.
+shoes_and_bag = widgets.InstancePanel(pipe, garments=["shoe", "bag"])
+print("ticked:", shoes_and_bag.garments)
+shoes_and_bag
