@@ -11,6 +11,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from fsutils.batch.names import Photo, name_photos
+
 from .options import MIN_SIDE, _or, build_parser, style_params
 
 __all__ = ["main", "INTERRUPTED"]
@@ -221,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         print("paintings: " + ", ".join(p.stem for p in fio.sample_styles()))
         return 0
     _check_settings(parser)
-    photos = _collect(args.photos, parser)
+    photos, notes = name_photos(_collect(args.photos, parser))  # the names: before any model
     style = _style_args(args, parser)
     _writable(args.out, parser)
     _require_weights(args, style)
@@ -249,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
                          "model, or follow the instructions above.") from None
     from fsutils.garments import garment_names
 
+    for note in notes:
+        print(note, file=sys.stderr)
     print(f"fsutils: {len(photos)} photo(s) → {args.out}/ | method {style['method']} "
           f"({style['style'] if isinstance(style['style'], str) else 'painting'}), garments "
           f"{', '.join(garment_names(args.garments, names))}, "
@@ -298,7 +302,7 @@ def _check_size(given: tuple[int, int], working: tuple[int, int], photo_size: in
                         "extreme shape or raise --photo-size")
 
 
-def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
+def _run_batch(pipe, photos: list[Photo], args: argparse.Namespace, style: dict,
                names: tuple[str, ...]
                ) -> tuple[list[Path], list[tuple[Path, str]], tuple[int, str] | None]:
     """Every photo in turn: the files written (each listed on stdout as soon as it is in place),
@@ -323,19 +327,20 @@ def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
                disable=True if args.quiet or len(photos) < 2 else None)
     done = 0
     try:
-        for path in bar:
+        for photo in bar:
+            path = photo.path
             bar.set_postfix_str(path.name)
             before = len(written)
             try:
                 given = fio.load_image(path)
-                pipe.set_image(given, name=path.stem)
+                pipe.set_image(given, name=photo.name)
                 _check_size(given.size, pipe.photo.size, pipe.photo_size)
                 # stdout lists only the written files; what the models say goes to stderr
                 with contextlib.redirect_stdout(sys.stderr):
                     res = pipe.run(blend=args.blend, garments=args.garments,
                                    masked_style=args.masked_style,
                                    progress=not args.quiet, **style)
-                save_result(res, args.out, path.stem, kinds=args.save, on_saved=saved)
+                save_result(res, args.out, photo.name, kinds=args.save, on_saved=saved)
             except WeightsError as e:
                 raise SystemExit(_weights_help(style["method"], e)) from None
             except Exception as e:  # noqa: BLE001 — one photo's failure must not end the batch

@@ -111,7 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
                  "file.",
         formatter_class=_HelpFormatter)
     p.add_argument("photos", nargs="*", type=Path,
-                   help="photos and/or folders of photos (default: a bundled sample photo)")
+                   help="photos and/or folders of photos (default: a bundled sample photo). "
+                        "Each photo's files are named after its stem (a.jpg → a_stylized.png …); "
+                        "photos of one run whose stems are the same, case ignored, are named "
+                        "after their file name (a.png_…, a.jpg_…) and, where that is shared "
+                        "too, after as many of their folders as tell them apart (dir1_a.png_…, "
+                        "dir2_a.png_…); a file given twice is done once")
     p.add_argument("-s", "--style", default=None,
                    help=f"{'/'.join(paintings)}: a painting file or a bundled painting's name "
                         f"(default {METHODS[DEFAULT_METHOD].default_style})"
