@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from fsutils.batch.names import Photo, name_photos
+from fsutils.batch import MANIFEST_NAME, BatchSettings, Manifest, Photo, RestyleBatch, name_photos
+from fsutils.batch.unit import STOPS_BATCH, why
 
-from .options import MIN_SIDE, _or, build_parser, style_params
+from .options import _or, build_parser, style_params
 
 __all__ = ["main", "INTERRUPTED"]
 
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED = 130
-_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def _scan(folder: Path) -> tuple[list[Path], list[str]]:
@@ -170,14 +169,14 @@ def _check_settings(parser: argparse.ArgumentParser) -> None:
         parser.exit(2, f"{parser.prog}: error: {e}\n")
 
 
-def _require_weights(args: argparse.Namespace, style: dict) -> None:
-    """Every checkpoint of the run fetched before any model loads, or one message listing each
-    missing file, where to get it and where to put it (exit 1)."""
+def _require_weights(args: argparse.Namespace, style: dict) -> dict[str, Path]:
+    """Every checkpoint of the run fetched before any model loads (name → path), or one message
+    listing each missing file, where to get it and where to put it (exit 1)."""
     from fsutils import weights
 
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            weights.require(_needed_weights(args, style), progress=not args.quiet)
+            return weights.require(_needed_weights(args, style), progress=not args.quiet)
     except weights.WeightsError as e:
         raise SystemExit(_weights_help(style["method"], e)) from None
 
@@ -186,30 +185,42 @@ def _files(n: int) -> str:
     return f"{n} file" if n == 1 else f"{n} files"
 
 
-def _coverage_warning(path: Path, res, names: tuple[str, ...], pipe) -> str | None:
-    """A warning when the chosen garments cover nothing, naming what the photo holds instead
-    (the semantic classes' shares, or the items the garment detector found)."""
-    if res.mask.any():
-        return None
-    import numpy as np
+def _model_hashes(paths: dict[str, Path], args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    """The checkpoints the run loads, name → SHA-256 (a cloth checkpoint of one's own by its
+    path), for the manifest."""
+    from fsutils.batch.manifest import file_sha256
 
-    from fsutils.garments import garment_names, is_instance_choice
+    own = args.segment_weights if args.segment_weights and args.segment_weights not in paths else None
+    found = {**paths, **({own: Path(own).expanduser()} if own else {})}
+    return tuple(sorted((name, file_sha256(Path(p)) or "") for name, p in found.items()))
 
-    chosen = ", ".join(garment_names(res.garments, names))
-    if is_instance_choice(res.garments):
-        from fsutils.instances.viz import item_label, items
 
-        groups = items(pipe.instances())
-        instead = ", ".join(item_label(c, g) for c, g in groups.items()) or "no garment at all"
-        hint = f"; try --garments {','.join(groups)}" if groups else ""
-    else:
-        found = [(names[i], float(np.mean(res.labels == i))) for i in range(1, len(names))]
-        found = [(n, share) for n, share in found if share > 0]
-        instead = (", ".join(f"{n} {100 * share:.1f}%" for n, share in found) if found
-                   else "no garment at all")
-        hint = (f"; try --garments {','.join(n.split()[0] for n, _ in found)}" if found else "")
-    return (f"warning: {path.name}: the chosen garments ({chosen}) cover 0% of the photo, so its "
-            f"result is the unchanged photo; found {instead}{hint}")
+def _settings(args: argparse.Namespace, style: dict, paths: dict[str, Path], dev
+              ) -> BatchSettings:
+    from fsutils import env
+    from fsutils.blend import BlendParams
+
+    blend = BlendParams(args.mode, strength=args.strength, width=args.width, radius=args.radius,
+                        eps=args.eps)
+    return BatchSettings(out=args.out, style_args=style, garments=args.garments, blend=blend,
+                         photo_size=args.photo_size or env.default_work_size(dev),
+                         style_size=args.style_size, masked_style=args.masked_style,
+                         save=args.save, segment_weights=args.segment_weights,
+                         saliency_weights=args.saliency_weights, device=dev,
+                         models=_model_hashes(paths, args), quiet=args.quiet)
+
+
+def _load_unit(settings: BatchSettings) -> RestyleBatch:
+    """The unit of work with its models loaded; a cloth model that cannot be obtained is one
+    message."""
+    from fsutils.weights import WeightsError
+
+    try:
+        return RestyleBatch(settings)
+    except WeightsError as e:
+        raise SystemExit(f"error: the cloth-segmentation model could not be obtained:\n{e}\n\n"
+                         "What to do: leave out --segment-weights to use the bundled ccp_deeplab "
+                         "model, or follow the instructions above.") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,103 +237,65 @@ def main(argv: list[str] | None = None) -> int:
     photos, notes = name_photos(_collect(args.photos, parser))  # the names: before any model
     style = _style_args(args, parser)
     _writable(args.out, parser)
-    _require_weights(args, style)
-    from fsutils.blend import BlendParams
-
-    args.blend = BlendParams(args.mode, strength=args.strength, width=args.width,
-                             radius=args.radius, eps=args.eps)
-
-    from fsutils.pipeline import Pipeline
-    from fsutils.weights import WeightsError
-
+    paths = _require_weights(args, style)
     dev = env.device(args.device)
-    photo_size = args.photo_size or env.default_work_size(dev)
-    from fsutils.style import get_method
-
-    size = args.style_size or get_method(style["method"]).default_size(photo_size, dev)
-    pipe = Pipeline(photo_size=photo_size, style_size=args.style_size, device=dev,
-                    segment_weights=args.segment_weights, saliency_weights=args.saliency_weights)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            names = pipe.class_names  # loads the cloth model, which says which one it is
-    except WeightsError as e:
-        raise SystemExit(f"error: the cloth-segmentation model could not be obtained:\n{e}\n\n"
-                         "What to do: leave out --segment-weights to use the bundled ccp_deeplab "
-                         "model, or follow the instructions above.") from None
-    from fsutils.garments import garment_names
-
+    settings = _settings(args, style, paths, dev)
     for note in notes:
         print(note, file=sys.stderr)
-    print(f"fsutils: {len(photos)} photo(s) → {args.out}/ | method {style['method']} "
-          f"({style['style'] if isinstance(style['style'], str) else 'painting'}), garments "
-          f"{', '.join(garment_names(args.garments, names))}, "
-          f"blend {args.blend.title}, device {dev}, photo size {photo_size}px, style size {size}px",
-          file=sys.stderr)
     t0 = time.perf_counter()
-    written, failed, stopped = _run_batch(pipe, photos, args, style, names)
+    todo, skipped = Manifest(args.out).plan(photos, settings.describe(), overwrite=args.overwrite)
+    if skipped:
+        print(f"skipped {len(skipped)} of {len(photos)} photo(s): done before with these settings "
+              f"and their files intact ({args.out / MANIFEST_NAME}); --overwrite redoes them",
+              file=sys.stderr)
+    if not todo:
+        print(f"done in {time.perf_counter() - t0:.1f}s: nothing left to do in {args.out}/",
+              file=sys.stderr)
+        return 0
+    unit = _load_unit(settings)
+    from fsutils.garments import garment_names
+    from fsutils.style import get_method
+
+    size = args.style_size or get_method(style["method"]).default_size(settings.photo_size, dev)
+    print(f"fsutils: {len(todo)} photo(s) → {args.out}/ | method {style['method']} "
+          f"({style['style'] if isinstance(style['style'], str) else 'painting'}), garments "
+          f"{', '.join(garment_names(args.garments, unit.class_names))}, "
+          f"blend {settings.blend.title}, device {dev}, photo size {settings.photo_size}px, "
+          f"style size {size}px", file=sys.stderr)
+    written, failed, stopped = _run_batch(unit, todo, args, style)
     if stopped:
         print(stopped[1], file=sys.stderr)
     print(f"{'stopped after' if stopped else 'done in'} {time.perf_counter() - t0:.1f}s: "
           f"{_files(len(written))} in {args.out}/", file=sys.stderr)
     if failed:
-        print(f"error: {len(failed)} of {len(photos)} photo(s) failed:", file=sys.stderr)
+        print(f"error: {len(failed)} of {len(todo)} photo(s) failed:", file=sys.stderr)
         for path, why in failed:
             print(f"  {path}: {why}", file=sys.stderr)
     return stopped[0] if stopped else 1 if failed else 0
 
 
-def _why(err: Exception) -> str:
-    """One line saying why a photo failed: the kit's own messages as they are, a file-system
-    error as its reason and file, anything else with its type."""
-    from fsutils import io as fio
-
-    if isinstance(err, (fio.ImageLoadError, _PhotoRefused)):
-        text = str(err)
-    elif isinstance(err, OSError) and err.strerror:
-        text = f"{err.strerror}" + (f": {err.filename}" if err.filename else "")
-    else:
-        text = f"{type(err).__name__}: {err}"
-    return text.strip().splitlines()[0] if text.strip() else type(err).__name__
-
-
-class _PhotoRefused(ValueError):
-    """A photo the models cannot work on (see :data:`MIN_SIDE`)."""
-
-
-def _check_size(given: tuple[int, int], working: tuple[int, int], photo_size: int) -> None:
-    """Refuse a photo whose shorter side is under :data:`MIN_SIDE` px at its working size."""
-    if min(working) >= MIN_SIDE:
-        return
-    if min(given) < MIN_SIDE:
-        raise _PhotoRefused(f"the photo is only {given[0]}×{given[1]} px; the models need at "
-                            f"least {MIN_SIDE} px on each side: use a larger photo")
-    raise _PhotoRefused(f"the photo ({given[0]}×{given[1]} px) is too narrow: at the working size "
-                        f"(longest side {photo_size} px) it is {working[0]}×{working[1]} px and the "
-                        f"models need at least {MIN_SIDE} px on each side: crop it to a less "
-                        "extreme shape or raise --photo-size")
-
-
-def _run_batch(pipe, photos: list[Photo], args: argparse.Namespace, style: dict,
-               names: tuple[str, ...]
+def _run_batch(unit: RestyleBatch, photos: list[Photo], args: argparse.Namespace, style: dict
                ) -> tuple[list[Path], list[tuple[Path, str]], tuple[int, str] | None]:
-    """Every photo in turn: the files written (each listed on stdout as soon as it is in place),
+    """Every photo in turn through the unit of work, each row appended to the manifest as soon
+    as the photo is done: the files written (each listed on stdout as soon as it is in place),
     the photos that failed with one line each, and, when the batch stopped early (Ctrl-C, a full
-    disk), its exit status and the line that says why (else None). A photo that fails for any other reason is reported and the batch goes on.
-    Per-photo lines go through ``tqdm.write`` so they never run into the progress bar, and the
-    bar is drawn only on a terminal (tqdm's ``disable=None``)."""
+    disk), its exit status and the line that says why (else None). A photo that fails for any
+    other reason is reported and the batch goes on. Per-photo lines go through ``tqdm.write`` so
+    they never run into the progress bar, and the bar is drawn only on a terminal (tqdm's
+    ``disable=None``)."""
     from tqdm.auto import tqdm
 
-    from fsutils import io as fio
-    from fsutils.results import save_result
     from fsutils.weights import WeightsError
 
     written: list[Path] = []
     failed: list[tuple[Path, str]] = []
+    manifest = Manifest(args.out)
 
     def saved(path: Path) -> None:
         written.append(path)
         print(path, flush=True)
 
+    unit.on_saved = saved
     bar = tqdm(photos, desc="photos", unit="photo", file=sys.stderr,
                disable=True if args.quiet or len(photos) < 2 else None)
     done = 0
@@ -330,36 +303,28 @@ def _run_batch(pipe, photos: list[Photo], args: argparse.Namespace, style: dict,
         for photo in bar:
             path = photo.path
             bar.set_postfix_str(path.name)
-            before = len(written)
             try:
-                given = fio.load_image(path)
-                pipe.set_image(given, name=photo.name)
-                _check_size(given.size, pipe.photo.size, pipe.photo_size)
-                # stdout lists only the written files; what the models say goes to stderr
-                with contextlib.redirect_stdout(sys.stderr):
-                    res = pipe.run(blend=args.blend, garments=args.garments,
-                                   masked_style=args.masked_style,
-                                   progress=not args.quiet, **style)
-                save_result(res, args.out, photo.name, kinds=args.save, on_saved=saved)
+                row = unit.one(photo.name, str(path))
+                manifest.append([row])
             except WeightsError as e:
                 raise SystemExit(_weights_help(style["method"], e)) from None
-            except Exception as e:  # noqa: BLE001 — one photo's failure must not end the batch
-                if isinstance(e, OSError) and e.errno in _DISK_FULL:
-                    bar.close()
-                    return written, failed, (1, (
-                        f"error: the disk is full ({_why(e)}): stopped at {path.name} with "
-                        f"{done} of {len(photos)} photo(s) done; earlier results are intact. Free "
-                        "some space or choose another --out, then run again"))
-                failed.append((path, _why(e)))
-                tqdm.write(f"error: {path}: {_why(e)}", file=sys.stderr)
-                done += 1
-                continue
+            except OSError as e:
+                if e.errno not in STOPS_BATCH:
+                    raise
+                bar.close()
+                return written, failed, (1, (
+                    f"error: the disk is full ({why(e)}): stopped at {path.name} with "
+                    f"{done} of {len(photos)} photo(s) done; earlier results are intact. Free "
+                    "some space or choose another --out, then run again"))
             done += 1
-            warning = _coverage_warning(path, res, names, pipe)
-            if warning:
-                tqdm.write(warning, file=sys.stderr)
-            tqdm.write(f"{path.name}: garments cover {100 * res.mask.mean():.1f}% of the photo; "
-                       f"wrote {_files(len(written) - before)}", file=sys.stderr)
+            if row["error"]:
+                failed.append((path, row["error"]))
+                tqdm.write(f"error: {path}: {row['error']}", file=sys.stderr)
+                continue
+            if row["warning"]:
+                tqdm.write(row["warning"], file=sys.stderr)
+            tqdm.write(f"{path.name}: garments cover {100 * row['coverage']:.1f}% of the photo; "
+                       f"wrote {_files(len(row['files']))}", file=sys.stderr)
     except KeyboardInterrupt:
         bar.close()
         return written, failed, (INTERRUPTED, (

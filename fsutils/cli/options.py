@@ -14,17 +14,13 @@ from pathlib import Path
 from fsutils.args import Parser as _Parser
 from fsutils.args import device as _device
 from fsutils.args import number as _number
+from fsutils.batch.unit import MIN_SIDE  # the shortest side a photo may have at its working size
 
 __all__ = ["build_parser", "MAX_SIDE", "MIN_SIDE"]
 
 #: Upper bounds of the working sizes (longest side, px): an 8192-px side already holds the
 #: largest photo fsutils.io reads by default (64 megapixels).
 MAX_SIDE = 8192
-#: The shortest side a photo may have at its working size: Magenta needs 16 px and the fast
-#: models' reflection padding needs more than 4; a photo narrower than this at the working size
-#: (a 10-px icon, a 4000×1 strip) holds no garment the models could find, so it is refused in one
-#: line rather than padded into a result that would be mostly padding.
-MIN_SIDE = 16
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -178,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "checkpoint (python -m fsutils.train --export)")
     w.add_argument("--saliency-weights", choices=SALIENCY_WEIGHTS, default=SALIENCY_WEIGHTS[0],
                    help="u2netp (ships with the kit) or u2net (a 176 MB download)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="redo every photo; without it a rerun skips the photos that the output "
+                        "folder's manifest.jsonl records as done with the same settings, the "
+                        "same input and their files intact")
     p.add_argument("--save", type=_save_kinds, default="all",
                    help="what to write: all, or a comma-separated subset of stylized, hard_paste, "
                         "style_full, labels, mask, saliency, comparison")
