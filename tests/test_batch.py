@@ -189,3 +189,29 @@ def test_kill_9_mid_batch_loses_only_the_photo_in_flight(tmp_path, monkeypatch, 
     assert sorted(r["name"] for r in recorded) == list("abcde")
     for r in recorded:
         assert r["error"] is None and all(sha(out / f) == h for f, h in r["files"].items())
+
+
+# ------------------------------------------------------------------ the engine's options
+from tests.test_cli import no_models, usage_error  # noqa: E402, F401
+
+
+@pytest.mark.parametrize("extra", [["--workers", "2"], ["--address", "auto"],
+                                   ["--gpus-per-worker", "1"]])
+def test_ray_options_need_the_ray_engine(tmp_path, capsys, no_models, extra):
+    line = usage_error(capsys, [*extra, "--out", str(tmp_path / "out")])
+    assert f"{extra[0]} only work with --engine ray" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_ray_engine_without_ray_says_how_to_install_it(tmp_path, capsys, monkeypatch,
+                                                           no_models):
+    from fsutils.batch import ray_engine
+
+    monkeypatch.setattr(ray_engine.importlib.util, "find_spec", lambda name: None)
+    line = usage_error(capsys, ["--engine", "ray", "--out", str(tmp_path / "out")])
+    assert 'pip install "fsutils[ray]"' in line and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("bad", [["--workers", "0"], ["--gpus-per-worker", "-1"]])
+def test_bad_ray_numbers_are_refused(tmp_path, capsys, no_models, bad):
+    assert bad[0] in usage_error(capsys, ["--engine", "ray", *bad, "--out", str(tmp_path)])

@@ -223,9 +223,24 @@ def _load_unit(settings: BatchSettings) -> RestyleBatch:
                          "model, or follow the instructions above.") from None
 
 
+def _check_engine(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """The engine's options, before any work: Ray's only with ``--engine ray``, and Ray
+    installed when asked for (exit 2 with how to install it)."""
+    from fsutils.batch import ray_engine
+
+    given = [o for o, v in (("--address", args.address), ("--workers", args.workers),
+                            ("--gpus-per-worker", args.gpus_per_worker)) if v is not None]
+    if args.engine != "ray" and given:
+        parser.error(f"{', '.join(given)} only work with --engine ray")
+    if args.engine == "ray" and not ray_engine.available():
+        parser.error(f"--engine ray needs Ray, an optional extra that is not installed here: "
+                     f"{ray_engine.INSTALL} (or use the default --engine local)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _check_engine(args, parser)
     from fsutils import env
     from fsutils import io as fio
 
@@ -238,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     style = _style_args(args, parser)
     _writable(args.out, parser)
     paths = _require_weights(args, style)
-    dev = env.device(args.device)
+    dev = env.device(args.device if args.engine == "local" or args.device else
+                     "cuda" if args.gpus_per_worker else "cpu")  # Ray: the workers' device
     settings = _settings(args, style, paths, dev)
     for note in notes:
         print(note, file=sys.stderr)
@@ -252,17 +268,26 @@ def main(argv: list[str] | None = None) -> int:
         print(f"done in {time.perf_counter() - t0:.1f}s: nothing left to do in {args.out}/",
               file=sys.stderr)
         return 0
-    unit = _load_unit(settings)
     from fsutils.garments import garment_names
     from fsutils.style import get_method
 
+    if args.engine == "ray":
+        from fsutils.segment import CLASS_NAMES
+
+        names, where = CLASS_NAMES, f"Ray ({args.address or 'a local cluster'})"
+    else:
+        unit = _load_unit(settings)
+        names, where = unit.class_names, f"device {dev}"
     size = args.style_size or get_method(style["method"]).default_size(settings.photo_size, dev)
     print(f"fsutils: {len(todo)} photo(s) → {args.out}/ | method {style['method']} "
           f"({style['style'] if isinstance(style['style'], str) else 'painting'}), garments "
-          f"{', '.join(garment_names(args.garments, unit.class_names))}, "
-          f"blend {settings.blend.title}, device {dev}, photo size {settings.photo_size}px, "
+          f"{', '.join(garment_names(args.garments, names))}, "
+          f"blend {settings.blend.title}, {where}, photo size {settings.photo_size}px, "
           f"style size {size}px", file=sys.stderr)
-    written, failed, stopped = _run_batch(unit, todo, args, style)
+    if args.engine == "ray":
+        written, failed, stopped = _run_ray(settings, todo, args)
+    else:
+        written, failed, stopped = _run_batch(unit, todo, args, style)
     if stopped:
         print(stopped[1], file=sys.stderr)
     print(f"{'stopped after' if stopped else 'done in'} {time.perf_counter() - t0:.1f}s: "
@@ -272,6 +297,53 @@ def main(argv: list[str] | None = None) -> int:
         for path, why in failed:
             print(f"  {path}: {why}", file=sys.stderr)
     return stopped[0] if stopped else 1 if failed else 0
+
+
+def _report(row: dict, path: Path, failed: list[tuple[Path, str]], write) -> None:
+    """A photo's lines on stderr: its error, or its warning and what it wrote."""
+    if row["error"]:
+        failed.append((path, row["error"]))
+        write(f"error: {path}: {row['error']}", file=sys.stderr)
+        return
+    if row["warning"]:
+        write(row["warning"], file=sys.stderr)
+    write(f"{path.name}: garments cover {100 * row['coverage']:.1f}% of the photo; "
+          f"wrote {_files(len(row['files']))}", file=sys.stderr)
+
+
+def _run_ray(settings: BatchSettings, photos: list[Photo], args: argparse.Namespace
+             ) -> tuple[list[Path], list[tuple[Path, str]], tuple[int, str] | None]:
+    """The batch on Ray (:mod:`fsutils.batch.ray_engine`): each row appended to the manifest and
+    its files listed on stdout as it comes back; what :func:`_run_batch` returns."""
+    from fsutils.batch import ray_engine
+
+    written: list[Path] = []
+    failed: list[tuple[Path, str]] = []
+    manifest, paths = Manifest(args.out), {p.name: p.path for p in photos}
+    done: list[str] = []
+
+    def on_row(row: dict) -> None:
+        manifest.append([row])
+        done.append(row["name"])
+        for name in row["files"]:
+            written.append(args.out / name)
+            print(args.out / name, flush=True)
+        _report(row, paths.get(row["name"], Path(row["input"])), failed, print)
+
+    try:
+        ray_engine.run(settings, photos, address=args.address, workers=args.workers,
+                       gpus_per_worker=args.gpus_per_worker or 0.0, on_row=on_row)
+    except KeyboardInterrupt:
+        return written, failed, (INTERRUPTED, (
+            f"interrupted (Ctrl-C): stopped with {len(done)} of {len(photos)} photo(s) done; "
+            "every file listed is complete, none is half-written"))
+    except Exception as e:  # noqa: BLE001 — Ray gave up (a worker's disk full, weights …)
+        first = str(e).strip().splitlines()
+        return written, failed, (1, (
+            f"error: the Ray batch stopped ({type(e).__name__}: {first[-1] if first else e}); "
+            "the photos recorded in the manifest are done: run the same command again to do "
+            "the rest"))
+    return written, failed, None
 
 
 def _run_batch(unit: RestyleBatch, photos: list[Photo], args: argparse.Namespace, style: dict
@@ -317,14 +389,7 @@ def _run_batch(unit: RestyleBatch, photos: list[Photo], args: argparse.Namespace
                     f"{done} of {len(photos)} photo(s) done; earlier results are intact. Free "
                     "some space or choose another --out, then run again"))
             done += 1
-            if row["error"]:
-                failed.append((path, row["error"]))
-                tqdm.write(f"error: {path}: {row['error']}", file=sys.stderr)
-                continue
-            if row["warning"]:
-                tqdm.write(row["warning"], file=sys.stderr)
-            tqdm.write(f"{path.name}: garments cover {100 * row['coverage']:.1f}% of the photo; "
-                       f"wrote {_files(len(row['files']))}", file=sys.stderr)
+            _report(row, path, failed, tqdm.write)
     except KeyboardInterrupt:
         bar.close()
         return written, failed, (INTERRUPTED, (

@@ -174,6 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
                         "checkpoint (python -m fsutils.train --export)")
     w.add_argument("--saliency-weights", choices=SALIENCY_WEIGHTS, default=SALIENCY_WEIGHTS[0],
                    help="u2netp (ships with the kit) or u2net (a 176 MB download)")
+    e = p.add_argument_group("engine")
+    e.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: one photo after another in this process; ray: the same work on "
+                        "Ray Data, an actor pool of workers on this machine or a cluster (an "
+                        'optional extra: pip install "fsutils[ray]"); the files and the manifest '
+                        "are the same")
+    e.add_argument("--address", default=None,
+                   help="with --engine ray: the cluster to join (auto, or ray://HOST:PORT); "
+                        "default: a local cluster on this machine")
+    e.add_argument("--workers", type=_number(int, low=1, high=4096), default=None,
+                   help="with --engine ray: workers, each with the models loaded once (default: "
+                        "one per CPU of the cluster, at most one per photo)")
+    e.add_argument("--gpus-per-worker", type=_number(float, low=0, high=64), default=None,
+                   help="with --engine ray: GPUs per worker, e.g. 1, or 0.5 for two workers on "
+                        "one GPU (default: 0, CPU workers)")
     p.add_argument("--overwrite", action="store_true",
                    help="redo every photo; without it a rerun skips the photos that the output "
                         "folder's manifest.jsonl records as done with the same settings, the "
