@@ -21,10 +21,13 @@ LAST_LINES = {
     "segment_benchmark.py": "ccp_maskrcnn",
     "style_benchmark.py": "AdaIN (random weights)",
     "magenta_benchmark.py": "transfer, 384 px photo",
+    "batch_benchmark.py": "skip_pps=",
 }
 
 NEEDS = {"magenta_benchmark.py": ("tflite/style_predict_quantized_256",
-                                  "tflite/style_transfer_f16_384")}
+                                  "tflite/style_transfer_f16_384"),
+         "batch_benchmark.py": ("u2netp", "tflite/style_predict_quantized_256",
+                                "tflite/style_transfer_f16_384")}
 
 
 def _run(script: str, timeout: float = 240) -> str:

@@ -123,7 +123,8 @@ def test_batch_folder_with_options(tmp_path, weights_path):
         upper = np.asarray(Image.open(got["mask_upper_body"])) > 127
         lower = np.asarray(Image.open(got["mask_lower_body"])) > 127
         assert np.array_equal(mask, upper | lower)
-    assert len(list(out.iterdir())) == 10
+    assert sorted(p.name for p in out.iterdir() if p.suffix != ".png") == ["manifest.jsonl"]
+    assert len(list(out.glob("*.png"))) == 10
 
 
 def blank_stages(monkeypatch) -> None:

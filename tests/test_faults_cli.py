@@ -486,3 +486,45 @@ def test_a_folder_without_images_says_what_it_holds(tmp_path, capsys, no_models)
     (tmp_path / "docs" / "readme.txt").write_text("x")
     line = usage_error(capsys, [str(tmp_path / "docs"), "--out", str(tmp_path / "out")])
     assert "holds no images" in line and "readme.txt" in line and ".gif" in line
+
+
+# ------------------------------------------------------------- names that never overwrite
+def test_photos_that_share_a_stem_never_overwrite_each_other(tmp_path, monkeypatch, capsys):
+    """a.png and a.jpg in one folder and another a.png elsewhere: three photos, three results,
+    each made from its own photo, the renaming said in one line, before any model loads."""
+    _FakeStages(monkeypatch)
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir(), two.mkdir()
+    made = {photo(one / "a.png", seed=1): "one_a.png", photo(one / "a.jpg", seed=2): "a.jpg",
+            photo(two / "a.png", seed=3): "two_a.png", photo(one / "b.png", seed=4): "b"}
+    out = tmp_path / "out"
+    rc = main([str(one), str(two / "a.png"), "--out", str(out), "--photo-size", "64",
+               "--save", "stylized"])
+    captured = capsys.readouterr()
+    assert rc == 0
+    assert [p.name for p in readable_pngs(out)] == sorted(f"{n}_stylized.png"
+                                                          for n in made.values())
+    pixels = {src: np.asarray(fio.load_image(src)).astype(int) for src in made}
+    for src, name in made.items():   # each result is made from its own photo (noise, 48×64)
+        got = np.asarray(Image.open(out / f"{name}_stylized.png").convert("RGB")).astype(int)
+        far = {other: np.abs(got - px).mean() for other, px in pixels.items()}
+        assert min(far, key=far.get) == src and far[src] < 0.5 * sorted(far.values())[1], name
+    notes = [line for line in captured.err.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "share the name 'a'" in notes[0] and "one_a.png_…" in notes[0]
+    assert "4 photo(s)" in captured.err and "4 files" in captured.err
+
+
+def test_the_same_photo_named_twice_is_done_once(tmp_path, monkeypatch, capsys):
+    _FakeStages(monkeypatch)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    a = photo(photos / "a.png")
+    (tmp_path / "link.png").symlink_to(a)
+    rc = main([str(a), str(photos), str(tmp_path / "link.png"), "--out", str(tmp_path / "out"),
+               "--photo-size", "64", "--save", "stylized"])
+    err = capsys.readouterr().err
+    assert rc == 0
+    assert [line for line in err.splitlines() if line.startswith("note:")] == [
+        f"note: {a} is given 3 times (also as {tmp_path / 'link.png'}): it is done once"]
+    assert "1 photo(s)" in err and sum("garments cover" in line for line in err.splitlines()) == 1
+    assert [p.name for p in readable_pngs(tmp_path / "out")] == ["a_stylized.png"]

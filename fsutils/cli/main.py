@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import errno
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from fsutils.limits import PhotoSizeError as _PhotoRefused
-from fsutils.limits import check_photo_size as _check_size
+from fsutils.batch import MANIFEST_NAME, BatchSettings, Manifest, Photo, RestyleBatch, name_photos
+from fsutils.batch.unit import STOPS_BATCH, why
+
 from fsutils.user_names import shown
 
 from .options import _or, build_parser, style_params
@@ -21,7 +21,6 @@ __all__ = ["main", "INTERRUPTED"]
 
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED = 130
-_DISK_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
 
 
 def _scan(folder: Path) -> tuple[list[Path], list[str]]:
@@ -170,14 +169,14 @@ def _check_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         parser.exit(2, f"{parser.prog}: error: {e}\n")
 
 
-def _require_weights(args: argparse.Namespace, style: dict) -> None:
-    """Every checkpoint of the run fetched before any model loads, or one message listing each
-    missing file, where to get it and where to put it (exit 1)."""
+def _require_weights(args: argparse.Namespace, style: dict) -> dict[str, Path]:
+    """Every checkpoint of the run fetched before any model loads (name → path), or one message
+    listing each missing file, where to get it and where to put it (exit 1)."""
     from fsutils import weights
 
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            weights.require(_needed_weights(args, style), progress=not args.quiet)
+            return weights.require(_needed_weights(args, style), progress=not args.quiet)
     except weights.WeightsError as e:
         raise SystemExit(_weights_help(style["method"], e)) from None
 
@@ -186,35 +185,62 @@ def _files(n: int) -> str:
     return f"{n} file" if n == 1 else f"{n} files"
 
 
-def _coverage_warning(path: Path, res, names: tuple[str, ...], pipe) -> str | None:
-    """A warning when the chosen garments cover nothing, naming what the photo holds instead
-    (the semantic classes' shares, or the items the garment detector found)."""
-    if res.mask.any():
-        return None
-    import numpy as np
+def _model_hashes(paths: dict[str, Path], args: argparse.Namespace) -> tuple[tuple[str, str], ...]:
+    """The checkpoints the run loads, name → SHA-256 (a cloth checkpoint of one's own by its
+    path), for the manifest."""
+    from fsutils.batch.manifest import file_sha256
 
-    from fsutils.garments import garment_names, is_instance_choice
+    own = args.segment_weights if args.segment_weights and args.segment_weights not in paths else None
+    found = {**paths, **({own: Path(own).expanduser()} if own else {})}
+    return tuple(sorted((name, file_sha256(Path(p)) or "") for name, p in found.items()))
 
-    chosen = ", ".join(garment_names(res.garments, names))
-    if is_instance_choice(res.garments):
-        from fsutils.instances.viz import item_label, items
 
-        groups = items(pipe.instances())
-        instead = ", ".join(item_label(c, g) for c, g in groups.items()) or "no garment at all"
-        hint = f"; try --garments {','.join(groups)}" if groups else ""
-    else:
-        found = [(names[i], float(np.mean(res.labels == i))) for i in range(1, len(names))]
-        found = [(n, share) for n, share in found if share > 0]
-        instead = (", ".join(f"{n} {100 * share:.1f}%" for n, share in found) if found
-                   else "no garment at all")
-        hint = (f"; try --garments {','.join(n.split()[0] for n, _ in found)}" if found else "")
-    return (f"warning: {shown(path.name)}: the chosen garments ({chosen}) cover 0% of the photo, so its "
-            f"result is the unchanged photo; found {instead}{hint}")
+def _settings(args: argparse.Namespace, style: dict, paths: dict[str, Path], dev
+              ) -> BatchSettings:
+    from fsutils import env
+    from fsutils.blend import BlendParams
+
+    blend = BlendParams(args.mode, strength=args.strength, width=args.width, radius=args.radius,
+                        eps=args.eps)
+    return BatchSettings(out=args.out, style_args=style, garments=args.garments, blend=blend,
+                         photo_size=args.photo_size or env.default_work_size(dev),
+                         style_size=args.style_size, masked_style=args.masked_style,
+                         save=args.save, segment_weights=args.segment_weights,
+                         saliency_weights=args.saliency_weights, device=dev,
+                         models=_model_hashes(paths, args), quiet=args.quiet)
+
+
+def _load_unit(settings: BatchSettings) -> RestyleBatch:
+    """The unit of work with its models loaded; a cloth model that cannot be obtained is one
+    message."""
+    from fsutils.weights import WeightsError
+
+    try:
+        return RestyleBatch(settings)
+    except WeightsError as e:
+        raise SystemExit(f"error: the cloth-segmentation model could not be obtained:\n{e}\n\n"
+                         "What to do: leave out --segment-weights to use the bundled ccp_deeplab "
+                         "model, or follow the instructions above.") from None
+
+
+def _check_engine(args: argparse.Namespace, parser: argparse.ArgumentParser) -> None:
+    """The engine's options, before any work: Ray's only with ``--engine ray``, and Ray
+    installed when asked for (exit 2 with how to install it)."""
+    from fsutils.batch import ray_engine
+
+    given = [o for o, v in (("--address", args.address), ("--workers", args.workers),
+                            ("--gpus-per-worker", args.gpus_per_worker)) if v is not None]
+    if args.engine != "ray" and given:
+        parser.error(f"{', '.join(given)} only work with --engine ray")
+    if args.engine == "ray" and not ray_engine.available():
+        parser.error(f"--engine ray needs Ray, an optional extra that is not installed here: "
+                     f"{ray_engine.INSTALL} (or use the default --engine local)")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    _check_engine(args, parser)
     from fsutils import env
     from fsutils import io as fio
 
@@ -223,124 +249,147 @@ def main(argv: list[str] | None = None) -> int:
         print("paintings: " + ", ".join(p.stem for p in fio.sample_styles()))
         return 0
     _check_settings(parser, args)
-    photos = _collect(args.photos, parser)
+    photos, notes = name_photos(_collect(args.photos, parser))  # the names: before any model
     style = _style_args(args, parser)
     _writable(args.out, parser)
-    _require_weights(args, style)
-    from fsutils.blend import BlendParams
-
-    args.blend = BlendParams(args.mode, strength=args.strength, width=args.width,
-                             radius=args.radius, eps=args.eps)
-
-    from fsutils.pipeline import Pipeline
-    from fsutils.weights import WeightsError
-
-    dev = env.device(args.device)
-    photo_size = args.photo_size or env.default_work_size(dev)
+    paths = _require_weights(args, style)
+    dev = env.device(args.device if args.engine == "local" or args.device else
+                     "cuda" if args.gpus_per_worker else "cpu")  # Ray: the workers' device
+    settings = _settings(args, style, paths, dev)
+    for note in notes:
+        print(note, file=sys.stderr)
+    t0 = time.perf_counter()
+    todo, skipped = Manifest(args.out).plan(photos, settings.describe(), overwrite=args.overwrite)
+    if skipped:
+        print(f"skipped {len(skipped)} of {len(photos)} photo(s): done before with these settings "
+              f"and their files intact ({shown(args.out / MANIFEST_NAME)}); --overwrite redoes them",
+              file=sys.stderr)
+    if not todo:
+        print(f"done in {time.perf_counter() - t0:.1f}s: nothing left to do in {shown(args.out)}/",
+              file=sys.stderr)
+        return 0
+    from fsutils.garments import garment_names
     from fsutils.style import get_method
 
-    size = args.style_size or get_method(style["method"]).default_size(photo_size, dev)
-    pipe = Pipeline(photo_size=photo_size, style_size=args.style_size, device=dev,
-                    segment_weights=args.segment_weights, saliency_weights=args.saliency_weights)
-    try:
-        with contextlib.redirect_stdout(sys.stderr):
-            names = pipe.class_names  # loads the cloth model, which says which one it is
-    except WeightsError as e:
-        raise SystemExit(f"error: the cloth-segmentation model could not be obtained:\n{e}\n\n"
-                         "What to do: leave out --segment-weights to use the bundled ccp_deeplab "
-                         "model, or follow the instructions above.") from None
-    from fsutils.garments import garment_names
+    if args.engine == "ray":
+        from fsutils.segment import CLASS_NAMES
 
-    print(f"fsutils: {len(photos)} photo(s) → {shown(args.out)}/ | method {style['method']} "
+        names, where = CLASS_NAMES, f"Ray ({args.address or 'a local cluster'})"
+    else:
+        unit = _load_unit(settings)
+        names, where = unit.class_names, f"device {dev}"
+    size = args.style_size or get_method(style["method"]).default_size(settings.photo_size, dev)
+    print(f"fsutils: {len(todo)} photo(s) → {shown(args.out)}/ | method {style['method']} "
           f"({shown(style['style']) if isinstance(style['style'], str) else 'painting'}), garments "
           f"{', '.join(garment_names(args.garments, names))}, "
-          f"blend {args.blend.title}, device {dev}, photo size {photo_size}px, style size {size}px",
-          file=sys.stderr)
-    t0 = time.perf_counter()
-    written, failed, stopped = _run_batch(pipe, photos, args, style, names)
+          f"blend {settings.blend.title}, {where}, photo size {settings.photo_size}px, "
+          f"style size {size}px", file=sys.stderr)
+    if args.engine == "ray":
+        written, failed, stopped = _run_ray(settings, todo, args)
+    else:
+        written, failed, stopped = _run_batch(unit, todo, args, style)
     if stopped:
         print(stopped[1], file=sys.stderr)
     print(f"{'stopped after' if stopped else 'done in'} {time.perf_counter() - t0:.1f}s: "
           f"{_files(len(written))} in {shown(args.out)}/", file=sys.stderr)
     if failed:
-        print(f"error: {len(failed)} of {len(photos)} photo(s) failed:", file=sys.stderr)
+        print(f"error: {len(failed)} of {len(todo)} photo(s) failed:", file=sys.stderr)
         for path, why in failed:
             print(f"  {shown(path)}: {why}", file=sys.stderr)
     return stopped[0] if stopped else 1 if failed else 0
 
 
-def _why(err: Exception) -> str:
-    """One line saying why a photo failed: the kit's own messages as they are, a file-system
-    error as its reason and file, anything else with its type."""
-    from fsutils import io as fio
-    from fsutils.sources import GarmentNotFound
-
-    if isinstance(err, (fio.ImageLoadError, _PhotoRefused, GarmentNotFound)):
-        text = str(err)
-    elif isinstance(err, OSError) and err.strerror:
-        text = f"{err.strerror}" + (f": {shown(err.filename)}" if err.filename else "")
-    else:
-        text = f"{type(err).__name__}: {err}"
-    return text.strip().splitlines()[0] if text.strip() else type(err).__name__
+def _report(row: dict, path: Path, failed: list[tuple[Path, str]], write) -> None:
+    """A photo's lines on stderr: its error, or its warning and what it wrote."""
+    if row["error"]:
+        failed.append((path, row["error"]))
+        write(f"error: {shown(path)}: {row['error']}", file=sys.stderr)
+        return
+    if row["warning"]:
+        write(row["warning"], file=sys.stderr)
+    write(f"{shown(path.name)}: garments cover {100 * row['coverage']:.1f}% of the photo; "
+          f"wrote {_files(len(row['files']))}", file=sys.stderr)
 
 
-def _run_batch(pipe, photos: list[Path], args: argparse.Namespace, style: dict,
-               names: tuple[str, ...]
+def _run_ray(settings: BatchSettings, photos: list[Photo], args: argparse.Namespace
+             ) -> tuple[list[Path], list[tuple[Path, str]], tuple[int, str] | None]:
+    """The batch on Ray (:mod:`fsutils.batch.ray_engine`): each row appended to the manifest and
+    its files listed on stdout as it comes back; what :func:`_run_batch` returns."""
+    from fsutils.batch import ray_engine
+
+    written: list[Path] = []
+    failed: list[tuple[Path, str]] = []
+    manifest, paths = Manifest(args.out), {p.name: p.path for p in photos}
+    done: list[str] = []
+
+    def on_row(row: dict) -> None:
+        manifest.append([row])
+        done.append(row["name"])
+        for name in row["files"]:
+            written.append(args.out / name)
+            print(shown(args.out / name), flush=True)
+        _report(row, paths.get(row["name"], Path(row["input"])), failed, print)
+
+    try:
+        ray_engine.run(settings, photos, address=args.address, workers=args.workers,
+                       gpus_per_worker=args.gpus_per_worker or 0.0, on_row=on_row)
+    except KeyboardInterrupt:
+        return written, failed, (INTERRUPTED, (
+            f"interrupted (Ctrl-C): stopped with {len(done)} of {len(photos)} photo(s) done; "
+            "every file listed is complete, none is half-written"))
+    except Exception as e:  # noqa: BLE001 — Ray gave up (a worker's disk full, weights …)
+        first = str(e).strip().splitlines()
+        return written, failed, (1, (
+            f"error: the Ray batch stopped ({type(e).__name__}: {first[-1] if first else e}); "
+            "the photos recorded in the manifest are done: run the same command again to do "
+            "the rest"))
+    return written, failed, None
+
+
+def _run_batch(unit: RestyleBatch, photos: list[Photo], args: argparse.Namespace, style: dict
                ) -> tuple[list[Path], list[tuple[Path, str]], tuple[int, str] | None]:
-    """Every photo in turn: the files written (each listed on stdout as soon as it is in place),
+    """Every photo in turn through the unit of work, each row appended to the manifest as soon
+    as the photo is done: the files written (each listed on stdout as soon as it is in place),
     the photos that failed with one line each, and, when the batch stopped early (Ctrl-C, a full
-    disk), its exit status and the line that says why (else None). A photo that fails for any other reason is reported and the batch goes on.
-    Per-photo lines go through ``tqdm.write`` so they never run into the progress bar, and the
-    bar is drawn only on a terminal (tqdm's ``disable=None``)."""
+    disk), its exit status and the line that says why (else None). A photo that fails for any
+    other reason is reported and the batch goes on. Per-photo lines go through ``tqdm.write`` so
+    they never run into the progress bar, and the bar is drawn only on a terminal (tqdm's
+    ``disable=None``)."""
     from tqdm.auto import tqdm
 
-    from fsutils import io as fio
-    from fsutils.results import save_result
     from fsutils.weights import WeightsError
 
     written: list[Path] = []
     failed: list[tuple[Path, str]] = []
+    manifest = Manifest(args.out)
 
     def saved(path: Path) -> None:
         written.append(path)
         print(shown(path), flush=True)  # one line per file, whatever its name holds
 
+    unit.on_saved = saved
     bar = tqdm(photos, desc="photos", unit="photo", file=sys.stderr,
                disable=True if args.quiet or len(photos) < 2 else None)
     done = 0
     try:
-        for path in bar:
+        for photo in bar:
+            path = photo.path
             bar.set_postfix_str(path.name)
-            before = len(written)
             try:
-                given = fio.load_image(path)
-                pipe.set_image(given, name=path.stem)
-                _check_size(given.size, pipe.photo.size, pipe.photo_size)
-                # stdout lists only the written files; what the models say goes to stderr
-                with contextlib.redirect_stdout(sys.stderr):
-                    res = pipe.run(blend=args.blend, garments=args.garments,
-                                   masked_style=args.masked_style,
-                                   progress=not args.quiet, **style)
-                save_result(res, args.out, path.stem, kinds=args.save, on_saved=saved)
+                row = unit.one(photo.name, str(path))
+                manifest.append([row])
             except WeightsError as e:
                 raise SystemExit(_weights_help(style["method"], e)) from None
-            except Exception as e:  # noqa: BLE001 — one photo's failure must not end the batch
-                if isinstance(e, OSError) and e.errno in _DISK_FULL:
-                    bar.close()
-                    return written, failed, (1, (
-                        f"error: the disk is full ({_why(e)}): stopped at {shown(path.name)} with "
-                        f"{done} of {len(photos)} photo(s) done; earlier results are intact. Free "
-                        "some space or choose another --out, then run again"))
-                failed.append((path, _why(e)))
-                tqdm.write(f"error: {shown(path)}: {_why(e)}", file=sys.stderr)
-                done += 1
-                continue
+            except OSError as e:
+                if e.errno not in STOPS_BATCH:
+                    raise
+                bar.close()
+                return written, failed, (1, (
+                    f"error: the disk is full ({why(e)}): stopped at {shown(path.name)} with "
+                    f"{done} of {len(photos)} photo(s) done; earlier results are intact. Free "
+                    "some space or choose another --out, then run again"))
             done += 1
-            warning = _coverage_warning(path, res, names, pipe)
-            if warning:
-                tqdm.write(warning, file=sys.stderr)
-            tqdm.write(f"{shown(path.name)}: garments cover {100 * res.mask.mean():.1f}% of the photo; "
-                       f"wrote {_files(len(written) - before)}", file=sys.stderr)
+            _report(row, path, failed, tqdm.write)
     except KeyboardInterrupt:
         bar.close()
         return written, failed, (INTERRUPTED, (

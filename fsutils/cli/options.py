@@ -105,7 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
                  "file.",
         formatter_class=_HelpFormatter)
     p.add_argument("photos", nargs="*", type=Path,
-                   help="photos and/or folders of photos (default: a bundled sample photo)")
+                   help="photos and/or folders of photos (default: a bundled sample photo). "
+                        "Each photo's files are named after its stem (a.jpg → a_stylized.png …); "
+                        "photos of one run whose stems are the same, case ignored, are named "
+                        "after their file name (a.png_…, a.jpg_…) and, where that is shared "
+                        "too, after as many of their folders as tell them apart (dir1_a.png_…, "
+                        "dir2_a.png_…); a file given twice is done once")
     p.add_argument("-s", "--style", default=None,
                    help=f"{'/'.join(paintings)}: a painting file or a bundled painting's name "
                         f"(default {METHODS[DEFAULT_METHOD].default_style})"
@@ -171,6 +176,25 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--saliency-weights", choices=SALIENCY_WEIGHTS, default=SALIENCY_WEIGHTS[0],
                    help=f"u2netp (ships with the kit) or u2net (a "
                         f"{_weights('u2net').size_text} download)")
+    e = p.add_argument_group("engine")
+    e.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: one photo after another in this process; ray: the same work on "
+                        "Ray Data, an actor pool of workers on this machine or a cluster (an "
+                        'optional extra: pip install "fsutils[ray]"); the files and the manifest '
+                        "are the same")
+    e.add_argument("--address", default=None,
+                   help="with --engine ray: the cluster to join (auto, or ray://HOST:PORT); "
+                        "default: a local cluster on this machine")
+    e.add_argument("--workers", type=_number(int, low=1, high=4096), default=None,
+                   help="with --engine ray: workers, each with the models loaded once (default: "
+                        "one per CPU of the cluster, at most one per photo)")
+    e.add_argument("--gpus-per-worker", type=_number(float, low=0, high=64), default=None,
+                   help="with --engine ray: GPUs per worker, e.g. 1, or 0.5 for two workers on "
+                        "one GPU (default: 0, CPU workers)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="redo every photo; without it a rerun skips the photos that the output "
+                        "folder's manifest.jsonl records as done with the same settings, the "
+                        "same input and their files intact")
     p.add_argument("--save", type=_save_kinds, default="all",
                    help="what to write: all, or a comma-separated subset of stylized, hard_paste, "
                         f"style_full, labels, mask, saliency, comparison. mask: {MASK_RULE}")

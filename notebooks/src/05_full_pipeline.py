@@ -123,6 +123,39 @@ if "google.colab" in sys.modules:           # download them from Colab as one zi
     colab_files.download(shutil.make_archive("fsutils_results", "zip", out_dir))
 
 # %% [markdown]
+# ## Restyle a whole folder
+#
+# For a data set, the command line restyles a folder and keeps a manifest in the output folder
+# (`manifest.jsonl`): one line per photo with its input's hash, the settings, the files written
+# with their hashes and any error. Run the same command again and it skips what is done. Here two
+# bundled photos, twice:
+
+# %%
+import json
+import subprocess
+from fsutils import io
+batch_out = os.path.join(out_dir, "batch")
+command = [sys.executable, "-m", "fsutils", *[str(p) for p in io.sample_photos()[:2]],
+           "--out", batch_out, "--photo-size", "128" if TINY else "384", "--save", "stylized",
+           "--quiet"]
+for run in ("first run", "second run"):
+    done = subprocess.run(command, capture_output=True, text=True)
+    print(f"{run}: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+# the manifest read back as a table (pandas.read_json(path, lines=True) gives a DataFrame)
+with open(os.path.join(batch_out, "manifest.jsonl")) as f:
+    rows = [json.loads(line) for line in f]
+print(f"{'name':<10} {'input sha256':<14} {'method':<8} {'files':>5} {'seconds':>8}  error")
+for r in rows:
+    print(f"{r['name']:<10} {str(r['input_sha256'])[:12]:<14} {r['settings']['method']:<8} "
+          f"{len(r['files']):>5} {r['seconds']:>8.2f}  {r['error'] or ''}")
+
+# %% [markdown]
+# On a Ray cluster (`pip install "fsutils[ray]"`) the same command with `--engine ray` runs the
+# same work on a pool of workers, each with the models loaded once, and writes the same files and
+# manifest: `python -m fsutils /shared/photos --out /shared/restyled --engine ray --address auto
+# --workers 8 --gpus-per-worker 1`.
+
+# %% [markdown]
 # ## What to try next
 #
 # - Run the command line on a folder of your photos:
