@@ -51,7 +51,8 @@ class Manifest:
     def rows(self) -> list[dict]:
         """Every whole row, oldest first (a line that is not a JSON object is skipped)."""
         try:
-            text = self.path.read_text(encoding="utf-8", errors="replace")
+            # a file name that is not UTF-8 is kept as its bytes (Python's surrogate escapes)
+            text = self.path.read_text(encoding="utf-8", errors="surrogateescape")
         except FileNotFoundError:
             return []
         rows = []
@@ -80,7 +81,7 @@ class Manifest:
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 os.write(fd, b"\n")
             for line in lines:
-                os.write(fd, line.encode("utf-8"))
+                os.write(fd, line.encode("utf-8", "surrogateescape"))
             os.fsync(fd)
         finally:
             os.close(fd)
