@@ -17,7 +17,7 @@ bag). :func:`choose_mask` combines them for one choice (a key of
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -45,11 +45,14 @@ class GarmentNotFound(ValueError):
 @dataclass(frozen=True)
 class Found:
     """A chosen garment: its bool ``mask``, the model it came from (``"cloth model"`` or
-    ``"detector"``) and ``veto``, the pixels the other model took out of it (bool, same size)."""
+    ``"detector"``), ``veto``, the pixels the other model took out of it (bool, same size), and
+    for semantic classes ``parts``, the mask split by class (``{1: …, 2: …}``; their union is
+    ``mask``)."""
 
     mask: np.ndarray
     source: str
     veto: np.ndarray
+    parts: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 class _Lazy:
@@ -103,13 +106,14 @@ def choose_mask(labels: np.ndarray, items: Any, key: tuple, *,
     own = np.isin(labels, key)
     kept = own & ~veto
     if kept.sum() >= max(1.0, min_shown * labels.size):
-        return Found(kept, "cloth model", own & veto)
-    stand_in = {kind for c in key for kind in STAND_IN.get(int(c), ())}
-    backup = _union(items, stand_in, shape)  # an item above the detector's score: of any size
+        return Found(kept, "cloth model", own & veto, {c: kept & (labels == c) for c in key})
+    # an item above the detector's score, of any size (each kind stands in for one class)
+    parts = {c: _union(items, set(STAND_IN.get(int(c), ())), shape) for c in key}
+    backup = np.any(list(parts.values()), axis=0)
     if backup.any():
-        return Found(backup, "detector", np.zeros(shape, bool))
+        return Found(backup, "detector", np.zeros(shape, bool), parts)
     if own.any() and not (own & veto).any():  # small, but nothing contradicts it
-        return Found(own, "cloth model", own & veto)
+        return Found(own, "cloth model", own & veto, {c: labels == c for c in key})
     raise GarmentNotFound(f"no {_words(key)} was found in this photo by the cloth model or the "
                           "garment detector; choose another garment.")
 
