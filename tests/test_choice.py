@@ -324,17 +324,6 @@ def test_the_command_line_says_in_one_line_that_no_model_found_the_garment(tmp_p
             "the garment detector; choose another garment.") in err.splitlines()
 
 
-def test_a_jacket_is_not_a_full_body_garment_when_the_cloth_model_shows_none():
-    labels = np.zeros((H, W), np.uint8)
-    labels[10:30, 10:30] = 1                               # a jacket: upper body to the cloth model
-    jacket = item("outer", box(10, 30, 10, 30))
-    assert (choose_mask(labels, [jacket], (1,)).mask == jacket.mask).all()
-    with pytest.raises(GarmentNotFound, match="full-body"):
-        choose_mask(labels, [jacket], (3,))
-    coat = np.where(labels > 0, 3, 0).astype(np.uint8)     # a coat: full body, and not vetoed
-    assert (choose_mask(coat, [jacket], (3,)).mask == jacket.mask).all()
-
-
 def test_a_result_keeps_what_was_restyled_for_each_chosen_class():
     from fsutils.pipeline import Pipeline
     from tests.test_pipeline import Recorder, fake_saliency
