@@ -28,15 +28,16 @@ prints per-class segm and bbox AP50 of the garment instance detector, beside the
 model's garment regions split into connected components (class-agnostic), and as the last line
 ``segm_ap50_garments=<f> segm_ap50=<f> bbox_ap50=<f>`` (see :mod:`fsutils.evaluation.instances`).
 
-    python -m fsutils.evaluate choice --ccp-root DIR [--split val|test] [--weights NAME]
+    python -m fsutils.evaluate choice --ccp-root DIR [--split val|test] [--weights NAME] [--source best]
 
 prints, per garment a user can choose (the cloth model's upper, lower, full body; the detector's
 seven instance classes), over the photos where it covers ≥ 3 % of the pixels, the share found
 (IoU ≥ 0.5) and the share missed (IoU < 0.2), and the binary garment IoU per photo; the last line is
 ``found_rate_min=<f> missed_max=<f> binary_median=<f>`` (min / max over upper, lower and full body;
-see :mod:`fsutils.evaluation.choice`).
+see :mod:`fsutils.evaluation.choice`); ``--source best`` finds each garment as the pipeline does,
+through whichever model finds it (:mod:`fsutils.sources`).
 
-    python -m fsutils.evaluate tags --ccp-root DIR [--split val|test]
+    python -m fsutils.evaluate tags --ccp-root DIR [--split val|test] [--source best]
 
 on a folder of photos with image-level tags only (photos/, annotations/image-level/,
 label_list.mat) prints per class the precision, recall and F1 of "the model shows this garment"

@@ -266,6 +266,11 @@ class Pipeline(Events, stages.Models):
         out = self.blend(p, garments=cls)
         hard = out if p.mode == "hard" else self.blend("hard", garments=cls)
         each = {c: self.mask((c,)) for c in cls} if is_instance_choice(cls) else {}
+        found = None if is_instance_choice(cls) else self._found(cls)
+        if found is not None:  # what was restyled for each chosen class; the others as labelled
+            labels = self.labels()
+            each = {name.replace(" ", "_"): found.parts.get(i, labels == i)
+                    for i, name in enumerate(self.class_names) if i}
         return Result(content=self.content, labels=self.labels(), saliency=self.saliency(),
                       mask=self.mask(cls), stylized=self.stylized, output=out, hard=hard,
                       mode=p.mode, garments=cls, method=self.style_key[0] if self.style_key

@@ -53,7 +53,9 @@ class Result:
     #: the blend's mode and parameters
     params: BlendParams = BlendParams()
     #: one bool mask per chosen instance class ({"outer": …}) when ``garments`` names instance
-    #: classes; empty for semantic classes, whose masks are the classes of ``labels``
+    #: classes; for semantic classes found through both models (``Pipeline(best_source=…)``) one
+    #: per class ({"upper_body": …}: what was restyled for a chosen class, the others as
+    #: labelled); else empty, and the masks are the classes of ``labels``
     garment_masks: dict[str, np.ndarray] = field(default_factory=dict)
 
     def masks_by_garment(self) -> dict[str, np.ndarray]:

@@ -10,19 +10,19 @@ bag). :func:`choose_mask` combines them for one choice (a key of
    pixels the detector sees as a garment of a kind that does not match the choice (a detected
    top and skirt, where the cloth model says full body) — unless a detection of a matching kind
    (:data:`MATCHING`) covers them too;
-3. when what is left covers less than :data:`MIN_SHOWN` of the photo, the detector's items that
-   stand in for the class (:data:`STAND_IN`) are used (a coat over a dress is full body to the
+3. when what is left covers less than :data:`MIN_SHOWN` of the photo, the detector's matching
+   items are used (a coat over a dress is full body to the
    cloth model, but the detector's *outer* is the upper garment the swap needs); when no model
    finds the garment, :class:`GarmentNotFound` says so in one line.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_SHOWN", "MATCHING", "STAND_IN", "GarmentNotFound", "Found", "choose_mask", "find_garment"]
+__all__ = ["MIN_SHOWN", "MATCHING", "GarmentNotFound", "Found", "choose_mask", "find_garment"]
 
 #: A model shows a semantic garment when it covers at least this share of the photo's pixels.
 MIN_SHOWN = 0.02
@@ -31,10 +31,6 @@ MIN_SHOWN = 0.02
 #: full-body one a dress or an outer one (CCP counts a coat as full body).
 MATCHING: dict[int, tuple[str, ...]] = {1: ("top", "outer"), 2: ("pants", "skirt"),
                                         3: ("dress", "outer")}
-#: The instance classes that stand in for a semantic class the cloth model does not show: as
-#: :data:`MATCHING`, but a full-body garment only through a dress (most of the detector's *outer*
-#: items are jackets, blazers and cardigans, upper-body garments to the cloth model).
-STAND_IN: dict[int, tuple[str, ...]] = {1: ("top", "outer"), 2: ("pants", "skirt"), 3: ("dress",)}
 _SEMANTIC_WORDS = {1: "upper-body", 2: "lower-body", 3: "full-body"}
 
 
@@ -45,11 +41,14 @@ class GarmentNotFound(ValueError):
 @dataclass(frozen=True)
 class Found:
     """A chosen garment: its bool ``mask``, the model it came from (``"cloth model"`` or
-    ``"detector"``) and ``veto``, the pixels the other model took out of it (bool, same size)."""
+    ``"detector"``), ``veto``, the pixels the other model took out of it (bool, same size), and
+    for semantic classes ``parts``, the mask split by class (``{1: …, 2: …}``; their union is
+    ``mask``)."""
 
     mask: np.ndarray
     source: str
     veto: np.ndarray
+    parts: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 class _Lazy:
@@ -103,13 +102,16 @@ def choose_mask(labels: np.ndarray, items: Any, key: tuple, *,
     own = np.isin(labels, key)
     kept = own & ~veto
     if kept.sum() >= max(1.0, min_shown * labels.size):
-        return Found(kept, "cloth model", own & veto)
-    stand_in = {kind for c in key for kind in STAND_IN.get(int(c), ())}
-    backup = _union(items, stand_in, shape)  # an item above the detector's score: of any size
+        return Found(kept, "cloth model", own & veto, {c: kept & (labels == c) for c in key})
+    # an item above the detector's score, of any size (an outer one stands in for upper and
+    # full body alike: on the validation photos that finds more full-body garments than a
+    # dress alone, and misses fewer)
+    parts = {c: _union(items, set(MATCHING.get(int(c), ())), shape) for c in key}
+    backup = np.any(list(parts.values()), axis=0)
     if backup.any():
-        return Found(backup, "detector", np.zeros(shape, bool))
+        return Found(backup, "detector", np.zeros(shape, bool), parts)
     if own.any() and not (own & veto).any():  # small, but nothing contradicts it
-        return Found(own, "cloth model", own & veto)
+        return Found(own, "cloth model", own & veto, {c: labels == c for c in key})
     raise GarmentNotFound(f"no {_words(key)} was found in this photo by the cloth model or the "
                           "garment detector; choose another garment.")
 

@@ -324,12 +324,17 @@ def test_the_command_line_says_in_one_line_that_no_model_found_the_garment(tmp_p
             "the garment detector; choose another garment.") in err.splitlines()
 
 
-def test_a_jacket_is_not_a_full_body_garment_when_the_cloth_model_shows_none():
-    labels = np.zeros((H, W), np.uint8)
-    labels[10:30, 10:30] = 1                               # a jacket: upper body to the cloth model
-    jacket = item("outer", box(10, 30, 10, 30))
-    assert (choose_mask(labels, [jacket], (1,)).mask == jacket.mask).all()
-    with pytest.raises(GarmentNotFound, match="full-body"):
-        choose_mask(labels, [jacket], (3,))
-    coat = np.where(labels > 0, 3, 0).astype(np.uint8)     # a coat: full body, and not vetoed
-    assert (choose_mask(coat, [jacket], (3,)).mask == jacket.mask).all()
+def test_a_result_keeps_what_was_restyled_for_each_chosen_class():
+    from fsutils.pipeline import Pipeline
+    from tests.test_pipeline import Recorder, fake_saliency
+
+    labels, found = _top_skirt_as_dress()                  # no upper or lower body to the cloth model
+    p = Pipeline(lambda photo: labels, fake_saliency, stylers={"fake": Recorder()},
+                 instances=lambda photo: Instances(found), best_source=True)
+    res = p.run(Image.fromarray(np.full((H, W, 3), 90, np.uint8)), method="fake", style="x",
+                garments=["upper", "lower"], blend="hard")
+    masks = res.masks_by_garment()
+    assert set(masks) == {"upper_body", "lower_body", "full_body"}
+    assert (masks["upper_body"] == found[0].mask).all() and (masks["lower_body"] == found[1].mask).all()
+    assert (res.mask == masks["upper_body"] | masks["lower_body"]).all()
+    assert (masks["full_body"] == (labels == 3)).all()    # not chosen: as the cloth model labels it
