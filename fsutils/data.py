@@ -31,16 +31,9 @@ __all__ = [
     "SPLITS", "CCPDataset",
 ]
 
-from .segment import CLASS_NAMES  # noqa: E402  (one list of class names for the whole kit)
-
-#: CCP label names for each garment class; every other label (skin, hair, shoes, bags,
-#: accessories, tights, socks …) is background (0).
-GARMENT_GROUPS: dict[int, tuple[str, ...]] = {
-    1: ("blazer", "blouse", "cardigan", "hoodie", "jacket", "jumper", "shirt", "sweater",
-        "sweatshirt", "t-shirt", "top", "vest"),
-    2: ("jeans", "leggings", "pants", "shorts", "skirt"),
-    3: ("coat", "cape", "dress", "romper", "bodysuit", "suit", "swimwear"),
-}
+# the kit's one vocabulary of garments (fsutils.garments, torch-free), as CCP's labels map to it
+from .garments import (CLASS_NAMES, GARMENT_GROUPS, GARMENT_INSTANCE_CLASSES,  # noqa: E402,F401
+                       INSTANCE_CLASSES, INSTANCE_GROUPS)
 
 #: The three splits, decided per photo id by a hash, so they are the same on every machine and
 #: for any subset of the dataset: hash < TEST_FRACTION → test, < VALIDATION_FRACTION → validation,
@@ -331,20 +324,6 @@ class CCPDataset(Dataset):
 
 
 # ------------------------------------------------------------------------------ garment instances
-#: The instance classes (1-based in the detector, 0 is background) and the CCP labels of each.
-INSTANCE_GROUPS: dict[str, tuple[str, ...]] = {
-    "top": ("blouse", "shirt", "t-shirt", "top", "sweater", "sweatshirt", "jumper", "hoodie", "vest"),
-    "outer": ("coat", "blazer", "jacket", "cape", "cardigan", "suit"),
-    "dress": ("dress", "romper", "bodysuit", "swimwear"),
-    "pants": ("pants", "jeans", "leggings", "shorts"),
-    "skirt": ("skirt",),
-    "shoe": ("boots", "clogs", "flats", "heels", "loafers", "pumps", "sandals", "shoes", "sneakers",
-             "wedges"),
-    "bag": ("bag", "purse", "wallet"),
-}
-INSTANCE_CLASSES: tuple[str, ...] = tuple(INSTANCE_GROUPS)
-#: The garment classes among them (the others are shoes and bags).
-GARMENT_INSTANCE_CLASSES: tuple[str, ...] = ("top", "outer", "dress", "pants", "skirt")
 #: Classes whose every connected component is an instance of its own (a pair of shoes is two).
 SPLIT_COMPONENTS: tuple[str, ...] = ("shoe",)
 #: Pieces smaller than this fraction of the photo are dropped: 0.0004 of a 550×830 CCP photo is

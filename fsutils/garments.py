@@ -1,4 +1,6 @@
-"""The chosen garments: one name (``garments``) and one parser for every part of the kit.
+"""The chosen garments: one name (``garments``) and one parser for every part of the kit, and the
+kit's vocabulary of garments (the cloth model's class names, the CCP labels of each class, the
+detector's instance classes) — a leaf module without torch, so reading a choice is quick.
 
 Garments come in two vocabularies, never mixed in one choice:
 
@@ -14,30 +16,95 @@ Garments come in two vocabularies, never mixed in one choice:
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
+from functools import lru_cache
 from typing import Union
 
 import numpy as np
 
-__all__ = ["Garments", "DEFAULT_GARMENTS", "resolve_garments", "is_instance_choice",
-           "garment_names", "vocabularies"]
+__all__ = ["Garments", "DEFAULT_GARMENTS", "CLASS_NAMES", "GARMENT_GROUPS", "INSTANCE_GROUPS",
+           "INSTANCE_CLASSES", "GARMENT_INSTANCE_CLASSES", "class_index", "resolve_garments",
+           "is_instance_choice", "garment_names", "vocabularies"]
 
 #: What a ``garments=`` argument takes: a class name or index, several of them, or None (all).
 Garments = Union[Iterable[Union[int, str]], int, str, Hashable, None]
 #: Garment classes used when none are chosen: upper body, lower body, full body.
 DEFAULT_GARMENTS: tuple[int, ...] = (1, 2, 3)
 
+#: Label index → name.
+CLASS_NAMES: tuple[str, ...] = ("background", "upper body", "lower body", "full body")
+#: CCP label names for each garment class; every other label (skin, hair, shoes, bags,
+#: accessories, tights, socks …) is background (0).
+GARMENT_GROUPS: dict[int, tuple[str, ...]] = {
+    1: ("blazer", "blouse", "cardigan", "hoodie", "jacket", "jumper", "shirt", "sweater",
+        "sweatshirt", "t-shirt", "top", "vest"),
+    2: ("jeans", "leggings", "pants", "shorts", "skirt"),
+    3: ("coat", "cape", "dress", "romper", "bodysuit", "suit", "swimwear"),
+}
+
+#: The instance classes (1-based in the detector, 0 is background) and the CCP labels of each.
+INSTANCE_GROUPS: dict[str, tuple[str, ...]] = {
+    "top": ("blouse", "shirt", "t-shirt", "top", "sweater", "sweatshirt", "jumper", "hoodie", "vest"),
+    "outer": ("coat", "blazer", "jacket", "cape", "cardigan", "suit"),
+    "dress": ("dress", "romper", "bodysuit", "swimwear"),
+    "pants": ("pants", "jeans", "leggings", "shorts"),
+    "skirt": ("skirt",),
+    "shoe": ("boots", "clogs", "flats", "heels", "loafers", "pumps", "sandals", "shoes", "sneakers",
+             "wedges"),
+    "bag": ("bag", "purse", "wallet"),
+}
+INSTANCE_CLASSES: tuple[str, ...] = tuple(INSTANCE_GROUPS)
+#: The garment classes among them (the others are shoes and bags).
+GARMENT_INSTANCE_CLASSES: tuple[str, ...] = ("top", "outer", "dress", "pants", "skirt")
+
+
+def _key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+@lru_cache(maxsize=8)
+def _name_table(names: tuple[str, ...]) -> dict[str, int]:
+    table = {_key(n): i for i, n in enumerate(names)}
+    table.update({_key(n.split()[0]): i for i, n in enumerate(names) if n.split()})  # "upper"…
+    return table
+
+
+def class_index(cls: int | str, names: Sequence[str] = CLASS_NAMES, *, what: str = "class") -> int:
+    """A class given by index (0–3) or name (``"upper body"``, ``"upper_body"``, ``"Upper"``…).
+
+    ``names`` are the model's class names (the kit's four by default); a name is matched without
+    case, spaces, ``_`` or ``-``, and by its first word alone. ``what`` names the value in error
+    messages (e.g. ``"garment class"``).
+    """
+    if isinstance(cls, (bool, np.bool_)):
+        raise TypeError(f"a class is an index or a name, got the bool {cls!r}")
+    if isinstance(cls, (int, np.integer)):
+        idx = int(cls)
+    elif isinstance(cls, str):
+        key = _key(cls)
+        table = _name_table(tuple(names))
+        if key.isdigit():
+            idx = int(key)
+        elif key in table:
+            idx = table[key]
+        else:
+            raise ValueError(f"unknown {what} {cls!r}; choose from "
+                             f"{', '.join(repr(n) for n in names)} or their indices 0–{len(names) - 1}")
+    else:
+        raise TypeError(f"a class is an index or a name, got {type(cls).__name__}")
+    if not 0 <= idx < len(names):
+        raise ValueError(f"class index {idx} is out of range 0–{len(names) - 1} "
+                         f"({', '.join(names)})")
+    return idx
+
+
 
 def _instance_classes() -> tuple[str, ...]:
-    from .data import INSTANCE_CLASSES
-
     return INSTANCE_CLASSES
 
 
 def vocabularies(names: Sequence[str] | None = None) -> str:
     """Both vocabularies in words, for messages: ``"semantic classes upper, lower, full (or 1-3)
     or instance classes top, outer, …"``."""
-    from .segment import CLASS_NAMES
-
     names = CLASS_NAMES if names is None else names
     semantic = ", ".join(n.split()[0] for n in names[1:])
     return (f"semantic classes {semantic} (or 1-{len(names) - 1}) or instance classes "
@@ -56,8 +123,6 @@ def resolve_garments(garments: Garments, names: Sequence[str] | None = None
     the order of :data:`fsutils.data.INSTANCE_CLASSES`. ``None`` means all semantic garments
     (:data:`DEFAULT_GARMENTS`). A choice that mixes the two vocabularies, or names a class of
     neither, is refused (``ValueError`` naming both)."""
-    from .segment import CLASS_NAMES, class_index  # one parser of class names (imports torch)
-
     if garments is None:
         return DEFAULT_GARMENTS
     if isinstance(garments, (int, np.integer, str)):

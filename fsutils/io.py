@@ -42,8 +42,8 @@ IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".
 def max_pixels_setting() -> int:
     """The pixel limit of :func:`load_image`: ``$FSUTILS_MAX_PIXELS`` (a whole number ≥ 1), else
     :data:`MAX_PIXELS`; a value that is not such a number raises
-    :class:`fsutils.env.SettingError` naming the variable."""
-    from fsutils.env import number_setting
+    :class:`fsutils.settings.SettingError` naming the variable."""
+    from fsutils.settings import number_setting
 
     return int(number_setting("FSUTILS_MAX_PIXELS", MAX_PIXELS, whole=True, low=1,
                               what="the largest image to decode, in pixels (width × height)"))

@@ -21,8 +21,7 @@ lower body, yellow full body).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +31,13 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fsutils import io as fio
-from fsutils.garments import DEFAULT_GARMENTS
+from fsutils.garments import CLASS_NAMES, DEFAULT_GARMENTS, class_index
 from fsutils import weights as W
 
 __all__ = ["ClothSegmenter", "CLASS_NAMES", "GARMENT_CLASSES", "PALETTE", "DEFAULT_CLOTH_WEIGHTS",
            "CLOTH_WEIGHTS", "class_index", "masks", "combine_masks", "colorize", "overlay",
            "clean_labels"]
 
-#: Label index → name.
-CLASS_NAMES: tuple[str, ...] = ("background", "upper body", "lower body", "full body")
 #: The garment classes (every class but the background): what "all garments" means.
 GARMENT_CLASSES: tuple[int, ...] = DEFAULT_GARMENTS
 #: Label index → RGB colour, as in the official outputs (black, red, green, yellow).
@@ -56,46 +53,6 @@ _DEFAULT_PREPROCESSING = W.get("cloth_segm").preprocessing
 _DEFAULT_INPUT_SIZE = _DEFAULT_PREPROCESSING.input_size
 _RESAMPLE = {"bicubic": Image.Resampling.BICUBIC, "bilinear": Image.Resampling.BILINEAR,
              "lanczos": Image.Resampling.LANCZOS}
-
-
-def _key(name: str) -> str:
-    return "".join(ch for ch in name.lower() if ch.isalnum())
-
-
-@lru_cache(maxsize=8)
-def _name_table(names: tuple[str, ...]) -> dict[str, int]:
-    table = {_key(n): i for i, n in enumerate(names)}
-    table.update({_key(n.split()[0]): i for i, n in enumerate(names) if n.split()})  # "upper"…
-    return table
-
-
-def class_index(cls: int | str, names: Sequence[str] = CLASS_NAMES, *, what: str = "class") -> int:
-    """A class given by index (0–3) or name (``"upper body"``, ``"upper_body"``, ``"Upper"``…).
-
-    ``names`` are the model's class names (the kit's four by default); a name is matched without
-    case, spaces, ``_`` or ``-``, and by its first word alone. ``what`` names the value in error
-    messages (e.g. ``"garment class"``).
-    """
-    if isinstance(cls, (bool, np.bool_)):
-        raise TypeError(f"a class is an index or a name, got the bool {cls!r}")
-    if isinstance(cls, (int, np.integer)):
-        idx = int(cls)
-    elif isinstance(cls, str):
-        key = _key(cls)
-        table = _name_table(tuple(names))
-        if key.isdigit():
-            idx = int(key)
-        elif key in table:
-            idx = table[key]
-        else:
-            raise ValueError(f"unknown {what} {cls!r}; choose from "
-                             f"{', '.join(repr(n) for n in names)} or their indices 0–{len(names) - 1}")
-    else:
-        raise TypeError(f"a class is an index or a name, got {type(cls).__name__}")
-    if not 0 <= idx < len(names):
-        raise ValueError(f"class index {idx} is out of range 0–{len(names) - 1} "
-                         f"({', '.join(names)})")
-    return idx
 
 
 def _labels(labels: np.ndarray) -> np.ndarray:

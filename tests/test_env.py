@@ -8,7 +8,7 @@ import types
 import pytest
 import torch
 
-from fsutils import env
+from fsutils import env, settings
 
 
 def test_is_colab(monkeypatch):
@@ -30,9 +30,9 @@ def test_device_override(monkeypatch):
 def test_device_auto_order(monkeypatch):
     monkeypatch.delenv("FSUTILS_DEVICE", raising=False)
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(env, "_mps_available", lambda t: False)
+    monkeypatch.setattr(settings, "_mps_available", lambda t: False)
     assert env.device() == torch.device("cpu")
-    monkeypatch.setattr(env, "_mps_available", lambda t: True)
+    monkeypatch.setattr(settings, "_mps_available", lambda t: True)
     assert env.device() == torch.device("mps")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert env.device() == torch.device("cuda")
@@ -40,7 +40,7 @@ def test_device_auto_order(monkeypatch):
 
 def test_unavailable_device_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    monkeypatch.setattr(env, "_mps_available", lambda t: False)
+    monkeypatch.setattr(settings, "_mps_available", lambda t: False)
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         env.device("cuda")
     with pytest.raises(RuntimeError, match="MPS is not available"):

@@ -427,11 +427,11 @@ def test_values_that_would_crash_later_are_refused_first(tmp_path, args, option,
 def test_device_names_are_checked_against_the_machine(monkeypatch):
     import torch
 
-    from fsutils import env
+    from fsutils import env, settings
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)     # one GPU
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
-    monkeypatch.setattr(env, "_mps_available", lambda t: False)
+    monkeypatch.setattr(settings, "_mps_available", lambda t: False)
     assert [env.check_device(n) for n in ("cpu", " CUDA", "cuda:0", "auto")] == \
         ["cpu", "cuda", "cuda:0", "auto"]
     for name, why in (("cuda:1", "only 1 CUDA device"), ("mps", "MPS is not available"),

@@ -25,7 +25,7 @@ Environment: ``FSUTILS_WEIGHTS_DIR`` (cache folder), ``FSUTILS_WEIGHTS_MIRROR`` 
 ``FSUTILS_DOWNLOAD_TIMEOUT`` (seconds without data before giving up, a number > 0, default 60),
 ``FSUTILS_DOWNLOAD_RETRIES`` (extra attempts that resume the transfer, a whole number ≥ 0,
 default 2); :func:`download_settings` reads the two, and a value outside those raises
-:class:`fsutils.env.SettingError` naming the variable.
+:class:`fsutils.settings.SettingError` naming the variable.
 """
 from __future__ import annotations
 

@@ -171,7 +171,7 @@ def _load_strict(model, sd: Mapping[str, Any], what: str, w: Weights | None) -> 
 def load_model(name: str, device=None):
     """``get(name).build()`` with the checkpoint loaded, in eval mode, on ``device`` (default
     :func:`fsutils.env.device`)."""
-    from fsutils.env import device as default_device
+    from fsutils.settings import device as default_device
 
     w = get(name)
     model = load_state_dict(w.build(), name)

@@ -44,8 +44,8 @@ def _is_loopback(url: str) -> bool:
 def settings() -> tuple[float, int]:
     """``(timeout, retries)`` from ``$FSUTILS_DOWNLOAD_TIMEOUT`` (seconds without data, a number
     > 0, default 60) and ``$FSUTILS_DOWNLOAD_RETRIES`` (a whole number ≥ 0, default 2); a value
-    outside that raises :class:`fsutils.env.SettingError` naming the variable."""
-    from fsutils.env import number_setting
+    outside that raises :class:`fsutils.settings.SettingError` naming the variable."""
+    from fsutils.settings import number_setting
 
     timeout = float(number_setting("FSUTILS_DOWNLOAD_TIMEOUT", 60, low=0, low_ok=False,
                                    what="the seconds a download may go without data"))
