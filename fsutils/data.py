@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from functools import lru_cache
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,7 +180,21 @@ def load_groundtruth(root: str | Path, image_id: str) -> np.ndarray:
     if gt.ndim != 2 or gt.dtype.kind not in "uib" or gt.size == 0 or gt.min() < 0 or gt.max() > 255:
         raise PhotoError(path, f"'groundtruth' is a {'×'.join(map(str, gt.shape))} {gt.dtype} "
                                f"array, not a map of label indices 0–255 (H×W); {_FIX_PAIR}.")
+    count = _label_count(str(Path(root).resolve()))
+    values = np.unique(gt)
+    bad = values[values >= count]
+    if bad.size:
+        listed = ", ".join(str(int(v)) for v in bad[:5]) + (" …" if bad.size > 5 else "")
+        raise PhotoError(path, f"holds label value(s) {listed}, but label_list.mat names only "
+                               f"{count} labels (0–{count - 1}); such pixels would be scored and "
+                               "trained as background: correct the annotation, or remove the "
+                               "photo and its annotation from the folder.")
     return gt.astype(np.uint8)
+
+
+@lru_cache(maxsize=16)
+def _label_count(root: str) -> int:
+    return len(read_label_names(root))
 
 
 def load_labels(root: str | Path, image_id: str, lookup: np.ndarray) -> np.ndarray:

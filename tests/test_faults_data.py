@@ -65,7 +65,7 @@ def test_an_annotation_with_an_unknown_label_is_left_out_and_named(task, tmp_pat
     assert err[-2] == "error: 1 of 2 photo(s) could not be scored and are left out of the scores above:"
     assert err[-1] == (f"  {data.annotation_path(root, BAD)}: holds label value(s) 200, but "
                        "label_list.mat names only 59 labels (0–58); such pixels would be scored "
-                       "as background: correct the annotation, or remove the photo and its "
+                       "and trained as background: correct the annotation, or remove the photo and its "
                        "annotation from the folder.")
 
 

@@ -313,3 +313,16 @@ def test_ignored_pixels_count_in_no_loss():
     a = deep_supervision_loss((logits,), ignored, dice_weight=1.0)
     b = deep_supervision_loss((logits[..., 2:, :],), target[..., 2:, :], dice_weight=1.0)
     assert torch.allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("task", ["cloth", "instances", "swap"])
+def test_an_annotation_with_labels_outside_the_list_is_one_line(tmp_path, capsys, task):
+    root = _people(tmp_path, n=6)
+    gt = person_groundtruth(48, 32, "shirt", "pants")
+    gt[0, 0] = 200  # label_list.mat names 59 labels
+    write_ccp(root, {"0003": gt})
+    code = main([task, "--ccp-root", str(root), "--out", str(tmp_path / "run"), "--device", "cpu",
+                 "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err
+    assert "0003.mat" in err[0] and "holds label value(s) 200" in err[0] and "names only 59" in err[0]

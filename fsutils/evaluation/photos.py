@@ -3,7 +3,7 @@ photo once), and scoring them one by one, a photo that cannot be scored left out
 (:func:`evaluate_photos`, :func:`usable_ids`, :func:`report_skipped`): shared by every evaluation.
 
 A photo cannot be scored when its photo or annotation cannot be read, they differ in size, or the
-annotation holds a label value that ``label_list.mat`` does not name (:func:`check_labels`: such
+annotation holds a label value that ``label_list.mat`` does not name (:func:`fsutils.data.load_groundtruth`: such
 pixels would silently count as background). A result with nothing to score — no annotated garment
 in any photo — raises :class:`NothingToScore`, whose one line says so, instead of a table of
 ``nan``."""
@@ -22,7 +22,7 @@ from .. import data
 from ..user_names import shown
 from ..data import _reason  # the first line of an error, as the data module words it
 
-__all__ = ["select_ids", "evaluate_photos", "check_labels", "load_checked", "usable_ids",
+__all__ = ["select_ids", "evaluate_photos", "usable_ids",
            "report_skipped", "report_no_score", "NothingToScore"]
 
 T = TypeVar("T")
@@ -75,38 +75,15 @@ def select_ids(ccp_root: str | Path, split: str, max_images: int | None = None, 
     return _distinct(ccp_root, ids, max_images, notes)
 
 
-def check_labels(root: str | Path, image_id: str, groundtruth: np.ndarray,
-                 label_count: int) -> None:
-    """Refuse (:class:`fsutils.data.PhotoError` naming the annotation) an annotation with a value
-    that ``label_list.mat`` does not name (``label_count`` labels, 0 to ``label_count − 1``)."""
-    values = np.unique(groundtruth)
-    bad = values[values >= label_count]
-    if bad.size:
-        listed = ", ".join(str(int(v)) for v in bad[:5]) + (" …" if bad.size > 5 else "")
-        raise data.PhotoError(data.annotation_path(root, image_id), (
-            f"holds label value(s) {listed}, but label_list.mat names only {label_count} labels "
-            f"(0–{label_count - 1}); such pixels would be scored as background: correct the "
-            "annotation, or remove the photo and its annotation from the folder."))
-
-
-def load_checked(root: str | Path, image_id: str, label_count: int
-                 ) -> tuple[Image.Image, np.ndarray]:
-    """:func:`fsutils.data.load_pair`, the annotation checked by :func:`check_labels`."""
-    photo, groundtruth = data.load_pair(root, image_id)
-    check_labels(root, image_id, groundtruth, label_count)
-    return photo, groundtruth
-
-
 def usable_ids(root: str | Path, ids: list[str],
                skipped: list[tuple[Path, str]] | None = None) -> list[str]:
-    """The ids whose photo and annotation can be scored (:func:`load_checked`), for evaluations
+    """The ids whose photo and annotation can be scored (:func:`fsutils.data.load_pair`), for evaluations
     that read the photos their own way; a fault raises, or with a ``skipped`` list is appended to
     it as ``(file, reason)``; no usable photo at all raises :class:`fsutils.data.CCPError`."""
-    label_count = len(data.read_label_names(root))
     out = []
     for image_id in ids:
         try:
-            load_checked(root, image_id, label_count)
+            data.load_pair(root, image_id)
         except data.PhotoError as e:
             if skipped is None:
                 raise
@@ -155,12 +132,9 @@ def evaluate_photos(root: str | Path, ids: list[str],
 
     results: list[T] = []
     first_skipped = len(skipped or ())
-    label_count = len(data.read_label_names(root))
     for image_id in tqdm(ids, desc=desc, disable=not progress):
         try:
-            pair = (load_checked(root, image_id, label_count) if load is data.load_pair
-                    else load(root, image_id))
-            results.append(evaluate(image_id, *pair))
+            results.append(evaluate(image_id, *load(root, image_id)))
         except data.PhotoError as e:
             if skipped is None:
                 raise
