@@ -34,7 +34,7 @@ __all__ = ["SaliencyModel", "SALIENCY_WEIGHTS", "IMAGENET_MEAN", "IMAGENET_STD",
            "skimage_resize_matrix", "preprocess"]
 
 #: Registry names of the salient-object checkpoints (``fsutils.weights.REGISTRY``).
-SALIENCY_WEIGHTS: tuple[str, ...] = ("u2netp", "u2net")
+SALIENCY_WEIGHTS: tuple[str, ...] = W.names_for("saliency")
 #: U-2-Net's official inference (the registry entries' preprocessing): 320 px, ImageNet statistics.
 _OFFICIAL = W.get("u2netp").preprocessing
 INPUT_SIZE = _OFFICIAL.input_size

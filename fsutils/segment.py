@@ -46,7 +46,7 @@ PALETTE.setflags(write=False)
 #: The kit's own 4-class model (trained on CCP, bundled); ``"cloth_segm"`` is the official one.
 #: ``ccp_u2netp``, the kit's earlier model, stays selectable.
 DEFAULT_CLOTH_WEIGHTS = "ccp_deeplab"
-CLOTH_WEIGHTS: tuple[str, ...] = ("ccp_deeplab", "ccp_u2netp", "cloth_segm")
+CLOTH_WEIGHTS: tuple[str, ...] = W.names_for("cloth")
 #: A network given as a module is fed as the original cloth model ``cloth_segm`` is (768 px,
 #: bicubic, ``(x − 0.5) / 0.5``), unless told otherwise.
 _DEFAULT_PREPROCESSING = W.get("cloth_segm").preprocessing

@@ -92,3 +92,25 @@ def test_no_module_over_450_lines_and_a_lean_pipeline():
 def test_leaf_modules_import_without_torch(module):
     code = f"import sys, {module}; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, timeout=60).returncode == 0
+
+
+def test_the_stages_list_their_models_from_the_registry():
+    from fsutils import garments, weights
+    from fsutils.saliency import SALIENCY_WEIGHTS
+    from fsutils.segment import CLOTH_WEIGHTS
+
+    assert CLOTH_WEIGHTS == weights.names_for("cloth") and "ccp_deeplab" in CLOTH_WEIGHTS
+    assert SALIENCY_WEIGHTS[0] == "u2netp" and set(SALIENCY_WEIGHTS) == {"u2netp", "u2net"}
+    assert all(weights.get(n).classes == garments.CLASS_NAMES for n in CLOTH_WEIGHTS)
+    assert all(weights.get(n).classes == garments.INSTANCE_CLASSES
+               for n in weights.names_for("instances"))
+    assert weights.names_for("no such task") == ()
+
+
+def test_the_command_line_fetches_every_model_it_may_load_before_any_work():
+    from fsutils.cli.main import _needed_weights
+    from fsutils.cli.options import build_parser
+
+    args = build_parser().parse_args(["p.jpg", "--garments", "upper"])
+    needed = _needed_weights(args, {"method": "magenta", "style": "starry_night_vangogh"})
+    assert {"ccp_deeplab", "u2netp", "ccp_maskrcnn"} <= set(needed)  # the detector too

@@ -147,15 +147,18 @@ def _weights_help(method: str, err: Exception) -> str:
 
 def _needed_weights(args: argparse.Namespace, style: dict) -> list[str]:
     """The registry checkpoints the chosen options load: the cloth model (unless a file of one's
-    own), the saliency model, and the style method's for its style (:class:`Method`'s
-    ``weights``)."""
+    own), the saliency model, the garment detector (instance classes are its own, and the
+    pipeline finds a chosen garment through it when the cloth model has none) and the style
+    method's for its style (:class:`Method`'s ``weights``)."""
+    from fsutils.instances.segmenter import DEFAULT_INSTANCE_WEIGHTS
     from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
     from fsutils.style import get_method
     from fsutils.weights import REGISTRY
 
     cloth = args.segment_weights or DEFAULT_CLOTH_WEIGHTS
     method = get_method(style["method"]).weights(style["style"])
-    return ([cloth] if cloth in REGISTRY else []) + [args.saliency_weights, *method]
+    return ([cloth] if cloth in REGISTRY else []) + [args.saliency_weights,
+                                                     DEFAULT_INSTANCE_WEIGHTS, *method]
 
 
 def _check_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

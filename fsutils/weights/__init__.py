@@ -37,7 +37,7 @@ from .errors import (ArchitectureMismatchError, CheckpointError, DownloadError, 
                      HtmlPageError, MissingWeightsError, NoNetworkError, NotACheckpointError,
                      SizeMismatchError, StalledDownloadError, TruncatedDownloadError,
                      UnknownWeightsError, UnsafeCheckpointError, WeightsError)
-from .registry import REGISTRY, get, lookup
+from .registry import REGISTRY, get, lookup, names_for
 from .spec import IMAGENET_MEAN, IMAGENET_STD, Bundled, Drive, Preprocessing, Url, Weights, ZipMember
 from .store import (HASHES_FILE, cache_dir, cache_path, confirm, fetch, mirror_dir, missing,
                     print_registry, require)
@@ -46,7 +46,7 @@ from .verify import sha256
 __all__ = [
     "REGISTRY", "Weights", "Preprocessing", "Drive", "Url", "ZipMember", "Bundled",
     "fetch", "require", "missing", "confirm", "download_settings",
-    "get", "lookup", "locate", "read_state_dict", "read_checkpoint", "load_state_dict",
+    "get", "lookup", "names_for", "locate", "read_state_dict", "read_checkpoint", "load_state_dict",
     "strip_module_prefix", "load_model",
     "cache_dir", "mirror_dir", "cache_path", "print_registry", "sha256",
     "HASHES_FILE", "ARCHIVES_DIR", "IMAGENET_MEAN", "IMAGENET_STD",

@@ -44,6 +44,7 @@ def _entry(name: str, table: Mapping[str, Any]) -> Weights:
     table = dict(table, name=name)
     _fields(Weights, table, f"[{name}]")
     table["sources"] = tuple(_source(s, f"[{name}]") for s in table.get("sources", ()))
+    table["classes"] = tuple(table.get("classes", ()))
     prep = table.get("preprocessing")
     if prep is not None:
         _fields(Preprocessing, prep, f"[{name}.preprocessing]")
@@ -60,6 +61,12 @@ def read_registry(path: Path = REGISTRY_FILE) -> dict[str, Weights]:
 
 
 REGISTRY: dict[str, Weights] = read_registry()
+
+
+def names_for(task: str) -> tuple[str, ...]:
+    """The registry names of the models that serve ``task`` (``"cloth"``, ``"saliency"`` …), in
+    the registry's order."""
+    return tuple(name for name, w in REGISTRY.items() if w.task == task)
 
 
 def get(name: str) -> Weights:

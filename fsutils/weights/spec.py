@@ -132,7 +132,9 @@ class Weights:
     the file loads into; ``arch`` says it in words; ``preprocessing`` how that model wants its
     input. ``format`` is ``"pytorch"`` (a ``torch.save`` state dict) or ``"tflite"`` (a
     TensorFlow Lite flatbuffer, read with :mod:`fsutils.tflite` and converted into a PyTorch
-    model).
+    model). ``task`` is the kit's stage the model serves (``"cloth"``, ``"saliency"``,
+    ``"instances"``, ``"swap"`` …) and ``classes`` the names of its output classes, in order: the
+    stages' lists of selectable models come from them (:func:`fsutils.weights.names_for`).
     """
 
     name: str
@@ -151,6 +153,8 @@ class Weights:
     preprocessing: Preprocessing | None = None
     notes: str = ""
     format: Literal["pytorch", "tflite"] = "pytorch"
+    task: str | None = None
+    classes: tuple[str, ...] = ()
 
     def build(self):
         """A freshly initialised instance of the architecture (no weights loaded)."""
