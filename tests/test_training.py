@@ -326,3 +326,13 @@ def test_an_annotation_with_labels_outside_the_list_is_one_line(tmp_path, capsys
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1, err
     assert "0003.mat" in err[0] and "holds label value(s) 200" in err[0] and "names only 59" in err[0]
+
+
+def test_checkpoints_get_the_permissions_of_an_ordinary_new_file(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with RunFolder(tmp_path) as folder:
+            path = folder.save("last.pt", {"a": torch.ones(1)})
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644

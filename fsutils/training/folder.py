@@ -25,6 +25,7 @@ def write_atomic(path: Path, write) -> None:
     ``path`` (atomic on one file system); the temporary file is removed if anything fails."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # as an ordinary new file, not mkstemp's owner-only mode
         with os.fdopen(fd, "wb") as f:
             write(f)
             f.flush()
@@ -33,6 +34,12 @@ def write_atomic(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 class RunFolder:
