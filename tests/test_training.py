@@ -336,3 +336,45 @@ def test_checkpoints_get_the_permissions_of_an_ordinary_new_file(tmp_path):
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_pseudo_items_keep_the_tagged_classes_and_refuse_a_photo_with_a_garment_missed():
+    import numpy as np
+
+    from fsutils.instances import Instance, Instances
+    from fsutils.training.pseudo import keep_items
+
+    def item(cls, score, rows):
+        m = np.zeros((6, 4), bool)
+        m[rows] = True
+        return Instance(cls, score, (0, 0, 4, 6), m)
+
+    found = Instances([item("top", 0.9, slice(0, 3)), item("dress", 0.8, slice(1, 6)),
+                       item("skirt", 0.7, slice(3, 6)), item("shoe", 0.3, slice(5, 6))])
+    imap, labels = keep_items(found, ("top", "skirt", "shoe"))
+    assert labels == [1, 5]                       # top, skirt: not the untagged dress, not the weak shoe
+    assert imap[:3].tolist() == [[1] * 4] * 3 and imap[3:].tolist() == [[2] * 4] * 3
+    assert keep_items(found, ("top", "pants")) is None  # the tags name pants, which were not found
+
+
+@pytest.mark.slow  # a detector step
+def test_the_detector_trains_on_pseudo_items_beside_the_annotated_photos(people, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from fsutils.data import split_of
+
+    image_id = next(f"{i:04d}" for i in range(1005, 1100) if split_of(f"{i:04d}") == "train")
+    (tmp_path / "tagged" / "photos").mkdir(parents=True)
+    Image.fromarray(np.full((48, 32, 3), 128, np.uint8)).save(tmp_path / "tagged" / "photos" / f"{image_id}.jpg")
+    items = tmp_path / "items"
+    items.mkdir()
+    imap = np.zeros((48, 32), np.uint8)
+    imap[10:30, 8:24] = 1
+    Image.fromarray(imap).save(items / f"{image_id}.png")
+    (items / f"{image_id}.json").write_text("[1]")
+    task = instances_task(people, tmp_path / "run", tagged_root=str(tmp_path / "tagged"),
+                          pseudo_items=str(items), max_train_images=2, epochs=1, batch_size=3)
+    summary = fit(task)
+    assert len(task.train_set) == 3 and task.train_set.ids[-1] == image_id
+    assert task.train_set[2][1]["labels"].tolist() == [1] and summary["steps"] == 1

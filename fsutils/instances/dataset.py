@@ -46,9 +46,11 @@ def targets_from_map(imap: np.ndarray, labels: np.ndarray) -> dict[str, torch.Te
 
 class InstanceDataset(Dataset):
     """The garment instances of the CCP photos ``ids``; ``flip``: mirror at random (probability
-    0.5, from ``seed``). Scale jitter is the detector's own (its training input sizes)."""
+    0.5, from ``seed``). Scale jitter is the detector's own (its training input sizes).
+    ``extra``: more ``(photo, item-map PNG, 1-based classes)`` files (e.g. pseudo-items)."""
 
-    def __init__(self, root: str | Path, ids: list[str], flip: bool = False, seed: int = 0):
+    def __init__(self, root: str | Path, ids: list[str], flip: bool = False, seed: int = 0,
+                 extra: list[tuple[Path, Path, list[int]]] = ()):
         self.root, self.ids, self.flip = Path(root), list(ids), flip
         names = data.read_label_names(root)
         self.photos: list[bytes] = []
@@ -60,6 +62,11 @@ class InstanceDataset(Dataset):
             self.photos.append((self.root / "photos" / f"{i}.jpg").read_bytes())
             self.maps.append(cv2.imencode(".png", imap)[1].tobytes())
             self.labels.append(labels)
+        for photo, item_map, classes in extra:
+            self.ids.append(Path(photo).stem)
+            self.photos.append(Path(photo).read_bytes())
+            self.maps.append(Path(item_map).read_bytes())
+            self.labels.append(np.asarray(classes, dtype=np.int64))
         self.generator = torch.Generator().manual_seed(seed)
 
     def __len__(self) -> int:

@@ -18,6 +18,7 @@ from ..models.maskrcnn import garment_maskrcnn, maskrcnn_from_deeplab
 from .cloth import epoch_order, lr_factor
 from .config import MAX_SIZE, RunConfig, param
 from .engine import Task
+from .pseudo import instance_triples
 
 __all__ = ["InstancesConfig", "InstancesTask", "SCALE_JITTER", "train_sizes"]
 
@@ -54,6 +55,15 @@ class InstancesConfig(RunConfig):
     #: One thread: on a CPU shared with other work, two threads spin-waiting for each other made
     #: a step 10-15× slower (68 s against 4.7 s at a load average of 23 on 2 cores).
     threads: int | None = param(1, "CPU threads for torch", whole(1))
+    tagged_root: str | None = param(None, "folder of tagged CCP photos whose pseudo-items "
+                                    "(--pseudo-items) are trained on beside the annotated photos", str)
+    pseudo_items: str | None = param(None, "folder of pseudo-items of the tagged photos "
+                                     "(python -m fsutils.training.pseudo --instances)", str)
+
+    def check(self) -> None:
+        if (self.tagged_root is None) != (self.pseudo_items is None):
+            raise ValueError("--tagged-root and --pseudo-items go together: the photos and their "
+                             "pseudo-items")
 
 
 class InstancesTask(Task):
@@ -69,8 +79,9 @@ class InstancesTask(Task):
         cfg = self.cfg
         self.dev = device
         ids = list_ids(cfg.ccp_root)
+        extra = instance_triples(cfg.tagged_root, cfg.pseudo_items) if cfg.pseudo_items else []
         self.train_set = InstanceDataset(cfg.ccp_root, ids_in_split(ids, "train")[: cfg.max_train_images],
-                                         flip=True, seed=cfg.seed)
+                                         flip=True, seed=cfg.seed, extra=extra)
         self.val_set = InstanceDataset(cfg.ccp_root, ids_in_split(ids, "val")[: cfg.max_val_images])
         sizes = train_sizes(cfg.size)
         self.net = (garment_maskrcnn(train_sizes=sizes, input_size=cfg.size) if resuming else

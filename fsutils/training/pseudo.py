@@ -7,7 +7,12 @@ the most probable of the classes the tags allow (background and the tagged garme
 and a pixel whose restricted probability stays below ``threshold`` is left out of the loss
 (label 255). The cloth task trains on these beside the annotated photos (``pseudo_labels``).
 
-    python -m fsutils.training.pseudo --tagged-root DIR --out runs/pseudo [--split train]
+The garment detector gets the same help (``--instances``): its own items found in a tagged
+photo, kept only where the tags name their class; a photo is kept only when every garment class
+its tags name was found (an item left out would be taught as background).
+
+    python -m fsutils.training.pseudo --tagged-root DIR --out runs/pseudo_tags
+    python -m fsutils.training.pseudo --tagged-root DIR --out runs/pseudo_items --instances
 """
 from __future__ import annotations
 
@@ -18,7 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-__all__ = ["IGNORE", "restrict", "build", "pairs", "main"]
+__all__ = ["IGNORE", "restrict", "build", "pairs", "keep_items", "build_instances",
+           "instance_triples", "main"]
 
 #: The label of a pixel the loss leaves out.
 IGNORE = 255
@@ -77,6 +83,78 @@ def pairs(tagged_root: str | Path, labels: str | Path) -> list[tuple[Path, Path]
     return [(Path(tagged_root) / "photos" / f"{p.stem}.jpg", p) for p in found]
 
 
+def keep_items(found, tagged: tuple[str, ...], min_score: float = 0.5):
+    """The detected items (best first, :class:`fsutils.instances.Instances`) whose class the tags
+    name and whose score is at least ``min_score``, as ``(map, labels)`` — a uint8 map where item
+    ``k`` is ``k + 1`` (a pixel of two items goes to the better) and their 1-based classes — or
+    None when a tagged garment class has no such item."""
+    from ..data import GARMENT_INSTANCE_CLASSES, INSTANCE_CLASSES
+
+    kept = [i for i in found if i.cls in tagged and i.score >= min_score and i.mask.any()][:255]
+    if not {c for c in tagged if c in GARMENT_INSTANCE_CLASSES} <= {i.cls for i in kept}:
+        return None
+    shape = found[0].mask.shape if found else (0, 0)
+    imap = np.zeros(shape, dtype=np.uint8)
+    for k, item in reversed(list(enumerate(kept))):  # the better item painted last wins
+        imap[item.mask] = k + 1
+    labels = [INSTANCE_CLASSES.index(i.cls) + 1 for i in kept]
+    present = [k for k in range(len(kept)) if (imap == k + 1).any()]
+    remap = np.zeros(256, dtype=np.uint8)
+    remap[[k + 1 for k in present]] = np.arange(1, len(present) + 1)
+    return remap[imap], [labels[k] for k in present]
+
+
+def build_instances(tagged_root: str | Path, out: str | Path, split: str = "train",
+                    weights: str = "ccp_maskrcnn", min_score: float = 0.5,
+                    device: str | None = None, progress: bool = True) -> int:
+    """Write ``out/NNNN.png`` (the item map) and ``out/NNNN.json`` (its classes) for every tagged
+    photo of ``split`` whose garments the detector finds (see :func:`keep_items`); a photo it
+    does not is recorded in ``out/left_out.txt``. Returns the number of photos kept."""
+    import json
+
+    from tqdm.auto import tqdm
+
+    from ..instances import InstanceSegmenter
+    from ..io import load_image
+    from ..tags import load_tagged
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    detector = InstanceSegmenter(weights, device)
+    left = out / "left_out.txt"
+    done = set(left.read_text().split()) if left.is_file() else set()
+    for tagged in tqdm(load_tagged(tagged_root, split), desc="pseudo-items", disable=not progress):
+        if (out / f"{tagged.image_id}.json").is_file() or tagged.image_id in done:
+            continue
+        photo = load_image(Path(tagged_root) / "photos" / f"{tagged.image_id}.jpg")
+        kept = keep_items(detector.predict(photo), tagged.instances, min_score)
+        if kept is None:
+            with left.open("a") as f:
+                f.write(tagged.image_id + "\n")
+            continue
+        Image.fromarray(kept[0]).save(out / f"{tagged.image_id}.png")
+        (out / f"{tagged.image_id}.json").write_text(json.dumps(kept[1]))
+    return len(list(out.glob("*.json")))
+
+
+def instance_triples(tagged_root: str | Path, items: str | Path) -> list[tuple[Path, Path, list[int]]]:
+    """``(photo, item map, classes)`` of a pseudo-item folder (training photos only)."""
+    import json
+
+    from ..data import split_of
+
+    found = sorted(Path(items).glob("[0-9]*.json"))
+    if not found:
+        raise FileNotFoundError(f"{items} holds no pseudo-items; make them with `python -m "
+                                f"fsutils.training.pseudo --tagged-root DIR --out {items} --instances`.")
+    bad = [p.stem for p in found if split_of(p.stem) != "train"]
+    if bad:
+        raise ValueError(f"{items} holds pseudo-items of photos outside the training split "
+                         f"({', '.join(bad[:5])}); validation and test photos must not be trained on.")
+    return [(Path(tagged_root) / "photos" / f"{p.stem}.jpg", p.with_suffix(".png"),
+             json.loads(p.read_text())) for p in found]
+
+
 def main(argv: list[str] | None = None) -> int:
     from ..args import Parser, device, number
 
@@ -84,14 +162,23 @@ def main(argv: list[str] | None = None) -> int:
                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tagged-root", required=True, help="folder of tagged CCP photos")
     p.add_argument("--out", required=True, help="folder for the pseudo-label PNGs")
-    p.add_argument("--weights", default="ccp_deeplab", help="the cloth model that says where")
+    p.add_argument("--instances", action="store_true",
+                   help="the garment detector's items instead of the cloth model's classes")
+    p.add_argument("--weights", default=None,
+                   help="the model that says where (default: ccp_deeplab, or ccp_maskrcnn with --instances)")
     p.add_argument("--threshold", type=number(low=0, high=1), default=0.5,
-                   help="leave out pixels whose restricted probability is below this")
+                   help="leave out pixels whose restricted probability (items whose score) is below this")
     p.add_argument("--device", type=device, default=None)
     p.add_argument("--no-progress", dest="progress", action="store_false")
     a = p.parse_args(argv)
-    n = build(a.tagged_root, a.out, "train", a.weights, a.threshold, a.device, a.progress)
-    print(f"{n} pseudo-labels in {a.out}")
+    if a.instances:
+        n = build_instances(a.tagged_root, a.out, "train", a.weights or "ccp_maskrcnn",
+                            a.threshold, a.device, a.progress)
+        print(f"{n} photos with pseudo-items in {a.out}")
+    else:
+        n = build(a.tagged_root, a.out, "train", a.weights or "ccp_deeplab", a.threshold,
+                  a.device, a.progress)
+        print(f"{n} pseudo-labels in {a.out}")
     return 0
 
 
