@@ -23,7 +23,7 @@ import scipy.io
 from .data import (GARMENT_GROUPS, INSTANCE_CLASSES, INSTANCE_GROUPS, SPLITS, CCPError,
                    PhotoError, read_label_names, split_of)
 
-__all__ = ["TAGS_DIR", "TaggedPhoto", "tags_path", "list_tagged_ids", "read_tags",
+__all__ = ["TAGS_DIR", "TaggedPhoto", "locate_tagged", "tags_path", "list_tagged_ids", "read_tags",
            "semantic_classes", "instance_classes", "tagged_photo", "load_tagged"]
 
 #: Where a tagged folder keeps one ``.mat`` of tags per photo, relative to its root.
@@ -43,6 +43,31 @@ class TaggedPhoto:
     tags: frozenset[str]
     semantic: tuple[int, ...]
     instances: tuple[str, ...]
+
+
+def locate_tagged(root: str | Path | None = None) -> Path:
+    """The folder of tagged photos: ``root``, else ``$FSUTILS_CCP_TAGGED_ROOT``, else the CCP
+    folder itself (the public repository keeps both kinds of annotation side by side), else a
+    ``ccp-tagged`` folder beside it; :class:`fsutils.data.CCPError` names where it looked."""
+    import os
+
+    from .data import locate_ccp
+
+    candidates = [Path(root)] if root else []
+    if os.environ.get("FSUTILS_CCP_TAGGED_ROOT"):
+        candidates.append(Path(os.environ["FSUTILS_CCP_TAGGED_ROOT"]))
+    try:
+        ccp = locate_ccp()
+        candidates += [ccp, ccp.parent / "ccp-tagged"]
+    except CCPError:
+        pass
+    for c in candidates:
+        if (c / TAGS_DIR).is_dir() and (c / "photos").is_dir():
+            return c
+    raise CCPError("no folder of tagged CCP photos was found (looked in "
+                   f"{', '.join(str(c) for c in candidates) or 'no folder: none was given'}); "
+                   "clone the CCP repository (fsutils.data.clone_ccp: it holds photos with "
+                   "image-level tags too) or set FSUTILS_CCP_TAGGED_ROOT.")
 
 
 def tags_path(root: str | Path, image_id: str) -> Path:

@@ -338,3 +338,22 @@ def test_a_result_keeps_what_was_restyled_for_each_chosen_class():
     assert (masks["upper_body"] == found[0].mask).all() and (masks["lower_body"] == found[1].mask).all()
     assert (res.mask == masks["upper_body"] | masks["lower_body"]).all()
     assert (masks["full_body"] == (labels == 3)).all()    # not chosen: as the cloth model labels it
+
+
+def test_the_tagged_folder_is_found_beside_the_ccp_folder_or_in_it(tmp_path, monkeypatch):
+    from fsutils.data import CCPError
+    from fsutils.tags import TAGS_DIR, locate_tagged
+
+    ccp, beside = tmp_path / "ccp", tmp_path / "ccp-tagged"
+    for folder in (ccp / "photos", ccp / "annotations" / "pixel-level", beside / "photos", beside / TAGS_DIR):
+        folder.mkdir(parents=True)
+    (ccp / "label_list.mat").write_bytes(b"")
+    monkeypatch.setenv("FSUTILS_CCP_ROOT", str(ccp))
+    monkeypatch.delenv("FSUTILS_CCP_TAGGED_ROOT", raising=False)
+    assert locate_tagged() == beside
+    (ccp / TAGS_DIR).mkdir()                      # the public repository: both in one folder
+    assert locate_tagged() == ccp
+    assert locate_tagged(beside) == beside
+    monkeypatch.setenv("FSUTILS_CCP_ROOT", str(tmp_path / "nowhere"))
+    with pytest.raises(CCPError, match="FSUTILS_CCP_TAGGED_ROOT"):
+        locate_tagged(tmp_path / "elsewhere")

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-__all__ = ["IGNORE", "restrict", "build", "pairs", "keep_items", "build_instances",
+__all__ = ["IGNORE", "restrict", "build", "pairs", "figure", "keep_items", "build_instances",
            "instance_triples", "main"]
 
 #: The label of a pixel the loss leaves out.
@@ -81,6 +81,36 @@ def pairs(tagged_root: str | Path, labels: str | Path) -> list[tuple[Path, Path]
         raise ValueError(f"{labels} holds pseudo-labels of photos outside the training split "
                          f"({', '.join(bad[:5])}); validation and test photos must not be trained on.")
     return [(Path(tagged_root) / "photos" / f"{p.stem}.jpg", p) for p in found]
+
+
+def figure(tagged_root: str | Path, ids: list[str], segmenter, threshold: float = 0.5):
+    """Figure: for each tagged photo, the photo with its garment tags, the cloth model's labels
+    and the pseudo-label its tags allow (grey: left out of the loss)."""
+    import matplotlib.pyplot as plt
+
+    from ..garments import CLASS_NAMES
+    from ..io import load_image
+    from ..segment import colorize
+    from ..tags import tagged_photo
+
+    fig, axes = plt.subplots(len(ids), 3, figsize=(7.2, 3.4 * len(ids)), squeeze=False)
+    for row, image_id in zip(axes, ids):
+        tagged = tagged_photo(tagged_root, image_id)
+        photo = load_image(Path(tagged_root) / "photos" / f"{image_id}.jpg")
+        proba = segmenter.predict_proba(photo)
+        labels = restrict(proba, tagged.semantic, threshold)
+        shown = colorize(np.where(labels == IGNORE, 0, labels))
+        shown[labels == IGNORE] = (150, 150, 150)
+        allowed = ", ".join(CLASS_NAMES[c] for c in tagged.semantic) or "no garment class"
+        panels = [(f"{image_id}: tagged {allowed}", photo),
+                  ("the cloth model", colorize(segmenter.labels_from_proba(proba))),
+                  ("pseudo-label (tags allow)", shown)]
+        for ax, (title, img) in zip(row, panels):
+            ax.imshow(img)
+            ax.set_title(title, fontsize=8)
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
 
 
 def keep_items(found, tagged: tuple[str, ...], min_score: float = 0.5):

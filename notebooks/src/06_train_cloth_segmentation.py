@@ -39,10 +39,11 @@ TINY = env.setup_notebook()  # prints the environment; TINY: tiny sizes in autom
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
-from fsutils import course, data, training, viz, weights
+from fsutils import course, data, tags, training, viz, weights
 from fsutils.evaluation import segmentation
 from fsutils.models import cloth
 from fsutils.segment import ClothSegmenter
+from fsutils.training import pseudo
 from fsutils.training.cloth import ClothConfig, ClothTask, load_run, validate
 
 # %%
@@ -240,7 +241,50 @@ viz.show_examples(ccp_root, val_ids[:3], {"your model": mine, "ccp_deeplab": Clo
                                           "ccp_u2netp": ClothSegmenter("ccp_u2netp")});
 
 # %% [markdown]
-# ## 5 · Ship it
+# ## 5 · Photos with tags only: weak labels
+#
+# Annotating every pixel is slow, so most of Clothing Co-Parsing's photos (1005 onwards) carry only
+# **image-level tags**: the labels that appear somewhere in the photo — *blouse*, *skirt*, *heels* —
+# not where. Tags cannot draw a mask, and they cannot say which of two garments is on top; but they
+# rule out exactly the confusions of the previous section. A photo tagged *blouse* + *skirt* and no
+# *dress* has no full-body garment, whatever the model thinks.
+#
+# The kit turns that into **pseudo-labels**: for each pixel, the most probable class among those the
+# tags allow (background, and the garment classes the tags name), with the probabilities
+# renormalised over them,
+#
+# $$\hat y_i = \arg\max_{c \in A} \frac{p_{i,c}}{\sum_{c' \in A} p_{i,c'}}, \qquad A = \{0\} \cup \text{tagged classes},$$
+#
+# and a pixel whose renormalised probability stays under ½ is left out of the loss (grey below).
+# Only the tagged photos of the *training* split are used this way; the validation and test shares
+# stay for measuring. `python -m fsutils.training.pseudo` writes them, and the cloth training takes
+# them beside the annotated photos (`tagged_root=`, `pseudo_labels=`):
+#
+# ```bash
+# python -m fsutils.training.pseudo --tagged-root DIR --out runs/pseudo_tags
+# python -m fsutils.train cloth --ccp-root DIR --init ccp_deeplab --tagged-root DIR --pseudo-labels runs/pseudo_tags …
+# ```
+
+# %%
+tagged_root = tags.locate_tagged(ccp_root)
+tagged = tags.load_tagged(tagged_root)
+print(f"{len(tagged)} tagged photos in {tagged_root}:",
+      {s: sum(t.split == s for t in tagged) for s in data.SPLITS})
+shipped_model = ClothSegmenter(course.defaults()["cloth segmentation"])
+examples = [t.image_id for t in tagged if t.split == "train"][:1 if env.tiny_mode() else 3]
+pseudo.figure(tagged_root, examples, shipped_model);
+
+# %% [markdown]
+# The tags also **measure**: does the model show a garment class (on at least 2 % of the pixels)
+# in the photos tagged with it, and only in those? Precision, recall and F1 per class against the
+# tags of the tagged photos (`python -m fsutils.evaluate tags`); the detector's classes beside the
+# cloth model's. Low full-body precision is the top-and-skirt-read-as-a-dress mistake:
+
+# %%
+display(Markdown("\n".join(course.tags_table())))
+
+# %% [markdown]
+# ## 6 · Ship it
 #
 # `training.export_half` stores the best checkpoint as a plain half-precision state dict, the format of `fsutils/assets/ccp_deeplab.pth`; `ClothSegmenter("my_cloth_model.pth")` loads it
 # into the architecture it fits.
