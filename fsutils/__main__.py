@@ -14,8 +14,8 @@ Runs the whole pipeline (cloth segmentation → saliency → style transfer → 
 The name is the photo's stem; photos of one run whose stems are the same (case ignored: ``a.png``
 and ``a.jpg``, ``dir1/a.png`` and ``dir2/a.png``) are named after their file name (``a.png_…``,
 ``a.jpg_…``) and, where that is shared too, after as many of their folders as tell them apart
-(``dir1_a.png_…``, ``dir2_a.png_…``), so no photo's files overwrite another's; a file given twice is
-done once. A line on stderr says so for each (see :mod:`fsutils.batch.names`).
+(``dir1_a.png_…``, ``dir2_a.png_…``), so no photo's files overwrite another's; a name over 200
+bytes keeps its start and ends with ``~`` and a hash of its path; a file given twice is done once. A line on stderr says so for each (see :mod:`fsutils.batch.names`).
 
 Examples::
 

@@ -215,3 +215,17 @@ def test_the_ray_engine_without_ray_says_how_to_install_it(tmp_path, capsys, mon
 @pytest.mark.parametrize("bad", [["--workers", "0"], ["--gpus-per-worker", "-1"]])
 def test_bad_ray_numbers_are_refused(tmp_path, capsys, no_models, bad):
     assert bad[0] in usage_error(capsys, ["--engine", "ray", *bad, "--out", str(tmp_path)])
+
+
+def test_a_name_too_long_for_a_file_is_cut_and_kept_apart(tmp_path):
+    from fsutils.batch.names import MAX_NAME_BYTES, name_photos
+
+    long_a = "é" * 150 + "a"          # 301 bytes in UTF-8
+    long_b = "é" * 150 + "b"
+    photos, _ = name_photos([tmp_path / f"{long_a}.jpg", tmp_path / f"{long_b}.jpg",
+                             tmp_path / "short.jpg"])
+    names = [p.name for p in photos]
+    assert names[2] == "short"
+    assert all(len(n.encode()) <= MAX_NAME_BYTES for n in names) and names[0] != names[1]
+    assert all(n.startswith("é" * 90) and "~" in n for n in names[:2])
+    assert all(len(f"{n}_mask_upper_body.png".encode()) <= 255 for n in names)

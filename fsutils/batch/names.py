@@ -10,6 +10,9 @@ The rule (the command line's ``--help`` and the README say it too):
    their folders as tell them apart, joined by ``_``: ``dir1_a.png_…`` and ``dir2_a.png_…``.
 4. Anything still shared (paths that differ in case alone) gets ``-2``, ``-3`` … in
    the order the photos were given.
+5. A name too long for a file name once ``_<kind>.png`` is added (file systems take 255 bytes)
+   keeps its first :data:`MAX_NAME_BYTES` bytes and ends with ``~`` and eight characters of a
+   hash of the photo's path, so long names stay apart.
 
 The files of one photo are ``<name>_<kind>.png`` with the kinds of
 :data:`fsutils.results.SAVE_KINDS` and ``mask_<garment>``; no kind ends with ``_`` and another
@@ -22,7 +25,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Photo", "name_photos"]
+__all__ = ["Photo", "name_photos", "MAX_NAME_BYTES"]
+
+#: The longest name a photo's files get: 255 bytes (a file name's limit on common file systems)
+#: less room for the longest ``_<kind>.png`` (``_mask_<garment>.png``) and the hash of rule 5.
+MAX_NAME_BYTES = 200
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,19 @@ def _candidate(path: Path, level: int) -> str:
     folders = [p for p in Path(os.path.abspath(path)).parent.parts if p not in ("/", "")]
     up = folders[len(folders) - min(level - 1, len(folders)):]
     return "_".join([*up, path.name])
+
+
+def _fit(name: str, path: Path) -> str:
+    """``name``, or when it is longer than :data:`MAX_NAME_BYTES` (UTF-8, a non-UTF-8 name's
+    bytes as given) its start and ``~`` and a hash of ``path`` (rule 5)."""
+    raw = name.encode("utf-8", "surrogateescape")
+    if len(raw) <= MAX_NAME_BYTES:
+        return name
+    import hashlib
+
+    digest = hashlib.sha256(os.fsencode(os.path.abspath(path))).hexdigest()[:8]
+    head = raw[:MAX_NAME_BYTES - 9].decode("utf-8", "ignore")  # never cut a character in two
+    return f"{head}~{digest}"
 
 
 def name_photos(paths: Sequence[Path]) -> tuple[list[Photo], list[str]]:
@@ -97,6 +117,7 @@ def name_photos(paths: Sequence[Path]) -> tuple[list[Photo], list[str]]:
             name = f"{n}-{k}"
         taken.add(name.casefold())
         final.append(name)
+    final = [_fit(n, p) for n, p in zip(final, unique)]
     by_stem: dict[str, list[int]] = {}
     for i, p in enumerate(unique):
         by_stem.setdefault(p.stem.casefold(), []).append(i)

@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "photos of one run whose stems are the same, case ignored, are named "
                         "after their file name (a.png_…, a.jpg_…) and, where that is shared "
                         "too, after as many of their folders as tell them apart (dir1_a.png_…, "
-                        "dir2_a.png_…); a file given twice is done once")
+                        "dir2_a.png_…); a name over 200 bytes keeps its start and gets ~ and a hash; "
+                        "a file given twice is done once")
     p.add_argument("-s", "--style", default=None,
                    help=f"{'/'.join(paintings)}: a painting file or a bundled painting's name "
                         f"(default {METHODS[DEFAULT_METHOD].default_style})"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import torch
 
-from .folder import write_atomic
+from ..results import write_atomic
 
 __all__ = ["export_half"]
 

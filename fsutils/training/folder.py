@@ -13,33 +13,13 @@ from typing import Any
 
 import torch
 
-__all__ = ["TrainingError", "RunFolder", "write_atomic"]
+from ..results import write_atomic
+
+__all__ = ["TrainingError", "RunFolder"]
 
 
 class TrainingError(RuntimeError):
     """A training run cannot start or go on; the message says why and what to do."""
-
-
-def write_atomic(path: Path, write) -> None:
-    """Call ``write(file_object)`` on a fresh temporary file beside ``path``, then rename it onto
-    ``path`` (atomic on one file system); the temporary file is removed if anything fails."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # as an ordinary new file, not mkstemp's owner-only mode
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 class RunFolder:
