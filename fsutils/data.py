@@ -25,6 +25,8 @@ import torch.nn.functional as F
 from PIL import Image
 from torch.utils.data import Dataset
 
+from .user_names import shown
+
 __all__ = [
     "PhotoError", "photo_path", "annotation_path", "load_pair",
     "CLASS_NAMES", "GARMENT_GROUPS", "CCPError", "CCP_REPO", "locate_ccp", "clone_ccp", "read_label_names", "label_lookup", "list_ids",
@@ -57,7 +59,7 @@ class PhotoError(CCPError):
     ``reason`` says what is wrong with it and what to do."""
 
     def __init__(self, path: str | Path, reason: str):
-        super().__init__(f"{path}: {reason}")
+        super().__init__(f"{shown(path)}: {reason}")
         self.path, self.reason = Path(path), reason
 
 
@@ -81,7 +83,7 @@ def locate_ccp(root: str | Path | None = None) -> Path:
         if _is_ccp(c):
             return c
     raise CCPError("Clothing Co-Parsing was not found (looked in "
-                   f"{', '.join(str(c) for c in candidates)}). Get it with "
+                   f"{', '.join(shown(c) for c in candidates)}). Get it with "
                    f"fsutils.data.clone_ccp() or `git clone {CCP_REPO}`, or set FSUTILS_CCP_ROOT.")
 
 
@@ -101,13 +103,13 @@ def read_label_names(root: str | Path) -> list[str]:
     """The 59 CCP label names from ``label_list.mat`` (index 0 is ``"null"``)."""
     path = Path(root) / "label_list.mat"
     if not path.is_file():
-        raise CCPError(f"{path} not found: a CCP folder needs label_list.mat beside photos/ and "
+        raise CCPError(f"{shown(path)} not found: a CCP folder needs label_list.mat beside photos/ and "
                        "annotations/ (clone https://github.com/bearpaw/clothing-co-parsing).")
     try:
         raw = scipy.io.loadmat(str(path))["label_list"][0]
         return [str(x[0]) if x.size else "" for x in raw]
     except Exception as e:  # scipy's reader raises many kinds (ValueError, OSError, MatReadError …)
-        raise CCPError(f"{path} is not CCP's label list ({_reason(e)}); copy label_list.mat from "
+        raise CCPError(f"{shown(path)} is not CCP's label list ({_reason(e)}); copy label_list.mat from "
                        f"{CCP_REPO}.") from None
 
 
@@ -130,11 +132,11 @@ def list_ids(root: str | Path) -> list[str]:
     if not (root.is_dir() and ann.is_dir() and (root / "photos").is_dir()):
         why = ("it does not exist" if not root.exists() else "it is a file" if not root.is_dir()
                else "it lacks photos/ or annotations/pixel-level/")
-        raise CCPError(f"{root} is not a CCP folder: {why}; give the folder that holds photos/, "
+        raise CCPError(f"{shown(root)} is not a CCP folder: {why}; give the folder that holds photos/, "
                        f"annotations/pixel-level/ and label_list.mat (a clone of {CCP_REPO}).")
     ids = sorted(p.stem for p in ann.glob("*.mat") if (root / "photos" / f"{p.stem}.jpg").is_file())
     if not ids:
-        raise CCPError(f"no photo has an annotation in {root}: each photos/NNNN.jpg needs its "
+        raise CCPError(f"no photo has an annotation in {shown(root)}: each photos/NNNN.jpg needs its "
                        "annotations/pixel-level/NNNN.mat, under the same number.")
     return ids
 

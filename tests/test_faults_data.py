@@ -278,3 +278,12 @@ def test_the_real_commands_under_bad_data_and_settings(tmp_path):
         f"python -m fsutils: error: FSUTILS_WEIGHTS_DIR={str(a_file)!r} is not usable: it is a "
         "file; it takes the folder where downloaded weights are kept (created if missing): point "
         "it at a folder, or unset it for the default."]
+
+
+def test_a_ccp_folder_named_with_control_characters_is_shown_escaped(tmp_path):
+    from fsutils.data import CCPError, list_ids
+
+    odd = tmp_path / "a\nb\x1b[31m"
+    with pytest.raises(CCPError) as e:
+        list_ids(odd)
+    assert "\n" not in str(e.value) and "\x1b" not in str(e.value) and "\\n" in str(e.value)
