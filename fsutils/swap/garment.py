@@ -55,7 +55,8 @@ def _mask_at(photo: np.ndarray, mask: Any | None, segmenter: Any | None,
             detector = stages.default_instances()
         segmenter = segmenter or stages.default_segmenter()
         labels = np.asarray((segmenter.predict if hasattr(segmenter, "predict") else segmenter)(photo))
-        items = stages.instances(detector, fio.to_pil(photo)) if detector is not None else ()
+        items = ((lambda: stages.instances(detector, fio.to_pil(photo)))  # only when needed
+                 if detector is not None else ())
         try:
             mask = choose_mask(labels, items, (UPPER,)).mask
         except GarmentNotFound as e:
