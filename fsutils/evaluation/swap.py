@@ -30,6 +30,7 @@ import torch
 
 from fsutils import data as ccp
 
+from ..swap.garment import GARMENT_MARGIN
 from ..swap.data import (MIN_GARMENT_FRACTION, SIZE, UPPER, crop, from_tensor, garment_mask,
                    jitter_article, person_example, to_tensor)
 from .cross_swap import CrossScores, cross_fields, cross_pairs, cross_table
@@ -238,7 +239,7 @@ def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test"
                   max_images: int | None = None, segmenter: Any = None, pattern: bool = True,
                   size: tuple[int, int] = SIZE, device: Any = None, progress: bool = True,
                   skipped: list[tuple[Path, str]] | None = None, cross: bool = True,
-                  detector: Any = None) -> dict:
+                  detector: Any = None, garment_margin: float | None = GARMENT_MARGIN) -> dict:
     """Score the generator ``weights`` (see :func:`fsutils.swap.garment.load_generator`) and the
     baselines on the CCP photos of ``split``; returns ``{"split", "images", "scores"}``.
     ``segmenter`` (anything with ``predict(photo) → labels``, or a cloth model's name; default
@@ -247,7 +248,9 @@ def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test"
     between the photos (:mod:`.cross_swap`; returned as ``"cross"``, its summary, and
     ``"cross_rows"``): each person's garment is found as :func:`fsutils.swap.garment.swap_garment`
     finds it, from the segmenter's labels, else ``detector`` (default: the kit's garment
-    detector, loaded only when needed).
+    detector, loaded only when needed), and α is limited by ``garment_margin`` (see
+    :func:`fsutils.swap.garment.alpha_limit`; ``None``: the generator's α as it is). The
+    known-answer figures score the generator's own α at crop size.
 
     Each photo is scored once; a photo that cannot be scored (see
     :func:`fsutils.evaluation.photos.usable_ids`) raises, or with a ``skipped`` list is appended
@@ -284,7 +287,8 @@ def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test"
     out = {"split": split, "images": len(cases), "scores": scores.summary()}
     if cross:
         photos = {c.id: photo for c, photo in cases}
-        found = _cross(ccp_root, G, photos, predicted, detector, size, device, progress)
+        found = _cross(ccp_root, G, photos, predicted, detector, size, device, progress,
+                       garment_margin)
         out.update(cross=found.summary(), cross_rows=found.rows, cross_refused=found.refused)
     return out
 
@@ -304,7 +308,7 @@ class _Detector:
 
 def _cross(root: str | Path, G: torch.nn.Module, photos: dict[str, np.ndarray],
            labels: dict[str, np.ndarray], detector: Any, size: tuple[int, int], device: Any,
-           progress: bool) -> CrossScores:
+           progress: bool, garment_margin: float | None = GARMENT_MARGIN) -> CrossScores:
     """The cross swaps between ``photos`` (uint8, by id), each person's garment found from the
     segmenter's ``labels`` or ``detector``."""
     from tqdm.auto import tqdm
@@ -322,7 +326,7 @@ def _cross(root: str | Path, G: torch.nn.Module, photos: dict[str, np.ndarray],
     def swap(i: str, photo: np.ndarray, article: np.ndarray, article_mask: np.ndarray) -> np.ndarray:
         return swap_parts(photo, article, weights=G, article_mask=article_mask,
                           segmenter=lambda _: labels[i], detector=detector, size=size,
-                          device=device)["result"]
+                          device=device, garment_margin=garment_margin)["result"]
 
     pairs = cross_pairs(list(photos))
     return CrossScores().run(tqdm(pairs, desc="cross swaps", disable=not progress), load, swap)
@@ -357,7 +361,7 @@ def last_line(scores: dict[str, dict[str, float]], cross: dict[str, float] | Non
 
 def add_parser(sub: Any) -> None:
     """The ``swap`` subcommand of ``python -m fsutils.evaluate``."""
-    from fsutils.args import DEVICE_HELP, device, multiple_of, whole
+    from fsutils.args import DEVICE_HELP, device, multiple_of, number, whole
     from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
 
     from ..swap.garment import DEFAULT_SWAP_WEIGHTS
@@ -380,6 +384,11 @@ def add_parser(sub: Any) -> None:
                    help="crop height the generator was trained at (a multiple of 16)")
     p.add_argument("--width", type=multiple_of(16, 16), default=SIZE[1],
                    help="crop width the generator was trained at (a multiple of 16)")
+    p.add_argument("--garment-margin", type=number(low=0), default=GARMENT_MARGIN,
+                   help="cross swaps: α is kept on the person's garment grown by this fraction "
+                        f"of its size (default {GARMENT_MARGIN})")
+    p.add_argument("--no-garment-limit", action="store_true",
+                   help="cross swaps: leave the generator's α as it is (no limit)")
     p.add_argument("--no-pattern", action="store_true", help="skip the pattern try-on baseline")
     p.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
     p.add_argument("--no-progress", action="store_true")
@@ -406,7 +415,8 @@ def main(args: Any) -> int:
             r = evaluate_swap(args.ccp_root, args.weights, args.split, max_images=args.max_images,
                               segmenter=args.segment_weights,
                               pattern=not args.no_pattern, size=(args.height, args.width),
-                              device=args.device, progress=not args.no_progress, skipped=skipped)
+                              device=args.device, progress=not args.no_progress, skipped=skipped,
+                              garment_margin=None if args.no_garment_limit else args.garment_margin)
     except ccp.CCPError as e:
         return report_no_score(e, skipped)
     print(f"split={r['split']} images={r['images']}")
