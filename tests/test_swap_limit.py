@@ -84,3 +84,28 @@ def test_a_negative_margin_is_refused_before_any_work():
     with pytest.raises(ValueError, match="garment_margin must be ≥ 0"):
         swap_parts(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8),
                    weights="no such generator", garment_margin=-0.1)
+
+
+def test_cross_swaps_of_the_samples_have_figures_and_refusals():
+    from fsutils.swap import viz
+    from fsutils.swap.data import UPPER
+    from fsutils.swap.samples import sample_person
+
+    def by_annotation(photo):  # the "cloth model" finds exactly the annotated top of ccp_0500
+        top = sample_person("ccp_0500")[1]
+        return (top * UPPER).astype(np.uint8) if top.shape == photo.shape[:2] else \
+            np.zeros(photo.shape[:2], np.uint8)
+
+    swaps = viz.cross_swaps([("ccp_0500", "ccp_0001"), ("ccp_0001", "ccp_0500")],
+                            weights=PaintEverything(), segmenter=by_annotation,
+                            detector=lambda photo: [], device="cpu")
+    done, refused = swaps
+    assert done.refused is None and set(done.figures) == {"spill", "colour_moved", "coverage",
+                                                          "sharpness"}
+    assert done.figures["spill"] < 0.2 and done.figures["coverage"] > 0.5  # pink on the top only
+    assert refused.result is None and "no upper-body garment" in refused.refused
+    changes = viz.change_map(done)
+    assert (np.abs(changes - (0.1, 0.75, 0.2)).max(-1) < 1e-6).sum() > 0.5 * done.garment.sum()
+    fig = viz.show_cross_swaps(swaps)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert any(t.startswith("spill ") for t in titles) and any(t.startswith("refused: ") for t in titles)

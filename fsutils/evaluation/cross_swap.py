@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 
 __all__ = ["CHANGED", "SPILL_MARGIN", "MIN_COLOUR_GAP", "cross_pairs", "dilate", "changed",
-           "spill", "colour_moved", "coverage", "high_frequency", "sharpness", "cross_figures",
+           "near_garment", "spill", "colour_moved", "coverage", "high_frequency", "sharpness", "cross_figures",
            "CrossScores", "cross_table", "cross_fields"]
 
 #: A pixel has changed when one of its channels moved by more than this (0..1; about 25/255).
@@ -81,6 +81,11 @@ def changed(result: np.ndarray, photo: np.ndarray, threshold: float = CHANGED) -
     return np.abs(np.asarray(result, np.float32) - photo).max(-1) > threshold
 
 
+def near_garment(garment: np.ndarray, margin: float = SPILL_MARGIN) -> np.ndarray:
+    """``garment`` (bool) grown by ``margin`` of its box's longer side: changes there are no spill."""
+    return dilate(garment, margin * _box_side(garment))
+
+
 def spill(result: np.ndarray, photo: np.ndarray, garment: np.ndarray,
           margin: float = SPILL_MARGIN) -> float:
     """Share of the changed pixels outside ``garment`` (bool) grown by ``margin`` of its box's
@@ -89,8 +94,7 @@ def spill(result: np.ndarray, photo: np.ndarray, garment: np.ndarray,
     n = int(moved.sum())
     if not n:
         return 0.0
-    near = dilate(garment, margin * _box_side(garment))
-    return float((moved & ~near).sum() / n)
+    return float((moved & ~near_garment(garment, margin)).sum() / n)
 
 
 def _gap(photo: np.ndarray, garment: np.ndarray, article: np.ndarray,
