@@ -79,7 +79,8 @@ def test_sharpness_compares_the_garment_texture_with_the_articles():
 
 
 def test_scores_count_refusals_and_summarise():
-    people = {i: _person(top=c) for i, c in (("a", RED), ("b", BLUE), ("c", (0.1, 0.7, 0.2)))}
+    people = {i: (*_person(top=c), _person()[1]) for i, c in (("a", RED), ("b", BLUE),
+                                                               ("c", (0.1, 0.7, 0.2)))}
 
     def swap(i, photo, article, article_mask):
         if i == "c":
@@ -102,3 +103,14 @@ def test_scores_count_refusals_and_summarise():
                         r"known_l1_colour=\S+ spill_p90=0\.0000 colour_moved_median=1\.0000 "
                         r"coverage_median=1\.0000", line)
     assert "| 0.000 | 0.000 | 1.000 | 1.000 |" in "\n".join(cs.cross_table(summary))
+
+
+def test_changes_on_a_coat_the_annotation_calls_full_body_are_not_spill():
+    photo, shirt = _person()
+    coat = np.zeros_like(shirt)
+    coat[55:160, 20:100] = True  # worn over the shirt
+    article, amask = _person(top=BLUE)
+    result = photo.copy()
+    result[coat] = BLUE
+    assert cs.cross_figures(result, photo, shirt, article, amask)["spill"] > 0.3
+    assert cs.cross_figures(result, photo, shirt, article, amask, worn=coat)["spill"] == 0

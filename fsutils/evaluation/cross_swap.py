@@ -5,9 +5,10 @@ garment's shape never changes. A user swaps *another person's* garment; nobody k
 answer then, but four things can be measured on the full photo, against the annotations:
 
 - ``spill``: the share of the changed pixels (some channel moved by more than :data:`CHANGED`)
-  that lie outside the person's annotated garment dilated by :data:`SPILL_MARGIN` of the
-  garment box's longer side (changes just past the annotated edge are a slightly longer or
-  wider article, not a smear);
+  that lie outside the person's annotated garments of the upper body (the upper-body class and
+  the full-body one: CCP counts a coat worn over a shirt as full body, and the kit's detector
+  rightly swaps the coat) dilated by :data:`SPILL_MARGIN` of the garment box's longer side
+  (changes just past the annotated edge are a slightly longer or wider article, not a smear);
 - ``colour_moved``: how far the garment's mean Lab colour moved from the person's toward the
   article's, projected on that line (0: not at all, 1: all the way);
 - ``coverage``: the share of the person's annotated garment whose pixels now look more like the
@@ -152,11 +153,14 @@ def sharpness(result: np.ndarray, garment: np.ndarray, article: np.ndarray,
 
 
 def cross_figures(result: np.ndarray, photo: np.ndarray, garment: np.ndarray,
-                  article: np.ndarray, article_mask: np.ndarray) -> dict[str, float]:
+                  article: np.ndarray, article_mask: np.ndarray,
+                  worn: np.ndarray | None = None) -> dict[str, float]:
     """The four figures of one cross swap (images float 0..1 at their photos' sizes, masks the
-    annotated garments): ``spill``, ``colour_moved``, ``coverage``, ``sharpness``."""
+    annotated upper-body garments): ``spill``, ``colour_moved``, ``coverage``, ``sharpness``;
+    ``worn`` (default ``garment``): the garments whose changes are not spill."""
     garment, article_mask = np.asarray(garment, bool), np.asarray(article_mask, bool)
-    return {"spill": spill(result, photo, garment),
+    worn = garment if worn is None else np.asarray(worn, bool) | garment
+    return {"spill": spill(result, photo, worn),
             "colour_moved": colour_moved(result, photo, garment, article, article_mask),
             "coverage": coverage(result, photo, garment, article, article_mask),
             "sharpness": sharpness(result, garment, article, article_mask)}
@@ -172,21 +176,23 @@ class CrossScores:
     def add(self, person: str, article: str, figures: dict[str, float]) -> None:
         self.rows.append({"person": person, "article": article, **figures})
 
-    def run(self, pairs: list[tuple[str, str]], load: Callable[[str], tuple[np.ndarray, np.ndarray]],
+    def run(self, pairs: list[tuple[str, str]],
+            load: Callable[[str], tuple[np.ndarray, np.ndarray, np.ndarray]],
             swap: Callable[[str, np.ndarray, np.ndarray, np.ndarray], np.ndarray],
             refusals: tuple[type[Exception], ...] = (ValueError,)) -> CrossScores:
-        """Score ``pairs``: ``load(id)`` gives a photo (float 0..1) and its annotated garment,
+        """Score ``pairs``: ``load(id)`` gives a photo (float 0..1), its annotated upper-body
+        garment and the garments whose changes are not spill (:func:`cross_figures`),
         ``swap(person_id, photo, article, article_mask)`` the full-size result; ``refusals``
         raised by ``swap`` are counted as refusals."""
         for person, article in pairs:
-            photo, garment = load(person)
-            art, art_mask = load(article)
+            photo, garment, worn = load(person)
+            art, art_mask, _ = load(article)
             try:
                 result = swap(person, photo, art, art_mask)
             except refusals as e:
                 self.refused.append((person, article, str(e).splitlines()[0]))
                 continue
-            self.add(person, article, cross_figures(result, photo, garment, art, art_mask))
+            self.add(person, article, cross_figures(result, photo, garment, art, art_mask, worn))
         return self
 
     def summary(self) -> dict[str, float]:

@@ -320,8 +320,9 @@ def _cross(root: str | Path, G: torch.nn.Module, photos: dict[str, np.ndarray],
     lookup = ccp.label_lookup(ccp.read_label_names(root))
     detector = detector or _Detector(device)
 
-    def load(i: str) -> tuple[np.ndarray, np.ndarray]:
-        return fio.to_float(photos[i]), garment_mask(ccp.load_labels(root, i, lookup), (UPPER,))
+    def load(i: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        labels = ccp.load_labels(root, i, lookup)  # a coat is full body to CCP: no spill there
+        return fio.to_float(photos[i]), garment_mask(labels, (UPPER,)), garment_mask(labels, (1, 3))
 
     def swap(i: str, photo: np.ndarray, article: np.ndarray, article_mask: np.ndarray) -> np.ndarray:
         return swap_parts(photo, article, weights=G, article_mask=article_mask,

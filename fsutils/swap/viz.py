@@ -114,15 +114,17 @@ def show_stages(path: str | Path | None = None, size: float = 2.0) -> Figure:
 
 @dataclass
 class CrossSwap:
-    """One bundled person wearing another bundled sample's top: the ``photo`` (uint8) and its
-    annotated ``garment``, the ``article`` flat-lay, the full-size ``result`` (float 0..1) and
-    its ``figures`` (:func:`fsutils.evaluation.cross_swap.cross_figures`), or ``refused``, the
-    reason the kit gave."""
+    """One bundled person wearing another bundled sample's top: the ``photo`` (uint8), its
+    annotated upper-body ``garment`` and all its annotated garments of the upper body ``worn``
+    (a coat is full body to CCP), the ``article`` flat-lay, the full-size ``result`` (float 0..1)
+    and its ``figures`` (:func:`fsutils.evaluation.cross_swap.cross_figures`), or ``refused``,
+    the reason the kit gave."""
 
     person: str
     article_of: str
     photo: np.ndarray
     garment: np.ndarray
+    worn: np.ndarray
     article: np.ndarray
     result: np.ndarray | None = None
     figures: dict[str, float] | None = None
@@ -139,7 +141,9 @@ def cross_swaps(pairs: list[tuple[str, str]], *, weights: Any = None,
     from fsutils import io as fio
     from fsutils import stages
     from fsutils.evaluation.cross_swap import cross_figures
+    from fsutils.evaluation.placement import sample_groundtruth
 
+    from .data import garment_mask
     from .garment import swap_parts
     from .samples import sample_article, sample_person
 
@@ -149,7 +153,8 @@ def cross_swaps(pairs: list[tuple[str, str]], *, weights: Any = None,
     for person, other in pairs:
         photo, garment = sample_person(person)
         art_photo, art_mask = sample_person(other)
-        swap = CrossSwap(person, other, photo, garment, sample_article(other).image)
+        worn = garment_mask(sample_groundtruth(person), (1, 3))
+        swap = CrossSwap(person, other, photo, garment, worn, sample_article(other).image)
         try:
             swap.result = swap_parts(photo, art_photo, weights=weights, article_mask=art_mask,
                                      segmenter=segmenter, detector=detector, device=device,
@@ -158,7 +163,7 @@ def cross_swaps(pairs: list[tuple[str, str]], *, weights: Any = None,
             swap.refused = str(e).splitlines()[0]
         else:
             swap.figures = cross_figures(swap.result, fio.to_float(photo), garment,
-                                         fio.to_float(art_photo), art_mask)
+                                         fio.to_float(art_photo), art_mask, worn)
         out.append(swap)
     return out
 
@@ -172,7 +177,7 @@ def change_map(swap: CrossSwap) -> np.ndarray:
     photo = fio.to_float(swap.photo)
     out = np.repeat(photo.mean(-1, keepdims=True), 3, -1) * 0.6 + 0.2
     if swap.result is not None:
-        moved, near = changed(swap.result, photo), near_garment(swap.garment)
+        moved, near = changed(swap.result, photo), near_garment(swap.garment | swap.worn)
         out[moved & near] = (0.1, 0.75, 0.2)
         out[moved & ~near] = (0.9, 0.1, 0.1)
     return out
@@ -182,16 +187,15 @@ def _caption(swap: CrossSwap) -> str:
     if swap.figures is None:
         return f"refused: {swap.refused}"
     f = swap.figures
-    return (f"spill {f['spill']:.2f} · colour moved {f['colour_moved']:.2f}\n"
-            f"coverage {f['coverage']:.2f} · sharpness {f['sharpness']:.2f}")
+    return (f"spill {f['spill']:.2f} · colour {f['colour_moved']:.2f}\n"
+            f"coverage {f['coverage']:.2f} · sharp {f['sharpness']:.2f}")
 
 
 def show_cross_swaps(swaps: list[CrossSwap], size: float = 2.8) -> Figure:
-    """One row per cross swap: the person, the article, the swap with its figures, and where it
-    changed the photo (green: on the garment and its margin; red: spill)."""
+    """One row per cross swap: the person, the article, the swap, and where it changed the
+    photo (green: on the garment and its margin; red: spill) under the swap's figures."""
     images, titles = [], []
     for s in swaps:
         images += [s.photo, s.article, s.result if s.result is not None else s.photo, change_map(s)]
-        titles += [f"person {s.person}", f"article: top of {s.article_of}", _caption(s),
-                   "changed: green on the garment, red spill"]
+        titles += [f"person {s.person}", f"top of {s.article_of}", "swap", _caption(s)]
     return panels(images, titles, cols=4, size=size)
