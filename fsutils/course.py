@@ -22,7 +22,8 @@ from typing import Any
 __all__ = ["MEASURED_FILE", "GENERATED", "defaults", "sample_photo", "figures", "segmentation_rows",
            "segmentation_table", "blend_scores", "blend_table", "training_table", "headline",
            "split_name", "instance_table", "instance_training", "swap_scores", "swap_table",
-           "swap_verdict", "choice_rows", "choice_table", "tags_rows", "tags_table"]
+           "swap_verdict", "swap_cross_rows", "swap_cross_table", "choice_rows", "choice_table",
+           "tags_rows", "tags_table"]
 
 MEASURED_FILE = Path(__file__).resolve().parent / "assets" / "measured.toml"
 _SPLIT_NAMES = {"train": "training", "val": "validation", "test": "test"}
@@ -212,6 +213,37 @@ def swap_table() -> list[str]:
             + chosen, "", *rows(swap_scores())]
 
 
+def swap_cross_rows() -> list[dict[str, Any]]:
+    """The measured cross-swap rows (``[[swap_cross.rows]]`` of measured.toml): split, the α
+    limit's ``garment_margin`` (``"none"``: the generator's own α) and the figures of
+    :meth:`fsutils.evaluation.cross_swap.CrossScores.summary`."""
+    return list(figures().get("swap_cross", {}).get("rows", []))
+
+
+def swap_cross_table() -> list[str]:
+    """Markdown lines of the cross-swap table (README's and docs/results.md's): per measured row
+    the split, the α limit, the swaps scored and refused, spill (median, 90th percentile),
+    colour moved, coverage and sharpness (medians); test in bold."""
+    c = figures()["swap_cross"]
+    lines = [f"Cross swaps: each person of the split wears another photo's annotated top (a fixed "
+             f"pairing), the person's top found by the kit's models; spill counts changes beyond "
+             f"{100 * c['spill_margin']:g} % of the garment's size from its annotation. The α limit's "
+             f"margin was chosen on validation (the largest of "
+             f"{', '.join(f'{m:g}' for m in c['choice']['margins'])} whose spill p90 stays ≤ 0.08: "
+             f"{c['choice']['chosen']:g}).", "",
+             "| generator | split | α limit | swaps (refused) | spill, median | spill, p90 "
+             "| colour moved | coverage | sharpness |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in swap_cross_rows():
+        bold = (lambda t: f"**{t}**") if r["split"] == "test" else (lambda t: t)
+        limit = ("none" if r["garment_margin"] == "none"
+                 else f"garment + {100 * float(r['garment_margin']):g} %")
+        cells = [bold(f"{r[k]:.3f}") for k in ("spill_median", "spill_p90", "colour_moved_median",
+                                               "coverage_median", "sharpness_median")]
+        lines.append(f"| {r['weights']} | {bold(split_name(r['split']))} | {limit} | "
+                     f"{r['swaps']} ({r['refused']}) | " + " | ".join(cells) + " |")
+    return lines
+
+
 def swap_verdict() -> str:
     """One sentence: whether CAGAN's measured ``known_l1`` beats doing nothing and each baseline."""
     s = swap_scores()
@@ -289,4 +321,5 @@ def tags_table() -> list[str]:
 #: ``python tools/notebooks.py build`` (between ``<!-- fsutils.course.NAME -->`` and
 #: ``<!-- end fsutils.course.NAME -->``); ``check`` fails when the text there differs.
 GENERATED = {f.__name__: f for f in (headline, segmentation_table, training_table, blend_table,
-                                      instance_table, swap_table, choice_table, tags_table)}
+                                      instance_table, swap_table, swap_cross_table,
+                                      choice_table, tags_table)}

@@ -382,6 +382,10 @@ def test_evaluate_swap_on_known_answers(tmp_path):
     assert s["nothing"]["outside_l1"] == 0 and s["nothing"]["known_l1"] > 0.05
     assert re.fullmatch(r"alpha_iou=\S+ outside_l1=\S+ known_l1=\S+ known_l1_nothing=\S+ "
                         r"known_l1_colour=\S+", sev.last_line(s))
+    # cross swaps: every photo wears another's garment, found through the (true) labels
+    assert r["cross"]["swaps"] == 6 and r["cross"]["refused"] == 0
+    assert {row["person"] for row in r["cross_rows"]} == {row["article"] for row in r["cross_rows"]}
+    assert all(0 <= row["spill"] <= 1 for row in r["cross_rows"])
 
 
 def test_bad_training_settings_are_refused_before_any_work(tmp_path, capsys):
@@ -439,4 +443,6 @@ def test_evaluate_swap_command_prints_the_table_and_the_figures_last(tmp_path, c
     assert [l.split(" |")[0] for l in lines[3:6]] == ["| CAGAN", "| nothing (the photo)",
                                                         "| colour transfer (Lab mean/std)"]
     assert re.fullmatch(r"alpha_iou=[\d.]+ outside_l1=[\d.]+ known_l1=[\d.]+ "
-                        r"known_l1_nothing=[\d.]+ known_l1_colour=[\d.]+", lines[-1])
+                        r"known_l1_nothing=[\d.]+ known_l1_colour=[\d.]+ spill_p90=\S+ "
+                        r"colour_moved_median=\S+ coverage_median=\S+", lines[-1])
+    assert any(l.startswith("cross swaps: ") for l in lines)

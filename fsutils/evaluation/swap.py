@@ -13,7 +13,9 @@
   :func:`colour_transfer`) and ``known_l1_pattern`` ("pattern try-on": ``y_j`` as the painting
   for Magenta inside the mask, :func:`pattern_tryon`).
 
-L1 figures are means over photos of per-photo means.
+L1 figures are means over photos of per-photo means. Besides, **cross swaps** put each photo's
+annotated garment on another person of the split and measure spill, colour moved, coverage and
+sharpness on the full photos (:mod:`.cross_swap`).
 """
 from __future__ import annotations
 
@@ -28,8 +30,10 @@ import torch
 
 from fsutils import data as ccp
 
+from ..swap.garment import GARMENT_MARGIN
 from ..swap.data import (MIN_GARMENT_FRACTION, SIZE, UPPER, crop, from_tensor, garment_mask,
                    jitter_article, person_example, to_tensor)
+from .cross_swap import CrossScores, cross_fields, cross_pairs, cross_table
 from .overlap import iou_from_counts, overlap_counts
 
 __all__ = ["outside_l1", "masked_l1", "recolour", "colour_transfer", "pattern_tryon",
@@ -234,12 +238,19 @@ def score_generator(G: torch.nn.Module, cases: list[KnownAnswer], scores: Scores
 def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test", *,
                   max_images: int | None = None, segmenter: Any = None, pattern: bool = True,
                   size: tuple[int, int] = SIZE, device: Any = None, progress: bool = True,
-                  skipped: list[tuple[Path, str]] | None = None) -> dict:
+                  skipped: list[tuple[Path, str]] | None = None, cross: bool = True,
+                  detector: Any = None, garment_margin: float | None = GARMENT_MARGIN) -> dict:
     """Score the generator ``weights`` (see :func:`fsutils.swap.garment.load_generator`) and the
     baselines on the CCP photos of ``split``; returns ``{"split", "images", "scores"}``.
     ``segmenter`` (anything with ``predict(photo) → labels``, or a cloth model's name; default
     the kit's cloth segmenter) gives the baselines' garment mask; ``size`` is the crop (height,
-    width) the generator was trained at.
+    width) the generator was trained at. With ``cross`` the generator also swaps the garments
+    between the photos (:mod:`.cross_swap`; returned as ``"cross"``, its summary, and
+    ``"cross_rows"``): each person's garment is found as :func:`fsutils.swap.garment.swap_garment`
+    finds it, from the segmenter's labels, else ``detector`` (default: the kit's garment
+    detector, loaded only when needed), and α is limited by ``garment_margin`` (see
+    :func:`fsutils.swap.garment.alpha_limit`; ``None``: the generator's α as it is). The
+    known-answer figures score the generator's own α at crop size.
 
     Each photo is scored once; a photo that cannot be scored (see
     :func:`fsutils.evaluation.photos.usable_ids`) raises, or with a ``skipped`` list is appended
@@ -263,8 +274,9 @@ def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test"
 
         segmenter = ClothSegmenter(segmenter or DEFAULT_CLOTH_WEIGHTS, device=device)
     scores = score_generator(G, [c for c, _ in cases])
+    predicted: dict[str, np.ndarray] = {}
     for case, photo in tqdm(cases, desc="baselines", disable=not progress):
-        labels = segmenter.predict(photo)
+        labels = predicted[case.id] = np.asarray(segmenter.predict(photo))
         pred = crop(garment_mask(labels, (UPPER,)).astype(np.float32), case.matrix,
                     case.x_i.shape[:2]) > 0.5
         x_i, y_j = case.x_i.astype(np.float32) / 255, case.y_j.astype(np.float32) / 255
@@ -272,7 +284,53 @@ def evaluate_swap(ccp_root: str | Path, weights: Any = None, split: str = "test"
         if pattern:
             scores.add("pattern", case, pattern_tryon(x_i, pred, y_j, device=device,
                                                       article_mask=case.y_j_mask), pred)
-    return {"split": split, "images": len(cases), "scores": scores.summary()}
+    out = {"split": split, "images": len(cases), "scores": scores.summary()}
+    if cross:
+        photos = {c.id: photo for c, photo in cases}
+        found = _cross(ccp_root, G, photos, predicted, detector, size, device, progress,
+                       garment_margin)
+        out.update(cross=found.summary(), cross_rows=found.rows, cross_refused=found.refused)
+    return out
+
+
+class _Detector:
+    """The kit's garment detector, loaded on its first photo."""
+
+    def __init__(self, device: Any):
+        self.device, self.model = device, None
+
+    def predict(self, photo: Any) -> Any:
+        from fsutils import stages
+
+        self.model = self.model or stages.default_instances(device=self.device)
+        return self.model.predict(photo)
+
+
+def _cross(root: str | Path, G: torch.nn.Module, photos: dict[str, np.ndarray],
+           labels: dict[str, np.ndarray], detector: Any, size: tuple[int, int], device: Any,
+           progress: bool, garment_margin: float | None = GARMENT_MARGIN) -> CrossScores:
+    """The cross swaps between ``photos`` (uint8, by id), each person's garment found from the
+    segmenter's ``labels`` or ``detector``."""
+    from tqdm.auto import tqdm
+
+    from fsutils import io as fio
+
+    from ..swap.garment import swap_parts
+
+    lookup = ccp.label_lookup(ccp.read_label_names(root))
+    detector = detector or _Detector(device)
+
+    def load(i: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        labels = ccp.load_labels(root, i, lookup)  # a coat is full body to CCP: no spill there
+        return fio.to_float(photos[i]), garment_mask(labels, (UPPER,)), garment_mask(labels, (1, 3))
+
+    def swap(i: str, photo: np.ndarray, article: np.ndarray, article_mask: np.ndarray) -> np.ndarray:
+        return swap_parts(photo, article, weights=G, article_mask=article_mask,
+                          segmenter=lambda _: labels[i], detector=detector, size=size,
+                          device=device, garment_margin=garment_margin)["result"]
+
+    pairs = cross_pairs(list(photos))
+    return CrossScores().run(tqdm(pairs, desc="cross swaps", disable=not progress), load, swap)
 
 
 _TITLES = {"cagan": "CAGAN", "colour": "colour transfer (Lab mean/std)",
@@ -291,23 +349,27 @@ def swap_table(scores: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
-def last_line(scores: dict[str, dict[str, float]]) -> str:
-    """``alpha_iou=<f> outside_l1=<f> known_l1=<f> known_l1_nothing=<f> known_l1_colour=<f>``."""
+def last_line(scores: dict[str, dict[str, float]], cross: dict[str, float] | None = None) -> str:
+    """``alpha_iou=<f> outside_l1=<f> known_l1=<f> known_l1_nothing=<f> known_l1_colour=<f>``,
+    then with the cross swaps' summary ``spill_p90=<f> colour_moved_median=<f>
+    coverage_median=<f>``."""
     c = scores["cagan"]
-    return (f"alpha_iou={c['mask_iou']:.4f} outside_l1={c['outside_l1']:.4f} "
+    line = (f"alpha_iou={c['mask_iou']:.4f} outside_l1={c['outside_l1']:.4f} "
             f"known_l1={c['known_l1']:.4f} known_l1_nothing={scores['nothing']['known_l1']:.4f} "
             f"known_l1_colour={scores['colour']['known_l1']:.4f}")
+    return line if cross is None else f"{line} {cross_fields(cross)}"
 
 
 def add_parser(sub: Any) -> None:
     """The ``swap`` subcommand of ``python -m fsutils.evaluate``."""
-    from fsutils.args import DEVICE_HELP, device, multiple_of, whole
+    from fsutils.args import DEVICE_HELP, device, multiple_of, number, whole
     from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
 
     from ..swap.garment import DEFAULT_SWAP_WEIGHTS
 
     p = sub.add_parser("swap", help="garment swap (CAGAN) against the colour and pattern try-on "
-                                    "baselines on known-answer swaps")
+                                    "baselines on known-answer swaps, and cross swaps between "
+                                    "the photos")
     p.add_argument("--ccp-root", required=True, type=Path,
                    help="folder with photos/, annotations/, label_list.mat")
     p.add_argument("--split", choices=("test", "val", "train", "all"), default="test",
@@ -323,6 +385,11 @@ def add_parser(sub: Any) -> None:
                    help="crop height the generator was trained at (a multiple of 16)")
     p.add_argument("--width", type=multiple_of(16, 16), default=SIZE[1],
                    help="crop width the generator was trained at (a multiple of 16)")
+    p.add_argument("--garment-margin", type=number(low=0), default=GARMENT_MARGIN,
+                   help="cross swaps: α is kept on the person's garment grown by this fraction "
+                        f"of its size (default {GARMENT_MARGIN})")
+    p.add_argument("--no-garment-limit", action="store_true",
+                   help="cross swaps: leave the generator's α as it is (no limit)")
     p.add_argument("--no-pattern", action="store_true", help="skip the pattern try-on baseline")
     p.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
     p.add_argument("--no-progress", action="store_true")
@@ -349,11 +416,16 @@ def main(args: Any) -> int:
             r = evaluate_swap(args.ccp_root, args.weights, args.split, max_images=args.max_images,
                               segmenter=args.segment_weights,
                               pattern=not args.no_pattern, size=(args.height, args.width),
-                              device=args.device, progress=not args.no_progress, skipped=skipped)
+                              device=args.device, progress=not args.no_progress, skipped=skipped,
+                              garment_margin=None if args.no_garment_limit else args.garment_margin)
     except ccp.CCPError as e:
         return report_no_score(e, skipped)
     print(f"split={r['split']} images={r['images']}")
     print("\n".join(swap_table(r["scores"])))
-    print(last_line(r["scores"]))
+    print()
+    print("\n".join(cross_table(r["cross"])))
+    for person, article, why in r["cross_refused"]:
+        print(f"refused: {person} wearing {article}'s garment: {why}")
+    print(last_line(r["scores"], r["cross"]))
     return report_skipped(skipped, r["images"])
 

@@ -8,7 +8,9 @@ leaves out is the photo itself. The discriminator judges (person, article) pairs
 teaches it that the person must *wear* the article, not just look real.
 
 Generator losses (:func:`generator_loss`): adversarial + ``λ_id·mean|α|`` (change as little as
-possible) + ``λ_cyc·mean|x_i − G(x_i^j, y_j, y_i)|`` (swapping back gives the photo again).
+possible) + ``λ_cyc·mean|x_i − G(x_i^j, y_j, y_i)|`` (swapping back gives the photo again), and
+optionally ``λ_perc`` times the same swap-back difference measured on a frozen network's feature
+maps (a perceptual term: fine detail counts, not only mean colour).
 
 Architecture as in the paper: an encoder–decoder (here a U-Net: skip connections keep the
 person's details) with InstanceNorm and LeakyReLU in the encoder, ReLU in the decoder; a
@@ -16,7 +18,7 @@ BatchNorm patch discriminator.
 """
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -24,7 +26,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 __all__ = ["CAGANGenerator", "CAGANDiscriminator", "compose", "SwapOutput", "LossWeights",
-           "generator_loss", "discriminator_loss", "generator_from_state_dict"]
+           "perceptual_l1", "generator_loss", "discriminator_loss", "generator_from_state_dict"]
 
 
 def _down(cin: int, cout: int, norm: bool) -> nn.Sequential:
@@ -132,30 +134,47 @@ class CAGANDiscriminator(nn.Module):
 @dataclass(frozen=True)
 class LossWeights:
     """``identity``: λ_id of ``mean|α|``; ``cycle``: λ_cyc of the swap-back L1; ``mismatch``:
-    weight of the mismatched pair in the discriminator's fake term (the fake swap gets the rest)."""
+    weight of the mismatched pair in the discriminator's fake term (the fake swap gets the rest);
+    ``perceptual``: λ_perc of the swap-back L1 on feature maps (0: off)."""
 
     identity: float = 0.1
     cycle: float = 1.0
     mismatch: float = 0.5
+    perceptual: float = 0.0
 
 
 def _bce(logits: torch.Tensor, target: float) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits, torch.full_like(logits, target))
 
 
+def perceptual_l1(features: Callable[[torch.Tensor], list[torch.Tensor]], a: torch.Tensor,
+                  b: torch.Tensor) -> torch.Tensor:
+    """Mean over the feature maps of ``features`` (images in −1..1) of the mean ``|φ(a) − φ(b)|``."""
+    fa, fb = features(a), features(b)
+    return torch.stack([(p - q).abs().mean() for p, q in zip(fa, fb)]).mean()
+
+
 def generator_loss(G: CAGANGenerator, D: CAGANDiscriminator, x_i: torch.Tensor,
-                   y_i: torch.Tensor, y_j: torch.Tensor, weights: LossWeights = LossWeights()
+                   y_i: torch.Tensor, y_j: torch.Tensor, weights: LossWeights = LossWeights(),
+                   features: Callable[[torch.Tensor], list[torch.Tensor]] | None = None
                    ) -> tuple[torch.Tensor, dict[str, float], SwapOutput]:
-    """The generator's loss on a batch, its parts (``g_adv``, ``g_id``, ``g_cyc``, ``g``) and
-    the forward swap."""
+    """The generator's loss on a batch, its parts (``g_adv``, ``g_id``, ``g_cyc``, ``g``, and
+    ``g_perc`` with a perceptual weight) and the forward swap. ``features``: the frozen network
+    of the perceptual term (needed when ``weights.perceptual > 0``)."""
+    if weights.perceptual > 0 and features is None:
+        raise ValueError("a perceptual weight needs the feature network (features=)")
     fwd = G(x_i, y_i, y_j)
     adv = _bce(D(fwd.x_ij, y_j), 1.0)
     ident = fwd.alpha.abs().mean()
     back = G(fwd.x_ij, y_j, y_i)
     cyc = (back.x_ij - x_i).abs().mean()
     total = adv + weights.identity * ident + weights.cycle * cyc
-    parts = {"g": total.item(), "g_adv": adv.item(), "g_id": ident.item(), "g_cyc": cyc.item()}
-    return total, parts, fwd
+    parts = {"g_adv": adv.item(), "g_id": ident.item(), "g_cyc": cyc.item()}
+    if weights.perceptual > 0:
+        perc = perceptual_l1(features, back.x_ij, x_i)
+        total = total + weights.perceptual * perc
+        parts["g_perc"] = perc.item()
+    return total, {"g": total.item(), **parts}, fwd
 
 
 def discriminator_loss(D: CAGANDiscriminator, x_i: torch.Tensor, y_i: torch.Tensor,

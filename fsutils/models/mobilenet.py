@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from ..tflite import (TFLiteError, TFLiteGraph, activation, conv_weight, depthwise_weight,
                       same_padding)
 
-__all__ = ["BlockSpec", "TFConv2d", "InvertedResidual", "MobileNetV2Backbone", "DeepLabV3",
+__all__ = ["PERCEPTUAL_TAPS", "BlockSpec", "TFConv2d", "InvertedResidual", "MobileNetV2Backbone", "DeepLabV3",
            "mobilenet_v2_blocks", "blocks_from_graph", "deeplab_v3_mobilenet_v2",
            "deeplab_from_tflite", "load_tflite_weights", "MobileNetV2Classifier",
            "classifier_from_tflite", "load_backbone_weights", "copy_conv",
@@ -295,6 +295,11 @@ _CLASSIFIER_OPS = frozenset({"CONV_2D", "DEPTHWISE_CONV_2D", "ADD", "AVERAGE_POO
                              "SOFTMAX", "QUANTIZE", "DEQUANTIZE"})
 
 
+#: Blocks whose activations a perceptual loss compares: the last of the stride-4, stride-8 and
+#: stride-16 stages of MobileNetV2 (24, 32 and 64 channels).
+PERCEPTUAL_TAPS = (2, 5, 9)
+
+
 class MobileNetV2Classifier(nn.Module):
     """The ImageNet MobileNetV2 of ``mobilenet_v2_1.0_224_quant.tflite``: the backbone, a 1×1
     convolution to ``last`` channels (ReLU6), global average pooling and 1×1 logits.
@@ -312,6 +317,19 @@ class MobileNetV2Classifier(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.last(self.backbone(x)).mean(dim=(2, 3))
+
+    def feature_maps(self, x: torch.Tensor, taps: tuple[int, ...] = PERCEPTUAL_TAPS
+                     ) -> list[torch.Tensor]:
+        """The backbone's activations after the inverted-residual blocks ``taps`` (0-based), for
+        a perceptual loss; the blocks after the last tap are not run."""
+        out, z = [], self.backbone.stem(x)
+        for i, block in enumerate(self.backbone.blocks):
+            z = block(z)
+            if i in taps:
+                out.append(z)
+            if i >= max(taps):
+                break
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.logits(self.features(x)[..., None, None]).flatten(1)

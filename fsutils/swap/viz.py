@@ -2,6 +2,7 @@
 shipped generator's training stages (matplotlib figures, returned for display)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,10 @@ from matplotlib.figure import Figure
 from fsutils.viz import panels
 
 from .data import SwapDataset
+from .garment import GARMENT_MARGIN
 
-__all__ = ["show_triplets", "plot_losses", "show_swap", "show_methods", "show_stages", "LOSS_NAMES"]
+__all__ = ["show_triplets", "plot_losses", "show_swap", "show_methods", "show_stages", "LOSS_NAMES",
+           "CrossSwap", "cross_swaps", "change_map", "show_cross_swaps"]
 
 #: The loss parts a training step records, with their names in the figures.
 LOSS_NAMES = {"g_adv": "generator: adversarial", "g_id": "generator: mean|α| (λ_id term)",
@@ -107,3 +110,92 @@ def show_stages(path: str | Path | None = None, size: float = 2.0) -> Figure:
         images += [row[:, c * w:(c + 1) * w] for c in range(row.shape[1] // w)]
         titles += [person, article] + [t for s in stages for t in (s if r == 0 else "", "α")]
     return panels(images, titles, cols=2 + 2 * len(stages), size=size)
+
+
+@dataclass
+class CrossSwap:
+    """One bundled person wearing another bundled sample's top: the ``photo`` (uint8), its
+    annotated upper-body ``garment`` and all its annotated garments of the upper body ``worn``
+    (a coat is full body to CCP), the ``article`` flat-lay, the full-size ``result`` (float 0..1)
+    and its ``figures`` (:func:`fsutils.evaluation.cross_swap.cross_figures`), or ``refused``,
+    the reason the kit gave."""
+
+    person: str
+    article_of: str
+    photo: np.ndarray
+    garment: np.ndarray
+    worn: np.ndarray
+    article: np.ndarray
+    result: np.ndarray | None = None
+    figures: dict[str, float] | None = None
+    refused: str | None = None
+
+
+def cross_swaps(pairs: list[tuple[str, str]], *, weights: Any = None,
+                garment_margin: float | None = GARMENT_MARGIN, segmenter: Any = None,
+                detector: Any = None, device: Any = None) -> list[CrossSwap]:
+    """Swap each ``(person, article_of)`` pair of bundled samples (:func:`.samples.sample_people`):
+    the person's top found by the kit's models as :func:`~fsutils.swap.garment.swap_garment`
+    finds it (``segmenter`` and ``detector``: made once, by default the kit's), the article the
+    other sample's annotated top; each measured against the annotations."""
+    from fsutils import io as fio
+    from fsutils import stages
+    from fsutils.evaluation.cross_swap import cross_figures
+    from fsutils.evaluation.placement import sample_groundtruth
+
+    from .data import garment_mask
+    from .garment import swap_parts
+    from .samples import sample_article, sample_person
+
+    segmenter = segmenter or stages.default_segmenter(device=device)
+    detector = detector or stages.default_instances(device=device)
+    out = []
+    for person, other in pairs:
+        photo, garment = sample_person(person)
+        art_photo, art_mask = sample_person(other)
+        worn = garment_mask(sample_groundtruth(person), (1, 3))
+        swap = CrossSwap(person, other, photo, garment, worn, sample_article(other).image)
+        try:
+            swap.result = swap_parts(photo, art_photo, weights=weights, article_mask=art_mask,
+                                     segmenter=segmenter, detector=detector, device=device,
+                                     garment_margin=garment_margin)["result"]
+        except ValueError as e:  # the kit refused: no top found on the person
+            swap.refused = str(e).splitlines()[0]
+        else:
+            swap.figures = cross_figures(swap.result, fio.to_float(photo), garment,
+                                         fio.to_float(art_photo), art_mask, worn)
+        out.append(swap)
+    return out
+
+
+def change_map(swap: CrossSwap) -> np.ndarray:
+    """The photo greyed, with the swap's changed pixels near the annotated garment in green and
+    the spill (changes beyond it) in red (float H×W×3)."""
+    from fsutils import io as fio
+    from fsutils.evaluation.cross_swap import changed, near_garment
+
+    photo = fio.to_float(swap.photo)
+    out = np.repeat(photo.mean(-1, keepdims=True), 3, -1) * 0.6 + 0.2
+    if swap.result is not None:
+        moved, near = changed(swap.result, photo), near_garment(swap.garment | swap.worn)
+        out[moved & near] = (0.1, 0.75, 0.2)
+        out[moved & ~near] = (0.9, 0.1, 0.1)
+    return out
+
+
+def _caption(swap: CrossSwap) -> str:
+    if swap.figures is None:
+        return f"refused: {swap.refused}"
+    f = swap.figures
+    return (f"spill {f['spill']:.2f} · colour {f['colour_moved']:.2f}\n"
+            f"coverage {f['coverage']:.2f} · sharp {f['sharpness']:.2f}")
+
+
+def show_cross_swaps(swaps: list[CrossSwap], size: float = 2.8) -> Figure:
+    """One row per cross swap: the person, the article, the swap, and where it changed the
+    photo (green: on the garment and its margin; red: spill) under the swap's figures."""
+    images, titles = [], []
+    for s in swaps:
+        images += [s.photo, s.article, s.result if s.result is not None else s.photo, change_map(s)]
+        titles += [f"person {s.person}", f"top of {s.article_of}", "swap", _caption(s)]
+    return panels(images, titles, cols=4, size=size)

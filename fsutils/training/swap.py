@@ -6,6 +6,7 @@ generator snapshots ``generator_step<N>.pt`` at the steps of ``snapshots`` (trai
 show)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,13 +19,15 @@ from ..data import ids_in_split, list_ids
 from ..evaluation.swap import known_answer_cases, score_generator
 from ..models.cagan import (CAGANDiscriminator, CAGANGenerator, LossWeights, discriminator_loss,
                             generator_from_state_dict, generator_loss)
-from ..swap.data import SIZE, SwapDataset
+from ..evaluation.cross_swap import CrossScores, cross_figures, cross_pairs
+from ..swap.data import SIZE, Example, SwapDataset, ccp_examples, from_tensor, to_tensor
+from ..swap.garment import alpha_limit
 from .config import MAX_SIZE, RunConfig, param
 from .engine import Task
 from .export import export_half
 
 __all__ = ["SwapTrainConfig", "SwapTask", "generator_step", "discriminator_step",
-           "export_generator", "semantic_garments"]
+           "export_generator", "semantic_garments", "perceptual_network", "crop_cross_swaps"]
 
 
 @dataclass
@@ -44,6 +47,12 @@ class SwapTrainConfig(RunConfig):
     beta1: float = param(0.5, "Adam β₁", number(low=0, high=1, high_ok=False))
     lambda_id: float = param(LossWeights.identity, "weight of mean|α| (keep the change small)", number(low=0))
     lambda_cyc: float = param(LossWeights.cycle, "weight of the swap-back L1", number(low=0))
+    lambda_perceptual: float = param(LossWeights.perceptual, "weight of the swap-back L1 on the "
+                                     "feature maps of the kit's ImageNet MobileNetV2 (a "
+                                     "perceptual term; 0: off)", number(low=0))
+    val_cross: int = param(0, "validation photos also swapped between each other at crop size "
+                           "(cross swaps: spill, colour moved, coverage, sharpness; 0: none)",
+                           whole(0))
     ema_decay: float | None = param(0.999, "decay of the generator's running average, validated "
                                     "beside it (0: none)", number(low=0, high=1, high_ok=False),
                                     aliases=("--ema",))
@@ -69,7 +78,8 @@ class SwapTrainConfig(RunConfig):
 
     @property
     def loss_weights(self) -> LossWeights:
-        return LossWeights(identity=self.lambda_id, cycle=self.lambda_cyc)
+        return LossWeights(identity=self.lambda_id, cycle=self.lambda_cyc,
+                           perceptual=self.lambda_perceptual)
 
     @property
     def snapshot_steps(self) -> set[int]:
@@ -89,8 +99,10 @@ class SwapTrainConfig(RunConfig):
             raise ValueError("--batch-size must be ≥ 2 (the discriminator uses BatchNorm)")
         if self.steps < 1 or self.lr <= 0 or self.val_every < 1 or self.val_images < 1:
             raise ValueError("--steps, --lr, --val-every and --val-images must be positive")
-        if self.lambda_id < 0 or self.lambda_cyc < 0:
-            raise ValueError("--lambda-id and --lambda-cyc must be ≥ 0")
+        if self.lambda_id < 0 or self.lambda_cyc < 0 or self.lambda_perceptual < 0:
+            raise ValueError("--lambda-id, --lambda-cyc and --lambda-perceptual must be ≥ 0")
+        if self.val_cross == 1 or self.val_cross < 0:
+            raise ValueError(f"--val-cross must be 0 (none) or at least 2 photos, got {self.val_cross}")
         if self.ema_decay is not None and not 0 <= self.ema_decay < 1:
             raise ValueError(f"--ema-decay must be in [0, 1) (0: no average), got {self.ema_decay}")
         self.snapshot_steps  # noqa: B018  (a malformed list raises here)
@@ -113,13 +125,26 @@ def semantic_garments(garments: str) -> tuple[int, ...]:
     return chosen
 
 
+def perceptual_network(device: torch.device) -> Callable[[torch.Tensor], list[torch.Tensor]]:
+    """The frozen feature maps of the kit's ImageNet MobileNetV2 (the similarity metric's
+    network) for images in −1..1 (the classifier's own input range)."""
+    from .. import tflite, weights
+    from ..metrics import MOBILENET_WEIGHTS
+    from ..models.mobilenet import classifier_from_tflite
+
+    net = classifier_from_tflite(tflite.read(weights.fetch(MOBILENET_WEIGHTS))).to(device).eval()
+    net.requires_grad_(False)
+    return net.feature_maps
+
+
 def generator_step(G: CAGANGenerator, D: CAGANDiscriminator, opt: torch.optim.Optimizer,
-                   batch: tuple[torch.Tensor, ...], weights: LossWeights = LossWeights()):
+                   batch: tuple[torch.Tensor, ...], weights: LossWeights = LossWeights(),
+                   features: Callable[[torch.Tensor], list[torch.Tensor]] | None = None):
     """One optimiser step of the generator (the discriminator is not updated); returns the loss
-    parts and the forward swap."""
+    parts and the forward swap. ``features``: the perceptual term's network."""
     x_i, y_i, y_j = batch[:3]
     D.requires_grad_(False)
-    loss, parts, fwd = generator_loss(G, D, x_i, y_i, y_j, weights)
+    loss, parts, fwd = generator_loss(G, D, x_i, y_i, y_j, weights, features)
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
@@ -148,6 +173,26 @@ def export_generator(checkpoint: str | Path, dest: str | Path) -> Path:
     return export_half(checkpoint, dest)
 
 
+@torch.no_grad()
+def crop_cross_swaps(G: nn.Module, examples: list[Example]) -> CrossScores:
+    """Cross swaps at crop size (:func:`fsutils.evaluation.cross_swap.cross_pairs` over
+    ``examples``): person ``k`` wears example ``(k + n // 2) mod n``'s flat-lay, α limited to
+    the annotated garment as :func:`fsutils.swap.garment.swap_garment` limits it."""
+    was_training, dev = G.training, next(G.parameters()).device
+    G.eval()
+    scores = CrossScores()
+    for k, j in cross_pairs(list(range(len(examples)))):
+        a, b = examples[k], examples[j]
+        out = G(*(to_tensor(x)[None].to(dev) for x in (a.person, a.article, b.article)))
+        alpha = out.alpha[0, 0].float().cpu().numpy() * alpha_limit(a.mask)
+        x_i = a.person.astype(np.float32) / 255
+        swap = alpha[..., None] * from_tensor(out.x_tilde) + (1 - alpha[..., None]) * x_i
+        scores.add(str(k), str(j), cross_figures(swap, x_i, a.mask,
+                                                 b.article.astype(np.float32) / 255, b.article_mask))
+    G.train(was_training)
+    return scores
+
+
 class SwapTask(Task):
     name = "swap"
     Config = SwapTrainConfig
@@ -168,6 +213,9 @@ class SwapTask(Task):
         self.train_set = SwapDataset(cfg.ccp_root, train_ids, cfg.size, garments, seed=cfg.seed,
                                      progress=cfg.progress)
         self.val_cases = [c for c, _ in known_answer_cases(cfg.ccp_root, val_ids, cfg.size, garments)]
+        self.val_cross = (ccp_examples(cfg.ccp_root, ids_in_split(ids, "val")[: cfg.val_cross],
+                                       cfg.size, garments)[1] if cfg.val_cross else [])
+        self.features = perceptual_network(device) if cfg.lambda_perceptual > 0 else None
         self.G = CAGANGenerator(cfg.base_channels).to(device).train()
         self.D = CAGANDiscriminator(cfg.disc_channels).to(device).train()
         betas = (cfg.beta1, 0.999)
@@ -190,14 +238,19 @@ class SwapTask(Task):
 
     def step(self, batch) -> dict[str, float]:
         w = self.cfg.loss_weights
-        parts, fwd = generator_step(self.G, self.D, self.opt_g, batch, w)
+        parts, fwd = generator_step(self.G, self.D, self.opt_g, batch, w, self.features)
         d = discriminator_step(self.D, self.opt_d, batch, fwd.x_ij.detach(), w)
         return {"d": d, **parts}
 
     def validate(self, model: nn.Module, step: int) -> dict:
         s = score_generator(model, self.val_cases).summary()
-        return {"val_alpha_iou": s["cagan"]["mask_iou"], "val_outside_l1": s["cagan"]["outside_l1"],
-                "val_known_l1": s["cagan"]["known_l1"], "val_known_l1_nothing": s["nothing"]["known_l1"]}
+        out = {"val_alpha_iou": s["cagan"]["mask_iou"], "val_outside_l1": s["cagan"]["outside_l1"],
+               "val_known_l1": s["cagan"]["known_l1"], "val_known_l1_nothing": s["nothing"]["known_l1"]}
+        if len(self.val_cross) >= 2:
+            c = crop_cross_swaps(model, self.val_cross).summary()
+            out.update({f"val_cross_{k}": c[k] for k in ("spill_p90", "colour_moved_median",
+                                                         "coverage_median", "sharpness_median")})
+        return out
 
     def validate_due(self, step: int) -> bool:
         return step % self.cfg.val_every == 0

@@ -10,6 +10,8 @@
 #
 # You will
 #
+# 0. see first what it does: one swap that works, then a gallery of swaps between people, failures
+#    included, each with its figures;
 # 1. see the **analogy** that CAGAN learns, and how the kit makes its training examples from
 #    Clothing Co-Parsing, which has no product photos;
 # 2. read its **losses** and train it for a few minutes, watching the loss curves;
@@ -50,6 +52,44 @@ from fsutils.widgets import SwapPanel
 
 print("the kit's defaults:", course.defaults())
 print("the shipped garment-swap generator:", DEFAULT_SWAP_WEIGHTS)
+
+# %% [markdown]
+# ## 0 · A first look: one swap that works, and where it fails
+#
+# Each row puts the top of one bundled photo on another person. The kit finds the person's top with
+# its models (as `swap_garment` does), the generator paints the new garment on a 128×96 crop, and
+# the swap is pasted back into the photo, kept on the person's garment and a margin around it. The
+# last picture shows what changed: green on the garment, **red** where the change spilled beyond
+# it. Under it, the swap's figures against the photos' annotations (the same as
+# `python -m fsutils.evaluate swap` reports for its cross swaps):
+#
+# - **spill**: the share of the changed pixels beyond the garment (0 is best);
+# - **colour**: how far the garment's mean colour moved toward the article's (1: all the way);
+# - **coverage**: the share of the garment that now looks like the article rather than the old one;
+# - **sharp**: the garment's fine detail against the article's in its own photo (1: as sharp).
+#
+# First a pairing the method does well: a single-coloured sweater on a person whose top and jacket
+# the kit finds whole.
+
+# %%
+first_look = swap_viz.cross_swaps([("ccp_0006", "ccp_0750"), ("ccp_0750", "ccp_0001"),
+                                   ("ccp_0500", "ccp_0001"), ("ccp_0006", "ccp_0001"),
+                                   ("ccp_0001", "ccp_0500")])
+swap_viz.show_cross_swaps(first_look[:1])
+
+# %% [markdown]
+# The colour moved almost all the way and the new top covers the old one, but the red sweater's
+# fine knit is gone (sharpness well below 1: the generator paints at 128×96). Now harder pairings;
+# read each row's figures before its pictures: a dark jacket with white sleeves takes the colour on
+# the red sweater of the first row, but on the pink shirt it is painted on one side only (coverage about
+# a half), over a light top under a brown jacket it barely moves the colour (colour near 0), and
+# the pink shirt on the woman in a dark coat leaves the coat's sleeves as they were. The last row is
+# the same swap as the one before it with the generator's own $\alpha$, not kept on the garment:
+# the red pixels are its smear on the fence, the skin and the passer-by.
+
+# %%
+gallery = first_look[1:] + swap_viz.cross_swaps([("ccp_0001", "ccp_0500")], garment_margin=None)
+swap_viz.show_cross_swaps(gallery)
 
 # %%
 ccp_root = data.clone_ccp() if env.is_colab() else data.locate_ccp()
@@ -178,6 +218,16 @@ display(Markdown("\n".join(course.swap_table())))
 print(course.swap_verdict())
 
 # %% [markdown]
+# Recolouring never changes the garment's shape. The real use — another person's garment — has no
+# known answer, so the same command also swaps the garments *between* the split's photos (person
+# $i$ wears photo $j$'s annotated top, a fixed pairing) and measures the figures of section 0
+# against the annotations, with the generator's own $\alpha$ and with $\alpha$ kept on the garment
+# (the margin was chosen on the validation photos):
+
+# %%
+display(Markdown("\n".join(course.swap_cross_table())))
+
+# %% [markdown]
 # Recolouring is exactly what colour transfer does, so on these swaps it is a strong opponent:
 # read the table for where CAGAN wins and where it loses. Measure it yourself on a few test photos
 # (a few seconds a photo on a CPU, most of it the baselines):
@@ -221,13 +271,18 @@ SwapPanel(pipe, article="top of ccp_0500")
 #   photos: creased, partly hidden, in the shape of the body they were on. A real product photo
 #   looks different, and a generator trained on stand-ins has never seen one.
 # - **Pose and size.** The generator works on 128×96 crops around the top and has seen a few
-#   hundred photos. It keeps the person's pose and cannot move arms or change a garment's length
+#   hundred photos: the swapped garment is blurry (sharpness well below 1 in the gallery). It keeps the person's pose and cannot move arms or change a garment's length
 #   convincingly; details smaller than a few pixels of the crop are lost (the paste-back keeps the
 #   photo's resolution only outside $\alpha$).
 # - **Upper-body garments only**, as trained (`--garments upper`); `--garments lower` trains the same model on
 #   lower-body garments, with the same limits.
 # - **No try-on data set** could be obtained here; the known-answer scores measure recolouring, not
-#   the full swap of a garment for a different one.
+#   the full swap of a garment for a different one. The cross swaps between people measure the real
+#   use, but only against the annotations: spill, colour and coverage, not whether the result looks
+#   right.
+# - **The margin.** The swap is kept on the person's garment grown by a margin
+#   (`garment_margin=` of `swap_garment`): a longer or wider article shows only that far, and the
+#   skin right beside the garment may still change.
 
 # %% [markdown]
 # ## What to try next
