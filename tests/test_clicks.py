@@ -3,6 +3,8 @@ point (fsutils.clicks), the pipeline's API, and the click-by-click evaluation, o
 maps and items (no weights)."""
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -188,3 +190,32 @@ def test_the_last_line_is_exactly_the_contract():
                          "clicks": clicks})
     assert lines[-1] == summary_line(clicks)
     assert "| top | 4 | 75.0 % | 50.0 % | 0.700 |" in lines
+
+
+def test_evaluate_clicks_on_a_ccp_folder_prints_the_table_and_the_last_line(tmp_path, monkeypatch,
+                                                                             capsys):
+    from fsutils import data
+    from fsutils.evaluate import main
+    from fsutils.evaluation import choice
+    from tests.ccp_fixture import CCP_LABELS, person_groundtruth, write_ccp
+
+    gt = person_groundtruth(100, 60, "blouse", "skirt")
+    root = write_ccp(tmp_path, {"0001": gt, "0002": person_groundtruth(100, 60, "dress", None)})
+    labels = data.label_lookup(CCP_LABELS)[gt]            # upper and lower body, as annotated
+
+    class Models:  # sees the blouse and the skirt of 0001 in every photo, and no item
+        def __init__(self, *args):
+            self.weights, self.instance_weights = "fake", "fake detector"
+
+        def predict(self, photo):
+            return labels, Instances([])
+
+    monkeypatch.setattr(choice, "GarmentModels", Models)
+    assert main(["clicks", "--ccp-root", str(root), "--split", "all", "--no-progress"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    # 0001: the blouse and the skirt found exactly; 0002: the click on the dress gets the blouse
+    # or the skirt piece, each half of the dress (IoU 0.5)
+    assert "| top | 1 | 100.0 % | 100.0 % | 1.000 |" in out
+    assert "| dress | 1 | 100.0 % | 0.0 % | 0.500 |" in out
+    assert re.search(r"split=all images=2 clicks=3 ", out[0])
+    assert out[-1] == "click_iou50=1.0000 click_iou75=0.6667 click_iou_median=1.0000"
