@@ -219,3 +219,31 @@ def test_evaluate_clicks_on_a_ccp_folder_prints_the_table_and_the_last_line(tmp_
     assert "| dress | 1 | 100.0 % | 0.0 % | 0.500 |" in out
     assert re.search(r"split=all images=2 clicks=3 ", out[0])
     assert out[-1] == "click_iou50=1.0000 click_iou75=0.6667 click_iou_median=1.0000"
+
+
+def test_a_click_on_a_panels_picture_adds_and_drops_the_garment_under_it():
+    from fsutils.widgets import BlendPanel, GarmentPicker, SegmentationExplorer
+    from fsutils.widgets.drawing import DISPLAY_HEIGHT, TITLE_HEIGHT
+
+    p, _ = make_pipe()
+    p.set_image(photo())
+    p.stylize("fake")
+    picker = GarmentPicker(("background", "upper body", "lower body", "full body"))
+    seg = SegmentationExplorer(p, garments=picker)
+    blend = BlendPanel(p, garments=picker, style={"method": "fake"})
+    scale = DISPLAY_HEIGHT / H
+    seg.picture.click = [25 * scale, TITLE_HEIGHT + 5 * scale, 1]          # on the coat
+    assert picker.garments == (Point(25, 5),) and "pointed at: (25, 5)" in picker.pointed.value
+    assert (p.mask(picker.garments) == block(0, 20, 10, 40)).all()
+    coat = np.asarray(blend.last_image)[: DISPLAY_HEIGHT, : round(W * scale)]
+    assert (np.abs(coat.astype(int) - (255, 220, 0)).sum(-1) < 60).sum() > 50  # outlined
+    s = blend.last_image.height / H                                       # the blend's own scale
+    blend.picture.click = [54 * s, 37 * s, 1]                              # add the shoe
+    assert picker.garments == (Point(25, 5), Point(54, 37))
+    blend.picture.click = [30 * s, 10 * s, 2]                              # the coat again: drop
+    assert picker.garments == (Point(54, 37),)
+    seg.picture.click = [2 * scale, TITLE_HEIGHT + 2 * scale, 2]           # the background
+    assert picker.garments == (Point(54, 37),)
+    assert "no garment at (2, 2)" in seg.out.outputs[0]["text"]
+    picker.boxes[1].value = not picker.boxes[1].value                      # a class: no points
+    assert picker.points == () and "pointed" not in picker.pointed.value

@@ -16,6 +16,7 @@ from fsutils.views import BlendViews
 from .base import STYLE_WIDE, Panel, slider
 from .drawing import DISPLAY_HEIGHT
 from .pickers import GarmentPicker
+from .pointing import Pointing, outline
 from .style_panel import StylePanel
 
 __all__ = ["BlendPanel"]
@@ -24,25 +25,15 @@ __all__ = ["BlendPanel"]
 _DEFAULT = BlendParams()
 
 
-def _outline(frame, mask: np.ndarray):
-    """``frame`` (PIL) with the edge of ``mask`` (at any size) drawn on it in yellow."""
-    import cv2
-
-    small = cv2.resize(mask.astype(np.uint8), frame.size, interpolation=cv2.INTER_NEAREST)
-    contours, _ = cv2.findContours(small, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    arr = np.array(frame.convert("RGB"))
-    cv2.drawContours(arr, contours, -1, (255, 220, 0), 2)
-    return fio.to_pil(arr)
-
-
-class BlendPanel(Panel):
+class BlendPanel(Pointing, Panel):
     """Blend mode and the parameters it reads — and the boundary close-up.
 
     The picture shows the result with the zoom box, then the same crop of the hard paste, of the
     saliency blend (equation 2) and of the chosen mode, each with its seam score (the mean colour
     step across the predicted garment boundary; lower = smoother, see
     :func:`fsutils.blend.seam_score`), and the crop of the chosen mode's blend weight. Only the
-    sliders the chosen mode reads are enabled.
+    sliders the chosen mode reads are enabled. A click on the result chooses the garment under
+    it, or drops a chosen one (outlined in yellow); ticking a class goes back to the classes.
     """
 
     css = "fsutils-blend"
@@ -83,38 +74,7 @@ class BlendPanel(Panel):
         self._requested_box = box
         self.watch(self.mode, self.strength, self.width, self.radius, self.eps, self.box_x,
                    self.box_y, self.box_size, *self.garments.boxes.values(), self.garments.pointed)
-        self._note = ""
-        self._frame_width = 0          # the result's width in the picture (the clickable part)
-        self.picture.on_click(self._clicked)
         self.refresh()
-
-    def make_picture(self):
-        """The picture answers clicks: a click on the result chooses or drops a garment."""
-        from .click_picture import ClickPicture
-
-        return ClickPicture(format=self.picture_format, layout=W.Layout(display="none"))
-
-    def click(self, x: float, y: float) -> None:
-        """A click at (``x``, ``y``), pixels of the photo as given: adds the garment there to the
-        chosen ones, or drops the chosen garment there (:meth:`GarmentPicker.toggle`)."""
-        from fsutils.clicks import NoGarmentAt
-        from fsutils.garments import Point
-
-        try:
-            self.garments.toggle(self.pipe, Point(x, y))
-        except NoGarmentAt as e:
-            self._note = str(e)
-            self.refresh()
-
-    def _clicked(self, px: float, py: float) -> None:
-        """A click on the picture: on the result (its first tile), at that pixel of the photo."""
-        if self.last_image is None or self.pipe.content is None or px >= self._frame_width:
-            return
-        h = self.pipe.content.shape[0]
-        gw, gh = self.pipe.given_size
-        w = self.pipe.content.shape[1]
-        x, y = px * h / self.last_image.height, py * h / self.last_image.height
-        self.click(round(x * gw / w), round(y * gh / h))
 
     def _place_box(self, mask: np.ndarray) -> None:
         """Fit the zoom-box sliders to the photo and put the box on the garment edge: for each new
@@ -171,9 +131,7 @@ class BlendPanel(Panel):
         from fsutils.blend import seam_score
 
         chosen = self.garments.garments
-        if self._note:
-            self.show_text(self._note)
-            self._note = ""
+        self.pop_note()
         if not chosen:
             self.show_text("Tick at least one garment, or click on one.")
             return
@@ -202,12 +160,13 @@ class BlendPanel(Panel):
             crops.append((fio.to_uint8(weight), f"weight W ({blend_mode(params.mode).label})"))
         frame = fio.to_pil(self.views.blend(params, garments=chosen, size=size))
         if self.garments.points:  # the garments pointed at, outlined
-            frame = _outline(frame, mask)
+            frame = outline(frame, mask)
         ImageDraw.Draw(frame).rectangle((round(x0 * scale), round(y0 * scale),
                                          round(x1 * scale) - 1, round(y1 * scale) - 1),
                                         outline=(0, 200, 255), width=2)
         # captions as page text (Panel.show_tiles): readable in a narrow window too
         self.show_tiles([(frame, blend_mode(params.mode).label), *crops], nearest=True)
-        self._frame_width = frame.width * self.last_image.height / frame.height
+        scale = self.last_image.height / h                     # picture px per photo px
+        self.photo_drawn_at(0, 0, w * scale, scale)
         self.scores.value = "seam score (lower = smoother boundary): " + ", ".join(
             f"<b>{m}</b> {'n/a' if math.isnan(v) else f'{v:.4f}'}" for m, v in self.seam.items())
