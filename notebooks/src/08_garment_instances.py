@@ -279,9 +279,9 @@ display(viz.panels(shown_images, titles, cols=3, size=3.5))
 # The click itself was never the problem: better item masks (more training, or a finer mask
 # head) would fix these, while better *class names* would not.
 #
-# In the panels, click on the garment: in the blend tab of `widgets.PipelinePanel(pipe)` a click
-# on the result adds the garment under it (outlined in yellow), a click on a chosen garment drops
-# it, and ticking a class goes back to choosing by name. From a terminal:
+# In the panels, click on the garment: in the garments and blend tabs of
+# `widgets.PipelinePanel(pipe)` a click on the photo adds the garment under it (outlined in
+# yellow), a click on a chosen garment drops it, and ticking a class goes back to choosing by name. From a terminal:
 # `python -m fsutils photo.jpg --at 210,340 --at 220,600`.
 
 # %% [markdown]
@@ -293,7 +293,7 @@ display(viz.panels(shown_images, titles, cols=3, size=3.5))
 # - The whole panel with an items tab: `widgets.PipelinePanel(pipe, instances=True)`.
 # - From a terminal: `python -m fsutils photo.jpg --garments outer,shoe`, or point at them:
 #   `python -m fsutils photo.jpg --at 210,340`.
-# - Click on the garments in the blend tab of `widgets.PipelinePanel(pipe)`.
+# - Click on the garments in the garments or blend tab of `widgets.PipelinePanel(pipe)`.
 # - Score the detector on a whole split from a terminal:
 #   `python -m fsutils.evaluate instances --ccp-root DIR --split val`.
 # - Train it further, or at another size:
