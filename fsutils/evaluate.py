@@ -37,6 +37,13 @@ seven instance classes), over the photos where it covers ≥ 3 % of the pixels, 
 see :mod:`fsutils.evaluation.choice`); ``--source best`` finds each garment as the pipeline does,
 through whichever model finds it (:mod:`fsutils.sources`).
 
+    python -m fsutils.evaluate clicks --ccp-root DIR [--split val|test]
+
+clicks once at the most interior point of each annotated garment instance (top, outer, dress,
+pants, skirt) and prints, per class, the share of clicks whose chosen garment has IoU ≥ 0.5 and
+≥ 0.75 with the annotated one and the median IoU; the last line is ``click_iou50=<f>
+click_iou75=<f> click_iou_median=<f>`` (see :mod:`fsutils.evaluation.clicks`).
+
     python -m fsutils.evaluate tags --ccp-root DIR [--split val|test] [--source best]
 
 on a folder of photos with image-level tags only (photos/, annotations/image-level/,
@@ -111,6 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     from .evaluation import choice, presence
     choice.add_parser(sub)
     presence.add_parser(sub)
+    from .evaluation import clicks
+    clicks.add_parser(sub)
     return p
 
 
@@ -224,7 +233,7 @@ def _check_arguments(args: argparse.Namespace) -> None:
         p.error(f"--ccp-root: {e}" if isinstance(e, data.CCPError) else str(e))
     for line in notes:  # a photo that repeats another is scored once
         print(line, file=sys.stderr)
-    if args.task in ("choice", "tags"):
+    if args.task in ("choice", "tags", "clicks"):
         _check_cloth_weights(p, "--weights", args.weights)
         _check_instance_weights(p, args.instance_weights)
     if args.task == "segmentation":
@@ -298,6 +307,12 @@ def _run_choice(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]
     return choice.main(args, skipped)
 
 
+def _run_clicks(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]:
+    from .evaluation import clicks
+
+    return clicks.main(args, skipped)
+
+
 def _run_tags(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]:
     from .evaluation import presence
 
@@ -305,7 +320,7 @@ def _run_tags(args: argparse.Namespace, skipped: list) -> tuple[int, list[str]]:
 
 
 _RUN = {"segmentation": _run_segmentation, "cutout": _run_cutout, "blend": _run_blend,
-        "choice": _run_choice, "tags": _run_tags}
+        "choice": _run_choice, "tags": _run_tags, "clicks": _run_clicks}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,19 +11,25 @@ Garments come in two vocabularies, never mixed in one choice:
   outer, dress, pants, skirt, shoe, bag); resolved to their names in that order, e.g.
   ``("outer", "shoe")``, and the mask is the union of the detected instances of those classes.
 
+Or garments are **pointed at**: a list of points ``[(x, y), …]`` in pixels of the photo as given
+(x to the right, y down from the top-left corner), resolved to :class:`Point` s; each point chooses
+the garment under it (:mod:`fsutils.clicks`), several points their union.
+
 ``None`` means every semantic garment (:data:`DEFAULT_GARMENTS`).
 """
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable, Sequence
 from functools import lru_cache
-from typing import Union
+from numbers import Real
+from typing import NamedTuple, Union
 
 import numpy as np
 
 __all__ = ["Garments", "DEFAULT_GARMENTS", "CLASS_NAMES", "GARMENT_GROUPS", "INSTANCE_GROUPS",
-           "INSTANCE_CLASSES", "GARMENT_INSTANCE_CLASSES", "class_index", "resolve_garments",
-           "is_instance_choice", "garment_names", "vocabularies"]
+           "INSTANCE_CLASSES", "GARMENT_INSTANCE_CLASSES", "Point", "class_index",
+           "resolve_garments", "is_instance_choice", "is_point_choice", "garment_names",
+           "vocabularies", "check_points"]
 
 #: What a ``garments=`` argument takes: a class name or index, several of them, or None (all).
 Garments = Union[Iterable[Union[int, str]], int, str, Hashable, None]
@@ -98,6 +104,57 @@ def class_index(cls: int | str, names: Sequence[str] = CLASS_NAMES, *, what: str
 
 
 
+class Point(NamedTuple):
+    """A point on the photo as given, in pixels: ``x`` to the right, ``y`` down from the top-left
+    corner (fractions allowed: a click on a scaled picture)."""
+
+    x: float
+    y: float
+
+    def __str__(self) -> str:
+        return f"({self.x:g}, {self.y:g})"
+
+
+def _is_pair(item: object) -> bool:
+    return (isinstance(item, (tuple, list)) and len(item) == 2
+            and all(isinstance(v, Real) and not isinstance(v, bool) for v in item))
+
+
+def _points(garments: list) -> tuple[Point, ...] | None:
+    """The points of a choice made of ``(x, y)`` pairs (sorted, each once), or None when it has
+    no pair; a choice that mixes pairs and class names is refused."""
+    pairs = [g for g in garments if _is_pair(g)]
+    if not pairs:
+        return None
+    if len(pairs) < len(garments):
+        others = [g for g in garments if not _is_pair(g)]
+        raise ValueError(f"garments {', '.join(map(str, garments))} mix points and classes "
+                         f"({', '.join(map(str, others))}); give either points [(x, y), …] or "
+                         f"{vocabularies()}")
+    bad = [p for p in pairs if not all(np.isfinite(v) for v in p)]
+    if bad:
+        raise ValueError(f"the point {tuple(bad[0])} is not a pixel of the photo; give (x, y) in "
+                         "pixels, x to the right and y down from the top-left corner")
+    return tuple(sorted({Point(*(v.item() if isinstance(v, np.generic) else v for v in p))
+                         for p in pairs}))
+
+
+def is_point_choice(key: Hashable) -> bool:
+    """Whether a resolved choice (:func:`resolve_garments`) is made of points."""
+    return isinstance(key, tuple) and bool(key) and all(isinstance(k, Point) for k in key)
+
+
+def check_points(key: Hashable, size: tuple[int, int]) -> None:
+    """Refuse (``ValueError``) a point of ``key`` outside a photo of ``size`` (width, height)."""
+    if not is_point_choice(key):
+        return
+    w, h = size
+    for p in key:
+        if not (0 <= p.x < w and 0 <= p.y < h):
+            raise ValueError(f"the point {p} is outside the photo ({w}×{h} px): x must be in "
+                             f"0..{w - 1} and y in 0..{h - 1}")
+
+
 def _instance_classes() -> tuple[str, ...]:
     return INSTANCE_CLASSES
 
@@ -120,7 +177,8 @@ def resolve_garments(garments: Garments, names: Sequence[str] | None = None
                      ) -> tuple[int, ...] | tuple[str, ...]:
     """Garments as sorted label indices of ``names`` (default :data:`fsutils.segment.CLASS_NAMES`;
     names matched as :func:`fsutils.segment.class_index` does), or as instance class names in
-    the order of :data:`fsutils.data.INSTANCE_CLASSES`. ``None`` means all semantic garments
+    the order of :data:`fsutils.data.INSTANCE_CLASSES`, or as :class:`Point` s (a list of
+    ``(x, y)`` pairs; sorted, each once). ``None`` means all semantic garments
     (:data:`DEFAULT_GARMENTS`). A choice that mixes the two vocabularies, or names a class of
     neither, is refused (``ValueError`` naming both)."""
     if garments is None:
@@ -128,6 +186,9 @@ def resolve_garments(garments: Garments, names: Sequence[str] | None = None
     if isinstance(garments, (int, np.integer, str)):
         garments = [garments]
     garments = list(garments)
+    points = _points(garments)
+    if points is not None:
+        return points
     instances = _instance_classes()
     picked = [g for g in garments if isinstance(g, str) and g.strip().lower() in instances]
     if picked and len(picked) < len(garments):
@@ -148,5 +209,8 @@ def resolve_garments(garments: Garments, names: Sequence[str] | None = None
 
 
 def garment_names(key: Hashable, names: Sequence[str]) -> list[str]:
-    """A resolved choice in words: the class names of label indices, or the instance classes."""
+    """A resolved choice in words: the class names of label indices, the instance classes, or
+    the points (``"garment at (210, 340)"``)."""
+    if is_point_choice(key):
+        return [f"garment at {p}" for p in key]
     return list(key) if is_instance_choice(key) else [names[c] for c in key]

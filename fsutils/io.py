@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 __all__ = ["ImageLoadError", "ImageLike", "IMAGE_SUFFIXES", "load_image", "to_rgb", "to_float",
-           "to_uint8", "to_pil", "as_array", "fit_long_side", "MAX_PIXELS", "max_pixels_setting", "SAMPLES_DIR",
+           "to_uint8", "to_pil", "as_array", "fit_long_side", "image_size", "MAX_PIXELS", "max_pixels_setting", "SAMPLES_DIR",
            "sample_photos", "sample_styles", "sample_path"]
 
 #: Default pixel limit (width × height) of :func:`load_image`: 8K × 8K, far above any photo the
@@ -318,6 +318,15 @@ def to_rgb(image: ImageLike) -> Image.Image:
         raise TypeError(f"expected a PIL image, an array, a tensor, or an image file (path, bytes or "
                         f"stream), got {type(image).__name__}")
     return load_image(image)
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int]:
+    """The (width, height) that :func:`load_image` gives an image file, EXIF orientation applied,
+    read from its header without decoding the pixels (``OSError`` when it cannot be read)."""
+    with Image.open(path) as img:
+        w, h = img.size
+        turned = img.getexif().get(0x0112, 1) in (5, 6, 7, 8)  # Orientation: a quarter turn
+    return (h, w) if turned else (w, h)
 
 
 def fit_long_side(image: Image.Image, size: int | None, *, enlarge: bool = True,

@@ -17,11 +17,11 @@ import numpy as np
 
 from fsutils import io as fio
 from fsutils import stages
-from fsutils.blend import (BlendParams, blend_mode, blend_weight, compose, garment_probability,
-                           soft_mask, weighted_blend)
+from fsutils.blend import (BlendParams, blend_mode, blend_weight, compose, soft_mask, weighted_blend)
 from fsutils.cache import StageCache, array_key, freeze
+from fsutils.choosing import Choosing
 from fsutils.events import Events
-from fsutils.garments import Garments, is_instance_choice, resolve_garments
+from fsutils.garments import (Garments, is_instance_choice, is_point_choice)
 from fsutils.results import Result
 from fsutils.style import methods as _style
 
@@ -33,7 +33,7 @@ SEGMENT_MIN_SIZE = 512
 _STAGES = ("segment", "instances", "saliency", "style", "mask", "weight", "blend")
 
 
-class Pipeline(Events, stages.Models):
+class Pipeline(Events, stages.Models, Choosing):
     """segment → saliency → style → blend, each stage cached.
 
     ``segment``: a ``ClothSegmenter``-like object (its own ``predict`` makes the labels, so its
@@ -70,13 +70,8 @@ class Pipeline(Events, stages.Models):
         self.content: np.ndarray | None = None
         self.photo = self._segment_photo = self.image_key = None
         self.image_name, self.style_key = "", None  # style_key: of the latest stylised image
-
-    def garments(self, garments: Garments = None) -> Hashable:
-        """The garments as the mask stage's key: the segmenter's ``resolve_garments(garments)``
-        when it has one (another garment source; it gets its keys back too), else label indices
-        of :attr:`class_names` or instance class names (:func:`fsutils.garments.resolve_garments`)."""
-        own = getattr(self._segment, "resolve_garments", None)
-        return own(garments) if own is not None else resolve_garments(garments, self.class_names)
+        #: the photo's size as given (width, height): points (``garments=[(x, y)]``) are in it
+        self.given_size: tuple[int, int] | None = None
 
     def default_style_size(self, method: str) -> int:
         """The style stage's working size when none is given (see ``style_size``)."""
@@ -96,6 +91,7 @@ class Pipeline(Events, stages.Models):
         pixels again. ``name`` (default: a path's stem, else ``"photo"``) is :attr:`image_name`."""
         self.image_name = name or (Path(image).stem if isinstance(image, (str, Path)) else "photo")
         given = fio.to_rgb(image)
+        self.given_size = given.size
         photo = stages.shrink(given, self.photo_size)
         key = array_key(arr := np.asarray(photo))
         if key != self.image_key:
@@ -129,52 +125,11 @@ class Pipeline(Events, stages.Models):
         return self._cached("instances", (), lambda: stages.instances(self.instance_segmenter,
                                                                        self.photo))
 
-    def probability(self, garments: Garments = None) -> np.ndarray:
-        """The garments' probability (float32 H×W), the soft :meth:`mask` (0/1 for a segmenter
-        without ``predict_proba``, and for instance classes)."""
-        cls = self.garments(garments)
-        found = None if is_instance_choice(cls) else self._found(cls)
-        from_cloth = not is_instance_choice(cls) and (found is None or found.source == "cloth model")
-        proba = self._segmentation()[1] if from_cloth else None
-        keep = 1.0 if found is None else ~found.veto  # less what the detector vetoed
-        return self._cached("mask", (cls, "probability"), lambda: stages.frozen(
-            self.mask(cls).astype(np.float32) if proba is None
-            else garment_probability(proba, cls) * keep))
-
     def saliency(self) -> np.ndarray:
         """Stage 2: the saliency map (float32 H×W in 0..1)."""
         self._need_image()
         return self._cached("saliency", (), lambda: stages.saliency(self.saliency_model,
                                                                      self.photo))
-
-    def mask(self, garments: Garments = None) -> np.ndarray:
-        """The garments as a bool H×W mask: the segmenter's ``garment_mask(photo, key)`` when it
-        has one, the union of the :meth:`instances` of instance classes, else those classes of
-        :meth:`labels`."""
-        cls = self.garments(garments)
-        own = getattr(self._segment, "garment_mask", None)
-
-        def compute() -> np.ndarray:
-            if own:
-                return np.asarray(own(self.photo, cls), bool)
-            if self._found(cls) is not None:
-                return self._found(cls).mask
-            if is_instance_choice(cls):
-                return stages.instance_mask(self.instances(), cls, self.content.shape[:2])
-            return np.isin(self.labels(), cls)
-
-        return self._cached("mask", (cls,), lambda: stages.frozen(compute()))
-
-    def _found(self, cls: Hashable) -> Any:
-        """The chosen garments found through whichever model finds them
-        (:func:`fsutils.sources.choose_mask`), or None when the pipeline does not combine its
-        models (``best_source``) or its segmenter finds garments its own way."""
-        if not self.best_source or getattr(self._segment, "garment_mask", None):
-            return None
-        from fsutils.sources import choose_mask
-
-        return self._cached("mask", (cls, "found"), lambda: choose_mask(
-            self.labels(), self.instances, tuple(cls)))
 
     def stylize(self, method: str = _style.DEFAULT_METHOD, style: Any = None,
                 params: Any = None, *, style_size: int | None = None, garments: Garments = None,
@@ -250,11 +205,15 @@ class Pipeline(Events, stages.Models):
             callback: Callable | None = None, progress: bool = False) -> Result:
         """Every stage (each only if its inputs changed) as a :class:`Result`: ``params`` is the
         style method's parameter object, ``blend`` a :class:`BlendParams` (or mode name);
-        ``masked_style=True``: the style is computed for the chosen garments only."""
+        ``masked_style=True``: the style is computed for the chosen garments only;
+        ``garments=[(x, y), …]``: the garments at these points of the photo as given
+        (:mod:`fsutils.clicks`; :class:`fsutils.clicks.NoGarmentAt` for a point on none)."""
         stages.styler(method, self.stylers, params), BlendParams.of(blend)  # checked first
         if image is not None:
             self.set_image(image)
         cls = self.garments(garments)
+        if is_point_choice(cls):
+            self.mask(cls)  # a point on no garment fails here, before the style stage
         self.stylize(method, style, params, style_size=style_size, callback=callback,
                      garments=cls if masked_style else None, progress=progress)
         return self.result(blend, garments=cls)
@@ -266,6 +225,8 @@ class Pipeline(Events, stages.Models):
         out = self.blend(p, garments=cls)
         hard = out if p.mode == "hard" else self.blend("hard", garments=cls)
         each = {c: self.mask((c,)) for c in cls} if is_instance_choice(cls) else {}
+        if is_point_choice(cls):  # one mask per point, named after it: mask_at_210_340
+            each = {f"at_{c.x:g}_{c.y:g}".replace(".", "p"): self.mask((c,)) for c in cls}
         found = None if is_instance_choice(cls) else self._found(cls)
         if found is not None:  # what was restyled for each chosen class; the others as labelled
             labels = self.labels()

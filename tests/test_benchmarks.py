@@ -22,6 +22,7 @@ LAST_LINES = {
     "style_benchmark.py": "AdaIN (random weights)",
     "magenta_benchmark.py": "transfer, 384 px photo",
     "batch_benchmark.py": "skip_pps=",
+    "click_benchmark.py": "a click at",
 }
 
 NEEDS = {"magenta_benchmark.py": ("tflite/style_predict_quantized_256",

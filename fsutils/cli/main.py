@@ -76,6 +76,30 @@ def _collect(paths: list[Path], parser: argparse.ArgumentParser) -> list[Path]:
     return photos
 
 
+def _check_points(args: argparse.Namespace, photos: list[Path],
+                  parser: argparse.ArgumentParser) -> None:
+    """``--at``: the points become the garments, each checked inside every photo (read from its
+    header) before any work; a point outside a photo, or ``--at`` with ``--garments``, is a usage
+    error (exit 2)."""
+    from fsutils import io as fio
+    from fsutils.garments import DEFAULT_GARMENTS, check_points, resolve_garments
+
+    if not args.at:
+        return
+    if args.garments != DEFAULT_GARMENTS:
+        parser.error("--at and --garments both choose the garments; give one of them")
+    args.garments = resolve_garments(args.at)
+    for photo in photos:
+        try:
+            size = fio.image_size(photo)
+        except OSError:
+            continue  # unreadable: reported as that photo's failure
+        try:
+            check_points(args.garments, size)
+        except ValueError as e:
+            parser.error(f"--at: {shown(photo)}: {e}")
+
+
 def _writable(out: Path, parser: argparse.ArgumentParser) -> None:
     """Create ``--out`` if missing and prove it writable with a temporary file, before any model
     loads; a usage error (exit 2) when it is a file or cannot be written."""
@@ -253,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     _check_settings(parser, args)
     photos, notes = name_photos(_collect(args.photos, parser))  # the names: before any model
+    _check_points(args, [p.path for p in photos], parser)
     style = _style_args(args, parser)
     _writable(args.out, parser)
     paths = _require_weights(args, style)

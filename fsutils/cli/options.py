@@ -49,6 +49,21 @@ def _garments(text: str) -> tuple[int, ...] | tuple[str, ...]:
     return classes
 
 
+def _point(text: str):
+    """An argparse type: ``X,Y``, a point in pixels of the photo as given (x to the right, y down
+    from the top-left corner)."""
+    from fsutils.garments import resolve_garments
+
+    parts = text.replace(" ", "").split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError(text)
+        return resolve_garments([tuple(float(v) if "." in v else int(v) for v in parts)])[0]
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a point; give X,Y in pixels of the "
+                                         "photo, e.g. 210,340") from None
+
+
 def _segment_weights(text: str) -> str:
     """An argparse type: a cloth model's registry name or an existing checkpoint file."""
     from fsutils.segment import CLOTH_WEIGHTS
@@ -123,6 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"comma-separated garments to restyle, from one vocabulary: "
                         f"{vocabularies()} (the garment detector's items: e.g. outer,shoe "
                         "restyles only the coat and the shoes)")
+    p.add_argument("--at", action="append", type=_point, default=None, metavar="X,Y",
+                   help="restyle the garment under this point of the photo (pixels of the photo "
+                        "as given, x to the right and y down from the top-left corner) instead "
+                        "of --garments; repeat for more garments (their union)")
     d = BlendParams()
     b = p.add_argument_group("blending")
     b.add_argument("--mode", "--blend", dest="mode", choices=tuple(BLEND_MODES),

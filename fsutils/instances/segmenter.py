@@ -3,7 +3,7 @@
 found (class, score, box, mask at the photo's size)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -25,12 +25,15 @@ MASK_THRESHOLD = 0.5
 @dataclass(frozen=True)
 class Instance:
     """One item found in a photo: class name (of :data:`fsutils.data.INSTANCE_CLASSES`), score in
-    0..1, box ``(x0, y0, x1, y1)`` in pixels and boolean H×W mask at the photo's size."""
+    0..1, box ``(x0, y0, x1, y1)`` in pixels and boolean H×W mask at the photo's size;
+    ``probability``: the mask probability (uint8 H×W, 0..255) where the detector gives it (the
+    mask is where it is at least the mask threshold), else None."""
 
     cls: str
     score: float
     box: tuple[float, float, float, float]
     mask: np.ndarray
+    probability: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 class Instances(list):
@@ -90,9 +93,11 @@ def to_instances(output: dict[str, torch.Tensor], score_threshold: float = 0.0,
     boxes = output["boxes"][keep].float().cpu().numpy()
     labels = output["labels"][keep].cpu().numpy()
     scores = output["scores"][keep].float().cpu().numpy()
-    masks = (output["masks"][keep, 0] >= mask_threshold).cpu().numpy()
-    return Instances(Instance(INSTANCE_CLASSES[int(l) - 1], float(s), tuple(float(v) for v in b), m)
-                     for b, l, s, m in zip(boxes, labels, scores, masks))
+    soft = output["masks"][keep, 0].float()
+    masks = (soft >= mask_threshold).cpu().numpy()
+    probability = (soft.clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
+    return Instances(Instance(INSTANCE_CLASSES[int(l) - 1], float(s), tuple(float(v) for v in b), m,
+                              p) for b, l, s, m, p in zip(boxes, labels, scores, masks, probability))
 
 
 def _load_detector(weights: str | Path) -> torch.nn.Module:

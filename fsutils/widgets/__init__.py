@@ -5,7 +5,8 @@
   :func:`colab_upload`), a thumbnail; choosing a photo sets it on the pipeline.
 - :class:`StylePicker` — the bundled paintings as clickable thumbnails, plus an upload.
 - :class:`GarmentPicker` — one checkbox per garment class, by name.
-- :class:`SegmentationExplorer` — class overlay with legend and opacity, garment checkboxes.
+- :class:`SegmentationExplorer` — class overlay with legend and opacity, garment checkboxes; a
+  click on the labels chooses the garment under it (or drops a chosen one).
 - :class:`SaliencyExplorer` — the saliency map with threshold and gamma previews.
 - :class:`StylePanel` — method (Magenta / Gatys / fast / AdaIN), Magenta's style strength, content
   weight α, style weight β, TV weight, steps, size, optimizer, AdaIN α; a Run button and a live
@@ -14,7 +15,8 @@
   feathered, soft and guided masks, Poisson), the sliders the mode reads (saliency strength,
   feather width, guided radius and ε) and the **boundary close-up**: a zoom box moved with
   sliders, showing the same crop of the hard paste, the saliency blend and the chosen mode with a
-  seam score for each, and the chosen mode's weight.
+  seam score for each, and the chosen mode's weight; a click on the result chooses the garment
+  under it (or drops a chosen one), outlined in yellow.
 - :class:`PipelinePanel` — all of the above on one photo, plus saving the results.
 - :class:`InstancePanel` — the garment instances found (``InstanceSegmenter``) as checkboxes
   ("outer 0.97", "shoe ×2"), their masks and boxes, and the photo with only the ticked items

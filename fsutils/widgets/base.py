@@ -56,7 +56,7 @@ class Panel(W.VBox):
 
     def __init__(self, pipe: Pipeline, children: list[W.Widget], **kw: Any) -> None:
         self.pipe = pipe
-        self.picture = W.Image(format=self.picture_format, layout=W.Layout(display="none"))
+        self.picture = self.make_picture()
         self.captions = W.HTML(layout=W.Layout(display="none"))   # see show_tiles
         if self.css:
             self.captions.add_class(f"{self.css}-captions")
@@ -73,6 +73,11 @@ class Panel(W.VBox):
         self._pending_captions: str | None = None
         self.last_image: Image.Image | None = None
         pipe.on_change(self._on_pipeline)
+
+    def make_picture(self) -> W.DOMWidget:
+        """The widget that shows the picture (hidden until the first one): an ``ipywidgets.Image``;
+        a panel that answers clicks makes a :class:`~fsutils.widgets.click_picture.ClickPicture`."""
+        return W.Image(format=self.picture_format, layout=W.Layout(display="none"))
 
     def watch(self, *widgets: W.Widget) -> None:
         """Redraw when any of ``widgets`` changes value."""

@@ -16,6 +16,7 @@ from fsutils.views import BlendViews
 from .base import STYLE_WIDE, Panel, slider
 from .drawing import DISPLAY_HEIGHT
 from .pickers import GarmentPicker
+from .pointing import Pointing, outline
 from .style_panel import StylePanel
 
 __all__ = ["BlendPanel"]
@@ -24,14 +25,15 @@ __all__ = ["BlendPanel"]
 _DEFAULT = BlendParams()
 
 
-class BlendPanel(Panel):
+class BlendPanel(Pointing, Panel):
     """Blend mode and the parameters it reads — and the boundary close-up.
 
     The picture shows the result with the zoom box, then the same crop of the hard paste, of the
     saliency blend (equation 2) and of the chosen mode, each with its seam score (the mean colour
     step across the predicted garment boundary; lower = smoother, see
     :func:`fsutils.blend.seam_score`), and the crop of the chosen mode's blend weight. Only the
-    sliders the chosen mode reads are enabled.
+    sliders the chosen mode reads are enabled. A click on the result chooses the garment under
+    it, or drops a chosen one (outlined in yellow); ticking a class goes back to the classes.
     """
 
     css = "fsutils-blend"
@@ -71,7 +73,7 @@ class BlendPanel(Panel):
                                 self.scores])
         self._requested_box = box
         self.watch(self.mode, self.strength, self.width, self.radius, self.eps, self.box_x,
-                   self.box_y, self.box_size, *self.garments.boxes.values())
+                   self.box_y, self.box_size, *self.garments.boxes.values(), self.garments.pointed)
         self.refresh()
 
     def _place_box(self, mask: np.ndarray) -> None:
@@ -129,8 +131,9 @@ class BlendPanel(Panel):
         from fsutils.blend import seam_score
 
         chosen = self.garments.garments
+        self.pop_note()
         if not chosen:
-            self.show_text("Tick at least one garment.")
+            self.show_text("Tick at least one garment, or click on one.")
             return
         if not self.ensure_style(self.style):
             return
@@ -156,10 +159,14 @@ class BlendPanel(Panel):
         if weight is not None:
             crops.append((fio.to_uint8(weight), f"weight W ({blend_mode(params.mode).label})"))
         frame = fio.to_pil(self.views.blend(params, garments=chosen, size=size))
+        if self.garments.points:  # the garments pointed at, outlined
+            frame = outline(frame, mask)
         ImageDraw.Draw(frame).rectangle((round(x0 * scale), round(y0 * scale),
                                          round(x1 * scale) - 1, round(y1 * scale) - 1),
                                         outline=(0, 200, 255), width=2)
         # captions as page text (Panel.show_tiles): readable in a narrow window too
         self.show_tiles([(frame, blend_mode(params.mode).label), *crops], nearest=True)
+        scale = self.last_image.height / h                     # picture px per photo px
+        self.photo_drawn_at(0, 0, w * scale, scale)
         self.scores.value = "seam score (lower = smoother boundary): " + ", ".join(
             f"<b>{m}</b> {'n/a' if math.isnan(v) else f'{v:.4f}'}" for m, v in self.seam.items())

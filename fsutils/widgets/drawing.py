@@ -23,6 +23,8 @@ __all__ = ["DISPLAY_HEIGHT", "compose", "show", "font", "fit_height", "png",
 
 #: Height in pixels of the pictures the panels draw.
 DISPLAY_HEIGHT = 320
+#: The band above the pictures of :func:`compose` that holds their titles (px).
+TITLE_HEIGHT = 22
 
 
 @lru_cache(maxsize=8)
@@ -57,7 +59,7 @@ def compose(tiles: Iterable[tuple[Any, str]], height: int = DISPLAY_HEIGHT, *,
     row = [(fit_height(fio.to_rgb(im), height, nearest), title) for im, title in tiles]
     slots = [max(im.width, math.ceil(fnt.getlength(title)) + 4 if title else 0)
              for im, title in row]
-    title_h = 22 if any(title for _, title in row) else 0
+    title_h = TITLE_HEIGHT if any(title for _, title in row) else 0
     width = sum(slots) + gap * (len(row) - 1)
     canvas = Image.new("RGB", (max(width, 1), height + title_h), "white")
     draw = ImageDraw.Draw(canvas)

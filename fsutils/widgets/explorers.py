@@ -5,18 +5,21 @@ from __future__ import annotations
 import ipywidgets as W
 import numpy as np
 
+from fsutils import io as fio
 from fsutils.pipeline import Pipeline
 
 from .base import Panel, slider
-from .drawing import compose, legend, stack
+from .drawing import DISPLAY_HEIGHT, TITLE_HEIGHT, compose, legend, stack
 from .pickers import GarmentPicker
+from .pointing import Pointing, outline
 
 __all__ = ["SegmentationExplorer", "SaliencyExplorer"]
 
 
-class SegmentationExplorer(Panel):
+class SegmentationExplorer(Pointing, Panel):
     """The garment label map over the photo (opacity slider, legend) and the mask of the garments
-    ticked in the checkboxes."""
+    ticked in the checkboxes — or pointed at: a click on the labels chooses the garment under it,
+    or drops a chosen one (outlined in yellow)."""
 
     css = "fsutils-segmentation"
 
@@ -26,7 +29,7 @@ class SegmentationExplorer(Panel):
         self.opacity = slider(W.FloatSlider, opacity, 0.0, 1.0, 0.05, "overlay opacity",
                                "fsutils-opacity", continuous=True)
         super().__init__(pipe, [self.garments, self.opacity])
-        self.watch(self.opacity, *self.garments.boxes.values())
+        self.watch(self.opacity, *self.garments.boxes.values(), self.garments.pointed)
         self.refresh()
 
     def render(self) -> None:
@@ -35,14 +38,19 @@ class SegmentationExplorer(Panel):
         labels = self.pipe.labels()
         photo = self.pipe.content
         over = overlay(photo, labels, opacity=float(self.opacity.value))
+        self.pop_note()
         chosen = self.garments.garments
         mask = self.pipe.mask(chosen) if chosen else np.zeros(labels.shape, bool)
+        if self.garments.points:  # the garments pointed at, outlined
+            over = outline(fio.to_pil(over), mask)
         cut = np.where(mask[..., None], photo, 0.25 * photo + 0.75)
         shares = ", ".join(f"{self.pipe.class_names[i]} {100 * np.mean(labels == i):.1f}%"
                            for i in range(1, len(self.pipe.class_names)))
         top = compose([(over, "labels over the photo"),
                        (cut, f"chosen garments ({mask.mean() * 100:.1f}% of the photo)")])
         self.show_image(stack(top, legend(self.pipe.class_names)))
+        scale = DISPLAY_HEIGHT / labels.shape[0]       # the labels tile: first, under its title
+        self.photo_drawn_at(0, TITLE_HEIGHT, labels.shape[1] * scale, scale)
         self.show_html(f"<small>pixels per class: {shares}</small>")
 
 

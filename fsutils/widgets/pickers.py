@@ -11,7 +11,7 @@ import ipywidgets as W
 from PIL import Image
 
 from fsutils import io as fio
-from fsutils.garments import resolve_garments
+from fsutils.garments import Point, resolve_garments
 from fsutils.limits import check_photo_size, working_size
 from fsutils.pipeline import Pipeline
 from fsutils.user_names import file_stem, shown
@@ -287,8 +287,10 @@ class StylePicker(ImagePicker):
 
 
 class GarmentPicker(W.HBox):
-    """One checkbox per garment class (by name); ``.garments`` is the chosen label indices.
-    ``names`` defaults to the cloth models' classes (:data:`fsutils.segment.CLASS_NAMES`)."""
+    """One checkbox per garment class (by name), and the garments pointed at on a panel's
+    picture; ``.garments`` is the points when there are any (:meth:`toggle`), else the ticked
+    label indices. ``names`` defaults to the cloth models' classes
+    (:data:`fsutils.segment.CLASS_NAMES`). Ticking a class forgets the points."""
 
     def __init__(self, names: Iterable[str] | None = None,
                  value: Iterable[int | str] | None = None) -> None:
@@ -301,12 +303,46 @@ class GarmentPicker(W.HBox):
                       for i in range(1, len(self.names))}
         for i, b in self.boxes.items():
             b.add_class(f"fsutils-garment-{i}")
-        super().__init__([W.HTML("<b>garments:</b>&nbsp;"), *self.boxes.values()])
+            b.observe(lambda c: self._forget_points(), names="value")
+        #: the points of the garments pointed at (photo pixels as given); its text says which
+        self.points: tuple[Point, ...] = ()
+        self.pointed = W.HTML("")
+        self.pointed.add_class("fsutils-pointed")
+        super().__init__([W.HTML("<b>garments:</b>&nbsp;"), *self.boxes.values(), self.pointed])
         self.add_class("fsutils-garments")
 
     @property
-    def garments(self) -> tuple[int, ...]:
+    def garments(self) -> tuple[int, ...] | tuple[Point, ...]:
+        if self.points:
+            return self.points
         return tuple(i for i, b in self.boxes.items() if b.value)
+
+    def set_points(self, points: Iterable[Point]) -> None:
+        """Choose the garments at ``points`` (none: the ticked classes again); the text after the
+        checkboxes says which, and panels that watch :attr:`pointed` redraw."""
+        self.points = resolve_garments(list(points)) if points else ()
+        self.pointed.value = ("&nbsp;pointed at: " + ", ".join(map(str, self.points))
+                              + " (click a chosen garment again to drop it)" if self.points
+                              else "")
+
+    def toggle(self, pipe: Pipeline, point: Point) -> None:
+        """A click at ``point`` (photo pixels as given) on ``pipe``'s photo: drops the chosen
+        garments under it, else adds the garment there. Raises
+        :class:`fsutils.clicks.NoGarmentAt` when there is none."""
+        from fsutils.clicks import to_working
+
+        h, w = pipe.content.shape[:2]
+        x, y = to_working(point, pipe.given_size, (w, h))
+        under = [p for p in self.points if pipe.mask((p,))[y, x]]
+        if under:
+            self.set_points([p for p in self.points if p not in under])
+            return
+        pipe.mask([point])                             # NoGarmentAt when nothing is there
+        self.set_points([*self.points, point])
+
+    def _forget_points(self) -> None:
+        if self.points:
+            self.set_points(())
 
     @garments.setter
     def garments(self, value: Iterable[int | str]) -> None:
