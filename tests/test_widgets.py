@@ -93,7 +93,7 @@ def test_blend_panel_sliders_change_the_picture_and_only_the_blend(pipe):
 
     panel = widgets.BlendPanel(pipe)
     first = pixels(panel)
-    assert pipe.styler.calls == [("candy", {})]        # stylised once with the default spec
+    assert pipe.styler.calls == [("candy", {"preserve_color": False})]   # once, the default spec
     before = dict(pipe.computed)
     panel.strength.value = 0.3
     after = pixels(panel)
@@ -210,7 +210,10 @@ def test_style_panel_magenta_is_the_default_with_a_strength_slider(pipe):
     panel.style_strength.value = 0.35
     panel.run()
     style, params = pipe.styler.calls[-1]
-    assert style is sp.value and params == {"style_strength": 0.35}
+    assert style is sp.value and params == {"style_strength": 0.35, "preserve_color": False}
+    panel.preserve_color.value = True                     # every method's colour option
+    panel.run()
+    assert pipe.styler.calls[-1][1] == {"style_strength": 0.35, "preserve_color": True}
     panel.method.value = "gatys"
     assert panel.style_strength.layout.display == "none"
 
