@@ -795,3 +795,38 @@ def test_every_panel_label_in_the_glossary_is_on_a_panel(pipe, method):
     missing = [label for label in panel_labels() if label not in shown]
     assert not missing, f"docs/glossary.md names panel labels no panel shows: {missing}"
     assert "mask opacity" not in shown                      # one name: "overlay opacity"
+
+
+def test_blend_panel_live_picture_gets_the_layers_once_and_recomposes_the_blend(pipe):
+    """Once the browser has drawn the live picture, the panel sends it the layers (once per
+    photo, style and weight) and the mode's formula; recomposing them as the browser does gives
+    the kernel's own view of the blend, and a new strength sends no layers again."""
+    from fsutils import io as fio
+    from fsutils.blend import BLEND_MODES
+
+    pytest.importorskip("anywidget")
+    panel = widgets.BlendPanel(pipe, mode="guided_saliency", strength=0.6)
+    live = panel.live
+    assert live is not None and not live.ready and live.layout.display == "none"
+    full = panel.last_image.size
+    live.ready = True                                    # what the browser reports once drawn
+    assert live.layout.display is None and live.formula == BLEND_MODES["guided_saliency"].js
+    closeups = panel.last_image.size
+    assert closeups[0] < full[0]                         # the kernel's picture: close-ups only
+    h, w = live.height, live.width
+    version = live.version
+    c = np.frombuffer(live.photo, np.uint8).reshape(h, w, 3).astype(np.float64)
+    s = np.frombuffer(live.stylized, np.uint8).reshape(h, w, 3).astype(np.float64)
+    b = np.frombuffer(live.base, np.float32).reshape(h, w)
+    m = np.frombuffer(live.saliency, np.float32).reshape(h, w)
+    for strength in (0.6, 1.7):
+        panel.strength.value = strength
+        weight = np.clip(b * np.clip(strength * m, 0, 1), 0, 1)[..., None]   # the JS formula
+        browser = np.rint(c + weight * (s - c))
+        kernel = fio.to_uint8(panel.views.blend(panel.params, garments=panel.garments.garments,
+                                                size=(w, h))).astype(np.float64)
+        assert np.abs(browser - kernel).max() <= 2
+    assert live.version == version                      # the strength sent no layers
+    panel.mode.value = "poisson"                         # not pointwise: the kernel draws it
+    assert live.layout.display == "none"
+    assert panel.last_image.size[0] > closeups[0] + panel.last_image.size[1] // 2   # the photo too

@@ -32,6 +32,12 @@ class BlendPanel(Panel):
     step across the predicted garment boundary; lower = smoother, see
     :func:`fsutils.blend.seam_score`), and the crop of the chosen mode's blend weight. Only the
     sliders the chosen mode reads are enabled.
+
+    ``live`` (default: wherever it can work, :func:`~fsutils.widgets.live.live_available`): the
+    picture of the whole photo is a :class:`~fsutils.widgets.live.LivePicture` recomposed in the
+    browser while the strength slider moves; the close-ups and seam scores follow from the kernel,
+    the latest strength only (a drag never queues redraws). Until the browser has drawn it (and
+    for a mode the browser cannot recompose, Poisson) the kernel draws that picture as well.
     """
 
     css = "fsutils-blend"
@@ -40,7 +46,9 @@ class BlendPanel(Panel):
                  style: "StylePanel | dict[str, Any] | None" = None, mode: str = DEFAULT_MODE,
                  strength: float = _DEFAULT.strength, width: float = _DEFAULT.width,
                  radius: int = _DEFAULT.radius, eps: float = _DEFAULT.eps,
-                 box: int | None = None) -> None:
+                 box: int | None = None, live: bool | None = None) -> None:
+        from .live import LivePicture, live_available
+
         BlendParams(mode, strength=strength, width=width, radius=radius, eps=eps)  # refuse bad values
         self.garments = garments or GarmentPicker(pipe.class_names)
         self.style = style if style is not None else {"method": "fast", "style": "candy"}
@@ -50,8 +58,13 @@ class BlendPanel(Panel):
                                     description="mode",
                                     style={**STYLE_WIDE, "button_width": "auto"})
         self.mode.add_class("fsutils-mode")
+        if live and not live_available():
+            raise ValueError("live=True needs anywidget and ipywidgets 8 (pip install anywidget); "
+                             "leave live unset to use it only where it works.")
+        #: the picture recomposed in the browser, or None (pictures drawn in the kernel)
+        self.live = LivePicture() if (live_available() if live is None else live) else None
         self.strength = slider(W.FloatSlider, strength, 0.0, 3.0, 0.05, "saliency strength",
-                                "fsutils-strength")
+                                "fsutils-strength", continuous=self.live is not None)
         self.width = slider(W.FloatSlider, width, 0.0, 40.0, 0.5, "feather width (px)",
                              "fsutils-width")
         self.radius = slider(W.IntSlider, radius, 1, 32, 1, "guided radius (px)", "fsutils-radius")
@@ -70,9 +83,66 @@ class BlendPanel(Panel):
                                 self.eps, W.HBox([self.box_x, self.box_y]), self.box_size,
                                 self.scores])
         self._requested_box = box
-        self.watch(self.mode, self.strength, self.width, self.radius, self.eps, self.box_x,
+        self._soon = False
+        if self.live is not None:
+            self.view.children = (self.live, *self.view.children)
+            self.live.layout.display = "none"
+            self.live.strength = float(strength)
+            self._link = W.jslink((self.strength, "value"), (self.live, "strength"))
+            self.strength.observe(self._strength_moved, names="value")
+            self.live.observe(lambda change: self.refresh(), names="ready")
+        else:
+            self.watch(self.strength)
+        self.watch(self.mode, self.width, self.radius, self.eps, self.box_x,
                    self.box_y, self.box_size, *self.garments.boxes.values())
         self.refresh()
+
+    def _strength_moved(self, change: dict[str, Any]) -> None:
+        """The strength changed. From Python: redraw now. From the browser (every step of a
+        drag; the live picture has already followed it there): redraw the close-ups once the
+        kernel is free, with the latest value — the steps that arrived meanwhile are skipped."""
+        import asyncio
+
+        if not change["owner"]._property_lock:        # set from Python, not from the browser
+            self.refresh()
+            return
+        if self._soon:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.refresh()
+            return
+        self._soon = True
+
+        def later() -> None:
+            self._soon = False
+            self.refresh()
+
+        loop.call_soon(later)
+
+    def _show_live(self, params: BlendParams, chosen: Any, size: tuple[int, int],
+                   box: tuple[int, int, int, int], scale: float) -> bool:
+        """Send the live picture what it needs for ``params`` (layers only when they changed);
+        False when it cannot show this mode or the browser has not drawn it (yet)."""
+        live = self.live
+        record = blend_mode(params.mode)
+        if live is None or not live.ready or record.js is None:
+            if live is not None and live.layout.display != "none":
+                live.layout.display = "none"
+            return False
+        base = params.replace(mode=record.saliency_base or params.mode)
+        key = (self.pipe.image_key, self.pipe.style_key, tuple(chosen), base.mode, base.used, size)
+        if key != live.layers_key:
+            live.set_layers(*self.views.layers(params, garments=chosen, size=size), key)
+        x0, y0, x1, y1 = box
+        with live.hold_sync():
+            live.formula = record.js
+            live.box = [round(x0 * scale), round(y0 * scale), round(x1 * scale),
+                        round(y1 * scale)]
+        if live.layout.display == "none":
+            live.layout.display = None
+        return True
 
     def _place_box(self, mask: np.ndarray) -> None:
         """Fit the zoom-box sliders to the photo and put the box on the garment edge: for each new
@@ -155,11 +225,14 @@ class BlendPanel(Panel):
         weight = self.views.weight(params, garments=chosen, box=box)
         if weight is not None:
             crops.append((fio.to_uint8(weight), f"weight W ({blend_mode(params.mode).label})"))
-        frame = fio.to_pil(self.views.blend(params, garments=chosen, size=size))
-        ImageDraw.Draw(frame).rectangle((round(x0 * scale), round(y0 * scale),
-                                         round(x1 * scale) - 1, round(y1 * scale) - 1),
-                                        outline=(0, 200, 255), width=2)
-        # captions as page text (Panel.show_tiles): readable in a narrow window too
-        self.show_tiles([(frame, blend_mode(params.mode).label), *crops], nearest=True)
+        if self._show_live(params, chosen, size, box, scale):
+            self.show_tiles(crops, nearest=True)   # the whole photo: the live picture above
+        else:
+            frame = fio.to_pil(self.views.blend(params, garments=chosen, size=size))
+            ImageDraw.Draw(frame).rectangle((round(x0 * scale), round(y0 * scale),
+                                             round(x1 * scale) - 1, round(y1 * scale) - 1),
+                                            outline=(0, 200, 255), width=2)
+            # captions as page text (Panel.show_tiles): readable in a narrow window too
+            self.show_tiles([(frame, blend_mode(params.mode).label), *crops], nearest=True)
         self.scores.value = "seam score (lower = smoother boundary): " + ", ".join(
             f"<b>{m}</b> {'n/a' if math.isnan(v) else f'{v:.4f}'}" for m, v in self.seam.items())
