@@ -829,4 +829,5 @@ def test_blend_panel_live_picture_gets_the_layers_once_and_recomposes_the_blend(
     assert live.version == version                      # the strength sent no layers
     panel.mode.value = "poisson"                         # not pointwise: the kernel draws it
     assert live.layout.display == "none"
-    assert panel.last_image.size[0] > closeups[0] + panel.last_image.size[1] // 2   # the photo too
+    tiles = panel.captions.value.count("flex:none")      # the photo, then 3 close-ups
+    assert tiles == 4 and panel.captions.value.index("Poisson") < panel.captions.value.index("hard")
