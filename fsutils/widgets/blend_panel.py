@@ -35,8 +35,8 @@ class BlendPanel(Panel):
 
     ``live`` (default: wherever it can work, :func:`~fsutils.widgets.live.live_available`): the
     picture of the whole photo is a :class:`~fsutils.widgets.live.LivePicture` recomposed in the
-    browser while the strength slider moves; the close-ups and seam scores follow from the kernel,
-    the latest strength only (a drag never queues redraws). Until the browser has drawn it (and
+    browser while the strength slider's handle moves; the close-ups and seam scores follow from the
+    kernel when it is released. Until the browser has drawn it (and
     for a mode the browser cannot recompose, Poisson) the kernel draws that picture as well.
     """
 
@@ -64,7 +64,7 @@ class BlendPanel(Panel):
         #: the picture recomposed in the browser, or None (pictures drawn in the kernel)
         self.live = LivePicture() if (live_available() if live is None else live) else None
         self.strength = slider(W.FloatSlider, strength, 0.0, 3.0, 0.05, "saliency strength",
-                                "fsutils-strength", continuous=self.live is not None)
+                                "fsutils-strength")
         self.width = slider(W.FloatSlider, width, 0.0, 40.0, 0.5, "feather width (px)",
                              "fsutils-width")
         self.radius = slider(W.IntSlider, radius, 1, 32, 1, "guided radius (px)", "fsutils-radius")
@@ -83,43 +83,16 @@ class BlendPanel(Panel):
                                 self.eps, W.HBox([self.box_x, self.box_y]), self.box_size,
                                 self.scores])
         self._requested_box = box
-        self._soon = False
         if self.live is not None:
             self.view.children = (self.live, *self.view.children)
             self.live.layout.display = "none"
             self.live.strength = float(strength)
-            self._link = W.jslink((self.strength, "value"), (self.live, "strength"))
-            self.strength.observe(self._strength_moved, names="value")
+            self.live.follow, self.live.scope = ".fsutils-strength", f".{self.css}"
+            self._link = W.jsdlink((self.strength, "value"), (self.live, "strength"))
             self.live.observe(lambda change: self.refresh(), names="ready")
-        else:
-            self.watch(self.strength)
-        self.watch(self.mode, self.width, self.radius, self.eps, self.box_x,
+        self.watch(self.strength, self.mode, self.width, self.radius, self.eps, self.box_x,
                    self.box_y, self.box_size, *self.garments.boxes.values())
         self.refresh()
-
-    def _strength_moved(self, change: dict[str, Any]) -> None:
-        """The strength changed. From Python: redraw now. From the browser (every step of a
-        drag; the live picture has already followed it there): redraw the close-ups once the
-        kernel is free, with the latest value — the steps that arrived meanwhile are skipped."""
-        import asyncio
-
-        if not change["owner"]._property_lock:        # set from Python, not from the browser
-            self.refresh()
-            return
-        if self._soon:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            self.refresh()
-            return
-        self._soon = True
-
-        def later() -> None:
-            self._soon = False
-            self.refresh()
-
-        loop.call_soon(later)
 
     def _show_live(self, params: BlendParams, chosen: Any, size: tuple[int, int],
                    box: tuple[int, int, int, int], scale: float) -> bool:

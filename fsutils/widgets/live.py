@@ -4,8 +4,9 @@ slider event, with no round trip to the kernel.
 The kernel sends the layers once per photo, style, garments or weight change — the photo ``C``
 and the stylised image ``S`` (8-bit RGB), the base weight ``b`` and the saliency ``m`` (float32),
 all as binary buffers — and the chosen mode's weight formula (:attr:`fsutils.blend.BlendMode.js`,
-e.g. ``b · clip(s·m, 0, 1)``). The strength slider is linked to the picture in the browser
-(``jslink``), so dragging it recomposes the picture at the display's frame rate.
+e.g. ``b · clip(s·m, 0, 1)``). While the strength slider is dragged the picture follows its
+handle in the page (the slider reports to the kernel only on release); so dragging recomposes the
+picture at the display's frame rate with no message to the kernel.
 
 Built on anywidget (one small ES module, no build step; it runs in JupyterLab, Notebook 7,
 VS Code and Voila). Where it cannot run — ipywidgets 7 (Colab), anywidget missing, or a front end
@@ -39,7 +40,7 @@ function render({ model, el }) {
   canvas.style.display = "block";
   el.appendChild(canvas);
   const ctx = canvas.getContext("2d");
-  let layers = null, weightOf = null, pending = false, frames = 0;
+  let layers = null, weightOf = null, pending = false, frames = 0, local = null;
 
   function load() {
     const w = model.get("width"), h = model.get("height");
@@ -62,7 +63,7 @@ function render({ model, el }) {
     pending = false;
     if (!layers || !weightOf) return;
     const { w, h, photo, styl, base, sal, out } = layers;
-    const s = model.get("strength"), d = out.data, n = w * h, f = weightOf;
+    const s = local === null ? model.get("strength") : local, d = out.data, n = w * h, f = weightOf;
     for (let i = 0, j = 0, k = 0; i < n; i++, j += 3, k += 4) {
       let W = f(base[i], sal[i], s);
       W = W > 0 ? (W < 1 ? W : 1) : 0;
@@ -93,10 +94,29 @@ function render({ model, el }) {
   schedule();
   model.on("change:version", () => { load(); schedule(); });
   model.on("change:formula", () => { compile(); schedule(); });
-  model.on("change:strength", schedule);
+  model.on("change:strength", () => { local = null; schedule(); });
   model.on("change:box", schedule);
+  // follow the slider's handle itself while it is dragged (the slider tells the kernel only
+  // when it is released): every noUiSlider "update" of the slider inside the same panel
+  function follow() {
+    const css = model.get("follow"), scope = model.get("scope");
+    if (!css) return;
+    const root = (scope && el.closest(scope)) || document;
+    root.querySelectorAll(css + " .noUi-target").forEach((t) => {
+      if (!t.noUiSlider || t.__fsutilsLive) return;
+      t.__fsutilsLive = true;
+      t.noUiSlider.on("update.fsutilslive", (values, handle, raw) => {
+        const v = Number(raw ? raw[0] : values[0]);
+        if (Number.isFinite(v)) { local = v; schedule(); }
+      });
+    });
+  }
+  follow();
+  const timer = setInterval(follow, 500);
+  model.on("change:follow", follow);
   model.set("ready", true);
   model.save_changes();
+  return () => clearInterval(timer);
 }
 export default { render };
 """
@@ -140,6 +160,10 @@ class LivePicture(_base() if live_available() else object):  # type: ignore[misc
     strength = traitlets.Float(1.0).tag(sync=True)
     box = traitlets.List(traitlets.Int(), default_value=[]).tag(sync=True)
     ready = traitlets.Bool(False).tag(sync=True)
+    #: the CSS class of the slider whose handle the picture follows while it is dragged, and of
+    #: the panel it is in (the nearest such ancestor of the picture)
+    follow = traitlets.Unicode("").tag(sync=True)
+    scope = traitlets.Unicode("").tag(sync=True)
 
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
