@@ -93,6 +93,8 @@ def test_voila_live_blend_follows_the_drag_and_matches_the_kernel(browser, tmp_p
         meta = json.loads(out.with_suffix(".json").read_text())
         value = meta["strength"]
         assert value < 1.0 and len(meta["seen"]) == 1, meta     # the kernel heard the release only
+        shown_value = jb.slider_value(page, "fsutils-strength")       # the slider's readout
+        assert abs(shown_value - value) < 1e-9, (shown_value, value)
         page.wait_for_function(f"(v) => Math.abs(+document.querySelector('{CANVAS}')"
                                ".dataset.strength - v) < 1e-9", arg=value, timeout=30_000)
         kernel = np.load(out.with_suffix(".npy")).astype(int)

@@ -804,7 +804,10 @@ def test_blend_panel_live_picture_gets_the_layers_once_and_recomposes_the_blend(
     from fsutils import io as fio
     from fsutils.blend import BLEND_MODES
 
-    pytest.importorskip("anywidget")
+    from fsutils.widgets.live import live_available
+
+    if not live_available():
+        pytest.skip("no live picture here (ipywidgets 7 or no anywidget): see the fallback test")
     panel = widgets.BlendPanel(pipe, mode="guided_saliency", strength=0.6)
     live = panel.live
     assert live is not None and not live.ready and live.layout.display == "none"
@@ -831,3 +834,20 @@ def test_blend_panel_live_picture_gets_the_layers_once_and_recomposes_the_blend(
     assert live.layout.display == "none"
     tiles = panel.captions.value.count("flex:none")      # the photo, then 3 close-ups
     assert tiles == 4 and panel.captions.value.index("Poisson") < panel.captions.value.index("hard")
+
+
+def test_blend_panel_without_the_live_picture_draws_everything_in_the_kernel(pipe, monkeypatch):
+    """Where the live picture cannot work (Colab's ipywidgets 7, no anywidget) the panel draws
+    the whole photo and the close-ups in the kernel, and a new strength redraws them; asking for
+    it there is refused with what to do."""
+    from fsutils.widgets import live as live_module
+
+    monkeypatch.setattr(live_module, "live_available", lambda: False)
+    with pytest.raises(ValueError, match="anywidget"):
+        widgets.BlendPanel(pipe, live=True)
+    panel = widgets.BlendPanel(pipe, strength=1.0)
+    assert panel.live is None and panel.live not in panel.view.children
+    assert panel.captions.value.count("flex:none") == 5       # the photo, 3 close-ups, W
+    first = np.asarray(panel.last_image)
+    panel.strength.value = 0.1
+    assert np.abs(np.asarray(panel.last_image).astype(int) - first).max() > 8
