@@ -215,17 +215,19 @@ def _stack(pictures: list[np.ndarray]) -> np.ndarray:
 
 
 def pixels(page, css: str) -> np.ndarray:
-    """What the user sees of the picture inside the element with class ``css``, as pixels: the
+    """What the user sees of the picture inside the first element with class ``css`` (the panel
+    whose controls the gestures' ``.first`` drive, when a notebook shows two), as pixels: the
     live canvas when it is shown (the whole photo recomposed in the page) above the last <img>
     (the kernel's picture: the close-ups beside a live canvas, else everything). An Output
     replaces its <img> on every update, so the elements are looked up again on each call."""
     for _ in range(20):
         try:
             shown = []
-            canvas = page.locator(f".{css} .{LIVE_CANVAS}")
+            view = page.locator(f".{css}").first
+            canvas = view.locator(f".{LIVE_CANVAS}")
             if canvas.count() and canvas.first.is_visible():
                 shown.append(_screenshot(canvas.first))
-            img = page.locator(f".{css} img")
+            img = view.locator("img")
             if img.count() and img.last.is_visible():
                 shown.append(_screenshot(img.last))
             if shown:
