@@ -212,7 +212,7 @@ def measure_drag(kind: str, releases: int, size: int = SIZE) -> dict[str, list[f
                 jb.wait_until_quiet(page)
                 got[f"{which} fps"] = [drag_fps(page, root)]
             for i in range(releases):
-                fraction = 0.2 + 0.6 * ((i * 7) % releases) / releases
+                fraction = _fraction(i)
                 for which, picture in (("baseline", "img"), ("panel", "canvas")):
                     root = f".bench-{which}"
                     jb.install_latency_probe(page, f"{root} .fsutils-blend-view")
@@ -252,6 +252,12 @@ def _drag_report(kinds: list[str], releases: int, size: int) -> None:
           f"release_ms_voila={release['voila']:.1f} kernel_ms={statistics.median(kernel):.1f}")
 
 
+def _fraction(i: int) -> float:
+    """The ``i``-th release's place on the track: spread over 0.2–0.8, each at least 0.23 of
+    the track from the one before (the golden-ratio sequence), so every drag moves the slider."""
+    return 0.2 + 0.6 * ((i * 0.6180339887) % 1.0)
+
+
 def _open(kind: str, server, page) -> None:
     page.goto(server.url("latency.ipynb"), wait_until="commit", timeout=jb.PANEL_TIMEOUT_MS)
     if kind == "lab":
@@ -271,7 +277,7 @@ def measure(kind: str, releases: int, size: int = SIZE) -> dict[str, list[float]
             _open(kind, server, page)
             got: dict[str, list[float]] = {"baseline": [], "panel": []}
             for i in range(releases):
-                fraction = 0.2 + 0.6 * ((i * 7) % releases) / releases
+                fraction = _fraction(i)
                 for which in ("baseline", "panel"):
                     root = f".bench-{which}"
                     jb.install_latency_probe(page, f"{root} .fsutils-blend-view")
