@@ -9,20 +9,24 @@ pixels it prints the mean ``|Δa*|``, ``|Δb*|`` to the photo (lower: its colour
 ``|ΔL*|`` (the texture: higher = more of the style left). Validation photos (the choice), then
 test photos (the report).
 
-    python benchmarks/preserve_color_benchmark.py --photos 8 --size 256
+    python benchmarks/preserve_color_benchmark.py --photos 8 --size 256 [--tiny]
 """
 from __future__ import annotations
 
-import argparse
 import os
+import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
 
-from fsutils import data
-from fsutils.style.color import keep_photo_color
-from fsutils.style.fast import fast_stylize
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from fsutils import data  # noqa: E402
+from fsutils.style.color import keep_photo_color  # noqa: E402
+from fsutils.style.fast import fast_stylize  # noqa: E402
+from timing import parser  # noqa: E402
 
 
 def histogram_match(stylised: Image.Image, photo: Image.Image) -> Image.Image:
@@ -61,10 +65,12 @@ def measure(ids: list[str], root: str, size: int) -> dict[str, np.ndarray]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--photos", type=int, default=8)
-    ap.add_argument("--size", type=int, default=256)
+    ap = parser(__doc__)
+    ap.add_argument("--photos", type=int, default=8, help="photos per split")
+    ap.add_argument("--size", type=int, default=256, help="the photos' longer side (px)")
     args = ap.parse_args()
+    if args.tiny:
+        args.photos, args.size = 1, 64
     root = str(data.locate_ccp(os.environ.get("FSUTILS_CCP_ROOT")))
     ids = data.list_ids(root)
     for split in ("val", "test"):

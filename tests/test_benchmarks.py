@@ -23,9 +23,11 @@ LAST_LINES = {
     "style_benchmark.py": "AdaIN (random weights)",
     "magenta_benchmark.py": "transfer, 384 px photo",
     "batch_benchmark.py": "skip_pps=",
+    "preserve_color_benchmark.py": "test histogram",
 }
 
-NEEDS = {"magenta_benchmark.py": ("tflite/style_predict_quantized_256",
+NEEDS = {"preserve_color_benchmark.py": ("fast_style/candy",),
+         "magenta_benchmark.py": ("tflite/style_predict_quantized_256",
                                   "tflite/style_transfer_f16_384"),
          "batch_benchmark.py": ("u2netp", "tflite/style_predict_quantized_256",
                                 "tflite/style_transfer_f16_384")}
