@@ -17,13 +17,26 @@ Two panels on the same pipeline are measured in the same run, alternately:
 It prints the median (and each release) per panel, the median redraw time inside the kernel, and
 the ratio panel / baseline.
 
-    python benchmarks/panel_latency_benchmark.py [--releases 11] [--lab] [--tiny]
+``--drag`` measures the live picture instead (the whole photo recomposed in the page,
+:mod:`fsutils.widgets.live`) against today's round-trip panel (``BlendPanel(live=False)``: the
+kernel re-blends on release and sends a JPEG), both in the same run: the frames actually painted
+per second while the strength slider is dragged across its range (a ``requestAnimationFrame``
+loop in the page counts the frames in which the canvas's ``data-frames`` counter changed), and
+slider release → the whole photo painted at the released value, in Voila and (with ``--lab``)
+JupyterLab. Its last line is
+``drag_fps=<f> release_ms_lab=<f> release_ms_voila=<f> kernel_ms=<f>`` (``drag_fps``: the lower of
+the two front ends; ``kernel_ms``: the live panel's median redraw in the kernel on release, the
+close-ups and seam scores; a front end not measured reads ``nan``).
+
+    python benchmarks/panel_latency_benchmark.py [--releases 11] [--lab] [--drag] [--tiny]
 """
 from __future__ import annotations
 
+import math
 import statistics
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -113,7 +126,8 @@ def timed(panel):
 # its own pipeline (same models), so that neither panel finds the other's blends in the cache
 base_pipe = Pipeline(segment=pipe.segmenter, photo_size=SIZE)
 base_pipe.set_image(photo, name="ccp_0006")
-baseline = timed(FormerBlendPanel(base_pipe, style={"method": "fast", "style": "candy"}))
+baseline = timed(FormerBlendPanel(base_pipe, style={"method": "fast", "style": "candy"},
+                                  live=False))
 baseline.add_class("bench-baseline")
 baseline
 ''', '''
@@ -121,6 +135,127 @@ panel = timed(widgets.BlendPanel(pipe, style={"method": "fast", "style": "candy"
 panel.add_class("bench-panel")
 panel
 ''']
+
+
+#: --drag: today's round-trip panel and the live one, each on its own pipeline (same models)
+DRAG_CELLS = [CELLS[0], '''
+base_pipe = Pipeline(segment=pipe.segmenter, photo_size=SIZE)
+base_pipe.set_image(photo, name="ccp_0006")
+baseline = timed(widgets.BlendPanel(base_pipe, style={"method": "fast", "style": "candy"},
+                                    live=False))
+baseline.add_class("bench-baseline")
+baseline
+''', '''
+panel = timed(widgets.BlendPanel(pipe, style={"method": "fast", "style": "candy"}))
+panel.add_class("bench-panel")
+panel
+''']
+
+#: In the page: count the animation frames in which a panel's picture changed (the live
+#: canvas's data-frames counter, or a new <img>) until window.__fsDrag.run turns false.
+_FRAMES = """(root) => {
+  const el = document.querySelector(root);
+  const now = () => { const c = el.querySelector('.%s');
+    const img = Array.from(el.querySelectorAll('img')).pop();
+    return (c ? c.dataset.frames : '') + '|' + (img ? img.src : ''); };
+  const st = window.__fsDrag = {frames: 0, last: now(), run: true, t0: performance.now(), t1: 0};
+  const tick = () => {
+    const v = now();
+    if (v !== st.last) { st.last = v; st.frames++; }
+    if (st.run) requestAnimationFrame(tick); else st.t1 = performance.now();
+  };
+  requestAnimationFrame(tick);
+}""" % jb.LIVE_CANVAS
+
+
+def drag_fps(page, root: str, seconds: float = 2.0) -> float:
+    """Drag the strength slider of the panel ``root`` across its whole range with the mouse over
+    ``seconds`` (the moves back to back, as fast as the driver sends them: a mouse reports at
+    125 Hz or more) and return the frames per second in which the picture the user sees
+    changed."""
+    slider = page.locator(f"{root} .fsutils-strength").first
+    handle = slider.locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    hb, track = handle.bounding_box(), slider.locator(".noUi-base").first.bounding_box()
+    y = hb["y"] + hb["height"] / 2
+    page.mouse.move(hb["x"] + hb["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(track["x"], y, steps=4)
+    time.sleep(0.5)
+    page.evaluate(_FRAMES, f"{root} .fsutils-blend-view")
+    start = time.monotonic()
+    while (t := time.monotonic() - start) < seconds:
+        page.mouse.move(track["x"] + min(t / seconds, 1.0) * track["width"], y)
+    got = page.evaluate("() => { const s = window.__fsDrag; s.run = false;"
+                        " return [s.frames, performance.now() - s.t0]; }")
+    page.mouse.up()
+    frames, ms = got
+    return frames / (ms / 1e3)
+
+
+def measure_drag(kind: str, releases: int, size: int = SIZE) -> dict[str, list[float]]:
+    """--drag in ``kind`` (voila or lab): frames per second during a drag and release → picture
+    for the round-trip panel and the live one."""
+    cells = [DRAG_CELLS[0] % size, *DRAG_CELLS[1:]]
+    got: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory() as tmp, jb.chromium() as browser:
+        server = jb.JupyterServer(kind, Path(tmp), extra={"latency.ipynb": cells}, tiny=False)
+        try:
+            server.wait_ready()
+            context, page = jb.new_page(browser)
+            _open(kind, server, page)
+            page.locator(f".bench-panel .{jb.LIVE_CANVAS}").first.wait_for(
+                state="visible", timeout=jb.PANEL_TIMEOUT_MS)
+            for which in ("baseline", "panel"):
+                root = f".bench-{which}"
+                jb.install_latency_probe(page, f"{root} .fsutils-blend-view")
+                jb.wait_until_quiet(page)
+                got[f"{which} fps"] = [drag_fps(page, root)]
+            for i in range(releases):
+                fraction = _fraction(i)
+                for which, picture in (("baseline", "img"), ("panel", "canvas")):
+                    root = f".bench-{which}"
+                    jb.install_latency_probe(page, f"{root} .fsutils-blend-view")
+                    others: dict[str, list[float]] = {}
+                    got.setdefault(which, []).extend(jb.release_to_picture_ms(
+                        page, "fsutils-strength", [fraction], root=root, kind=picture,
+                        others=others))
+                    if which == "panel":
+                        got.setdefault("panel close-ups", []).extend(others.get("img", []))
+            for which in ("baseline", "panel"):
+                got[f"{which} kernel"] = [float(page.locator(f".bench-{which} .bench-ms")
+                                                .inner_text())]
+            context.close()
+        finally:
+            server.stop()
+    return got
+
+
+def _drag_report(kinds: list[str], releases: int, size: int) -> None:
+    fps, release, kernel = [], {"lab": math.nan, "voila": math.nan}, []
+    for kind in kinds:
+        got = measure_drag(kind, releases, size)
+        med = {k: statistics.median(v) if v else math.nan for k, v in got.items()}
+        print(f"{kind:<6} round trip  drag: {med['baseline fps']:5.1f} pictures/s; release → "
+              f"picture median {med['baseline']:6.1f} ms "
+              f"({', '.join(f'{x:.0f}' for x in got['baseline'])}); kernel redraw "
+              f"{med['baseline kernel']:.1f} ms")
+        print(f"{kind:<6} live panel  drag: {med['panel fps']:5.1f} frames/s; release → whole "
+              f"photo median {med['panel']:6.1f} ms "
+              f"({', '.join(f'{x:.0f}' for x in got['panel'])}); → kernel's close-ups median "
+              f"{med.get('panel close-ups', math.nan):.1f} ms; kernel redraw "
+              f"{med['panel kernel']:.1f} ms")
+        fps.append(med["panel fps"])
+        release[kind] = med["panel"]
+        kernel.append(med["panel kernel"])
+    print(f"drag_fps={min(fps):.1f} release_ms_lab={release['lab']:.1f} "
+          f"release_ms_voila={release['voila']:.1f} kernel_ms={statistics.median(kernel):.1f}")
+
+
+def _fraction(i: int) -> float:
+    """The ``i``-th release's place on the track: spread over 0.2–0.8, each at least 0.23 of
+    the track from the one before (the golden-ratio sequence), so every drag moves the slider."""
+    return 0.2 + 0.6 * ((i * 0.6180339887) % 1.0)
 
 
 def _open(kind: str, server, page) -> None:
@@ -142,7 +277,7 @@ def measure(kind: str, releases: int, size: int = SIZE) -> dict[str, list[float]
             _open(kind, server, page)
             got: dict[str, list[float]] = {"baseline": [], "panel": []}
             for i in range(releases):
-                fraction = 0.2 + 0.6 * ((i * 7) % releases) / releases
+                fraction = _fraction(i)
                 for which in ("baseline", "panel"):
                     root = f".bench-{which}"
                     jb.install_latency_probe(page, f"{root} .fsutils-blend-view")
@@ -161,13 +296,24 @@ def main(argv=None) -> None:
     ap = parser(__doc__)
     ap.add_argument("--releases", type=int, default=11, help="slider releases per panel")
     ap.add_argument("--lab", action="store_true", help="also measure in JupyterLab")
+    ap.add_argument("--drag", action="store_true",
+                    help="the live picture against the round-trip panel: frames per second "
+                         "during a drag and release → picture")
     args = ap.parse_args(argv)
+    if args.releases < 1:
+        ap.error(f"--releases must be at least 1, not {args.releases}")
     size = 256 if args.tiny else SIZE
     if args.tiny:
-        args.releases, args.lab = 1, False
+        args.releases, args.lab = 1, args.lab and args.drag
+    kinds = ["voila"] + (["lab"] if args.lab else [])
+    if args.drag:
+        print(f"blend panel on a {size}-px photo, saliency-strength slider: live picture vs "
+              f"round trip, {args.releases} releases per panel")
+        _drag_report(kinds, args.releases, size)
+        return
     print(f"blend panel on a {size}-px photo, saliency-strength slider, "
           f"{args.releases} releases per panel")
-    for kind in ["voila"] + (["lab"] if args.lab else []):
+    for kind in kinds:
         got = measure(kind, args.releases, size)
         med = {k: statistics.median(v) for k, v in got.items()}
         for k in ("baseline", "panel"):

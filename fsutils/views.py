@@ -71,6 +71,28 @@ class BlendViews:
             return plane
         return soft_mask(plane, self._view("saliency", pipe.saliency, box, size), p.strength)
 
+    def layers(self, mode: str | BlendParams | None = None, *, garments: Garments = None,
+               size: tuple[int, int] | None = None, **changes: Any
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """What a pointwise recomposition of the whole photo at ``size`` needs: the photo ``C``,
+        the stylised image ``S``, the base weight ``b`` (the ``saliency_base`` mode's weight for
+        a "× saliency" mode, else the mode's own) and the saliency ``m`` (``None`` for a mode
+        that does not read it); ``C + W·(S − C)`` with ``W`` the mode's
+        :attr:`~fsutils.blend.BlendMode.js` of ``b``, ``m`` and the strength equals
+        :meth:`blend`. A mode without a weight map raises ``ValueError``."""
+        pipe = self.pipe
+        p, cls = BlendParams.of(mode, **changes), pipe.garments(garments)
+        record = blend_mode(p.mode)
+        if record.weight is None:
+            raise ValueError(f"blend mode {p.mode!r} has no weight map to recompose.")
+        box, size = self._geometry(None, size)
+        base = self.weight(p.replace(mode=record.saliency_base or p.mode), garments=cls,
+                           size=size)
+        return (self._view("content", lambda: pipe.content, box, size),
+                self._view("stylized", lambda: pipe.stylized, box, size, pipe.style_key),
+                base, self._view("saliency", pipe.saliency, box, size) if record.saliency
+                else None)
+
     def _geometry(self, box: Box | None, size: tuple[int, int] | None
                   ) -> tuple[Box, tuple[int, int]]:
         content = self.pipe.content

@@ -199,15 +199,42 @@ def new_page(browser, errors: list[str] | None = None):
 # ------------------------------------------------------------------------------------ gestures
 
 
+LIVE_CANVAS = "fsutils-live-canvas"   # a panel's live picture (fsutils.widgets.live)
+
+
+def _screenshot(locator) -> np.ndarray:
+    png = locator.screenshot(timeout=10_000)
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+
+
+def _stack(pictures: list[np.ndarray]) -> np.ndarray:
+    """Pictures one above the other, as the page shows them (narrower ones padded in black)."""
+    width = max(p.shape[1] for p in pictures)
+    return np.concatenate([np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)))
+                           for p in pictures])
+
+
 def pixels(page, css: str) -> np.ndarray:
-    """The last picture inside the element with class ``css`` as pixels (an Output replaces its
-    <img> on every update, so the element is looked up again on each call)."""
+    """What the user sees of the picture inside the first element with class ``css`` (the panel
+    whose controls the gestures' ``.first`` drive, when a notebook shows two), as pixels: the
+    live canvas when it is shown (the whole photo recomposed in the page) above the last <img>
+    (the kernel's picture: the close-ups beside a live canvas, else everything). An Output
+    replaces its <img> on every update, so the elements are looked up again on each call."""
     for _ in range(20):
         try:
-            png = page.locator(f".{css} img").last.screenshot(timeout=10_000)
-            return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+            shown = []
+            view = page.locator(f".{css}").first
+            canvas = view.locator(f".{LIVE_CANVAS}")
+            if canvas.count() and canvas.first.is_visible():
+                shown.append(_screenshot(canvas.first))
+            img = view.locator("img")
+            if img.count() and img.last.is_visible():
+                shown.append(_screenshot(img.last))
+            if shown:
+                return _stack(shown)
         except Exception:  # detached while the Output redrew: look it up again
-            time.sleep(0.25)
+            pass
+        time.sleep(0.25)
     raise AssertionError(f"could not take a screenshot of the picture in .{css}")
 
 
@@ -226,14 +253,20 @@ def wait_for_change(page, css: str, before: np.ndarray, what: str,
     raise AssertionError(f"the picture in .{css} did not change after {what}")
 
 
+def _readout(slider) -> str:
+    """The value a slider shows (its readout). Not the handle's ``aria-valuenow``: noUiSlider
+    rounds that to one decimal (0.15 reads "0.1")."""
+    return (slider.locator(".widget-readout").first.text_content() or "").strip()
+
+
 def drag(page, css: str, fraction: float | None = None, *, root: str = "") -> float:
     """Drag the noUiSlider handle of the slider with class ``css`` (inside ``root``, a CSS
     selector) with the mouse to ``fraction`` of its track (default: well to the other side of
-    where it is); return the new value."""
+    where it is); return the new value the slider shows."""
     slider = page.locator(f"{root} .{css}".strip()).first
     handle = slider.locator(".noUi-handle").first
     handle.scroll_into_view_if_needed()
-    before = handle.get_attribute("aria-valuenow")
+    before = _readout(slider)
     hb = handle.bounding_box()
     track = slider.locator(".noUi-base").first.bounding_box()
     if fraction is None:
@@ -244,14 +277,14 @@ def drag(page, css: str, fraction: float | None = None, *, root: str = "") -> fl
     page.mouse.down()
     page.mouse.move(track["x"] + fraction * track["width"], y, steps=12)
     page.mouse.up()
-    after = handle.get_attribute("aria-valuenow")
+    after = _readout(slider)
     assert after != before, f"dragging {css} did not move it (value {before})"
     return float(after)
 
 
 def slider_value(page, css: str, root: str = "") -> float:
-    return float(page.locator(f"{root} .{css}".strip()).first.locator(".noUi-handle").first
-                 .get_attribute("aria-valuenow"))
+    """The value the slider with class ``css`` shows."""
+    return float(_readout(page.locator(f"{root} .{css}".strip()).first))
 
 
 def assert_visible_sliders(page, *css: str, root: str = "") -> None:
@@ -296,26 +329,34 @@ _PROBE = """(selector) => {
                               true);
   }
   const root = document.querySelector(selector);
-  let last = null;
+  let last = null, frames = null;
   const seen = () => {
+    const canvas = root.querySelector('.%s');
+    if (canvas && canvas.dataset.frames !== frames) {      // the live picture redrawn
+      frames = canvas.dataset.frames;
+      const at = performance.now();
+      requestAnimationFrame(() => w.shown.push({kind: 'canvas', arrived: at,
+                                                decoded: performance.now()}));
+    }
     const img = Array.from(root.querySelectorAll('img')).pop();
     if (!img || img.src === last) return;
     last = img.src;
     const at = performance.now();
-    const stamp = () => w.shown.push({arrived: at, decoded: performance.now()});
+    const stamp = () => w.shown.push({kind: 'img', arrived: at, decoded: performance.now()});
     const done = () => requestAnimationFrame(() => requestAnimationFrame(stamp));  // painted
     (img.decode ? img.decode() : Promise.resolve()).then(done, done);
   };
   w.observer = new MutationObserver(seen);
   w.observer.observe(root, {subtree: true, childList: true, attributes: true,
-                            attributeFilter: ['src']});
+                            attributeFilter: ['src', 'data-frames']});
   seen();
-}"""
+}""" % LIVE_CANVAS
 
 
 def install_latency_probe(page, selector: str) -> None:
     """Stamp, in the page, every mouse release and every new picture inside the element matching
-    ``selector`` once the browser has decoded and painted it (replaces an earlier probe)."""
+    ``selector`` once the browser has painted it: a new <img> once decoded, and each redraw of a
+    live canvas (``data-frames``); replaces an earlier probe."""
     page.evaluate(_PROBE, selector)
 
 
@@ -339,30 +380,37 @@ def wait_until_quiet(page, quiet_s: float = 1.5, timeout_s: float = CHANGE_TIMEO
 
 
 def release_to_picture_ms(page, slider_css: str, fractions: list[float], *, root: str = "",
-                          timeout_s: float = CHANGE_TIMEOUT_S, counts: list[int] | None = None
+                          timeout_s: float = CHANGE_TIMEOUT_S, counts: list[int] | None = None,
+                          kind: str | None = None, others: dict[str, list[float]] | None = None
                           ) -> list[float]:
     """For each fraction: once the panel is quiet, drag the slider (class ``slider_css`` inside
     ``root``) there and measure, in the page, the time from the mouse release to the last new
-    picture painted after it (ms). Needs :func:`install_latency_probe` first. ``counts``
-    receives how many new pictures each release brought."""
-    after_release = """(n) => window.__fsLatency.shown.slice(n)
-        .filter(s => s.decoded >= window.__fsRelease.at)
-        .map(s => s.decoded - window.__fsRelease.at)"""
+    picture of ``kind`` (``"canvas"``: the live picture, ``"img"``: the kernel's picture, None:
+    either) painted after it (ms). Needs :func:`install_latency_probe` first. ``counts``
+    receives how many new pictures of that kind each release brought; ``others`` (kind → times)
+    the same time for each kind of picture that came."""
+    after_release = """([n, kind]) => window.__fsLatency.shown.slice(n)
+        .filter(s => s.decoded >= window.__fsRelease.at && (!kind || s.kind === kind))
+        .map(s => [s.kind, s.decoded - window.__fsRelease.at])"""
     times = []
     for f in fractions:
         wait_until_quiet(page)
         n = _pictures(page)
         drag(page, slider_css, f, root=root)
         deadline = time.monotonic() + timeout_s
-        while not page.evaluate(after_release, n):
+        while not page.evaluate(after_release, [n, kind]):
             if time.monotonic() > deadline:
                 raise AssertionError(f"no new picture after dragging .{slider_css} to {f}")
             time.sleep(0.02)
         time.sleep(0.5)   # let a second (late) picture of the same release show up too
-        got = page.evaluate(after_release, n)
-        times.append(max(got))
+        got = page.evaluate(after_release, [n, kind])
+        times.append(max(ms for _, ms in got))
         if counts is not None:
             counts.append(len(got))
+        if others is not None:
+            for k in {k for k, _ in page.evaluate(after_release, [n, None])}:
+                others.setdefault(k, []).append(max(
+                    ms for kk, ms in page.evaluate(after_release, [n, None]) if kk == k))
     return times
 
 

@@ -5,6 +5,7 @@ The figures a tiny run prints mean nothing; each test checks the script ran to i
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -23,17 +24,20 @@ LAST_LINES = {
     "magenta_benchmark.py": "transfer, 384 px photo",
     "batch_benchmark.py": "skip_pps=",
     "click_benchmark.py": "a click at",
+    "preserve_color_benchmark.py": "test histogram",
 }
 
-NEEDS = {"magenta_benchmark.py": ("tflite/style_predict_quantized_256",
+NEEDS = {"preserve_color_benchmark.py": ("fast_style/candy",),
+         "magenta_benchmark.py": ("tflite/style_predict_quantized_256",
                                   "tflite/style_transfer_f16_384"),
          "batch_benchmark.py": ("u2netp", "tflite/style_predict_quantized_256",
                                 "tflite/style_transfer_f16_384")}
 
 
-def _run(script: str, timeout: float = 240) -> str:
+def _run(script: str, timeout: float = 240, *args: str) -> str:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, str(BENCH / script), "--tiny"], cwd=ROOT, env=env,
+    proc = subprocess.run([sys.executable, str(BENCH / script), "--tiny", *args], cwd=ROOT,
+                          env=env,
                           capture_output=True, text=True, timeout=timeout)
     assert proc.returncode == 0, f"{script} --tiny failed:\n{proc.stdout}\n{proc.stderr}"
     assert "Traceback" not in proc.stderr, proc.stderr
@@ -69,3 +73,15 @@ def test_panel_latency_benchmark_tiny_mode_runs(weights_path):
     weights_path("u2netp"), weights_path("fast_style/candy")
     out = _run("panel_latency_benchmark.py", timeout=540)
     assert "ratio panel / baseline" in out, out
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.timeout(900)
+def test_panel_latency_benchmark_drag_tiny_mode_prints_its_last_line(weights_path):
+    weights_path("u2netp"), weights_path("fast_style/candy")
+    out = _run("panel_latency_benchmark.py", 840, "--drag", "--lab")
+    last = [line for line in out.splitlines() if line.strip()][-1]
+    assert re.fullmatch(r"drag_fps=\S+ release_ms_lab=\S+ release_ms_voila=\S+ kernel_ms=\S+",
+                        last), out
+    assert "nan" not in last and "round trip" in out, out

@@ -93,7 +93,7 @@ def test_blend_panel_sliders_change_the_picture_and_only_the_blend(pipe):
 
     panel = widgets.BlendPanel(pipe)
     first = pixels(panel)
-    assert pipe.styler.calls == [("candy", {})]        # stylised once with the default spec
+    assert pipe.styler.calls == [("candy", {"preserve_color": False})]   # once, the default spec
     before = dict(pipe.computed)
     panel.strength.value = 0.3
     after = pixels(panel)
@@ -210,7 +210,10 @@ def test_style_panel_magenta_is_the_default_with_a_strength_slider(pipe):
     panel.style_strength.value = 0.35
     panel.run()
     style, params = pipe.styler.calls[-1]
-    assert style is sp.value and params == {"style_strength": 0.35}
+    assert style is sp.value and params == {"style_strength": 0.35, "preserve_color": False}
+    panel.preserve_color.value = True                     # every method's colour option
+    panel.run()
+    assert pipe.styler.calls[-1][1] == {"style_strength": 0.35, "preserve_color": True}
     panel.method.value = "gatys"
     assert panel.style_strength.layout.display == "none"
 
@@ -792,3 +795,59 @@ def test_every_panel_label_in_the_glossary_is_on_a_panel(pipe, method):
     missing = [label for label in panel_labels() if label not in shown]
     assert not missing, f"docs/glossary.md names panel labels no panel shows: {missing}"
     assert "mask opacity" not in shown                      # one name: "overlay opacity"
+
+
+def test_blend_panel_live_picture_gets_the_layers_once_and_recomposes_the_blend(pipe):
+    """Once the browser has drawn the live picture, the panel sends it the layers (once per
+    photo, style and weight) and the mode's formula; recomposing them as the browser does gives
+    the kernel's own view of the blend, and a new strength sends no layers again."""
+    from fsutils import io as fio
+    from fsutils.blend import BLEND_MODES
+
+    from fsutils.widgets.live import live_available
+
+    if not live_available():
+        pytest.skip("no live picture here (ipywidgets 7 or no anywidget): see the fallback test")
+    panel = widgets.BlendPanel(pipe, mode="guided_saliency", strength=0.6)
+    live = panel.live
+    assert live is not None and not live.ready and live.layout.display == "none"
+    full = panel.last_image.size
+    live.ready = True                                    # what the browser reports once drawn
+    assert live.layout.display is None and live.formula == BLEND_MODES["guided_saliency"].js
+    closeups = panel.last_image.size
+    assert closeups[0] < full[0]                         # the kernel's picture: close-ups only
+    h, w = live.height, live.width
+    version = live.version
+    c = np.frombuffer(live.photo, np.uint8).reshape(h, w, 3).astype(np.float64)
+    s = np.frombuffer(live.stylized, np.uint8).reshape(h, w, 3).astype(np.float64)
+    b = np.frombuffer(live.base, np.float32).reshape(h, w)
+    m = np.frombuffer(live.saliency, np.float32).reshape(h, w)
+    for strength in (0.6, 1.7):
+        panel.strength.value = strength
+        weight = np.clip(b * np.clip(strength * m, 0, 1), 0, 1)[..., None]   # the JS formula
+        browser = np.rint(c + weight * (s - c))
+        kernel = fio.to_uint8(panel.views.blend(panel.params, garments=panel.garments.garments,
+                                                size=(w, h))).astype(np.float64)
+        assert np.abs(browser - kernel).max() <= 2
+    assert live.version == version                      # the strength sent no layers
+    panel.mode.value = "poisson"                         # not pointwise: the kernel draws it
+    assert live.layout.display == "none"
+    tiles = panel.captions.value.count("flex:none")      # the photo, then 3 close-ups
+    assert tiles == 4 and panel.captions.value.index("Poisson") < panel.captions.value.index("hard")
+
+
+def test_blend_panel_without_the_live_picture_draws_everything_in_the_kernel(pipe, monkeypatch):
+    """Where the live picture cannot work (Colab's ipywidgets 7, no anywidget) the panel draws
+    the whole photo and the close-ups in the kernel, and a new strength redraws them; asking for
+    it there is refused with what to do."""
+    from fsutils.widgets import live as live_module
+
+    monkeypatch.setattr(live_module, "live_available", lambda: False)
+    with pytest.raises(ValueError, match="anywidget"):
+        widgets.BlendPanel(pipe, live=True)
+    panel = widgets.BlendPanel(pipe, strength=1.0)
+    assert panel.live is None and panel.live not in panel.view.children
+    assert panel.captions.value.count("flex:none") == 5       # the photo, 3 close-ups, W
+    first = np.asarray(panel.last_image)
+    panel.strength.value = 0.1
+    assert np.abs(np.asarray(panel.last_image).astype(int) - first).max() > 8

@@ -19,7 +19,7 @@ from .compose import (DEFAULT_STRENGTH, DEFAULT_WIDTH, _feather, _image, _plane,
 from .masks import DEFAULT_EPS, DEFAULT_RADIUS, refine_mask, soft_mask
 from .poisson import poisson_blend
 
-__all__ = ["BlendMode", "BLEND_MODES", "register_mode", "blend_mode", "MODES", "MODE_TITLES",
+__all__ = ["BlendMode", "BLEND_MODES", "TIMES_SALIENCY_JS", "register_mode", "blend_mode", "MODES", "MODE_TITLES",
            "DEFAULT_MODE", "BlendParams", "BLEND_LIMITS", "blend_weight", "compose"]
 
 #: ``weight(params, photo, mask, *, probability, saliency) -> W`` (float32 H×W in 0..1).
@@ -43,7 +43,12 @@ class BlendMode:
     - ``saliency_base``: for a "× saliency" mode, the mode whose weight it multiplies by
       ``clip(strength·saliency)`` (so a new strength never recomputes that weight);
     - ``compose``: its own compositing function (``compose(params, content, stylized, mask, *,
-      probability=None, saliency=None)``) when it has one, else ``weighted_blend`` of its weight.
+      probability=None, saliency=None)``) when it has one, else ``weighted_blend`` of its weight;
+    - ``js``: for a pointwise mode, its weight as a JavaScript expression of ``b`` (the base
+      weight: ``saliency_base``'s weight, else the mode's own), ``m`` (the saliency) and ``s``
+      (the strength) at one pixel — the panels' live picture recomposes ``C + W·(S − C)`` with it
+      in the browser while a slider moves; ``None``: the browser cannot recompose this mode
+      (Poisson), the kernel draws it.
     """
 
     name: str
@@ -55,6 +60,12 @@ class BlendMode:
     probability: bool = False
     saliency_base: str | None = None
     compose: ComposeFn | None = None
+    js: str | None = None
+
+
+#: The weight "base × clip(strength·saliency, 0, 1)" of the "× saliency" modes in JavaScript
+#: (:attr:`BlendMode.js`; the same formula as :func:`fsutils.blend.soft_mask`).
+TIMES_SALIENCY_JS = "b * Math.min(Math.max(s * m, 0), 1)"
 
 
 #: Every blend mode by name, in the order the tables and panels show them.
@@ -229,18 +240,21 @@ def _eq2_blend(p: BlendParams, content, stylized, mask, *, saliency=None, **_: o
 
 
 for _mode in (
-    BlendMode("hard", "hard paste", "hard paste", _hard, compose=lambda p, c, s, m, **_: hard_paste(c, s, m)),
+    BlendMode("hard", "hard paste", "hard paste", _hard,
+              compose=lambda p, c, s, m, **_: hard_paste(c, s, m), js="b"),
     BlendMode("saliency", "saliency blend (eq. 2)", "saliency (eq. 2)", _eq2, ("strength",),
-              saliency=True, saliency_base="hard", compose=_eq2_blend),
+              saliency=True, saliency_base="hard", compose=_eq2_blend, js=TIMES_SALIENCY_JS),
     BlendMode("feathered", "feathered mask", "feathered", _feathered, ("width",),
-              compose=lambda p, c, s, m, **_: feathered_blend(c, s, m, p.width)),
-    BlendMode("soft", "soft mask", "soft", _soft, probability=True),
+              compose=lambda p, c, s, m, **_: feathered_blend(c, s, m, p.width), js="b"),
+    BlendMode("soft", "soft mask", "soft", _soft, probability=True, js="b"),
     BlendMode("soft_saliency", "soft mask × saliency", "soft × saliency", times_saliency("soft"),
-              ("strength",), saliency=True, probability=True, saliency_base="soft"),
-    BlendMode("guided", "guided mask", "guided", _guided, ("radius", "eps"), probability=True),
+              ("strength",), saliency=True, probability=True, saliency_base="soft",
+              js=TIMES_SALIENCY_JS),
+    BlendMode("guided", "guided mask", "guided", _guided, ("radius", "eps"), probability=True,
+              js="b"),
     BlendMode("guided_saliency", "guided mask × saliency", "guided × saliency",
               times_saliency("guided"), ("strength", "radius", "eps"), saliency=True,
-              probability=True, saliency_base="guided"),
+              probability=True, saliency_base="guided", js=TIMES_SALIENCY_JS),
     BlendMode("poisson", "Poisson blending", "Poisson", None,
               compose=lambda p, c, s, m, **_: poisson_blend(c, s, m)),
 ):

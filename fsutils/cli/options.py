@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
                    type=_number(float, low=0, high=1), default=1.0,
                    help="0..1: how much of the painting's style a one-pass method (magenta, "
                         "adain) applies, from the photo's own style (0) to the painting's (1)")
+    s.add_argument("--preserve-color", action="store_true",
+                   help="keep the photo's colours and take only the painting's texture (every "
+                        "method: the stylised lightness with the photo's colour, CIELAB)")
     s.add_argument("--masked-style", action="store_true",
                    help="style computed for the chosen garments only: the Gatys style loss, and "
                         "the feature statistics of magenta and adain, over those garments")

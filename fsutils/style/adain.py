@@ -24,6 +24,7 @@ from fsutils.io import to_pil, to_rgb
 from fsutils.models.adain import adain_decoder, adain_encoder, adain_vgg
 
 from ._image import ImageLike, MaskLike, fit_long_side, mask_to_tensor, to_tensor
+from .color import keep_photo_color
 from .params import AdainParams
 
 __all__ = ["calc_mean_std", "adaptive_instance_normalization", "adain_models", "adain_transfer",
@@ -129,7 +130,8 @@ def adain_transfer(content: ImageLike, style: ImageLike, params: AdainParams | N
     Returns:
         The stylised image (PIL, RGB) at the working size.
     """
-    alpha = (params or AdainParams()).replace(**changes).style_strength  # checked: 0..1
+    p = (params or AdainParams()).replace(**changes)
+    alpha = p.style_strength  # checked: 0..1
     if models is None:
         encoder, decoder = adain_models(device)
     else:
@@ -155,4 +157,4 @@ def adain_transfer(content: ImageLike, style: ImageLike, params: AdainParams | N
             t = m * t + (1 - m) * c_feat
         t = alpha * t + (1 - alpha) * c_feat
         out = decoder(t)[..., : c.shape[-2], : c.shape[-1]]
-    return to_pil(out)
+    return keep_photo_color(to_pil(out), photo) if p.preserve_color else to_pil(out)

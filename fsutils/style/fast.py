@@ -21,6 +21,7 @@ from fsutils.io import to_rgb
 from fsutils.models.transformer_net import TransformerNet
 
 from ._image import ImageLike, fit_long_side
+from .color import keep_photo_color
 from .params import FastParams
 
 __all__ = ["FAST_STYLES", "fast_model", "fast_stylize", "registry_name"]
@@ -70,7 +71,8 @@ def fast_stylize(content: ImageLike, style: str | nn.Module, params: FastParams 
         content: the photo (PIL image, path, or H×W×3 array).
         style: ``"candy"``, ``"mosaic"``, ``"rain_princess"``, ``"udnie"``, ``"pointilism"`` — or
             a TransformerNet of your own (0..255 RGB in and out, as in pytorch/examples).
-        params: :class:`~fsutils.style.params.FastParams` (the model is the style: no fields).
+        params: :class:`~fsutils.style.params.FastParams` (the model is the style;
+            ``preserve_color`` keeps the photo's colours).
         size: working size, longer side in pixels (None: the photo's own size).
         mask, callback, progress: accepted for the common signature; a one-pass model has no
             garment-only mode (the blend places its style) and no steps to report.
@@ -79,7 +81,7 @@ def fast_stylize(content: ImageLike, style: str | nn.Module, params: FastParams 
     Returns:
         The stylised image (PIL, RGB) at the working size.
     """
-    (params or FastParams()).replace(**changes)  # an unknown name is refused
+    p = (params or FastParams()).replace(**changes)  # an unknown name is refused
     if isinstance(style, nn.Module):
         model = style.eval()
         if device is not None:
@@ -95,4 +97,5 @@ def fast_stylize(content: ImageLike, style: str | nn.Module, params: FastParams 
         y = model(x)[0].clamp(0, 255)
     h, w = x.shape[-2:]
     arr = y[:, :h, :w].permute(1, 2, 0).cpu().numpy().astype(np.uint8)
-    return Image.fromarray(arr)
+    out = Image.fromarray(arr)
+    return keep_photo_color(out, photo) if p.preserve_color else out

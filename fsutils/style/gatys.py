@@ -129,7 +129,7 @@ def _build_problem(photo: torch.Tensor, styles: list[_Style], masks: list, p: Ga
                    style_layers: tuple[str, ...], size: int, dev: torch.device) -> _Problem:
     """The targets: content features of the photo, Gram matrices of each painting, and each
     garment mask shrunk to every style layer (an empty one is refused)."""
-    keep_color = "color" in p.preserve
+    keep_color = p.preserve_color
     start = color.luminance_only(photo) if keep_color else photo
     with torch.no_grad():
         c_feats = extractor(start)
@@ -214,7 +214,7 @@ def _optimise(prob: _Problem, x: torch.Tensor, p: GatysParams, steps: int,
 def _finish(prob: _Problem, img: torch.Tensor, p: GatysParams) -> torch.Tensor:
     """The optimised image clamped to 0..1, with the photo's colours and/or shading put back."""
     img = img.detach().clamp(0, 1)
-    if "color" in p.preserve:
+    if p.preserve_color:
         img = color.recombine_color(img, prob.photo)
     if "shading" in p.preserve:
         img = color.keep_shading(img, prob.photo, prob.union, sigma=p.shading_sigma)

@@ -35,6 +35,7 @@ from fsutils.io import to_pil, to_rgb
 from fsutils.models.magenta import STYLE_DIM, StylePredictor, StyleTransferNet
 
 from ._image import ImageLike, MaskLike, fit_long_side, mask_to_tensor, to_tensor
+from .color import keep_photo_color
 from .params import MagentaParams
 
 __all__ = ["PREDICT_WEIGHTS", "TRANSFER_WEIGHTS", "DEFAULT_TRANSFER", "STYLE_IMAGE_SIZE",
@@ -172,7 +173,8 @@ def magenta_transfer(content: ImageLike, style: StyleLike, params: MagentaParams
     Returns:
         The stylised photo (PIL, RGB) at the processed size.
     """
-    strength = (params or MagentaParams()).replace(**changes).style_strength
+    p = (params or MagentaParams()).replace(**changes)
+    strength = p.style_strength
     _check(strength, size, weights)
     vector = _style_tensor(style, torch.device("cpu"))  # a wrong vector is refused before loading
     model = transfer_network(device, weights=weights)
@@ -192,4 +194,4 @@ def magenta_transfer(content: ImageLike, style: StyleLike, params: MagentaParams
         m = mask_to_tensor(mask, tuple(x.shape[-2:]), (original.size[1], original.size[0]), dev)
     with torch.inference_mode():
         y = model(x, s, mask=m)
-    return to_pil(y)
+    return keep_photo_color(to_pil(y), small) if p.preserve_color else to_pil(y)

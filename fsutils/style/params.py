@@ -48,6 +48,12 @@ def _fraction(name: str, value: float) -> float:
     return float(value)
 
 
+def _flag(name: str, value: bool) -> bool:
+    if not isinstance(value, (bool, int)) or value not in (0, 1):
+        raise ValueError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _non_negative(name: str, value: float) -> float:
     if not isinstance(value, (int, float)) or not 0 <= float(value) <= MAX_LOSS_WEIGHT:
         raise ValueError(f"{name} must be a number ≥ 0 and ≤ {MAX_LOSS_WEIGHT:g}, got {value!r}")
@@ -57,29 +63,41 @@ def _non_negative(name: str, value: float) -> float:
 @dataclass(frozen=True)
 class MagentaParams(Params):
     """Magenta: ``style_strength`` 0..1 moves from the photo's own style (0) to the painting's
-    (1) (named apart from the blend's ``strength``)."""
+    (1) (named apart from the blend's ``strength``); ``preserve_color``: keep the photo's colours
+    and take only the painting's texture (:func:`fsutils.style.color.keep_photo_color`)."""
 
     style_strength: float = 1.0
+    preserve_color: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "style_strength", _fraction("style_strength", self.style_strength))
+        object.__setattr__(self, "preserve_color", _flag("preserve_color", self.preserve_color))
 
 
 @dataclass(frozen=True)
 class FastParams(Params):
-    """The fast (pretrained feed-forward) models take no parameters: the model is the style."""
+    """The fast (pretrained feed-forward) models: the model is the style; ``preserve_color``
+    keeps the photo's colours and takes only the model's texture."""
+
+    preserve_color: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "preserve_color", _flag("preserve_color", self.preserve_color))
 
 
 @dataclass(frozen=True)
 class AdainParams(Params):
     """AdaIN: ``style_strength`` 0..1, how much of the painting's feature statistics replace the
-    photo's (the paper's α: features ``α·AdaIN(c, s) + (1−α)·c``)."""
+    photo's (the paper's α: features ``α·AdaIN(c, s) + (1−α)·c``); ``preserve_color``: keep the
+    photo's colours and take only the painting's texture."""
 
     style_strength: float = 1.0
+    preserve_color: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "style_strength",
                            _fraction("style_strength", self.style_strength))
+        object.__setattr__(self, "preserve_color", _flag("preserve_color", self.preserve_color))
 
 
 @dataclass(frozen=True)
@@ -90,8 +108,10 @@ class GatysParams(Params):
     losses and of the total variation; ``steps``: loss evaluations (``None``:
     :func:`fsutils.env.default_gatys_steps`, 100 on a CPU, 300 on a GPU); ``optimizer``:
     ``"lbfgs"`` (default learning rate 1) or ``"adam"`` (0.02), ``lr`` to change it; ``init``:
-    start from the ``"content"`` photo or from ``"noise"`` (drawn from ``seed``); ``preserve``:
-    ``"color"`` (luminance-only transfer) and/or ``"shading"`` (the garment's folds and shadows),
+    start from the ``"content"`` photo or from ``"noise"`` (drawn from ``seed``);
+    ``preserve_color``: keep the photo's colours (luminance-only transfer, as every method's
+    ``preserve_color``); ``preserve``: ``"shading"`` (the garment's folds and shadows) and/or
+    ``"color"`` (the same as ``preserve_color=True``: either one sets the other),
     ``shading_sigma`` the blur separating shading from texture.
     """
 
@@ -105,6 +125,7 @@ class GatysParams(Params):
     preserve: tuple[str, ...] = ()
     seed: int | None = None
     shading_sigma: float | None = None
+    preserve_color: bool = False
 
     def __post_init__(self) -> None:
         for name in ("content_weight", "style_weight", "tv_weight"):
@@ -121,6 +142,9 @@ class GatysParams(Params):
         unknown = set(preserve) - set(PRESERVE)
         if unknown:
             raise ValueError(f"preserve must be None, 'color', 'shading' or both, got {sorted(unknown)}")
+        keep = _flag("preserve_color", self.preserve_color) or "color" in preserve
+        object.__setattr__(self, "preserve_color", keep)
+        preserve = {*preserve, "color"} if keep else set(preserve)
         object.__setattr__(self, "preserve", tuple(p for p in PRESERVE if p in preserve))
 
 

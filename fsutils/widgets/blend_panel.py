@@ -32,8 +32,15 @@ class BlendPanel(Pointing, Panel):
     saliency blend (equation 2) and of the chosen mode, each with its seam score (the mean colour
     step across the predicted garment boundary; lower = smoother, see
     :func:`fsutils.blend.seam_score`), and the crop of the chosen mode's blend weight. Only the
-    sliders the chosen mode reads are enabled. A click on the result chooses the garment under
-    it, or drops a chosen one (outlined in yellow); ticking a class goes back to the classes.
+    sliders the chosen mode reads are enabled. A click on the picture chooses the garment under
+    it, or drops a chosen one (outlined in yellow in the kernel's picture); ticking a class goes
+    back to the classes.
+
+    ``live`` (default: wherever it can work, :func:`~fsutils.widgets.live.live_available`): the
+    picture of the whole photo is a :class:`~fsutils.widgets.live.LivePicture` recomposed in the
+    browser while the strength slider's handle moves; the close-ups and seam scores follow from the
+    kernel when it is released. Until the browser has drawn it (and
+    for a mode the browser cannot recompose, Poisson) the kernel draws that picture as well.
     """
 
     css = "fsutils-blend"
@@ -42,7 +49,9 @@ class BlendPanel(Pointing, Panel):
                  style: "StylePanel | dict[str, Any] | None" = None, mode: str = DEFAULT_MODE,
                  strength: float = _DEFAULT.strength, width: float = _DEFAULT.width,
                  radius: int = _DEFAULT.radius, eps: float = _DEFAULT.eps,
-                 box: int | None = None) -> None:
+                 box: int | None = None, live: bool | None = None) -> None:
+        from .live import LivePicture, live_available
+
         BlendParams(mode, strength=strength, width=width, radius=radius, eps=eps)  # refuse bad values
         self.garments = garments or GarmentPicker(pipe.class_names)
         self.style = style if style is not None else {"method": "fast", "style": "candy"}
@@ -52,6 +61,11 @@ class BlendPanel(Pointing, Panel):
                                     description="mode",
                                     style={**STYLE_WIDE, "button_width": "auto"})
         self.mode.add_class("fsutils-mode")
+        if live and not live_available():
+            raise ValueError("live=True needs anywidget and ipywidgets 8 (pip install anywidget); "
+                             "leave live unset to use it only where it works.")
+        #: the picture recomposed in the browser, or None (pictures drawn in the kernel)
+        self.live = LivePicture() if (live_available() if live is None else live) else None
         self.strength = slider(W.FloatSlider, strength, 0.0, 3.0, 0.05, "saliency strength",
                                 "fsutils-strength")
         self.width = slider(W.FloatSlider, width, 0.0, 40.0, 0.5, "feather width (px)",
@@ -72,9 +86,48 @@ class BlendPanel(Pointing, Panel):
                                 self.eps, W.HBox([self.box_x, self.box_y]), self.box_size,
                                 self.scores])
         self._requested_box = box
-        self.watch(self.mode, self.strength, self.width, self.radius, self.eps, self.box_x,
+        if self.live is not None:
+            self.view.children = (self.live, *self.view.children)
+            self.live.layout.display = "none"
+            self.live.strength = float(strength)
+            self.live.follow, self.live.scope = ".fsutils-strength", f".{self.css}"
+            self._link = W.jsdlink((self.strength, "value"), (self.live, "strength"))
+            self.live.observe(lambda change: self.refresh(), names="ready")
+            self.live.on_click(self._clicked_live)
+        self.watch(self.strength, self.mode, self.width, self.radius, self.eps, self.box_x,
                    self.box_y, self.box_size, *self.garments.boxes.values(), self.garments.pointed)
         self.refresh()
+
+    def _show_live(self, params: BlendParams, chosen: Any, size: tuple[int, int],
+                   box: tuple[int, int, int, int], scale: float) -> bool:
+        """Send the live picture what it needs for ``params`` (layers only when they changed);
+        False when it cannot show this mode or the browser has not drawn it (yet)."""
+        live = self.live
+        record = blend_mode(params.mode)
+        if live is None or not live.ready or record.js is None:
+            if live is not None and live.layout.display != "none":
+                live.layout.display = "none"
+            return False
+        base = params.replace(mode=record.saliency_base or params.mode)
+        key = (self.pipe.image_key, self.pipe.style_key, tuple(chosen), base.mode, base.used, size)
+        if key != live.layers_key:
+            live.set_layers(*self.views.layers(params, garments=chosen, size=size), key)
+        x0, y0, x1, y1 = box
+        with live.hold_sync():
+            live.formula = record.js
+            live.box = [round(x0 * scale), round(y0 * scale), round(x1 * scale),
+                        round(y1 * scale)]
+        if live.layout.display == "none":
+            live.layout.display = None
+        return True
+
+    def _clicked_live(self, px: float, py: float) -> None:
+        """A click on the live picture (canvas pixels: the photo at the picture's size)."""
+        if self.pipe.content is None or not self.live.width:
+            return
+        scale = self.live.width / self.pipe.content.shape[1]   # canvas px per photo px
+        self.photo_drawn_at(0, 0, self.live.width, scale)
+        self._clicked(px, py)
 
     def _place_box(self, mask: np.ndarray) -> None:
         """Fit the zoom-box sliders to the photo and put the box on the garment edge: for each new
@@ -158,15 +211,18 @@ class BlendPanel(Pointing, Panel):
         weight = self.views.weight(params, garments=chosen, box=box)
         if weight is not None:
             crops.append((fio.to_uint8(weight), f"weight W ({blend_mode(params.mode).label})"))
-        frame = fio.to_pil(self.views.blend(params, garments=chosen, size=size))
-        if self.garments.points:  # the garments pointed at, outlined
-            frame = outline(frame, mask)
-        ImageDraw.Draw(frame).rectangle((round(x0 * scale), round(y0 * scale),
-                                         round(x1 * scale) - 1, round(y1 * scale) - 1),
-                                        outline=(0, 200, 255), width=2)
-        # captions as page text (Panel.show_tiles): readable in a narrow window too
-        self.show_tiles([(frame, blend_mode(params.mode).label), *crops], nearest=True)
-        scale = self.last_image.height / h                     # picture px per photo px
-        self.photo_drawn_at(0, 0, w * scale, scale)
+        if self._show_live(params, chosen, size, box, scale):
+            self.show_tiles(crops, nearest=True)   # the whole photo: the live picture above
+        else:
+            frame = fio.to_pil(self.views.blend(params, garments=chosen, size=size))
+            if self.garments.points:  # the garments pointed at, outlined
+                frame = outline(frame, mask)
+            ImageDraw.Draw(frame).rectangle((round(x0 * scale), round(y0 * scale),
+                                             round(x1 * scale) - 1, round(y1 * scale) - 1),
+                                            outline=(0, 200, 255), width=2)
+            # captions as page text (Panel.show_tiles): readable in a narrow window too
+            self.show_tiles([(frame, blend_mode(params.mode).label), *crops], nearest=True)
+            scale = self.last_image.height / h                     # picture px per photo px
+            self.photo_drawn_at(0, 0, w * scale, scale)
         self.scores.value = "seam score (lower = smoother boundary): " + ", ".join(
             f"<b>{m}</b> {'n/a' if math.isnan(v) else f'{v:.4f}'}" for m, v in self.seam.items())

@@ -28,7 +28,8 @@ class PipelinePanel(W.VBox):
     """
 
     def __init__(self, pipe: Pipeline, *, output_dir: str | Path | None = None,
-                 method: str = "magenta", instances: bool = False) -> None:
+                 method: str = "magenta", instances: bool = False,
+                 live: bool | None = None) -> None:
         import os
 
         self.pipe = pipe
@@ -37,7 +38,7 @@ class PipelinePanel(W.VBox):
         self.segmentation = SegmentationExplorer(pipe, garments=self.garments)
         self.saliency = SaliencyExplorer(pipe)
         self.style = StylePanel(pipe, garments=self.garments, method=method)
-        self.blend = BlendPanel(pipe, garments=self.garments, style=self.style)
+        self.blend = BlendPanel(pipe, garments=self.garments, style=self.style, live=live)
         self.output_dir = Path(output_dir or os.environ.get("FSUTILS_OUTPUT_DIR", "outputs"))
         self.save_button = W.Button(description="Save results", icon="save")
         self.save_button.add_class("fsutils-save")

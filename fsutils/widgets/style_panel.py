@@ -25,7 +25,8 @@ class StylePanel(Panel):
 
     The methods, their menus and their parameters come from the style method records
     (:data:`fsutils.style.METHODS`): each method shows the controls of its parameter object's
-    fields (``style_strength`` for Magenta and AdaIN, Gatys' loss weights, steps and optimizer),
+    fields (``style_strength`` for Magenta and AdaIN, Gatys' loss weights, steps and optimizer,
+    every method's ``preserve_color``),
     a painting picker or its models' menu, and the garments-only option when it has one.
 
     The result becomes the pipeline's current stylised image (the blend panel follows).
@@ -62,11 +63,14 @@ class StylePanel(Panel):
                              "fsutils-steps")
         self.optimizer = W.Dropdown(options=list(OPTIMIZERS), value=gp.optimizer,
                                     description="optimizer", style=STYLE_WIDE)
+        self.preserve_color = W.Checkbox(value=False, description="keep the photo's colours",
+                                         indent=False)
+        self.preserve_color.add_class("fsutils-preserve-color")
         #: the control of each parameter field a method may have (shown when its class has it)
         self.controls: dict[str, W.Widget] = {
             "style_strength": self.style_strength, "content_weight": self.content_weight,
             "style_weight": self.style_weight, "tv_weight": self.tv_weight, "steps": self.steps,
-            "optimizer": self.optimizer}
+            "optimizer": self.optimizer, "preserve_color": self.preserve_color}
         # each method opens at its own working size (the pipeline's, from the style methods
         # table: Magenta at its networks' 384 px); a size given here stays for every method
         self._fixed_size = style_size

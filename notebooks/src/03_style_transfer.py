@@ -207,6 +207,9 @@ with env.needs_weights("Magenta", instead="The fast models above work without it
     scream = fio.load_image(fio.sample_path("the_scream_munch"))
     others = [magenta_transfer(photo, p, size=MSIZE) for p in (wave, scream)]
     display(viz.panels(others, ["Hokusai", "Munch"]))
+    # every method can keep the photo's colours and take only the painting's texture
+    kept = magenta_transfer(photo, scream, preserve_color=True, size=MSIZE)
+    display(viz.panels([others[1], kept], ["Munch", "Munch, the photo's colours kept"]))
 
 # %% [markdown]
 # ## Your turn: the style panel
@@ -224,7 +227,8 @@ widgets.StylePanel(pipe)
 #
 # - Raise β/α by factors of 10: when does the photo disappear?
 # - `init="noise"` instead of starting from the photo; `optimizer="adam"` instead of L-BFGS.
-# - `preserve="color"` keeps the photo's colours, `preserve="shading"` its folds and shadows.
+# - `preserve_color=True` (every method; the style panel's "keep the photo's colours") keeps the
+#   photo's colours, Gatys' `preserve="shading"` its folds and shadows.
 # - Your own painting: the style panel has an upload button.
 # - Mix two paintings: `magenta_transfer(photo, 0.5 * style_vector(a) + 0.5 * style_vector(b))`.
 # - Continue with **notebook 4**: putting the style back into the clothes, smoothly.
