@@ -20,6 +20,7 @@ import io
 import itertools
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -27,7 +28,7 @@ from pathlib import Path
 
 from fsutils import io as fio
 from fsutils.__main__ import main as fsutils_main
-from fsutils.batch import ray_engine
+from fsutils.batch import Manifest, ray_engine
 from timing import parser
 
 
@@ -49,16 +50,27 @@ def _photos(folder: Path, n: int, side: int | None) -> Path:
     return folder
 
 
-def _timed(args: list[str]) -> float:
-    """Seconds of one command-line run (its output kept, and shown if it failed)."""
+def _timed(args: list[str]) -> tuple[float, float]:
+    """Wall-clock and CPU seconds (of this process, all its threads) of one command-line run
+    (its output kept, and shown if it failed)."""
     out, err = io.StringIO(), io.StringIO()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         rc = fsutils_main(args)
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     if rc != 0:
         sys.exit(f"python -m fsutils {' '.join(args)} failed (exit {rc}):\n{err.getvalue()}")
-    return seconds
+    return seconds, cpu
+
+
+def _per_photo(out: str) -> str:
+    """The median and p90 of the manifest's per-photo seconds (one photo's wall clock inside
+    its worker: read, restyle, write; the models already loaded)."""
+    seconds = sorted(r["seconds"] for r in Manifest(out).rows() if not r.get("error"))
+    if not seconds:
+        return "no photo done"
+    return (f"per photo {statistics.median(seconds):.2f} s median, "
+            f"{seconds[int(0.9 * (len(seconds) - 1))]:.2f} s p90")
 
 
 def main(argv=None) -> None:
@@ -74,22 +86,24 @@ def main(argv=None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         photos = _photos(Path(tmp) / "photos", n, 256 if args.tiny else None)
         common = [str(photos), "--quiet", *size]
-        local = _timed([*common, "--out", f"{tmp}/local"])
-        print(f"local engine: {n} photos in {local:.1f} s", flush=True)
+        local, cpu = _timed([*common, "--out", f"{tmp}/local"])
+        print(f"local engine: {n} photos in {local:.1f} s ({cpu:.1f} s CPU, all threads; "
+              f"{_per_photo(f'{tmp}/local')})", flush=True)
         ray_s = float("nan")
         if ray_engine.available():
             import ray
 
             ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
             try:
-                ray_s = _timed([*common, "--out", f"{tmp}/ray", "--engine", "ray",
-                                "--workers", str(args.workers)])
+                ray_s, _ = _timed([*common, "--out", f"{tmp}/ray", "--engine", "ray",
+                                   "--workers", str(args.workers)])
             finally:
                 ray.shutdown()
-            print(f"ray engine, {args.workers} workers: {n} photos in {ray_s:.1f} s", flush=True)
+            print(f"ray engine, {args.workers} workers: {n} photos in {ray_s:.1f} s "
+                  f"({_per_photo(f'{tmp}/ray')})", flush=True)
         else:
             print(f"ray engine: not installed ({ray_engine.INSTALL})", flush=True)
-        skip = _timed([*common, "--out", f"{tmp}/local"])
+        skip, _ = _timed([*common, "--out", f"{tmp}/local"])
         print(f"rerun that skips all: {n} photos in {skip:.2f} s", flush=True)
     print(f"local_pps={n / local:.3f} ray_pps={n / ray_s:.3f} skip_pps={n / skip:.3f}")
 

@@ -22,6 +22,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # Ray and 2 workers s
 
 @pytest.fixture(scope="module")
 def local_ray():
+    import os
+
+    # the raylet waits 30 s for its helper processes by default: too short on a loaded machine
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "180")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()
@@ -85,3 +89,80 @@ def test_ray_writes_what_the_local_engine_writes_and_reruns_skip(photos, tmp_pat
     latest = {r["name"]: r for r in rows(remote)}
     assert len(rows(remote)) == 9 and all(r["settings"]["blend"]["strength"] == 0.5
                                           for r in latest.values())
+
+
+def _ray_map_workers() -> list:
+    """The processes of this test's own Ray cluster (descendants of this process) that are
+    RestyleBatch map workers (Ray names an actor's process after its class)."""
+    import psutil
+
+    found = []
+    for proc in psutil.Process().children(recursive=True):
+        try:
+            if "RestyleBatch" in " ".join(proc.cmdline()):
+                found.append(proc)
+        except psutil.Error:  # gone meanwhile
+            continue
+    return found
+
+
+def _wait_for(what: str, check, seconds: float = 300.0):
+    """Poll ``check()`` until it returns something true; fail naming ``what`` after ``seconds``."""
+    import time
+
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"waited {seconds:.0f} s for {what}")
+
+
+def test_a_worker_killed_mid_batch_is_retried_and_nothing_is_lost_or_doubled(
+        tmp_path, local_ray, weights_path):
+    """SIGKILL one of two workers while photos are in flight (after the first file is written,
+    before the batch ends): Ray restarts it and does its photos again; every photo then has
+    exactly one row and its files, each whole."""
+    import hashlib
+    import signal
+    import threading
+
+    need_models(weights_path)
+    folder, out = tmp_path / "photos", tmp_path / "out"
+    folder.mkdir()
+    samples = fio.sample_photos()
+    for i in range(16):  # 4 blocks of 4 photos: both workers hold a block when the kill comes
+        im = fio.load_image(samples[i % len(samples)])
+        im.thumbnail((160, 160))
+        im.save(folder / f"p{i:02d}.png")
+    result: dict = {}
+    run = threading.Thread(target=lambda: result.update(rc=main(
+        [str(folder), "--out", str(out), "--engine", "ray", "--workers", "2", *ARGS])))
+    run.start()
+    try:
+        _wait_for("a first file in the output folder", lambda: list(out.glob("*.png")))
+        workers = _wait_for("the RestyleBatch workers' processes", _ray_map_workers)
+        busy = [p for p in workers if ".submit" in " ".join(p.cmdline())]
+        victim = (busy or workers)[0]
+        done_before = len(rows(out)) if (out / MANIFEST_NAME).exists() else 0
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(timeout=30)
+    finally:
+        run.join(timeout=600)
+    assert not run.is_alive(), "the batch did not end after a worker was killed"
+    assert done_before < 16, "the batch ended before the kill; nothing was in flight"
+    assert result.get("rc") == 0, "the batch did not complete after a worker was killed"
+
+    written = rows(out)
+    assert sorted(r["name"] for r in written) == [f"p{i:02d}" for i in range(16)]  # once each
+    listed = set()
+    for row in written:
+        assert row["error"] is None and len(row["files"]) == 6, row  # as the first test
+        for name, digest in row["files"].items():
+            path = out / name
+            assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, name
+            with Image.open(path) as im:
+                im.load()  # a cut PNG raises here
+            listed.add(name)
+    assert {p.name for p in out.glob("*.png")} == listed

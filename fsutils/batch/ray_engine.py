@@ -6,8 +6,15 @@ Ray is an optional extra (``pip install "fsutils[ray]"``); nothing here imports 
 The workers read the photos and write the results where the command line names them, so on a
 cluster the photos and ``--out`` must be on storage every node sees (a shared file system) and
 the kit installed on every node. The rows come back to the driver, which appends them to the
-manifest as they arrive: a driver killed at any moment loses at most the photos in flight, and
-a worker that dies is replaced by Ray and its photos done again.
+manifest as they arrive: a driver killed at any moment loses at most the photos in flight.
+
+A worker whose process dies (killed, out of memory, its machine lost) is restarted by Ray, which
+loads the models again and does again the block of photos it had in flight; their files are
+replaced whole and their rows come back once, so nothing is lost or recorded twice. This is Ray
+Data's own default for an actor pool (its workers are created with ``max_restarts=-1`` and
+``max_task_retries=-1``), so nothing is set here: recent Ray deprecates passing them through
+``map_batches``. Retries have no limit: a photo that kills its worker every time (say, out of
+memory) is tried again and again, and the run has to be stopped (Ctrl-C; a rerun does the rest).
 
 >>> run(settings, photos, workers=2, on_row=print)   # doctest: +SKIP
 """

@@ -153,7 +153,8 @@ for r in rows:
 # On a Ray cluster (`pip install "fsutils[ray]"`) the same command with `--engine ray` runs the
 # same work on a pool of workers, each with the models loaded once, and writes the same files and
 # manifest: `python -m fsutils /shared/photos --out /shared/restyled --engine ray --address auto
-# --workers 8 --gpus-per-worker 1`.
+# --workers 8 --gpus-per-worker 1`. A worker whose process dies is restarted by Ray and its
+# photos done again, so nothing is lost or recorded twice.
 
 # %% [markdown]
 # ## What to try next
