@@ -37,8 +37,8 @@ if not os.environ.get("FSUTILS_CCP_ROOT") and (SHARED / "data" / "ccp").is_dir()
 # slower; the tests check results, never speed.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 # A local Ray cluster (the batch engine's tests) waits up to 30 s for its node to register by
-# default; on a loaded 2-core machine that start can take longer, so give it two minutes.
-os.environ.setdefault("RAY_raylet_start_wait_time_s", "120")
+# default; on a loaded 2-core machine that start can take longer, so give it three minutes.
+os.environ.setdefault("RAY_raylet_start_wait_time_s", "180")
 
 
 # ------------------------------------------------------------------------------- local server
