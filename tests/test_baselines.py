@@ -9,7 +9,7 @@ import pytest
 
 from fsutils import data, evaluate
 from fsutils.evaluation import cutout as baselines
-from tests.ccp_fixture import person_groundtruth, write_ccp
+from tests.ccp_fixture import ccp_index, person_groundtruth, write_ccp
 
 
 def synthetic_photo(h: int = 160, w: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -142,3 +142,28 @@ def test_compare_cutouts_refuses_an_unknown_style_first():
     img, fg = synthetic_photo()
     with pytest.raises(ValueError, match="unknown fast style"):
         baselines.compare_cutouts(img, fg, "van-gogh")
+
+
+def test_photos_without_clothes_are_left_out_of_the_clothes_iou(tmp_path):
+    """A photo with nothing annotated as clothes has no clothes to cut out: it counts in the person
+    column, not in the clothes column (where it would score 1 or 0 whatever the method did)."""
+    from fsutils.evaluation.cutout import cutout_table, evaluate_cutout
+
+    items = {f"{i:04d}": person_groundtruth(48, 32, "shirt", "pants") for i in range(1, 4)}
+    bare = person_groundtruth(48, 32, "shirt", "pants")
+    bare[np.isin(bare, [ccp_index("shirt"), ccp_index("pants")])] = ccp_index("skin")
+    items["0004"] = bare
+    root = write_ccp(tmp_path / "ccp", items)
+
+    class Everything:  # cuts out every pixel: saliency 1 everywhere, every pixel upper body
+        def __init__(self, kind):
+            self.kind = kind
+
+        def predict(self, img):
+            return np.ones(np.asarray(img).shape[:2], self.kind)
+
+    r = evaluate_cutout(root, "all", iters=1, saliency=Everything(np.float32),
+                        segmenter=Everything(np.uint8), progress=False)
+    assert r["images"] == 4 and r["scored"] == {"person": 4, "clothes": 3}
+    assert 0 < r["iou"]["saliency"]["clothes"] < 1      # the bare photo would have added a 0
+    assert "IoU clothes (3 photos)" in cutout_table(r)[0]

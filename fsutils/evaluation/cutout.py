@@ -212,7 +212,9 @@ def evaluate_cutout(ccp_root: str | Path, split: str = "val", *, max_images: int
                     progress: bool = True, skipped: list[tuple[Path, str]] | None = None) -> dict:
     """IoU of every method of :data:`METHODS` for both targets on the photos of a CCP ``split``.
 
-    ``iou[method][target]`` is the mean over photos of each photo's IoU; ``seconds[method]`` the
+    ``iou[method][target]`` is the mean over photos of each photo's IoU, over the photos that
+    have the target (``scored[target]`` of them: a photo without annotated clothes has no clothes
+    to cut out, and is left out of that mean rather than scored 1 or 0); ``seconds[method]`` the
     mean time per photo (``grabcut_auto`` includes the saliency map it starts from; where no
     pixel of that map is above 0.5 there is no box, so its cut-out is empty). Models default to
     U2NETP and the kit's default cloth model, on ``device`` (None: the best available).
@@ -250,19 +252,30 @@ def evaluate_cutout(ccp_root: str | Path, split: str = "val", *, max_images: int
         t0 = time.perf_counter()
         masks["cloth"] = cloth_cutout(img, segmenter)
         spent["cloth"] = time.perf_counter() - t0
-        return {m: {t: iou(masks[m], targets[t]) for t in TARGETS} for m in METHODS}, spent
+        # a photo without annotated clothes (or person) has no such cut-out to score: left out
+        return {m: {t: iou(masks[m], targets[t]) if targets[t].any() else float("nan")
+                    for t in TARGETS} for m in METHODS}, spent
 
     per_photo = evaluate_photos(ccp_root, ids, one, skipped=skipped, progress=progress,
                                      desc="cut-outs")
+    def mean(values: list[float]) -> float:
+        kept = [v for v in values if v == v]
+        return float(np.mean(kept)) if kept else float("nan")
+
     return {"split": split, "images": len(per_photo), "iters": iters, "margin": margin,
-            "iou": {m: {t: float(np.mean([s[m][t] for s, _ in per_photo])) for t in TARGETS}
+            "iou": {m: {t: mean([s[m][t] for s, _ in per_photo]) for t in TARGETS}
                     for m in METHODS},
+            "scored": {t: sum(s[METHODS[0]][t] == s[METHODS[0]][t] for s, _ in per_photo)
+                       for t in TARGETS},
             "seconds": {m: float(np.mean([spent[m] for _, spent in per_photo])) for m in METHODS}}
 
 
 def cutout_table(result: dict) -> list[str]:
     """:func:`evaluate_cutout`'s result as Markdown table lines."""
-    lines = ["| method | what | IoU person | IoU clothes | s / photo |", "|---|---|---:|---:|---:|"]
+    n = result.get("scored", {})
+    head = [f"IoU {t}" + (f" ({n[t]} photos)" if t in n and n[t] != result["images"] else "")
+            for t in TARGETS]
+    lines = [f"| method | what | {head[0]} | {head[1]} | s / photo |", "|---|---|---:|---:|---:|"]
     for m in METHODS:
         r = result["iou"][m]
         what = _DESCRIPTIONS[m].format(margin=100 * result["margin"])
