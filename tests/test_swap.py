@@ -446,3 +446,26 @@ def test_evaluate_swap_command_prints_the_table_and_the_figures_last(tmp_path, c
                         r"known_l1_nothing=[\d.]+ known_l1_colour=[\d.]+ spill_p90=\S+ "
                         r"colour_moved_median=\S+ coverage_median=\S+", lines[-1])
     assert any(l.startswith("cross swaps: ") for l in lines)
+
+
+def test_the_swapper_loads_its_generator_once_and_predicts_as_swap_garment(monkeypatch, tmp_path):
+    from fsutils.swap import garment
+
+    photo, mask = _photo()
+    article, _ = _photo(shirt=(20, 200, 40), rest=(255, 255, 255))
+    torch.manual_seed(0)
+    G = CAGANGenerator(base=8)
+    torch.save(G.state_dict(), tmp_path / "g.pt")
+    built = []
+    real = garment.generator_from_state_dict
+    monkeypatch.setattr(garment, "generator_from_state_dict", lambda sd: built.append(1) or real(sd))
+    swapper = garment.GarmentSwapper(str(tmp_path / "g.pt"), "cpu", size=TINY)
+    a = swapper.predict(photo, article, garment_mask=mask)
+    b = swapper.predict(photo, article, garment_mask=mask)
+    assert len(built) == 1                                   # read once, then only run
+    same = garment.swap_garment(photo, article, weights=G, garment_mask=mask, size=TINY,
+                                device="cpu")
+    assert np.abs(np.asarray(a, np.int16) - np.asarray(same, np.int16)).max() <= 1
+    assert np.array_equal(np.asarray(a), np.asarray(b))
+    with pytest.raises(ValueError, match="garment_margin"):
+        garment.GarmentSwapper(G, "cpu", garment_margin=-1)

@@ -86,4 +86,4 @@ def test_article_picker_offers_the_bundled_articles():
 
 def test_panel_uses_the_shipped_generator_by_default(pipe):
     panel = SwapPanel(pipe)
-    assert panel.generator().base == 32 and panel.last_parts is not None
+    assert panel.swapper().generator.base == 32 and panel.last_parts is not None

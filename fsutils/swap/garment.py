@@ -28,6 +28,7 @@ from fsutils.models.cagan import CAGANGenerator, generator_from_state_dict
 from .data import SIZE, UPPER, flat_lay, from_tensor, paste_back, person_example, to_tensor
 
 __all__ = ["DEFAULT_SWAP_WEIGHTS", "GARMENT_MARGIN", "FEATHER", "alpha_limit", "load_generator",
+           "GarmentSwapper",
            "swap_parts", "swap_garment"]
 
 #: Registry name of the trained generator the kit ships (half precision).
@@ -181,3 +182,30 @@ def swap_garment(person_photo: Any, article_image: Any, *, weights: Any = None,
                        article_mask=article_mask, segmenter=segmenter, detector=detector,
                        size=size, device=device, garment_margin=garment_margin)
     return fio.to_pil(parts["result"])
+
+
+class GarmentSwapper:
+    """The garment swap as a predictor, like :class:`~fsutils.segment.ClothSegmenter`: the
+    generator is loaded once (``weights`` as :func:`load_generator` takes them, on ``device``),
+    then each :meth:`predict` only runs it.
+
+    >>> swapper = GarmentSwapper()                        # the shipped generator    # doctest: +SKIP
+    >>> swapper.predict(person_photo, article_image)      # PIL image                # doctest: +SKIP
+    """
+
+    def __init__(self, weights: str | Path | torch.nn.Module | None = None, device: Any = None, *,
+                 size: tuple[int, int] = SIZE, garment_margin: float | None = GARMENT_MARGIN):
+        if garment_margin is not None and garment_margin < 0:
+            raise ValueError(f"garment_margin must be ≥ 0 (or None: no limit), got {garment_margin}")
+        self.generator = load_generator(weights, device)
+        self.size, self.garment_margin = size, garment_margin
+
+    def parts(self, person_photo: Any, article_image: Any, **masks: Any) -> dict[str, np.ndarray]:
+        """Everything the swap computes (:func:`swap_parts`); ``masks``: ``garment_mask``,
+        ``article_mask``, ``segmenter``, ``detector`` as :func:`swap_garment` takes them."""
+        return swap_parts(person_photo, article_image, weights=self.generator, size=self.size,
+                          garment_margin=self.garment_margin, **masks)
+
+    def predict(self, person_photo: Any, article_image: Any, **masks: Any) -> Image.Image:
+        """The person photo wearing the article's garment (:func:`swap_garment`)."""
+        return fio.to_pil(self.parts(person_photo, article_image, **masks)["result"])

@@ -80,7 +80,7 @@ class SwapPanel(Panel):
 
     def __init__(self, pipe: Pipeline, *, weights: Any = None, article: str | None = None) -> None:
         self.weights = weights
-        self._generator = None
+        self._swapper = None
         self.photos = PhotoPicker(pipe)
         self.articles = ArticlePicker(article)
         self.last_parts: dict[str, Any] | None = None
@@ -88,19 +88,17 @@ class SwapPanel(Panel):
         self.articles.on_pick(lambda img: self.refresh())
         self.refresh()
 
-    def generator(self):
-        """The generator, loaded once."""
-        if self._generator is None:
-            from fsutils.swap.garment import load_generator
+    def swapper(self):
+        """The swap's predictor (:class:`~fsutils.swap.garment.GarmentSwapper`), made once."""
+        if self._swapper is None:
+            from fsutils.swap.garment import GarmentSwapper
 
-            self._generator = load_generator(self.weights)
-        return self._generator
+            self._swapper = GarmentSwapper(self.weights)
+        return self._swapper
 
     def render(self) -> None:
-        from fsutils.swap.data import UPPER
-        from fsutils.swap.garment import swap_parts
-
         from fsutils.sources import GarmentNotFound
+        from fsutils.swap.data import UPPER
 
         try:
             mask = self.pipe.mask((UPPER,))
@@ -110,8 +108,8 @@ class SwapPanel(Panel):
             self.last_parts = None
             self.show_text("No upper-body garment was found on this person: choose another photo.")
             return
-        p = swap_parts(self.pipe.photo, self.articles.value, weights=self.generator(),
-                       garment_mask=mask, article_mask=self.articles.mask)
+        p = self.swapper().parts(self.pipe.photo, self.articles.value, garment_mask=mask,
+                                 article_mask=self.articles.mask)
         self.last_parts = p
         self.show_tiles([(p["x_i"], "person x_i"), (p["y_j"], "article y_j"), (p["alpha"], "α"),
                          (p["x_tilde"], "x̃"), (p["swap"], "swap"), (p["result"], "pasted back")])
