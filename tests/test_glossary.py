@@ -77,9 +77,11 @@ def _resolve(path: str, base: object | None) -> object:
         assert base is not None, f"{path} follows no class"
         return getattr(base, path[1:])
     head = path.split(".")[0]
-    module = next((m for m in NAMESPACES if hasattr(importlib.import_module(m), head)), None)
-    if module is not None:
-        return pkgutil.resolve_name(f"{module}:{path}")
+    for module in (m for m in NAMESPACES if hasattr(importlib.import_module(m), head)):
+        try:  # the first namespace where the whole path resolves (fsutils.swap has a viz too)
+            return pkgutil.resolve_name(f"{module}:{path}")
+        except AttributeError:
+            continue
     return pkgutil.resolve_name(path if head == "fsutils" else f"fsutils.{path}")  # segment.overlay
 
 
