@@ -737,6 +737,54 @@ def test_a_new_style_method_is_one_record_and_its_function(pipe, mirror_method):
                                .astype(np.uint8), atol=0.51)
 
 
+@pytest.fixture
+def swirl_method():
+    """A style method with a parameter of its own, described once in its parameter class."""
+    from dataclasses import dataclass
+
+    from fsutils.style import METHODS, Method, register_method
+    from fsutils.style.params import Control, Params, described
+
+    @dataclass(frozen=True)
+    class SwirlParams(Params):
+        swirl: float = described(30.0, Control("swirl angle", "how far the photo turns (degrees)",
+                                               "slider", 0, 360, 5))
+
+    def swirl(content, style, params, *, size=None, mask=None, callback=None, progress=False):
+        return content.rotate(params.swirl)
+
+    record = register_method(Method("swirl", "swirl (test)", SwirlParams, swirl, True,
+                                    "starry_night_vangogh", lambda style: ()))
+    yield record
+    del METHODS["swirl"]
+
+
+def test_a_method_with_a_parameter_of_its_own_is_one_file_and_its_record(pipe, swirl_method, capsys):
+    """The parameter's Control makes its command-line flag (with its range) and its panel
+    control; nothing else is written for it."""
+    import ipywidgets as W
+
+    from fsutils.__main__ import build_parser
+    from fsutils.cli.options import style_params
+
+    parser = build_parser()
+    assert "--swirl" in parser.format_help() and "how far the photo turns" in parser.format_help()
+    args = parser.parse_args(["--method", "swirl", "--swirl", "90"])
+    assert style_params(swirl_method, args) == swirl_method.params(swirl=90.0)
+    with pytest.raises(SystemExit) as e:
+        parser.parse_args(["--method", "swirl", "--swirl", "400"])
+    assert e.value.code == 2 and "--swirl: 400 is out of range" in capsys.readouterr().err
+    panel = widgets.StylePanel(pipe, method="swirl")
+    control = panel.controls["swirl"]
+    assert isinstance(control, W.FloatSlider) and control.description == "swirl angle"
+    assert (control.min, control.max, control.value) == (0, 360, 30.0)
+    assert control.layout.display == "" and panel.steps.layout.display == "none"
+    control.value = 90
+    assert panel.params() == swirl_method.params(swirl=90.0)
+    panel.method.value = "magenta"
+    assert control.layout.display == "none"
+
+
 def test_a_method_whose_default_size_cannot_take_the_device_is_refused(mirror_method):
     from dataclasses import replace
 

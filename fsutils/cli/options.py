@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 from fsutils.args import Parser as _Parser
 from fsutils.args import device as _device
@@ -103,7 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
     from fsutils.results import MASK_RULE
     from fsutils.saliency import SALIENCY_WEIGHTS
     from fsutils.style import DEFAULT_METHOD, METHODS
-    from fsutils.style.params import MAX_LOSS_WEIGHT, MAX_STEPS, OPTIMIZERS, GatysParams
     from fsutils.weights import get as _weights
 
     paintings = [n for n, m in METHODS.items() if m.painting]
@@ -167,29 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="longest side of the style stage (default: the method's own: 384 for "
                         "magenta, the photo size for fast/adain, 256 on a CPU / 512 on a GPU for "
                         "gatys)")
-    gp = GatysParams()
     s = p.add_argument_group("style")
-    s.add_argument("--style-strength", "--alpha", dest="style_strength",
-                   type=_number(float, low=0, high=1), default=1.0,
-                   help="0..1: how much of the painting's style a one-pass method (magenta, "
-                        "adain) applies, from the photo's own style (0) to the painting's (1)")
-    s.add_argument("--preserve-color", action="store_true",
-                   help="keep the photo's colours and take only the painting's texture (every "
-                        "method: the stylised lightness with the photo's colour, CIELAB)")
     s.add_argument("--masked-style", action="store_true",
                    help="style computed for the chosen garments only: the Gatys style loss, and "
                         "the feature statistics of magenta and adain, over those garments")
-    g = p.add_argument_group("Gatys")
-    g.add_argument("--steps", type=_number(int, low=1, high=MAX_STEPS), default=gp.steps,
-                   help="optimisation steps (default 100 CPU / 300 GPU)")
-    for field, text in (("content_weight", "content weight α"), ("style_weight", "style weight β"),
-                        ("tv_weight", "total-variation weight")):
-        g.add_argument("--" + field.replace("_", "-"),
-                       type=_number(float, low=0, high=MAX_LOSS_WEIGHT),
-                       default=getattr(gp, field), help=text)
-    g.add_argument("--optimizer", choices=OPTIMIZERS, default=gp.optimizer,
-                   help="lbfgs (the original method's choice: few steps) or adam (cheaper steps, "
-                        "more of them)")
+    add_param_options(p, s)
     w = p.add_argument_group("weights")
     w.add_argument("--segment-weights", type=_segment_weights, default=None,
                    help="cloth model: the bundled ccp_deeplab (default, no download), the bundled "
@@ -227,6 +209,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-samples", action="store_true",
                    help="list the bundled photos and paintings and exit")
     return p
+
+
+def _option(control) -> dict:
+    """argparse keywords of a parameter field's :class:`~fsutils.style.params.Control`."""
+    top = control.high if control.limit is None else control.limit
+    if control.kind == "check":
+        return {"action": "store_true"}
+    if control.kind == "choice":
+        return {"choices": control.choices}
+    if control.kind == "int":
+        return {"type": _number(int, low=control.low, high=top)}
+    low = 0 if control.kind == "log" else control.low
+    return {"type": _number(float, low=low, high=top)}
+
+
+def add_param_options(p: argparse.ArgumentParser, shared: Any) -> None:
+    """One ``--flag`` per described parameter field of every style method (:data:`METHODS`),
+    made from its :class:`~fsutils.style.params.Control`: a field of several methods in the
+    ``shared`` group, the others in a group named after their method."""
+    from fsutils.style import METHODS
+    from fsutils.style.params import controls
+
+    owners: dict[str, list[str] | None] = {}
+    for name, method in METHODS.items():
+        for field in controls(method.params):
+            owners.setdefault(field, []).append(method.label)
+    groups: dict[str, Any] = {}
+    for name, method in METHODS.items():
+        for field, (default, control) in controls(method.params).items():
+            if owners[field] is None:
+                continue  # added with an earlier method
+            group = shared if len(owners[field]) > 1 else groups.setdefault(
+                method.label, p.add_argument_group(method.label))
+            group.add_argument("--" + field.replace("_", "-"), *control.aliases, dest=field,
+                               default=default,  # the parameter object's (--help shows it)
+                               help=control.help or control.label, **_option(control))
+            owners[field] = None
 
 
 def style_params(method, args: argparse.Namespace):

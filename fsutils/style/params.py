@@ -1,7 +1,10 @@
 """The parameters of each style method as one typed object, the single place of their defaults.
 
 The command line, the style panel and :meth:`fsutils.pipeline.Pipeline.stylize` all build one of
-these; a bad value is refused when the object is made, before any work starts.
+these; a bad value is refused when the object is made, before any work starts. A field made with
+:func:`described` carries its :class:`Control` — label, help, range, kind of control — from which
+the command line makes its ``--flag`` and the style panel its control; a field without one is a
+Python-only setting.
 
 >>> GatysParams(steps=50).replace(style_weight=1e5)          # doctest: +SKIP
 GatysParams(content_weight=1.0, style_weight=100000.0, tv_weight=0.0, steps=50, …)
@@ -9,11 +12,13 @@ GatysParams(content_weight=1.0, style_weight=100000.0, tv_weight=0.0, steps=50, 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Union
 
 __all__ = ["Params", "MagentaParams", "FastParams", "AdainParams", "GatysParams", "StyleParams",
-           "OPTIMIZERS", "INITS", "PRESERVE", "MAX_LOSS_WEIGHT", "MAX_STEPS"]
+           "Control", "described", "controls", "OPTIMIZERS", "INITS", "PRESERVE",
+           "MAX_LOSS_WEIGHT", "MAX_STEPS"]
 
 OPTIMIZERS: tuple[str, ...] = ("lbfgs", "adam")
 INITS: tuple[str, ...] = ("content", "noise")
@@ -22,6 +27,60 @@ PRESERVE: tuple[str, ...] = ("color", "shading")
 #: by default, a few hundred steps), below the ones that overflow float32 losses or run for days.
 MAX_LOSS_WEIGHT = 1e12
 MAX_STEPS = 100_000
+
+
+@dataclass(frozen=True)
+class Control:
+    """How a parameter field shows itself: ``label`` (the panel's), ``help`` (the command line's
+    ``--flag``, named after the field, with older spellings in ``aliases``) and its ``kind`` of
+    control: ``"slider"`` (a number from ``low`` to ``high`` by ``step``), ``"int"`` (a whole
+    number), ``"log"`` (a number on a log scale: ``low`` and ``high`` are powers of ten),
+    ``"number"`` (a typed number), ``"check"`` (on or off) or ``"choice"`` (one of ``choices``).
+    The command line accepts ``low`` to ``limit`` (default ``high``; for ``"log"`` from 0);
+    ``panel_default`` gives the panel's starting value where the field's default is None."""
+
+    label: str
+    help: str = ""
+    kind: str = "slider"
+    low: float = 0.0
+    high: float = 1.0
+    step: float = 0.05
+    limit: float | None = None
+    choices: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    panel_default: Callable[[], Any] | None = None
+
+    def __post_init__(self) -> None:
+        kinds = ("slider", "int", "log", "number", "check", "choice")
+        if self.kind not in kinds:
+            raise ValueError(f"a Control's kind is one of {', '.join(kinds)}, got {self.kind!r}")
+        if self.kind == "choice" and not self.choices:
+            raise ValueError("a 'choice' Control needs its choices")
+
+
+def described(default: Any, control: Control) -> Any:
+    """A parameter field with its :class:`Control`: ``x: float = described(1.0, Control(…))``."""
+    return field(default=default, metadata={"control": control})
+
+
+def controls(params: type) -> dict[str, tuple[Any, Control]]:
+    """The described fields of a parameter class: name → (default, :class:`Control`)."""
+    return {f.name: (f.default, f.metadata["control"]) for f in dataclasses.fields(params)
+            if "control" in f.metadata}
+
+
+def _gatys_steps() -> int:
+    from fsutils.env import default_gatys_steps
+
+    return default_gatys_steps()
+
+
+_STRENGTH = Control("style strength", "0..1: how much of the painting's style a one-pass method "
+                    "(magenta, adain) applies, from the photo's own style (0) to the painting's "
+                    "(1)", aliases=("--alpha",))
+_PRESERVE_COLOR = Control("keep the photo's colours", "keep the photo's colours and take only the "
+                          "painting's texture (every method: the stylised lightness with the "
+                          "photo's colour, CIELAB)", kind="check")
 
 
 class Params:
@@ -66,8 +125,8 @@ class MagentaParams(Params):
     (1) (named apart from the blend's ``strength``); ``preserve_color``: keep the photo's colours
     and take only the painting's texture (:func:`fsutils.style.color.keep_photo_color`)."""
 
-    style_strength: float = 1.0
-    preserve_color: bool = False
+    style_strength: float = described(1.0, _STRENGTH)
+    preserve_color: bool = described(False, _PRESERVE_COLOR)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "style_strength", _fraction("style_strength", self.style_strength))
@@ -79,7 +138,7 @@ class FastParams(Params):
     """The fast (pretrained feed-forward) models: the model is the style; ``preserve_color``
     keeps the photo's colours and takes only the model's texture."""
 
-    preserve_color: bool = False
+    preserve_color: bool = described(False, _PRESERVE_COLOR)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "preserve_color", _flag("preserve_color", self.preserve_color))
@@ -91,8 +150,8 @@ class AdainParams(Params):
     photo's (the paper's α: features ``α·AdaIN(c, s) + (1−α)·c``); ``preserve_color``: keep the
     photo's colours and take only the painting's texture."""
 
-    style_strength: float = 1.0
-    preserve_color: bool = False
+    style_strength: float = described(1.0, _STRENGTH)
+    preserve_color: bool = described(False, _PRESERVE_COLOR)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "style_strength",
@@ -115,17 +174,24 @@ class GatysParams(Params):
     ``shading_sigma`` the blur separating shading from texture.
     """
 
-    content_weight: float = 1.0
-    style_weight: float = 1e6
-    tv_weight: float = 0.0
-    steps: int | None = None
-    optimizer: str = "lbfgs"
+    content_weight: float = described(1.0, Control("content weight α", "content weight α",
+                                                   "log", -3, 3, 0.25, MAX_LOSS_WEIGHT))
+    style_weight: float = described(1e6, Control("style weight β", "style weight β", "log", 2, 9,
+                                                 0.25, MAX_LOSS_WEIGHT))
+    tv_weight: float = described(0.0, Control("TV weight", "total-variation weight", "number", 0,
+                                               1e6, 1e-6, MAX_LOSS_WEIGHT))
+    steps: int | None = described(None, Control("steps", "optimisation steps (default 100 CPU / "
+                                                 "300 GPU)", "int", 1, 1000, 1, MAX_STEPS,
+                                                 panel_default=_gatys_steps))
+    optimizer: str = described("lbfgs", Control("optimizer", "lbfgs (the original method's "
+                                                 "choice: few steps) or adam (cheaper steps, more "
+                                                 "of them)", "choice", choices=OPTIMIZERS))
     lr: float | None = None
     init: str = "content"
     preserve: tuple[str, ...] = ()
     seed: int | None = None
     shading_sigma: float | None = None
-    preserve_color: bool = False
+    preserve_color: bool = described(False, _PRESERVE_COLOR)
 
     def __post_init__(self) -> None:
         for name in ("content_weight", "style_weight", "tv_weight"):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from fsutils.pipeline import Pipeline
 from fsutils.style.methods import DEFAULT_METHOD, METHODS
-from fsutils.style.params import OPTIMIZERS, GatysParams, MagentaParams, StyleParams
+from fsutils.style.params import Control, StyleParams, controls
 from fsutils.weights import WeightsError
 
 from .base import STYLE_WIDE, Panel, slider
@@ -38,7 +38,6 @@ class StylePanel(Panel):
     def __init__(self, pipe: Pipeline, *, style_picker: StylePicker | None = None,
                  garments: GarmentPicker | None = None, method: str = DEFAULT_METHOD,
                  steps: int | None = None, style_size: int | None = None) -> None:
-        from fsutils import env
 
         self.style_picker = style_picker or StylePicker()
         self.garments = garments
@@ -49,28 +48,16 @@ class StylePanel(Panel):
         self.fast_style = W.Dropdown(options=list(METHODS[method].styles) or [""],
                                      description="model", style=STYLE_WIDE)
         self.fast_style.add_class("fsutils-fast-style")
-        gp = GatysParams()
-        self.style_strength = slider(W.FloatSlider, MagentaParams().style_strength, 0.0, 1.0,
-                                     0.05, "style strength", "fsutils-style-strength")
-        self.content_weight = slider(W.FloatLogSlider, gp.content_weight, -3, 3, 0.25,
-                                     "content weight α", "fsutils-content-weight", base=10,
-                                     readout_format=".3g")
-        self.style_weight = slider(W.FloatLogSlider, gp.style_weight, 2, 9, 0.25, "style weight β",
-                                   "fsutils-style-weight", base=10, readout_format=".3g")
-        self.tv_weight = W.BoundedFloatText(value=gp.tv_weight, min=0.0, max=1e6, step=1e-6,
-                                            description="TV weight", style=STYLE_WIDE)
-        self.steps = slider(W.IntSlider, steps or env.default_gatys_steps(), 1, 1000, 1, "steps",
-                             "fsutils-steps")
-        self.optimizer = W.Dropdown(options=list(OPTIMIZERS), value=gp.optimizer,
-                                    description="optimizer", style=STYLE_WIDE)
-        self.preserve_color = W.Checkbox(value=False, description="keep the photo's colours",
-                                         indent=False)
-        self.preserve_color.add_class("fsutils-preserve-color")
-        #: the control of each parameter field a method may have (shown when its class has it)
-        self.controls: dict[str, W.Widget] = {
-            "style_strength": self.style_strength, "content_weight": self.content_weight,
-            "style_weight": self.style_weight, "tv_weight": self.tv_weight, "steps": self.steps,
-            "optimizer": self.optimizer, "preserve_color": self.preserve_color}
+        #: the control of each described parameter field of any method (made from its
+        #: :class:`~fsutils.style.params.Control`; shown when the chosen method has the field)
+        self.controls: dict[str, W.Widget] = {}
+        for m in METHODS.values():
+            for name, (default, control) in controls(m.params).items():
+                if name not in self.controls:
+                    self.controls[name] = control_widget(name, default, control)
+                    setattr(self, name, self.controls[name])  # panel.steps, panel.style_strength …
+        if steps is not None and "steps" in self.controls:
+            self.controls["steps"].value = steps
         # each method opens at its own working size (the pipeline's, from the style methods
         # table: Magenta at its networks' 384 px); a size given here stays for every method
         self._fixed_size = style_size
@@ -181,3 +168,26 @@ class StylePanel(Panel):
             tiles.append((self.style_picker.value, f"painting: {self.style_picker.name}"))
         tiles.append((styled, "stylised (latest run)"))
         self.show_tiles(tiles)   # captions as page text: readable in a narrow window too
+
+
+def control_widget(name: str, default: Any, control: Control) -> W.Widget:
+    """The panel's control of a parameter field, as its :class:`Control` describes it (CSS class
+    ``fsutils-<field>``)."""
+    css = "fsutils-" + name.replace("_", "-")
+    value = control.panel_default() if default is None and control.panel_default else default
+    if control.kind == "check":
+        widget = W.Checkbox(value=bool(value), description=control.label, indent=False)
+    elif control.kind == "choice":
+        widget = W.Dropdown(options=list(control.choices), value=value,
+                            description=control.label, style=STYLE_WIDE)
+    elif control.kind == "number":
+        widget = W.BoundedFloatText(value=value, min=control.low, max=control.high,
+                                    step=control.step, description=control.label, style=STYLE_WIDE)
+    elif control.kind == "log":
+        return slider(W.FloatLogSlider, value, control.low, control.high, control.step,
+                      control.label, css, base=10, readout_format=".3g")
+    else:
+        kind = W.IntSlider if control.kind == "int" else W.FloatSlider
+        return slider(kind, value, control.low, control.high, control.step, control.label, css)
+    widget.add_class(css)
+    return widget
