@@ -330,21 +330,14 @@ def main(argv: list[str] | None = None) -> int:
     from .evaluation.photos import report_no_score
     from .weights import WeightsError
 
-    if args.task in ("swap", "instances"):  # their own output
-        try:
-            if args.task == "swap":
-                from .evaluation import swap as swap_evaluate
-                return swap_evaluate.main(args)
-            from .evaluation.instances import main as main_instances
-            return main_instances(args)
-        except WeightsError as e:
-            print(f"error: the model could not be loaded: {e}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("error: interrupted; no score was printed.", file=sys.stderr)
-            return 130
     skipped: list[tuple[Path, str]] = []
     try:
+        if args.task == "swap":  # their own output
+            from .evaluation import swap as swap_evaluate
+            return swap_evaluate.main(args)
+        if args.task == "instances":
+            from .evaluation.instances import main as main_instances
+            return main_instances(args)
         with contextlib.redirect_stdout(sys.stderr):  # stdout: the scores only (models announce themselves)
             scored, lines = _RUN[args.task](args, skipped)
     except WeightsError as e:
@@ -354,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted; no score was printed.", file=sys.stderr)
         return 130
     except data.CCPError as e:  # no score: no photo could be scored, or none holds a garment
+        if args.task in ("swap", "instances"):
+            raise
         return report_no_score(e, skipped)
     print("\n".join(lines))
     return _report_skipped(skipped, scored)

@@ -213,30 +213,15 @@ def table_lines(r: dict, per_photo: bool = False) -> list[str]:
 
 def add_parser(sub) -> None:
     """The ``choice`` subcommand of ``python -m fsutils.evaluate``."""
-    from ..args import DEVICE_HELP, device, whole
-    from ..instances.segmenter import DEFAULT_INSTANCE_WEIGHTS
-    from ..segment import DEFAULT_CLOTH_WEIGHTS
+    from .photos import add_model_arguments
 
     p = sub.add_parser("choice", help="per garment class, how often a chosen garment is found "
                                       "(IoU ≥ 0.5) or missed (IoU < 0.2), and the binary garment IoU")
-    p.add_argument("--ccp-root", required=True, type=Path,
-                   help="folder with photos/, annotations/pixel-level/ and label_list.mat")
-    p.add_argument("--split", choices=("val", "test", "train", "all"), default="val",
-                   help="which photos: the kit's validation split (default), test (never used to "
-                        "choose anything), train, or all")
-    p.add_argument("--weights", default=DEFAULT_CLOTH_WEIGHTS,
-                   help=f"the cloth model: registry name (default: {DEFAULT_CLOTH_WEIGHTS}) or checkpoint file")
-    p.add_argument("--instance-weights", default=DEFAULT_INSTANCE_WEIGHTS,
-                   help=f"the garment detector: registry name (default: {DEFAULT_INSTANCE_WEIGHTS}) "
-                        "or checkpoint file")
-    p.add_argument("--max-images", type=whole(1), default=None,
-                   help="evaluate only the first N photos (N ≥ 1)")
+    add_model_arguments(p)
     p.add_argument("--source", choices=SOURCES, default="each",
                    help="how a chosen garment is found: each vocabulary through its own model "
                         "(default), or through whichever model finds it (best, as the pipeline does)")
     p.add_argument("--per-photo", action="store_true", help="also print each photo's binary garment IoU")
-    p.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
-    p.add_argument("--no-progress", action="store_true")
     p.set_defaults(task_parser=p)
 
 

@@ -143,28 +143,12 @@ def table_lines(r: dict, per_click: bool = False) -> list[str]:
 
 def add_parser(sub) -> None:
     """The ``clicks`` subcommand of ``python -m fsutils.evaluate``."""
-    from ..args import DEVICE_HELP, device, whole
-    from ..instances.segmenter import DEFAULT_INSTANCE_WEIGHTS
-    from ..segment import DEFAULT_CLOTH_WEIGHTS
+    from .photos import add_model_arguments
 
     p = sub.add_parser("clicks", help="a click at the most interior point of each annotated "
                                       "garment: the IoU of the garment it chooses")
-    p.add_argument("--ccp-root", required=True, type=Path,
-                   help="folder with photos/, annotations/pixel-level/ and label_list.mat")
-    p.add_argument("--split", choices=("val", "test", "train", "all"), default="val",
-                   help="which photos: the kit's validation split (default), test (never used to "
-                        "choose anything), train, or all")
-    p.add_argument("--weights", default=DEFAULT_CLOTH_WEIGHTS,
-                   help=f"the cloth model: registry name (default: {DEFAULT_CLOTH_WEIGHTS}) or "
-                        "checkpoint file")
-    p.add_argument("--instance-weights", default=DEFAULT_INSTANCE_WEIGHTS,
-                   help=f"the garment detector: registry name (default: {DEFAULT_INSTANCE_WEIGHTS}) "
-                        "or checkpoint file")
-    p.add_argument("--max-images", type=whole(1), default=None,
-                   help="evaluate only the first N photos (N ≥ 1)")
+    add_model_arguments(p)
     p.add_argument("--per-click", action="store_true", help="also print each click's IoU")
-    p.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
-    p.add_argument("--no-progress", action="store_true")
     p.set_defaults(task_parser=p)
 
 

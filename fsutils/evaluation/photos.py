@@ -163,3 +163,28 @@ def report_no_score(err: data.CCPError, skipped: list[tuple[Path, str]]) -> int:
             print(f"error: {err}", file=sys.stderr)
         report_skipped(skipped, 0)
     return 1
+
+
+def add_model_arguments(p: Any, annotations: str = "pixel-level") -> None:
+    """The options of the evaluations that run both models (choice, tags, clicks): the CCP
+    folder (with ``annotations/<annotations>/``), the split, the cloth model, the garment
+    detector, how many photos, the device and the progress bar."""
+    from ..args import DEVICE_HELP, device, whole
+    from ..instances.segmenter import DEFAULT_INSTANCE_WEIGHTS
+    from ..segment import DEFAULT_CLOTH_WEIGHTS
+
+    p.add_argument("--ccp-root", required=True, type=Path,
+                   help=f"folder with photos/, annotations/{annotations}/ and label_list.mat")
+    p.add_argument("--split", choices=("val", "test", "train", "all"), default="val",
+                   help="which photos: the kit's validation split (default), test (never used to "
+                        "choose anything), train, or all")
+    p.add_argument("--weights", default=DEFAULT_CLOTH_WEIGHTS,
+                   help=f"the cloth model: registry name (default: {DEFAULT_CLOTH_WEIGHTS}) or "
+                        "checkpoint file")
+    p.add_argument("--instance-weights", default=DEFAULT_INSTANCE_WEIGHTS,
+                   help=f"the garment detector: registry name (default: {DEFAULT_INSTANCE_WEIGHTS}) "
+                        "or checkpoint file")
+    p.add_argument("--max-images", type=whole(1), default=None,
+                   help="evaluate only the first N photos (N ≥ 1)")
+    p.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
+    p.add_argument("--no-progress", action="store_true")

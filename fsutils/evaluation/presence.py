@@ -149,30 +149,15 @@ def table_lines(r: dict) -> list[str]:
 
 def add_parser(sub) -> None:
     """The ``tags`` subcommand of ``python -m fsutils.evaluate``."""
-    from ..args import DEVICE_HELP, device, whole
-    from ..instances.segmenter import DEFAULT_INSTANCE_WEIGHTS
-    from ..segment import DEFAULT_CLOTH_WEIGHTS
+    from .photos import add_model_arguments
     from .choice import SOURCES
 
     p = sub.add_parser("tags", help="per garment class, precision / recall / F1 of the models "
                                     "showing the garments a photo is tagged with")
-    p.add_argument("--ccp-root", required=True, type=Path,
-                   help="folder with photos/, annotations/image-level/ and label_list.mat")
-    p.add_argument("--split", choices=("val", "test", "train", "all"), default="val",
-                   help="which photos: the kit's validation split (default), test (never used to "
-                        "choose anything), train, or all")
-    p.add_argument("--weights", default=DEFAULT_CLOTH_WEIGHTS,
-                   help=f"the cloth model: registry name (default: {DEFAULT_CLOTH_WEIGHTS}) or checkpoint file")
-    p.add_argument("--instance-weights", default=DEFAULT_INSTANCE_WEIGHTS,
-                   help=f"the garment detector: registry name (default: {DEFAULT_INSTANCE_WEIGHTS}) "
-                        "or checkpoint file")
-    p.add_argument("--max-images", type=whole(1), default=None,
-                   help="evaluate only the first N photos (N ≥ 1)")
+    add_model_arguments(p, "image-level")
     p.add_argument("--source", choices=SOURCES, default="each",
                    help="how a chosen garment is found: each vocabulary through its own model "
                         "(default), or through whichever model finds it (best, as the pipeline does)")
-    p.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
-    p.add_argument("--no-progress", action="store_true")
     p.set_defaults(task_parser=p)
 
 

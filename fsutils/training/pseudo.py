@@ -67,20 +67,27 @@ def build(tagged_root: str | Path, out: str | Path, split: str = "train", weight
     return len(list(out.glob("*.png")))
 
 
+def _training_files(folder: str | Path, suffix: str, what: str, make: str) -> list[Path]:
+    """The ``NNNN<suffix>`` files of a pseudo-label folder, refused (with how to ``make`` them)
+    when there are none, or when one is of a photo outside the training split."""
+    from ..data import split_of
+
+    found = sorted(Path(folder).glob(f"[0-9]*{suffix}"))
+    if not found:
+        raise FileNotFoundError(f"{folder} holds no {what}; make them with `python -m "
+                                f"fsutils.training.pseudo --tagged-root DIR --out {folder}{make}`.")
+    bad = [p.stem for p in found if split_of(p.stem) != "train"]
+    if bad:
+        raise ValueError(f"{folder} holds {what} of photos outside the training split "
+                         f"({', '.join(bad[:5])}); validation and test photos must not be trained on.")
+    return found
+
+
 def pairs(tagged_root: str | Path, labels: str | Path) -> list[tuple[Path, Path]]:
     """``(photo, pseudo-label)`` files of a pseudo-label folder, in id order (a split's training
     photos only: :func:`build` writes no other)."""
-    from ..data import split_of
-
-    found = sorted(Path(labels).glob("[0-9]*.png"))
-    if not found:
-        raise FileNotFoundError(f"{labels} holds no pseudo-labels; make them with "
-                                f"`python -m fsutils.training.pseudo --tagged-root DIR --out {labels}`.")
-    bad = [p.stem for p in found if split_of(p.stem) != "train"]
-    if bad:
-        raise ValueError(f"{labels} holds pseudo-labels of photos outside the training split "
-                         f"({', '.join(bad[:5])}); validation and test photos must not be trained on.")
-    return [(Path(tagged_root) / "photos" / f"{p.stem}.jpg", p) for p in found]
+    return [(Path(tagged_root) / "photos" / f"{p.stem}.jpg", p)
+            for p in _training_files(labels, ".png", "pseudo-labels", "")]
 
 
 def figure(tagged_root: str | Path, ids: list[str], segmenter, threshold: float = 0.5):
@@ -171,18 +178,9 @@ def instance_triples(tagged_root: str | Path, items: str | Path) -> list[tuple[P
     """``(photo, item map, classes)`` of a pseudo-item folder (training photos only)."""
     import json
 
-    from ..data import split_of
-
-    found = sorted(Path(items).glob("[0-9]*.json"))
-    if not found:
-        raise FileNotFoundError(f"{items} holds no pseudo-items; make them with `python -m "
-                                f"fsutils.training.pseudo --tagged-root DIR --out {items} --instances`.")
-    bad = [p.stem for p in found if split_of(p.stem) != "train"]
-    if bad:
-        raise ValueError(f"{items} holds pseudo-items of photos outside the training split "
-                         f"({', '.join(bad[:5])}); validation and test photos must not be trained on.")
     return [(Path(tagged_root) / "photos" / f"{p.stem}.jpg", p.with_suffix(".png"),
-             json.loads(p.read_text())) for p in found]
+             json.loads(p.read_text()))
+            for p in _training_files(items, ".json", "pseudo-items", " --instances")]
 
 
 def main(argv: list[str] | None = None) -> int:
