@@ -13,7 +13,8 @@ stand-in (:mod:`.data`).
   changes outside the garment, and known-answer swaps against two baselines;
 - :mod:`.garment` — :func:`~fsutils.swap.garment.swap_garment`, the swap on a full photo with the
   shipped generator ``ccp_cagan``;
-- :mod:`.ship` — ``python -m fsutils.swap.ship CHECKPOINT …``: ship a trained generator (fp16 file,
-  registry entry, training-stages picture, measured figures);
+- :mod:`.stages` — the shipped generator's training stages (drawn by the release tool
+  ``python tools/ship_swap.py CHECKPOINT --stages RUN``, which also writes the fp16 file, its
+  registry entry and the measured figures);
 - :mod:`.samples` — bundled people and articles; :mod:`.viz` — the course's pictures.
 """

@@ -95,11 +95,11 @@ def show_methods(parts: dict[str, Any], size: float = 2.6, device: Any = None) -
 
 
 def show_stages(path: str | Path | None = None, size: float = 2.0) -> Figure:
-    """The shipped generator's training stages (the picture ``python -m fsutils.swap.ship
+    """The shipped generator's training stages (the picture ``python tools/ship_swap.py
     --stages`` drew): for each example, the person and the article, then the swap and α of each
     stage."""
     from .data import SIZE
-    from .ship import STAGES_FILE, read_stages
+    from .stages import STAGES_FILE, read_stages
 
     img, stages, examples = read_stages(path or STAGES_FILE)
     grid = np.asarray(img)

@@ -26,7 +26,7 @@ from .config import MAX_SIZE, RunConfig, param
 from .engine import Task
 from .export import export_half
 
-__all__ = ["SwapTrainConfig", "SwapTask", "generator_step", "discriminator_step",
+__all__ = ["SwapTrainConfig", "SwapTask", "initial_generator", "generator_step", "discriminator_step",
            "export_generator", "semantic_garments", "perceptual_network", "crop_cross_swaps"]
 
 
@@ -40,6 +40,10 @@ class SwapTrainConfig(RunConfig):
     width: int = param(SIZE[1], "crop width in pixels (multiple of 16)", multiple_of(16, 16))
     garments: str = param("upper", "garments to swap, comma-separated semantic classes: upper "
                           "(default), lower, full (or 1-3)", aliases=("--classes",))
+    init: str | None = param(None, "start the generator from these weights: a registry name "
+                             "(ccp_cagan) or a file (a run's best.pt or an export); trained at "
+                             "any size, it fine-tunes at --height × --width (default: from "
+                             "scratch; the discriminator always starts from scratch)", str)
     base_channels: int = param(32, "generator channels at the first U-Net level", whole(1))
     disc_channels: int = param(32, "discriminator channels at its first layer", whole(1))
     batch_size: int = param(16, "triplets per step (≥ 2: the discriminator uses BatchNorm)", whole(2))
@@ -137,6 +141,22 @@ def perceptual_network(device: torch.device) -> Callable[[torch.Tensor], list[to
     return net.feature_maps
 
 
+def initial_generator(init: str | None, base_channels: int) -> CAGANGenerator:
+    """A fresh generator, or one with the weights of ``init`` (the generator is fully
+    convolutional, so weights trained at one crop size start a run at another); a file of
+    another width is refused."""
+    if init is None:
+        return CAGANGenerator(base_channels)
+    from ..weights import read_state_dict
+
+    G = generator_from_state_dict(read_state_dict(init))
+    base = G.enc[0][0].out_channels
+    if base != base_channels:
+        raise ValueError(f"--init {init} is a generator with {base} base channels, the run asks "
+                         f"for --base-channels {base_channels}; give --base-channels {base}")
+    return G
+
+
 def generator_step(G: CAGANGenerator, D: CAGANDiscriminator, opt: torch.optim.Optimizer,
                    batch: tuple[torch.Tensor, ...], weights: LossWeights = LossWeights(),
                    features: Callable[[torch.Tensor], list[torch.Tensor]] | None = None):
@@ -216,7 +236,7 @@ class SwapTask(Task):
         self.val_cross = (ccp_examples(cfg.ccp_root, ids_in_split(ids, "val")[: cfg.val_cross],
                                        cfg.size, garments)[1] if cfg.val_cross else [])
         self.features = perceptual_network(device) if cfg.lambda_perceptual > 0 else None
-        self.G = CAGANGenerator(cfg.base_channels).to(device).train()
+        self.G = initial_generator(None if resuming else cfg.init, cfg.base_channels).to(device).train()
         self.D = CAGANDiscriminator(cfg.disc_channels).to(device).train()
         betas = (cfg.beta1, 0.999)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)

@@ -44,7 +44,7 @@ from IPython.display import Markdown, display
 from fsutils import course, data, training, weights
 from fsutils.models.cagan import LossWeights
 from fsutils.pipeline import Pipeline
-from fsutils.swap import data as swap_data, samples, ship, viz as swap_viz
+from fsutils.swap import data as swap_data, samples, stages as swap_stages, viz as swap_viz
 from fsutils.evaluation import swap as swap_eval
 from fsutils.swap.garment import DEFAULT_SWAP_WEIGHTS, swap_parts
 from fsutils.training.swap import SwapTask, SwapTrainConfig
@@ -189,7 +189,7 @@ swap_viz.plot_losses(history, smooth=1 if TINY else 10)
 
 # %%
 print(weights.REGISTRY[DEFAULT_SWAP_WEIGHTS].notes)
-_, stages, _ = ship.read_stages()
+_, stages, _ = swap_stages.read_stages()
 print("stages shown:", ", ".join(stages))
 swap_viz.show_stages()
 

@@ -1,6 +1,6 @@
-"""Ship a trained garment-swap generator inside the package.
+"""Release tool: ship a trained garment-swap generator inside the package.
 
-    python -m fsutils.swap.ship runs/cagan/best.pt --stages runs/cagan [more folders] --measure CCP_ROOT
+    python tools/ship_swap.py runs/cagan/best.pt --stages runs/cagan [more folders] --measure CCP_ROOT
 
 writes the generator of a training checkpoint (``last.pt``, ``best.pt``, a ``generator_step<N>.pt``
 snapshot or an export) in half precision to ``fsutils/assets/ccp_cagan.pth``, writes (or
@@ -27,23 +27,22 @@ import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 
-from fsutils import weights as W
-from fsutils.models.cagan import generator_from_state_dict
-from fsutils.weights.registry import REGISTRY_FILE, read_registry
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from a checkout
+    sys.path.insert(0, str(ROOT))
 
-from .data import SIZE
-from .garment import DEFAULT_SWAP_WEIGHTS
+from fsutils import weights as W  # noqa: E402
+from fsutils.models.cagan import generator_from_state_dict  # noqa: E402
+from fsutils.swap.data import SIZE  # noqa: E402
+from fsutils.swap.garment import DEFAULT_SWAP_WEIGHTS  # noqa: E402
+from fsutils.swap.stages import STAGE_EXAMPLES, STAGES_FILE  # noqa: E402
+from fsutils.weights.registry import REGISTRY_FILE, read_registry  # noqa: E402
 
-__all__ = ["ASSETS_DIR", "STAGES_FILE", "STAGE_EXAMPLES", "checkpoint_step", "registry_entry",
-           "replace_table", "write_entry", "validation_record", "record_figures", "ship_generator", "snapshot_steps", "render_stages", "read_stages",
+__all__ = ["ASSETS_DIR", "checkpoint_step", "registry_entry",
+           "replace_table", "write_entry", "validation_record", "record_figures", "ship_generator", "snapshot_steps", "render_stages",
            "main"]
 
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
-#: The training-stages picture the course shows (written by ``--stages``).
-STAGES_FILE = ASSETS_DIR / "swap_stages.png"
-#: (person, article) pairs of bundled samples drawn at each training stage.
-STAGE_EXAMPLES = (("ccp_0001", "top of ccp_0500"), ("ccp_0006", "top of ccp_0750"),
-                  ("ccp_0500", "mondrian top"), ("ccp_0750", "top of ccp_0001"))
+ASSETS_DIR = ROOT / "fsutils" / "assets"
 _SNAPSHOT = re.compile(r"generator_step(\d+)\.pt$")
 
 
@@ -120,7 +119,7 @@ _FIGURES_COMMENT = """\
 # own upper-body garment recoloured inside its annotation) on the shipped ccp_cagan, trained for
 # `step` steps. Per method: garment IoU (α > 0.5 for CAGAN, the cloth model's upper-body mask for
 # the baselines; nan for doing nothing), outside_l1, known_l1. Written by
-# python -m fsutils.swap.ship … --measure DIR (or by hand after measuring).
+# python tools/ship_swap.py … --measure DIR (or by hand after measuring).
 """
 
 
@@ -195,7 +194,7 @@ def ship_generator(checkpoint: str | Path, *, name: str = DEFAULT_SWAP_WEIGHTS,
 
     ``step`` (default: read from the checkpoint, :func:`checkpoint_step`) goes into the entry's
     notes. Anything but a CAGAN generator is refused before a file is written."""
-    from ..training.swap import export_generator
+    from fsutils.training.swap import export_generator
 
     G = generator_from_state_dict(W.read_state_dict(checkpoint))  # refuses other checkpoints
     step = checkpoint_step(checkpoint) if step is None else step
@@ -218,9 +217,9 @@ def render_stages(generators: dict[str, object], dest: str | Path = STAGES_FILE,
                   examples: tuple[tuple[str, str], ...] = STAGE_EXAMPLES) -> Path:
     """Draw each generator (``{label: weights}``, in order) on the bundled ``examples`` (person,
     article) into one PNG: a row per example — the person crop, the article, then the swap and
-    α of each generator — with the labels kept in the file's text (:func:`read_stages`)."""
-    from .garment import swap_parts
-    from .samples import sample_articles, sample_person
+    α of each generator — with the labels kept in the file's text (:func:`fsutils.swap.stages.read_stages`)."""
+    from fsutils.swap.garment import swap_parts
+    from fsutils.swap.samples import sample_articles, sample_person
 
     articles = sample_articles()
     rows = []
@@ -246,17 +245,8 @@ def render_stages(generators: dict[str, object], dest: str | Path = STAGES_FILE,
     return dest
 
 
-def read_stages(path: str | Path = STAGES_FILE) -> tuple[Image.Image, list[str], list[tuple[str, str]]]:
-    """The training-stages picture, its stage labels and its (person, article) examples."""
-    img = Image.open(path)
-    img.load()
-    stages = img.text.get("fsutils-stages", "").splitlines()
-    examples = [tuple(line.split("|", 1)) for line in img.text.get("fsutils-examples", "").splitlines()]
-    return img.convert("RGB"), stages, examples
-
-
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m fsutils.swap.ship", description=__doc__,
+    p = argparse.ArgumentParser(prog="python tools/ship_swap.py", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", type=Path,
                    help="last.pt, best.pt or generator_step<N>.pt of python -m fsutils.train swap")
