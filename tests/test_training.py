@@ -378,3 +378,19 @@ def test_the_detector_trains_on_pseudo_items_beside_the_annotated_photos(people,
     summary = fit(task)
     assert len(task.train_set) == 3 and task.train_set.ids[-1] == image_id
     assert task.train_set[2][1]["labels"].tolist() == [1] and summary["steps"] == 1
+
+
+def test_a_swap_run_starts_its_generator_from_a_file_of_another_crop_size(tmp_path, capsys):
+    from fsutils.models.cagan import CAGANGenerator
+    from fsutils.training.swap import initial_generator
+
+    trained = CAGANGenerator(8)
+    torch.nn.init.normal_(trained.enc[0][0].weight)
+    torch.save(trained.state_dict(), tmp_path / "g.pt")
+    G = initial_generator(str(tmp_path / "g.pt"), 8)
+    assert torch.equal(G.enc[0][0].weight, trained.enc[0][0].weight)
+    x = torch.rand(1, 3, 64, 48)  # fully convolutional: any multiple of 16
+    assert G(x, x, x).x_tilde.shape[-2:] == (64, 48)
+    assert not torch.equal(initial_generator(None, 8).enc[0][0].weight, trained.enc[0][0].weight)
+    with pytest.raises(ValueError, match="--base-channels 8"):
+        initial_generator(str(tmp_path / "g.pt"), 32)
