@@ -124,7 +124,7 @@ def timed(panel):
     return panel
 ''', '''
 # its own pipeline (same models), so that neither panel finds the other's blends in the cache
-base_pipe = Pipeline(segment=pipe.segmenter, photo_size=SIZE)
+base_pipe = Pipeline(segment=pipe.models.segmenter, photo_size=SIZE)
 base_pipe.set_image(photo, name="ccp_0006")
 baseline = timed(FormerBlendPanel(base_pipe, style={"method": "fast", "style": "candy"},
                                   live=False))
@@ -139,7 +139,7 @@ panel
 
 #: --drag: today's round-trip panel and the live one, each on its own pipeline (same models)
 DRAG_CELLS = [CELLS[0], '''
-base_pipe = Pipeline(segment=pipe.segmenter, photo_size=SIZE)
+base_pipe = Pipeline(segment=pipe.models.segmenter, photo_size=SIZE)
 base_pipe.set_image(photo, name="ccp_0006")
 baseline = timed(widgets.BlendPanel(base_pipe, style={"method": "fast", "style": "candy"},
                                     live=False))

@@ -28,7 +28,7 @@ class Choosing:
         when it has one (another garment source; it gets its keys back too), else label indices
         of :attr:`class_names`, instance class names or points (:func:`fsutils.garments.resolve_garments`).
         A point outside the current photo (as given) is refused (``ValueError``)."""
-        own = getattr(self._segment, "resolve_garments", None)
+        own = self.models.hook("resolve_garments")
         key = own(garments) if own is not None else resolve_garments(garments, self.class_names)
         if self.given_size is not None:
             check_points(key, self.given_size)
@@ -52,7 +52,7 @@ class Choosing:
         segmenter's ``garment_mask(photo, key)`` when it has one, the union of the
         :meth:`instances` of instance classes, else those classes of :meth:`labels`."""
         cls = self.garments(garments)
-        own = getattr(self._segment, "garment_mask", None)
+        own = self.models.hook("garment_mask")
 
         def compute() -> np.ndarray:
             if is_point_choice(cls):
@@ -80,7 +80,7 @@ class Choosing:
         """The chosen garments found through whichever model finds them
         (:func:`fsutils.sources.choose_mask`), or None when the pipeline does not combine its
         models (``best_source``) or its segmenter finds garments its own way."""
-        if (not self.best_source or getattr(self._segment, "garment_mask", None)
+        if (not self.best_source or self.models.hook("garment_mask")
                 or is_point_choice(cls)):
             return None
         from fsutils.sources import choose_mask

@@ -140,9 +140,9 @@ def _cutout_parser(sub) -> None:
 
 
 def _blend_parser(sub) -> None:
-    from .blend import MODES, BlendParams
+    from .blend import MODES
+    from .cli.options import add_blend_options
 
-    d = BlendParams()
     b = sub.add_parser("blend", help="coverage / leakage / edge contrast of every blend mode "
                                      "against the annotated garments", epilog=_EXIT_HELP)
     b.add_argument("--ccp-root", required=True, type=Path, help=_CCP_ROOT_HELP)
@@ -159,10 +159,7 @@ def _blend_parser(sub) -> None:
                    help="half-width in px of the band around the true garment boundary (edge "
                         "scores; 1–1024, default: 8)")
     b.add_argument("--segment-weights", default=None, help="cloth model (default: the kit's default)")
-    b.add_argument("--strength", type=float, default=d.strength)
-    b.add_argument("--width", type=float, default=d.width)
-    b.add_argument("--radius", type=int, default=d.radius)
-    b.add_argument("--eps", type=float, default=d.eps)
+    add_blend_options(b.add_argument_group("blend parameters (the modes that read them)"))
     b.add_argument("--device", type=device, default=None, help=DEVICE_HELP)
     b.add_argument("--no-progress", action="store_true")
     b.set_defaults(task_parser=b)
@@ -197,7 +194,8 @@ def _check_instance_weights(p: argparse.ArgumentParser, value: str) -> None:
 def _blend_settings(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """``args.modes`` (a list) and ``args.params`` (a BlendParams) from the blend options, and
     the fast style checked; a bad one exits 2."""
-    from .blend import BlendParams
+    from .blend import DEFAULT_MODE, BlendParams
+    from .cli.options import blend_params
     from .style.fast import registry_name
 
     args.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
@@ -205,8 +203,7 @@ def _blend_settings(p: argparse.ArgumentParser, args: argparse.Namespace) -> Non
         p.error("--modes names no blend mode; give a comma-separated list, e.g. hard,saliency")
     try:
         registry_name(args.style)
-        args.params = BlendParams(strength=args.strength, width=args.width, radius=args.radius,
-                                  eps=args.eps)
+        args.params = blend_params(args, DEFAULT_MODE)
         for m in args.modes:
             BlendParams(m)
     except ValueError as e:

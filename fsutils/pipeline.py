@@ -17,7 +17,8 @@ import numpy as np
 
 from fsutils import io as fio
 from fsutils import stages
-from fsutils.blend import (BlendParams, blend_mode, blend_weight, compose, soft_mask, weighted_blend)
+from fsutils.blend import (BlendParams, blend_mode, blend_weight, compose, finish_weight,
+                           weight_base, weighted_blend)
 from fsutils.cache import StageCache, array_key, freeze
 from fsutils.choosing import Choosing
 from fsutils.events import Events
@@ -33,7 +34,7 @@ SEGMENT_MIN_SIZE = 512
 _STAGES = ("segment", "instances", "saliency", "style", "mask", "weight", "blend")
 
 
-class Pipeline(Events, stages.Models, Choosing):
+class Pipeline(Events, Choosing):
     """segment → saliency → style → blend, each stage cached.
 
     ``segment``: a ``ClothSegmenter``-like object (its own ``predict`` makes the labels, so its
@@ -48,7 +49,8 @@ class Pipeline(Events, stages.Models, Choosing):
     ``best_source``: find each chosen garment through whichever model finds it
     (:mod:`fsutils.sources`: the cloth model's upper body, else the detector's top or outer …;
     :class:`fsutils.sources.GarmentNotFound` when neither does); None (default): when the cloth
-    model is the kit's own (no ``segment`` given), else each vocabulary through its own model."""
+    model is the kit's own (no ``segment`` given), else each vocabulary through its own model.
+    The models: :attr:`models` (:class:`fsutils.stages.Models`)."""
 
     def __init__(self, segment: Any = None, saliency: Any = None, *,
                  stylers: Mapping[str, Callable[..., Any]] | None = None,
@@ -59,11 +61,13 @@ class Pipeline(Events, stages.Models, Choosing):
                  best_source: bool | None = None) -> None:
         super().__init__()
         self.best_source = segment is None if best_source is None else bool(best_source)
-        self._segment, self._saliency, self.device = segment, saliency, device
-        self._instances, self.instance_weights = instances, instance_weights
-        self.segment_weights, self.saliency_weights = segment_weights, saliency_weights
+        self.models = stages.Models(segment=segment, saliency=saliency, instances=instances,
+                                    segment_weights=segment_weights, instance_weights=instance_weights,
+                                    saliency_weights=saliency_weights, device=device,
+                                    class_names=class_names)
+        self.device = device
         self.stylers: dict[str, Callable[..., Any]] = dict(stylers or {})
-        self.photo_size, self.style_size, self._class_names = photo_size, style_size, class_names
+        self.photo_size, self.style_size = photo_size, style_size
         self._cache = StageCache(_STAGES, cache_size)
         self.computed = self._cache.computed  # how often each stage computed (cache misses)
         #: the photo (float32 H×W×3, PIL) at the working size; the key of its pixels; its name
@@ -72,6 +76,11 @@ class Pipeline(Events, stages.Models, Choosing):
         self.image_name, self.style_key = "", None  # style_key: of the latest stylised image
         #: the photo's size as given (width, height): points (``garments=[(x, y)]``) are in it
         self.given_size: tuple[int, int] | None = None
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The cloth model's class names (of :attr:`models`' segmenter)."""
+        return self.models.class_names
 
     def default_style_size(self, method: str) -> int:
         """The style stage's working size when none is given (see ``style_size``)."""
@@ -112,7 +121,7 @@ class Pipeline(Events, stages.Models, Choosing):
 
     def _segmentation(self) -> tuple[np.ndarray, np.ndarray | None]:
         return self._cached("segment", (), lambda: stages.segment(
-            self.segmenter, self._segment_photo, self._need_image().shape[:2]))
+            self.models.segmenter, self._segment_photo, self._need_image().shape[:2]))
 
     def labels(self) -> np.ndarray:
         """Stage 1: the segmenter's label map (uint8 H×W), made by its own ``predict``."""
@@ -120,15 +129,15 @@ class Pipeline(Events, stages.Models, Choosing):
 
     def instances(self) -> Any:
         """Stage 1 for instance classes: the garment instances of the photo (at its working
-        size), found by :attr:`instance_segmenter`."""
+        size), found by ``models.instance_segmenter``."""
         self._need_image()
-        return self._cached("instances", (), lambda: stages.instances(self.instance_segmenter,
+        return self._cached("instances", (), lambda: stages.instances(self.models.instance_segmenter,
                                                                        self.photo))
 
     def saliency(self) -> np.ndarray:
         """Stage 2: the saliency map (float32 H×W in 0..1)."""
         self._need_image()
-        return self._cached("saliency", (), lambda: stages.saliency(self.saliency_model,
+        return self._cached("saliency", (), lambda: stages.saliency(self.models.saliency_model,
                                                                      self.photo))
 
     def stylize(self, method: str = _style.DEFAULT_METHOD, style: Any = None,
@@ -174,12 +183,12 @@ class Pipeline(Events, stages.Models, Choosing):
         record = blend_mode((p := BlendParams.of(mode, **changes)).mode)
         if record.weight is None:
             return None
-        cls, base = self.garments(garments), record.saliency_base
+        cls, base = self.garments(garments), weight_base(p)
 
         def compute() -> np.ndarray:
-            if base is not None:  # the base weight does not read the strength: reuse it
-                return stages.frozen(soft_mask(self.weight(p.replace(mode=base), garments=cls),
-                                               self.saliency(), p.strength))
+            if base != p:  # the base weight does not read the strength: reuse it
+                return stages.frozen(finish_weight(p, self.weight(base, garments=cls),
+                                                   self.saliency()))
             return stages.frozen(blend_weight(p, self.content, self.mask(cls),
                                               **self._inputs(p, cls)))
 

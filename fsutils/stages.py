@@ -51,36 +51,75 @@ def default_instances(weights: str | None = None, device: Any = None) -> Any:
 
 
 class Models:
-    """The pipeline's models, each made on first use from its ``…_weights`` on ``device`` unless
-    one was given (a mixin of :class:`fsutils.pipeline.Pipeline`)."""
+    """A pipeline's models: each one given (a model object or a function) is used as it is; the
+    others are made on first use from their registry ``…_weights`` on ``device`` (None: the best
+    available). :meth:`registry_names` lists the files those will load, so a caller can fetch
+    them all before any work (the command line does)."""
 
-    _segment = _saliency = _instances = _class_names = device = None
-    segment_weights = instance_weights = None
-    saliency_weights = "u2netp"
+    def __init__(self, *, segment: Any = None, saliency: Any = None, instances: Any = None,
+                 segment_weights: str | None = None, saliency_weights: str = "u2netp",
+                 instance_weights: str | None = None, device: Any = None,
+                 class_names: tuple[str, ...] | None = None) -> None:
+        self.segment_weights, self.saliency_weights = segment_weights, saliency_weights
+        self.instance_weights, self.device = instance_weights, device
+        self.given_segmenter = segment is not None
+        self._models: dict[str, Any] = {"segment": segment, "saliency": saliency,
+                                        "instances": instances}
+        self._class_names = class_names
+
+    def _model(self, stage: str, make: Callable[[], Any]) -> Any:
+        if self._models[stage] is None:
+            self._models[stage] = make()
+        return self._models[stage]
 
     @property
     def segmenter(self) -> Any:
         """The segmentation model (or function) in use."""
-        self._segment = self._segment or default_segmenter(self.segment_weights, self.device)
-        return self._segment
+        return self._model("segment", lambda: default_segmenter(self.segment_weights, self.device))
 
     @property
     def saliency_model(self) -> Any:
         """The saliency model (or function) in use."""
-        self._saliency = self._saliency or default_saliency(self.saliency_weights, self.device)
-        return self._saliency
+        return self._model("saliency", lambda: default_saliency(self.saliency_weights, self.device))
 
     @property
     def instance_segmenter(self) -> Any:
         """The garment detector (or function) in use for instance classes."""
-        self._instances = self._instances or default_instances(self.instance_weights, self.device)
-        return self._instances
+        return self._model("instances", lambda: default_instances(self.instance_weights,
+                                                                  self.device))
 
     @property
     def class_names(self) -> tuple[str, ...]:
         """The segmenter's class names."""
         self._class_names = self._class_names or class_names(self.segmenter)
         return self._class_names
+
+    def use(self, **models: Any) -> None:
+        """Replace models: ``use(saliency=fn)``; ``segment``, ``saliency`` or ``instances``."""
+        unknown = set(models) - set(self._models)
+        if unknown:
+            raise ValueError(f"no stage {', '.join(sorted(unknown))}; the stages with a model are "
+                             f"{', '.join(self._models)}")
+        self._models.update(models)
+
+    def hook(self, name: str) -> Callable[..., Any] | None:
+        """The segmenter's own ``name`` method (``resolve_garments``, ``garment_mask``: a
+        segmenter of one's own that finds garments its own way), without loading a model."""
+        return getattr(self._models["segment"], name, None)
+
+    def registry_names(self) -> list[str]:
+        """The registry checkpoints the models not given will load: the cloth model (unless a
+        file of one's own), the saliency model and the garment detector (instance classes are
+        its own, and a chosen garment the cloth model misses is looked for with it)."""
+        from fsutils.instances.segmenter import DEFAULT_INSTANCE_WEIGHTS
+        from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
+        from fsutils.weights import REGISTRY
+
+        wanted = {"segment": self.segment_weights or DEFAULT_CLOTH_WEIGHTS,
+                  "saliency": self.saliency_weights,
+                  "instances": self.instance_weights or DEFAULT_INSTANCE_WEIGHTS}
+        return [name for stage, name in wanted.items()
+                if self._models[stage] is None and name in REGISTRY]
 
 
 def instances(detector: Any, photo: Image.Image) -> Any:

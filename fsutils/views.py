@@ -19,7 +19,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from fsutils.blend import BlendParams, blend_mode, soft_mask, weighted_blend
+from fsutils.blend import BlendParams, blend_mode, finish_weight, weight_base, weighted_blend
 from fsutils.cache import LRU
 from fsutils.garments import Garments
 
@@ -63,13 +63,12 @@ class BlendViews:
         if record.weight is None:
             return None
         box, size = self._geometry(box, size)
-        base = record.saliency_base
-        q = p if base is None else p.replace(mode=base)  # q's weight does not read the strength
+        q = weight_base(p)  # q's weight does not read the strength
         plane = self._view("weight", lambda: pipe.weight(q, garments=cls), box, size,
                            (cls, q.mode, q.used))
-        if base is None:
+        if q == p:
             return plane
-        return soft_mask(plane, self._view("saliency", pipe.saliency, box, size), p.strength)
+        return finish_weight(p, plane, self._view("saliency", pipe.saliency, box, size))
 
     def layers(self, mode: str | BlendParams | None = None, *, garments: Garments = None,
                size: tuple[int, int] | None = None, **changes: Any
@@ -86,8 +85,7 @@ class BlendViews:
         if record.weight is None:
             raise ValueError(f"blend mode {p.mode!r} has no weight map to recompose.")
         box, size = self._geometry(None, size)
-        base = self.weight(p.replace(mode=record.saliency_base or p.mode), garments=cls,
-                           size=size)
+        base = self.weight(weight_base(p), garments=cls, size=size)
         return (self._view("content", lambda: pipe.content, box, size),
                 self._view("stylized", lambda: pipe.stylized, box, size, pipe.style_key),
                 base, self._view("saliency", pipe.saliency, box, size) if record.saliency

@@ -114,3 +114,15 @@ def test_the_command_line_fetches_every_model_it_may_load_before_any_work():
     args = build_parser().parse_args(["p.jpg", "--garments", "upper"])
     needed = _needed_weights(args, {"method": "magenta", "style": "starry_night_vangogh"})
     assert {"ccp_deeplab", "u2netp", "ccp_maskrcnn"} <= set(needed)  # the detector too
+
+
+def test_the_models_list_the_files_they_will_load_and_leave_out_the_given_ones():
+    from fsutils.stages import Models
+
+    assert Models().registry_names() == ["ccp_deeplab", "u2netp", "ccp_maskrcnn"]
+    given = Models(saliency=lambda photo: photo, segment_weights="/my/cloth.pt")
+    assert given.registry_names() == ["ccp_maskrcnn"]     # a file of one's own is not fetched
+    given.use(instances=lambda photo: None)
+    assert given.registry_names() == [] and given.hook("garment_mask") is None
+    with pytest.raises(ValueError, match="no stage style"):
+        given.use(style=None)

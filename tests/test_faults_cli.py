@@ -442,12 +442,14 @@ def test_device_names_are_checked_against_the_machine(monkeypatch):
 
 
 def test_the_largest_allowed_values_still_run(tmp_path, monkeypatch, capsys):
-    from fsutils.blend.modes import BLEND_LIMITS
+    from fsutils.blend.modes import blend_parameters
+    from fsutils.controls import bounds
 
+    top = {name: str(bounds(control)[2]) for name, (_, control) in blend_parameters().items()}
     _FakeStages(monkeypatch)
-    for mode, extra in (("feathered", ["--width", str(BLEND_LIMITS["width"][1])]),
-                        ("guided_saliency", ["--radius", str(BLEND_LIMITS["radius"][1]),
-                                             "--eps", "1", "--strength", "100"])):
+    for mode, extra in (("feathered", ["--width", top["width"]]),
+                        ("guided_saliency", ["--radius", top["radius"], "--eps", top["eps"],
+                                             "--strength", top["strength"]])):
         t0 = time.perf_counter()
         assert main([str(photo(tmp_path / "p.png")), "--out", str(tmp_path / mode), "--mode",
                      mode, *extra, "--photo-size", "64", "--save", "stylized", "--device",

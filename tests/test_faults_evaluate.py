@@ -166,7 +166,7 @@ def test_max_images_takes_exactly_that_many_photos(tmp_path, capsys, stand_in_mo
     (["blend", "--segment-weights", "nosuch"], "--segment-weights 'nosuch'"),
     (["blend", "--style", "nosuch"], "unknown fast style 'nosuch'"),
     (["blend", "--modes", ","], "--modes names no blend mode"),
-    (["blend", "--strength", "inf"], "blend strength must be a number"),
+    (["blend", "--strength", "inf"], "--strength: inf is out of range"),
     (["blend", "--band", "0"], "--band: 0 is out of range"),
     (["blend", "--max-size", "8"], "--max-size: 8 is out of range"),
     (["cutout", "--iters", "0"], "--iters: 0 is out of range"),

@@ -302,7 +302,7 @@ def test_the_picture_is_a_jpeg_image_widget_and_errors_are_shown_and_raised(pipe
     def broken(photo):
         raise ValueError("broken saliency model")
 
-    pipe._saliency = broken
+    pipe.models.use(saliency=broken)
     pipe.clear()
     with pytest.raises(ValueError, match="broken saliency model"):
         panel.refresh()
@@ -612,7 +612,7 @@ def test_the_pickers_change_their_pictures(pipe):
 
 
 def test_instance_panel_lists_the_items_and_restyles_only_the_ticked_ones(pipe):
-    seg = pipe.instance_segmenter
+    seg = pipe.models.instance_segmenter
     panel = widgets.InstancePanel(pipe, garments=["outer"], mode="hard")
     labels = {c: b.description for c, b in panel.boxes.items()}
     assert labels == {"outer": "outer 0.97", "dress": "dress 0.90", "shoe": "shoe ×2"}
@@ -638,7 +638,7 @@ def test_instance_panel_lists_the_items_and_restyles_only_the_ticked_ones(pipe):
 
 
 def test_instance_panel_follows_a_new_photo_and_refuses_unknown_classes(pipe):
-    seg = pipe.instance_segmenter
+    seg = pipe.models.instance_segmenter
     panel = widgets.InstancePanel(pipe)
     assert panel.garments == ("outer", "dress")       # the garments found; shoes and bags not
     rng = np.random.default_rng(1)
@@ -783,6 +783,62 @@ def test_a_method_with_a_parameter_of_its_own_is_one_file_and_its_record(pipe, s
     assert panel.params() == swirl_method.params(swirl=90.0)
     panel.method.value = "magenta"
     assert control.layout.display == "none"
+
+
+@pytest.fixture
+def gamma_mode():
+    """A blend mode with a parameter of its own, described once in its record."""
+    from fsutils.blend.modes import BLEND_MODES, BlendMode, register_mode
+    from fsutils.controls import Control
+
+    def weight(p, photo, mask, **_):
+        return (mask > 0.5).astype(np.float32) * np.float32(p.gamma / 4)
+
+    record = register_mode(BlendMode(
+        "gamma", "gamma paste (test)", "gamma", weight, ("gamma",), js="b",
+        parameters={"gamma": (2.0, Control("gamma", "how much of the style the garment takes, "
+                                                    "in quarters", low=0, high=4, step=0.5))}))
+    yield record
+    del BLEND_MODES["gamma"]
+
+
+def test_a_blend_mode_with_a_parameter_of_its_own_is_one_file_and_its_record(pipe, gamma_mode,
+                                                                              capsys):
+    """The mode's Control makes its flag (range-checked) in the command line and in
+    ``evaluate blend``, its value in BlendParams and its control in the blend panel."""
+    import ipywidgets as W
+
+    from fsutils.__main__ import build_parser
+    from fsutils.blend import BlendParams, blend_weight
+    from fsutils.cli.options import blend_params
+    from fsutils.evaluate import _parser as evaluate_parser
+
+    parser = build_parser()
+    assert "--gamma" in parser.format_help() and "in quarters" in parser.format_help()
+    args = parser.parse_args(["--mode", "gamma", "--gamma", "3"])
+    params = blend_params(args)
+    assert params.mode == "gamma" and params.gamma == 3.0 and params.used == (("gamma", 3.0),)
+    assert params.title == "gamma paste (test) (gamma 3)"
+    photo, mask = np.zeros((4, 4, 3), np.float32), np.ones((4, 4), bool)
+    assert blend_weight(params, photo, mask).max() == 0.75
+    assert BlendParams.of("gamma").gamma == 2.0              # the record's default
+    with pytest.raises(SystemExit) as e:
+        parser.parse_args(["--mode", "gamma", "--gamma", "9"])
+    assert e.value.code == 2 and "--gamma: 9 is out of range" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="blend gamma must be a number"):
+        BlendParams.of("gamma", gamma=-1)
+    with pytest.raises(ValueError, match="no blend mode has the parameter"):
+        BlendParams.of("hard", gammma=1)
+    assert evaluate_parser().parse_args(["blend", "--ccp-root", "ccp", "--gamma", "3"]).gamma == 3.0
+    panel = widgets.BlendPanel(pipe, mode="gamma", gamma=1.0)
+    control = panel.controls["gamma"]
+    assert isinstance(control, W.FloatSlider) and control.description == "gamma"
+    assert (control.min, control.max, control.value) == (0, 4, 1.0) and panel.gamma is control
+    assert not control.disabled and panel.strength.disabled
+    control.value = 4.0
+    assert panel.params == BlendParams.of("gamma", gamma=4.0)
+    panel.mode.value = "hard"
+    assert control.disabled
 
 
 def test_a_method_whose_default_size_cannot_take_the_device_is_refused(mirror_method):

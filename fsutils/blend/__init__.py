@@ -31,12 +31,14 @@ from __future__ import annotations
 from .compose import feather_mask, feathered_blend, hard_paste, saliency_blend, weighted_blend
 from .masks import garment_probability, guided_filter, refine_mask, soft_mask
 from .modes import (BLEND_MODES, DEFAULT_MODE, MODE_TITLES, MODES, BlendMode, BlendParams,
-                    blend_mode, blend_weight, compose, register_mode)
+                    blend_mode, blend_parameters, blend_weight, compose, finish_weight,
+                    register_mode, weight_base)
 from .poisson import poisson_blend
 from .seam import boundary_band, seam_score
 
 __all__ = ["BlendMode", "BLEND_MODES", "register_mode", "blend_mode", "MODES", "MODE_TITLES",
-           "DEFAULT_MODE", "BlendParams", "blend_weight", "compose",
+           "DEFAULT_MODE", "BlendParams", "blend_parameters", "blend_weight", "compose",
+           "weight_base", "finish_weight",
            "weighted_blend", "hard_paste", "saliency_blend", "feathered_blend", "feather_mask",
            "garment_probability", "soft_mask", "guided_filter", "refine_mask", "poisson_blend",
            "boundary_band", "seam_score"]

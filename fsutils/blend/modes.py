@@ -7,12 +7,13 @@ function.
 """
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
+
+from fsutils.controls import Control, check_value, controls, described
 
 from .compose import (DEFAULT_STRENGTH, DEFAULT_WIDTH, _feather, _image, _plane, feathered_blend,
                       hard_paste, saliency_blend, weighted_blend)
@@ -20,7 +21,8 @@ from .masks import DEFAULT_EPS, DEFAULT_RADIUS, refine_mask, soft_mask
 from .poisson import poisson_blend
 
 __all__ = ["BlendMode", "BLEND_MODES", "TIMES_SALIENCY_JS", "register_mode", "blend_mode", "MODES", "MODE_TITLES",
-           "DEFAULT_MODE", "BlendParams", "BLEND_LIMITS", "blend_weight", "compose"]
+           "DEFAULT_MODE", "BlendParams", "blend_parameters", "blend_weight", "compose",
+           "weight_base", "finish_weight"]
 
 #: ``weight(params, photo, mask, *, probability, saliency) -> W`` (float32 H×W in 0..1).
 WeightFn = Callable[..., np.ndarray]
@@ -42,6 +44,9 @@ class BlendMode:
     - ``saliency``, ``probability``: whether it needs the saliency map, the garments' probability;
     - ``saliency_base``: for a "× saliency" mode, the mode whose weight it multiplies by
       ``clip(strength·saliency)`` (so a new strength never recomputes that weight);
+    - ``parameters``: the mode's own parameters beyond :class:`BlendParams`' fields, ``name:
+      (default, Control)`` (:mod:`fsutils.controls`): registering the mode gives each its
+      ``--flag``, its panel control and its range check; list them in ``reads`` too;
     - ``compose``: its own compositing function (``compose(params, content, stylized, mask, *,
       probability=None, saliency=None)``) when it has one, else ``weighted_blend`` of its weight;
     - ``js``: for a pointwise mode, its weight as a JavaScript expression of ``b`` (the base
@@ -61,6 +66,8 @@ class BlendMode:
     saliency_base: str | None = None
     compose: ComposeFn | None = None
     js: str | None = None
+    parameters: Mapping[str, tuple[Any, Control]] = field(default_factory=dict, hash=False,
+                                                          compare=False)
 
 
 #: The weight "base × clip(strength·saliency, 0, 1)" of the "× saliency" modes in JavaScript
@@ -74,18 +81,36 @@ BLEND_MODES: dict[str, BlendMode] = {}
 
 def register_mode(mode: BlendMode) -> BlendMode:
     """Add ``mode`` to :data:`BLEND_MODES` (the command line, the panels and the pipeline then
-    offer it); its parameters must be fields of :class:`BlendParams`."""
-    unknown = set(mode.reads) - ({f.name for f in fields(BlendParams)} - {"mode"})
+    offer it); the parameters it reads are fields of :class:`BlendParams` or its own
+    ``parameters``."""
+    taken = blend_parameters()
+    clash = sorted(n for n in mode.parameters if n in taken or n in ("mode", "extra"))
+    if clash:
+        raise ValueError(f"blend mode {mode.name!r} declares {', '.join(clash)}, a blend parameter "
+                         "already; read the existing one (list it in reads) or choose another name.")
+    unknown = set(mode.reads) - set(taken) - set(mode.parameters)
     if unknown:
-        raise ValueError(f"blend mode {mode.name!r} reads {', '.join(sorted(unknown))}, which "
-                         "BlendParams has not; add the field there first.")
+        raise ValueError(f"blend mode {mode.name!r} reads {', '.join(sorted(unknown))}, which is "
+                         "no blend parameter; declare it in the mode's parameters.")
     if mode.weight is None and mode.compose is None:
         raise ValueError(f"blend mode {mode.name!r} needs a weight or a compose function.")
     if mode.saliency_base is not None and mode.saliency_base not in BLEND_MODES:
         raise ValueError(f"blend mode {mode.name!r}: saliency_base {mode.saliency_base!r} is not "
                          "a registered mode.")
+    for name, (default, control) in mode.parameters.items():
+        check_value(f"blend {name} (the default of mode {mode.name!r})", default, control)
     BLEND_MODES[mode.name] = mode
     return mode
+
+
+def blend_parameters() -> dict[str, tuple[Any, Control]]:
+    """Every blend parameter, ``name: (default, Control)``: :class:`BlendParams`' described
+    fields, then each registered mode's own parameters — what the command line makes its flags
+    of and the blend panel its controls."""
+    found = dict(controls(BlendParams))
+    for mode in BLEND_MODES.values():
+        found.update(mode.parameters)
+    return found
 
 
 def blend_mode(name: str) -> BlendMode:
@@ -119,15 +144,20 @@ MODE_TITLES: Mapping[str, str] = _Titles()
 DEFAULT_MODE = "guided_saliency"
 
 
-#: The range of each numeric blend parameter, ``name: (low, high)`` (eps must be above its low
-#: bound, the others may equal it), checked by :class:`BlendParams` and the command line. The high
-#: bounds lie far beyond any useful value, below the ones that overflow or exhaust memory: a
-#: strength of 100 already turns any visible saliency into a full weight; a feather width (σ) of
-#: 200 px blurs across a whole working photo; a guided window of radius 1000 px spans a
-#: 1024-px photo (the box filter costs the same whatever the radius); eps is a squared intensity,
-#: so 1 already smooths the mask over its whole window.
-BLEND_LIMITS: dict[str, tuple[float, float]] = {
-    "strength": (0.0, 100.0), "width": (0.0, 200.0), "radius": (1, 1000), "eps": (0.0, 1.0)}
+#: The blend parameters' controls. The command line and Python accept up to ``limit``, far
+#: beyond any useful value, below the ones that overflow or exhaust memory: a strength of 100
+#: already turns any visible saliency into a full weight; a feather width (σ) of 200 px blurs
+#: across a whole working photo; a guided window of radius 1000 px spans a 1024-px photo (the box
+#: filter costs the same whatever the radius); eps is a squared intensity, so 1 already smooths
+#: the mask over its whole window. ``low``..``high`` is the panel's range.
+_STRENGTH = Control("saliency strength", "saliency strength ≥ 0 (the …saliency modes)",
+                    low=0.0, high=3.0, step=0.05, limit=100.0)
+_WIDTH = Control("feather width (px)", "feather width in px ≥ 0 (feathered)", low=0.0, high=40.0,
+                 step=0.5, limit=200.0)
+_RADIUS = Control("guided radius (px)", "guided-filter window radius in px (the guided modes)",
+                  "int", low=1, high=32, step=1, limit=1000)
+_EPS = Control("guided ε", "guided-filter regularisation > 0; larger = smoother mask (the guided "
+               "modes)", "log", low=-6, high=-1, step=0.25, limit=1.0, low_ok=False)
 
 
 @dataclass(frozen=True)
@@ -138,30 +168,42 @@ class BlendParams:
     - ``width`` (feathered): standard deviation in px of the Gaussian that softens the mask;
     - ``radius``, ``eps`` (guided, guided_saliency): window radius in px and regularisation
       (squared intensity) of the guided filter that snaps the garment probability to the photo's
-      edges (defaults chosen on CCP training photos).
+      edges (defaults chosen on CCP training photos);
+    - a registered mode's own parameters (:attr:`BlendMode.parameters`) read as attributes too
+      (``BlendParams.of("mine", gamma=2).gamma``); they are kept in ``extra``.
 
-    Bad values are refused when the object is made, before any work starts.
+    Each field describes itself (:mod:`fsutils.controls`); bad values are refused when the
+    object is made, before any work starts.
     """
 
     mode: str = DEFAULT_MODE
-    strength: float = DEFAULT_STRENGTH
-    width: float = DEFAULT_WIDTH
-    radius: int = DEFAULT_RADIUS
-    eps: float = DEFAULT_EPS
+    strength: float = described(DEFAULT_STRENGTH, _STRENGTH)
+    width: float = described(DEFAULT_WIDTH, _WIDTH)
+    radius: int = described(DEFAULT_RADIUS, _RADIUS)
+    eps: float = described(DEFAULT_EPS, _EPS)
+    extra: tuple[tuple[str, Any], ...] = ()
 
     def __post_init__(self) -> None:
         blend_mode(self.mode)  # an unknown mode is refused, naming the known ones
-        for name, strict in (("strength", False), ("width", False), ("eps", True)):
-            v, (low, high) = getattr(self, name), BLEND_LIMITS[name]
-            if (not isinstance(v, numbers.Real) or isinstance(v, bool) or not math.isfinite(v)
-                    or v < low or (strict and v == low) or v > high):
-                raise ValueError(f"blend {name} must be a number {'>' if strict else '≥'} {low:g} "
-                                 f"and ≤ {high:g}, got {v!r}.")
-        low, high = BLEND_LIMITS["radius"]
-        if not isinstance(self.radius, numbers.Integral) or isinstance(self.radius, bool) \
-                or not low <= self.radius <= high:
-            raise ValueError(f"blend radius must be a whole number of pixels from {low:g} to "
-                             f"{high:g}, got {self.radius!r}.")
+        known = blend_parameters()
+        unknown = sorted({n for n, _ in self.extra} - set(known))
+        if unknown:
+            raise ValueError(f"no blend mode has the parameter(s) {', '.join(unknown)}; the blend "
+                             f"parameters are {', '.join(known)}.")
+        for name, (_, control) in known.items():
+            check_value(f"blend {name}", getattr(self, name), control)
+
+    def __getattr__(self, name: str) -> Any:
+        """A registered mode's own parameter: its value in ``extra``, else its default."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        for key, value in object.__getattribute__(self, "extra"):
+            if key == name:
+                return value
+        for mode in BLEND_MODES.values():
+            if name in mode.parameters:
+                return mode.parameters[name][0]
+        raise AttributeError(f"BlendParams has no parameter {name!r}")
 
     @property
     def used(self) -> tuple[tuple[str, float], ...]:
@@ -182,12 +224,15 @@ class BlendParams:
         return base.replace(**{k: v for k, v in changes.items() if v is not None})
 
     def replace(self, **changes: object) -> "BlendParams":
-        """A copy with some fields changed (checked again)."""
+        """A copy with some parameters changed (checked again): fields, or a registered mode's
+        own parameters."""
         if not changes:
             return self
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        values.update(changes)
-        return BlendParams(**values)  # type: ignore[arg-type]
+        names = {f.name for f in fields(self)} - {"extra"}
+        values = {n: changes.pop(n, getattr(self, n)) for n in names}
+        extra = dict(self.extra)
+        extra.update(changes)
+        return BlendParams(**values, extra=tuple(sorted(extra.items())))  # type: ignore[arg-type]
 
 
 def _require(name: str, value: np.ndarray | None, mode: str) -> np.ndarray:
@@ -223,13 +268,30 @@ def _guided(p: BlendParams, photo: np.ndarray, mask: np.ndarray, *, probability=
     return refine_mask(photo, _require("probability", probability, p.mode), p.radius, p.eps)
 
 
+def weight_base(params: BlendParams) -> BlendParams:
+    """The parameters of the weight ``params``' mode starts from: for a "× saliency" mode its
+    ``saliency_base``'s (that weight does not read the strength, so one computation serves every
+    strength; :func:`finish_weight` makes the mode's weight of it), else ``params`` itself."""
+    base = blend_mode(params.mode).saliency_base
+    return params if base is None else params.replace(mode=base)
+
+
+def finish_weight(params: BlendParams, base_weight: np.ndarray,
+                  saliency: np.ndarray | None = None) -> np.ndarray:
+    """The weight of ``params`` from the weight of :func:`weight_base` (the one place of the
+    rule): a "× saliency" mode multiplies it by ``clip(strength·saliency, 0, 1)``; any other mode's
+    weight is its base weight."""
+    if blend_mode(params.mode).saliency_base is None:
+        return base_weight
+    return soft_mask(base_weight, _require("saliency", saliency, params.mode), params.strength)
+
+
 def times_saliency(base: str) -> WeightFn:
     """The weight function "``base``'s weight × ``clip(strength·saliency)``" (set the record's
     ``saliency_base`` to ``base`` too, so the pipeline reuses the base weight)."""
     def weight(p: BlendParams, photo: np.ndarray, mask: np.ndarray, *, saliency=None,
                **inputs: object) -> np.ndarray:
-        w = BLEND_MODES[base].weight(p, photo, mask, **inputs)
-        return soft_mask(w, _require("saliency", saliency, p.mode), p.strength)
+        return finish_weight(p, BLEND_MODES[base].weight(p, photo, mask, **inputs), saliency)
     weight.__name__ = f"{base}_times_saliency"
     return weight
 

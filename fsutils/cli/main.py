@@ -170,19 +170,14 @@ def _weights_help(method: str, err: Exception) -> str:
 
 
 def _needed_weights(args: argparse.Namespace, style: dict) -> list[str]:
-    """The registry checkpoints the chosen options load: the cloth model (unless a file of one's
-    own), the saliency model, the garment detector (instance classes are its own, and the
-    pipeline finds a chosen garment through it when the cloth model has none) and the style
-    method's for its style (:class:`Method`'s ``weights``)."""
-    from fsutils.instances.segmenter import DEFAULT_INSTANCE_WEIGHTS
-    from fsutils.segment import DEFAULT_CLOTH_WEIGHTS
+    """The registry checkpoints the chosen options load: the pipeline's models
+    (:meth:`fsutils.stages.Models.registry_names`) and the style method's for its style
+    (:class:`Method`'s ``weights``)."""
+    from fsutils.stages import Models
     from fsutils.style import get_method
-    from fsutils.weights import REGISTRY
 
-    cloth = args.segment_weights or DEFAULT_CLOTH_WEIGHTS
-    method = get_method(style["method"]).weights(style["style"])
-    return ([cloth] if cloth in REGISTRY else []) + [args.saliency_weights,
-                                                     DEFAULT_INSTANCE_WEIGHTS, *method]
+    models = Models(segment_weights=args.segment_weights, saliency_weights=args.saliency_weights)
+    return [*models.registry_names(), *get_method(style["method"]).weights(style["style"])]
 
 
 def _check_settings(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -225,10 +220,9 @@ def _model_hashes(paths: dict[str, Path], args: argparse.Namespace) -> tuple[tup
 def _settings(args: argparse.Namespace, style: dict, paths: dict[str, Path], dev
               ) -> BatchSettings:
     from fsutils import env
-    from fsutils.blend import BlendParams
+    from fsutils.cli.options import blend_params
 
-    blend = BlendParams(args.mode, strength=args.strength, width=args.width, radius=args.radius,
-                        eps=args.eps)
+    blend = blend_params(args)
     return BatchSettings(out=args.out, style_args=style, garments=args.garments, blend=blend,
                          photo_size=args.photo_size or env.default_work_size(dev),
                          style_size=args.style_size, masked_style=args.masked_style,

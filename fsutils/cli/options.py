@@ -98,8 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line's options, one ``add_argument`` each (long by nature: a declaration per
     option, grouped as ``--help`` shows them); choices, help and defaults come from the style
     method and blend mode records and the parameter objects."""
-    from fsutils.blend import BLEND_MODES, DEFAULT_MODE, BlendParams
-    from fsutils.blend.modes import BLEND_LIMITS as LIM
+    from fsutils.blend import BLEND_MODES, DEFAULT_MODE
     from fsutils.garments import vocabularies
     from fsutils.results import MASK_RULE
     from fsutils.saliency import SALIENCY_WEIGHTS
@@ -142,21 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="restyle the garment under this point of the photo (pixels of the photo "
                         "as given, x to the right and y down from the top-left corner) instead "
                         "of --garments; repeat for more garments (their union)")
-    d = BlendParams()
     b = p.add_argument_group("blending")
     b.add_argument("--mode", "--blend", dest="mode", choices=tuple(BLEND_MODES),
                    default=DEFAULT_MODE, metavar="MODE",
                    help="how the style goes into the garments: "
                         + "; ".join(f"{n} = {m.title}" for n, m in BLEND_MODES.items()))
-    b.add_argument("--strength", type=_number(float, low=0, high=LIM["strength"][1]),
-                   default=d.strength, help="saliency strength ≥ 0 (the …saliency modes)")
-    b.add_argument("--width", type=_number(float, low=0, high=LIM["width"][1]), default=d.width,
-                   help="feather width in px ≥ 0 (feathered)")
-    b.add_argument("--radius", type=_number(int, low=1, high=LIM["radius"][1]), default=d.radius,
-                   help="guided-filter window radius in px (the guided modes)")
-    b.add_argument("--eps", type=_number(float, low=0, low_ok=False, high=LIM["eps"][1]),
-                   default=d.eps,
-                   help="guided-filter regularisation > 0; larger = smoother mask (the guided modes)")
+    add_blend_options(b)
     p.add_argument("-o", "--out", type=Path, default=Path("outputs"), help="output folder")
     p.add_argument("--photo-size", "--max-size", dest="photo_size", type=_SIDE, default=None,
                    help="longest side the photo is worked on and written at (default: 512 on "
@@ -212,16 +202,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _option(control) -> dict:
-    """argparse keywords of a parameter field's :class:`~fsutils.style.params.Control`."""
-    top = control.high if control.limit is None else control.limit
+    """argparse keywords of a parameter field's :class:`~fsutils.controls.Control`."""
+    from fsutils.controls import bounds
+
+    low, low_ok, top = bounds(control)
     if control.kind == "check":
         return {"action": "store_true"}
     if control.kind == "choice":
         return {"choices": control.choices}
-    if control.kind == "int":
-        return {"type": _number(int, low=control.low, high=top)}
-    low = 0 if control.kind == "log" else control.low
-    return {"type": _number(float, low=low, high=top)}
+    return {"type": _number(int if control.kind == "int" else float, low=low, low_ok=low_ok,
+                            high=top)}
+
+
+def add_blend_options(group: Any) -> None:
+    """One ``--flag`` per blend parameter (:func:`fsutils.blend.modes.blend_parameters`: the
+    fields of BlendParams and every registered mode's own), made from its Control."""
+    from fsutils.blend.modes import blend_parameters
+
+    for name, (default, control) in blend_parameters().items():
+        group.add_argument("--" + name.replace("_", "-"), *control.aliases, dest=name,
+                           default=default, help=control.help or control.label, **_option(control))
+
+
+def blend_params(args: argparse.Namespace, mode: str | None = None):
+    """The :class:`~fsutils.blend.BlendParams` of the blend options (``mode``, default
+    ``args.mode``); raises ``ValueError`` for a bad combination."""
+    from fsutils.blend import BlendParams
+    from fsutils.blend.modes import blend_parameters
+
+    return BlendParams.of(mode or getattr(args, "mode", None),
+                          **{n: getattr(args, n, None) for n in blend_parameters()})
 
 
 def add_param_options(p: argparse.ArgumentParser, shared: Any) -> None:

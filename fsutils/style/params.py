@@ -12,9 +12,10 @@ GatysParams(content_weight=1.0, style_weight=100000.0, tv_weight=0.0, steps=50, 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Union
+
+from fsutils.controls import Control, controls, described
 
 __all__ = ["Params", "MagentaParams", "FastParams", "AdainParams", "GatysParams", "StyleParams",
            "Control", "described", "controls", "OPTIMIZERS", "INITS", "PRESERVE",
@@ -27,46 +28,6 @@ PRESERVE: tuple[str, ...] = ("color", "shading")
 #: by default, a few hundred steps), below the ones that overflow float32 losses or run for days.
 MAX_LOSS_WEIGHT = 1e12
 MAX_STEPS = 100_000
-
-
-@dataclass(frozen=True)
-class Control:
-    """How a parameter field shows itself: ``label`` (the panel's), ``help`` (the command line's
-    ``--flag``, named after the field, with older spellings in ``aliases``) and its ``kind`` of
-    control: ``"slider"`` (a number from ``low`` to ``high`` by ``step``), ``"int"`` (a whole
-    number), ``"log"`` (a number on a log scale: ``low`` and ``high`` are powers of ten),
-    ``"number"`` (a typed number), ``"check"`` (on or off) or ``"choice"`` (one of ``choices``).
-    The command line accepts ``low`` to ``limit`` (default ``high``; for ``"log"`` from 0);
-    ``panel_default`` gives the panel's starting value where the field's default is None."""
-
-    label: str
-    help: str = ""
-    kind: str = "slider"
-    low: float = 0.0
-    high: float = 1.0
-    step: float = 0.05
-    limit: float | None = None
-    choices: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    panel_default: Callable[[], Any] | None = None
-
-    def __post_init__(self) -> None:
-        kinds = ("slider", "int", "log", "number", "check", "choice")
-        if self.kind not in kinds:
-            raise ValueError(f"a Control's kind is one of {', '.join(kinds)}, got {self.kind!r}")
-        if self.kind == "choice" and not self.choices:
-            raise ValueError("a 'choice' Control needs its choices")
-
-
-def described(default: Any, control: Control) -> Any:
-    """A parameter field with its :class:`Control`: ``x: float = described(1.0, Control(…))``."""
-    return field(default=default, metadata={"control": control})
-
-
-def controls(params: type) -> dict[str, tuple[Any, Control]]:
-    """The described fields of a parameter class: name → (default, :class:`Control`)."""
-    return {f.name: (f.default, f.metadata["control"]) for f in dataclasses.fields(params)
-            if "control" in f.metadata}
 
 
 def _gatys_steps() -> int:

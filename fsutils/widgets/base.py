@@ -7,13 +7,14 @@ from typing import Any
 import ipywidgets as W
 from PIL import Image
 
+from fsutils.controls import Control
 from fsutils.env import weights_message
 from fsutils.pipeline import Pipeline
 from fsutils.weights import WeightsError
 
 from .drawing import compose, encode, error_output, html_output, text_output
 
-__all__ = ["Panel", "slider", "STYLE_WIDE"]
+__all__ = ["Panel", "slider", "control_widget", "STYLE_WIDE"]
 
 STYLE_WIDE = {"description_width": "120px"}
 TILE_GAP = 6  # pixels between the tiles of a picture with captions (Panel.show_tiles)
@@ -33,6 +34,29 @@ def slider(cls, value, min, max, step, description, css, *, continuous=False,
     s = cls(**args)
     s.add_class(css)
     return s
+
+
+def control_widget(name: str, default: Any, control: Control) -> W.Widget:
+    """The panel's control of a parameter field, as its :class:`Control` describes it (CSS class
+    ``fsutils-<field>``)."""
+    css = "fsutils-" + name.replace("_", "-")
+    value = control.panel_default() if default is None and control.panel_default else default
+    if control.kind == "check":
+        widget = W.Checkbox(value=bool(value), description=control.label, indent=False)
+    elif control.kind == "choice":
+        widget = W.Dropdown(options=list(control.choices), value=value,
+                            description=control.label, style=STYLE_WIDE)
+    elif control.kind == "number":
+        widget = W.BoundedFloatText(value=value, min=control.low, max=control.high,
+                                    step=control.step, description=control.label, style=STYLE_WIDE)
+    elif control.kind == "log":
+        return slider(W.FloatLogSlider, value, control.low, control.high, control.step,
+                      control.label, css, base=10, readout_format=".3g")
+    else:
+        kind = W.IntSlider if control.kind == "int" else W.FloatSlider
+        return slider(kind, value, control.low, control.high, control.step, control.label, css)
+    widget.add_class(css)
+    return widget
 
 
 class Panel(W.VBox):

@@ -10,10 +10,11 @@ from PIL import ImageDraw
 
 from fsutils import io as fio
 from fsutils.blend import BLEND_MODES, DEFAULT_MODE, BlendParams, blend_mode
+from fsutils.blend.modes import blend_parameters, weight_base
 from fsutils.pipeline import Pipeline
 from fsutils.views import BlendViews
 
-from .base import STYLE_WIDE, Panel, slider
+from .base import STYLE_WIDE, Panel, control_widget, slider
 from .drawing import DISPLAY_HEIGHT
 from .pickers import GarmentPicker
 from .pointing import Pointing, outline
@@ -22,8 +23,6 @@ from .style_panel import StylePanel
 __all__ = ["BlendPanel"]
 
 
-_DEFAULT = BlendParams()
-
 
 class BlendPanel(Pointing, Panel):
     """Blend mode and the parameters it reads — and the boundary close-up.
@@ -31,8 +30,11 @@ class BlendPanel(Pointing, Panel):
     The picture shows the result with the zoom box, then the same crop of the hard paste, of the
     saliency blend (equation 2) and of the chosen mode, each with its seam score (the mean colour
     step across the predicted garment boundary; lower = smoother, see
-    :func:`fsutils.blend.seam_score`), and the crop of the chosen mode's blend weight. Only the
-    sliders the chosen mode reads are enabled. A click on the picture chooses the garment under
+    :func:`fsutils.blend.seam_score`), and the crop of the chosen mode's blend weight. There is a
+    control for every blend parameter (:func:`fsutils.blend.modes.blend_parameters`, each made
+    from its Control: ``strength``, ``width``, ``radius``, ``eps`` and any registered mode's own),
+    in ``controls`` by name and as an attribute of the same name; only those the chosen mode reads
+    are enabled. Their starting values are keyword arguments of the same names. A click on the picture chooses the garment under
     it, or drops a chosen one (outlined in yellow in the kernel's picture); ticking a class goes
     back to the classes.
 
@@ -47,12 +49,10 @@ class BlendPanel(Pointing, Panel):
 
     def __init__(self, pipe: Pipeline, *, garments: GarmentPicker | None = None,
                  style: "StylePanel | dict[str, Any] | None" = None, mode: str = DEFAULT_MODE,
-                 strength: float = _DEFAULT.strength, width: float = _DEFAULT.width,
-                 radius: int = _DEFAULT.radius, eps: float = _DEFAULT.eps,
-                 box: int | None = None, live: bool | None = None) -> None:
+                 box: int | None = None, live: bool | None = None, **values: Any) -> None:
         from .live import LivePicture, live_available
 
-        BlendParams(mode, strength=strength, width=width, radius=radius, eps=eps)  # refuse bad values
+        start = BlendParams.of(mode, **values)  # bad values and unknown names are refused here
         self.garments = garments or GarmentPicker(pipe.class_names)
         self.style = style if style is not None else {"method": "fast", "style": "candy"}
         self.views = BlendViews(pipe)
@@ -66,13 +66,12 @@ class BlendPanel(Pointing, Panel):
                              "leave live unset to use it only where it works.")
         #: the picture recomposed in the browser, or None (pictures drawn in the kernel)
         self.live = LivePicture() if (live_available() if live is None else live) else None
-        self.strength = slider(W.FloatSlider, strength, 0.0, 3.0, 0.05, "saliency strength",
-                                "fsutils-strength")
-        self.width = slider(W.FloatSlider, width, 0.0, 40.0, 0.5, "feather width (px)",
-                             "fsutils-width")
-        self.radius = slider(W.IntSlider, radius, 1, 32, 1, "guided radius (px)", "fsutils-radius")
-        self.eps = slider(W.FloatLogSlider, eps, -6, -1, 0.25, "guided ε", "fsutils-eps",
-                          readout_format=".0e", base=10)
+        #: a control per blend parameter, by name (each also an attribute: ``panel.strength``)
+        self.controls = {name: control_widget(name, getattr(start, name), control)
+                         for name, (_, control) in blend_parameters().items()}
+        for name, widget in self.controls.items():
+            if not hasattr(self, name):
+                setattr(self, name, widget)
         self.box_size = slider(W.IntSlider, box or 64, 8, 512, 2, "zoom box (px)",
                                 "fsutils-box-size")
         self.box_x = slider(W.IntSlider, 0, 0, 1, 1, "zoom box x", "fsutils-box-x")
@@ -82,20 +81,19 @@ class BlendPanel(Pointing, Panel):
         self.seam: dict[str, float] = {}
         self._box_key: str | None = None
         self._auto_box: tuple[int, int, int] | None = None
-        super().__init__(pipe, [self.garments, self.mode, self.strength, self.width, self.radius,
-                                self.eps, W.HBox([self.box_x, self.box_y]), self.box_size,
-                                self.scores])
+        super().__init__(pipe, [self.garments, self.mode, *self.controls.values(),
+                                W.HBox([self.box_x, self.box_y]), self.box_size, self.scores])
         self._requested_box = box
         if self.live is not None:
             self.view.children = (self.live, *self.view.children)
             self.live.layout.display = "none"
-            self.live.strength = float(strength)
+            self.live.strength = float(start.strength)
             self.live.follow, self.live.scope = ".fsutils-strength", f".{self.css}"
             self._link = W.jsdlink((self.strength, "value"), (self.live, "strength"))
             self.live.observe(lambda change: self.refresh(), names="ready")
             self.live.on_click(self._clicked_live)
-        self.watch(self.strength, self.mode, self.width, self.radius, self.eps, self.box_x,
-                   self.box_y, self.box_size, *self.garments.boxes.values(), self.garments.pointed)
+        self.watch(self.mode, *self.controls.values(), self.box_x, self.box_y, self.box_size,
+                   *self.garments.boxes.values(), self.garments.pointed)
         self.refresh()
 
     def _show_live(self, params: BlendParams, chosen: Any, size: tuple[int, int],
@@ -108,7 +106,7 @@ class BlendPanel(Pointing, Panel):
             if live is not None and live.layout.display != "none":
                 live.layout.display = "none"
             return False
-        base = params.replace(mode=record.saliency_base or params.mode)
+        base = weight_base(params)
         key = (self.pipe.image_key, self.pipe.style_key, tuple(chosen), base.mode, base.used, size)
         if key != live.layers_key:
             live.set_layers(*self.views.layers(params, garments=chosen, size=size), key)
@@ -169,16 +167,15 @@ class BlendPanel(Pointing, Panel):
 
     @property
     def params(self) -> BlendParams:
-        """The chosen mode with the sliders' values."""
-        return BlendParams(self.mode.value, strength=float(self.strength.value),
-                           width=float(self.width.value), radius=int(self.radius.value),
-                           eps=float(self.eps.value))
+        """The chosen mode with the controls' values."""
+        return BlendParams.of(self.mode.value, **{name: widget.value
+                                                  for name, widget in self.controls.items()})
 
     def _enable_used_sliders(self, params: BlendParams) -> None:
         """Grey out the sliders the chosen mode does not read (they stay visible)."""
         used = {name for name, _ in params.used}
-        for name in ("strength", "width", "radius", "eps"):
-            getattr(self, name).disabled = name not in used
+        for name, widget in self.controls.items():
+            widget.disabled = name not in used
 
     def render(self) -> None:
         from fsutils.blend import seam_score

@@ -10,10 +10,10 @@ from PIL import Image
 
 from fsutils.pipeline import Pipeline
 from fsutils.style.methods import DEFAULT_METHOD, METHODS
-from fsutils.style.params import Control, StyleParams, controls
+from fsutils.style.params import StyleParams, controls
 from fsutils.weights import WeightsError
 
-from .base import STYLE_WIDE, Panel, slider
+from .base import STYLE_WIDE, Panel, control_widget, slider
 from .drawing import DISPLAY_HEIGHT, compose, picture_output, text_output
 from .pickers import GarmentPicker, StylePicker
 
@@ -168,26 +168,3 @@ class StylePanel(Panel):
             tiles.append((self.style_picker.value, f"painting: {self.style_picker.name}"))
         tiles.append((styled, "stylised (latest run)"))
         self.show_tiles(tiles)   # captions as page text: readable in a narrow window too
-
-
-def control_widget(name: str, default: Any, control: Control) -> W.Widget:
-    """The panel's control of a parameter field, as its :class:`Control` describes it (CSS class
-    ``fsutils-<field>``)."""
-    css = "fsutils-" + name.replace("_", "-")
-    value = control.panel_default() if default is None and control.panel_default else default
-    if control.kind == "check":
-        widget = W.Checkbox(value=bool(value), description=control.label, indent=False)
-    elif control.kind == "choice":
-        widget = W.Dropdown(options=list(control.choices), value=value,
-                            description=control.label, style=STYLE_WIDE)
-    elif control.kind == "number":
-        widget = W.BoundedFloatText(value=value, min=control.low, max=control.high,
-                                    step=control.step, description=control.label, style=STYLE_WIDE)
-    elif control.kind == "log":
-        return slider(W.FloatLogSlider, value, control.low, control.high, control.step,
-                      control.label, css, base=10, readout_format=".3g")
-    else:
-        kind = W.IntSlider if control.kind == "int" else W.FloatSlider
-        return slider(kind, value, control.low, control.high, control.step, control.label, css)
-    widget.add_class(css)
-    return widget
