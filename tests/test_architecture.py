@@ -88,7 +88,7 @@ def test_no_module_over_450_lines_and_a_lean_pipeline():
     assert cls.end_lineno - cls.lineno + 1 <= 250
 
 
-@pytest.mark.parametrize("module", ["fsutils.garments", "fsutils.settings"])
+@pytest.mark.parametrize("module", ["fsutils.garments", "fsutils.settings", "fsutils.controls"])
 def test_leaf_modules_import_without_torch(module):
     code = f"import sys, {module}; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, timeout=60).returncode == 0

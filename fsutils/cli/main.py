@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -15,105 +14,13 @@ from fsutils.batch.unit import STOPS_BATCH, why
 
 from fsutils.user_names import shown
 
+from .inputs import _check_points, _collect, _writable
 from .options import _or, build_parser, style_params
 
 __all__ = ["main", "INTERRUPTED"]
 
 #: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
 INTERRUPTED = 130
-
-
-def _scan(folder: Path) -> tuple[list[Path], list[str]]:
-    """The images in ``folder`` (by name ending, see ``fsutils.io.IMAGE_SUFFIXES``; sub-folders
-    are not searched), sorted, and what was skipped: one phrase per reason, naming the entries."""
-    from fsutils import io as fio
-
-    found: list[Path] = []
-    skipped: dict[str, list[str]] = {}
-    for q in sorted(folder.iterdir()):
-        if q.name.startswith("."):
-            why = "hidden"
-        elif q.is_dir():
-            why = "sub-folder(s), not searched (name them to include them)"
-        elif q.suffix.lower() in fio.IMAGE_SUFFIXES:
-            found.append(q)
-            continue
-        else:
-            why = f"file(s) not named as images ({' '.join(sorted(fio.IMAGE_SUFFIXES))})"
-        skipped.setdefault(why, []).append(shown(q.name + ("/" if q.is_dir() else "")))
-    return found, [f"{len(names)} {why}: " + ", ".join(names[:8])
-                   + (f" and {len(names) - 8} more" if len(names) > 8 else "")
-                   for why, names in skipped.items()]
-
-
-def _collect(paths: list[Path], parser: argparse.ArgumentParser) -> list[Path]:
-    """The photos to process: files, the images in folders (what a folder scan skips is listed
-    on stderr, one line per folder) and bundled samples by name; a usage error for anything
-    else."""
-    from fsutils import io as fio
-
-    if not paths:
-        return [fio.sample_photos()[0]]
-    photos: list[Path] = []
-    for p in paths:
-        if p.is_dir():
-            found, skipped = _scan(p)
-            if not found:
-                parser.error(f"the folder {shown(p)} holds no images "
-                             f"({' '.join(sorted(fio.IMAGE_SUFFIXES))})"
-                             + (f"; it has {'; '.join(skipped)}" if skipped else ""))
-            if skipped:
-                print(f"note: {shown(p)}: skipped {'; '.join(skipped)}", file=sys.stderr)
-            photos += found
-        elif p.is_file():
-            photos.append(p)
-        else:
-            try:  # a bundled sample by name, e.g. ccp_0006
-                photos.append(fio.sample_path(str(p)))
-            except FileNotFoundError:
-                parser.error(f"{shown(p)} is neither a file, a folder nor a bundled sample "
-                             "(see --list-samples)")
-    return photos
-
-
-def _check_points(args: argparse.Namespace, photos: list[Path],
-                  parser: argparse.ArgumentParser) -> None:
-    """``--at``: the points become the garments, each checked inside every photo (read from its
-    header) before any work; a point outside a photo, or ``--at`` with ``--garments``, is a usage
-    error (exit 2)."""
-    from fsutils import io as fio
-    from fsutils.garments import DEFAULT_GARMENTS, check_points, resolve_garments
-
-    if not args.at:
-        return
-    if args.garments != DEFAULT_GARMENTS:
-        parser.error("--at and --garments both choose the garments; give one of them")
-    args.garments = resolve_garments(args.at)
-    for photo in photos:
-        try:
-            size = fio.image_size(photo)
-        except OSError:
-            continue  # unreadable: reported as that photo's failure
-        try:
-            check_points(args.garments, size)
-        except ValueError as e:
-            parser.error(f"--at: {shown(photo)}: {e}")
-
-
-def _writable(out: Path, parser: argparse.ArgumentParser) -> None:
-    """Create ``--out`` if missing and prove it writable with a temporary file, before any model
-    loads; a usage error (exit 2) when it is a file or cannot be written."""
-    if out.exists() and not out.is_dir():
-        parser.error(f"--out {shown(out)} is a file; give a folder (it is created if missing)")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as e:
-        where = Path(e.filename) if e.filename else out  # the probe's own name would confuse
-        parser.error(f"--out {shown(out)} cannot be written ({e.strerror or e}"
-                     f"{'' if out in (where, where.parent) else f': {shown(where)}'}); "
-                     "choose a folder you can write to")
 
 
 def _style_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict:
@@ -262,25 +169,48 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     _check_engine(args, parser)
-    from fsutils import env
-    from fsutils import io as fio
-
     if args.list_samples:
-        print("photos:   " + ", ".join(p.stem for p in fio.sample_photos()))
-        print("paintings: " + ", ".join(p.stem for p in fio.sample_styles()))
-        return 0
+        return _list_samples()
     _check_settings(parser, args)
     photos, notes = name_photos(_collect(args.photos, parser))  # the names: before any model
     _check_points(args, [p.path for p in photos], parser)
     style = _style_args(args, parser)
     _writable(args.out, parser)
-    paths = _require_weights(args, style)
-    dev = env.device(args.device if args.engine == "local" or args.device else
-                     "cuda" if args.gpus_per_worker else "cpu")  # Ray: the workers' device
-    settings = _settings(args, style, paths, dev)
+    settings = _settings(args, style, _require_weights(args, style), _device(args))
     for note in notes:
         print(note, file=sys.stderr)
     t0 = time.perf_counter()
+    todo = _todo(args, photos, settings, t0)
+    if not todo:
+        return 0
+    unit = None if args.engine == "ray" else _load_unit(settings)
+    _announce(args, settings, style, len(todo), unit)
+    written, failed, stopped = (_run_ray(settings, todo, args) if unit is None
+                                else _run_batch(unit, todo, args, style))
+    return _summary(args, len(todo), written, failed, stopped, t0)
+
+
+def _list_samples() -> int:
+    from fsutils import io as fio  # (imports PIL: only when asked)
+
+    print("photos:   " + ", ".join(p.stem for p in fio.sample_photos()))
+    print("paintings: " + ", ".join(p.stem for p in fio.sample_styles()))
+    return 0
+
+
+def _device(args: argparse.Namespace):
+    """The device of the run: ``--device`` or the best here; on Ray the workers' (a GPU per
+    worker when ``--gpus-per-worker`` asks for one)."""
+    from fsutils import env
+
+    return env.device(args.device if args.engine == "local" or args.device else
+                      "cuda" if args.gpus_per_worker else "cpu")
+
+
+def _todo(args: argparse.Namespace, photos: list[Photo], settings: BatchSettings,
+          t0: float) -> list[Photo]:
+    """The photos still to do: those the manifest records as done with these settings (and
+    whose files are intact) are skipped, with one line saying so."""
     todo, skipped = Manifest(args.out).plan(photos, settings.describe(), overwrite=args.overwrite)
     if skipped:
         print(f"skipped {len(skipped)} of {len(photos)} photo(s): done before with these settings "
@@ -289,35 +219,38 @@ def main(argv: list[str] | None = None) -> int:
     if not todo:
         print(f"done in {time.perf_counter() - t0:.1f}s: nothing left to do in {shown(args.out)}/",
               file=sys.stderr)
-        return 0
+    return todo
+
+
+def _announce(args: argparse.Namespace, settings: BatchSettings, style: dict, count: int,
+              unit: RestyleBatch | None) -> None:
+    """The run's one line on stderr: photos, method, garments, blend, where, sizes."""
     from fsutils.garments import garment_names
+    from fsutils.segment import CLASS_NAMES
     from fsutils.style import get_method
 
-    if args.engine == "ray":
-        from fsutils.segment import CLASS_NAMES
-
-        names, where = CLASS_NAMES, f"Ray ({args.address or 'a local cluster'})"
-    else:
-        unit = _load_unit(settings)
-        names, where = unit.class_names, f"device {dev}"
+    dev = settings.device
+    names, where = ((CLASS_NAMES, f"Ray ({args.address or 'a local cluster'})") if unit is None
+                    else (unit.class_names, f"device {dev}"))
     size = args.style_size or get_method(style["method"]).default_size(settings.photo_size, dev)
-    print(f"fsutils: {len(todo)} photo(s) → {shown(args.out)}/ | method {style['method']} "
+    print(f"fsutils: {count} photo(s) → {shown(args.out)}/ | method {style['method']} "
           f"({shown(style['style']) if isinstance(style['style'], str) else 'painting'}), garments "
           f"{', '.join(garment_names(args.garments, names))}, "
           f"blend {settings.blend.title}, {where}, photo size {settings.photo_size}px, "
           f"style size {size}px", file=sys.stderr)
-    if args.engine == "ray":
-        written, failed, stopped = _run_ray(settings, todo, args)
-    else:
-        written, failed, stopped = _run_batch(unit, todo, args, style)
+
+
+def _summary(args: argparse.Namespace, count: int, written: list[Path],
+             failed: list[tuple[Path, str]], stopped: tuple[int, str] | None, t0: float) -> int:
+    """The closing lines on stderr and the exit status (the stop's, 1 when a photo failed)."""
     if stopped:
         print(stopped[1], file=sys.stderr)
     print(f"{'stopped after' if stopped else 'done in'} {time.perf_counter() - t0:.1f}s: "
           f"{_files(len(written))} in {shown(args.out)}/", file=sys.stderr)
     if failed:
-        print(f"error: {len(failed)} of {len(todo)} photo(s) failed:", file=sys.stderr)
-        for path, why in failed:
-            print(f"  {shown(path)}: {why}", file=sys.stderr)
+        print(f"error: {len(failed)} of {count} photo(s) failed:", file=sys.stderr)
+        for path, why_failed in failed:
+            print(f"  {shown(path)}: {why_failed}", file=sys.stderr)
     return stopped[0] if stopped else 1 if failed else 0
 
 
