@@ -394,3 +394,25 @@ def test_a_swap_run_starts_its_generator_from_a_file_of_another_crop_size(tmp_pa
     assert not torch.equal(initial_generator(None, 8).enc[0][0].weight, trained.enc[0][0].weight)
     with pytest.raises(ValueError, match="--base-channels 8"):
         initial_generator(str(tmp_path / "g.pt"), 32)
+
+
+def test_during_the_discriminator_warm_up_the_generator_does_not_change(people, tmp_path):
+    from fsutils.models.cagan import CAGANGenerator
+    from fsutils.training.engine import Engine
+
+    torch.save(CAGANGenerator(8).state_dict(), tmp_path / "g.pt")
+    start = torch.load(tmp_path / "g.pt")
+    settings = dict(init=str(tmp_path / "g.pt"), disc_warmup=2, steps=3, val_every=100,
+                    snapshots="", ema_decay=None)
+
+    def generator() -> dict:
+        return torch.load(tmp_path / "run" / "last.pt", weights_only=False)["model"]
+
+    Engine(swap_task(people, tmp_path / "run", max_steps=2, **settings)).run()
+    assert _same_weights(start, generator())                    # two steps: D only
+    Engine(swap_task(people, tmp_path / "run", **settings)).run()  # resumed: both learn
+    assert not _same_weights(start, generator())
+    steps = [r for r in json.loads((tmp_path / "run" / "history.json").read_text())
+             if "val_known_l1" not in r]
+    assert [sorted(r) for r in steps[:2]] == [["d", "seconds", "step"]] * 2
+    assert "g_adv" in steps[2]

@@ -44,6 +44,10 @@ class SwapTrainConfig(RunConfig):
                              "(ccp_cagan) or a file (a run's best.pt or an export); trained at "
                              "any size, it fine-tunes at --height × --width (default: from "
                              "scratch; the discriminator always starts from scratch)", str)
+    disc_warmup: int = param(0, "first steps in which only the discriminator learns (the "
+                             "generator frozen): a run that starts a trained generator (--init) "
+                             "with a new discriminator needs a few hundred, or the generator "
+                             "first learns to change nothing", whole(0))
     base_channels: int = param(32, "generator channels at the first U-Net level", whole(1))
     disc_channels: int = param(32, "discriminator channels at its first layer", whole(1))
     batch_size: int = param(16, "triplets per step (≥ 2: the discriminator uses BatchNorm)", whole(2))
@@ -254,10 +258,15 @@ class SwapTask(Task):
         epoch, k = divmod(step, max(1, n // b))
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.cfg.seed + epoch)).tolist()
         idx = [order[(k * b + t) % n] for t in range(b)]
+        self.warming = step < self.cfg.disc_warmup
         return tuple(t.to(self.dev) for t in self.train_set.batch(idx))
 
     def step(self, batch) -> dict[str, float]:
         w = self.cfg.loss_weights
+        if getattr(self, "warming", False):  # the discriminator learns the generator's swaps
+            with torch.no_grad():
+                x_ij = self.G(*batch[:3]).x_ij
+            return {"d": discriminator_step(self.D, self.opt_d, batch, x_ij, w)}
         parts, fwd = generator_step(self.G, self.D, self.opt_g, batch, w, self.features)
         d = discriminator_step(self.D, self.opt_d, batch, fwd.x_ij.detach(), w)
         return {"d": d, **parts}
