@@ -2,6 +2,8 @@
 exported model."""
 import math
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -123,6 +125,37 @@ def test_instances_select_masks_and_union():
     assert found.union(["outer", "shoe"]).sum() == 200 and found.masks("bag").shape == (0, 40, 40)
     with pytest.raises(ValueError, match="coat"):
         found.select("coat")
+
+
+def test_a_box_around_both_shoes_beside_one_for_each_is_dropped():
+    from fsutils.instances.segmenter import drop_pairs
+
+    left, right = _square(10, 2, 8), _square(10, 14, 8)
+    pair = np.zeros_like(left)
+    pair[10:18, 2:22] = True                                   # both feet and the gap between
+    one = Instance("shoe", 0.9, _box(left), left)
+    found = drop_pairs(Instances([one, Instance("shoe", 0.8, _box(right), right),
+                                  Instance("shoe", 0.7, _box(pair), pair),
+                                  Instance("bag", 0.6, _box(pair), pair)]))
+    assert [(i.cls, i.score) for i in found] == [("shoe", 0.9), ("shoe", 0.8), ("bag", 0.6)]
+    alone = drop_pairs(Instances([one, Instance("shoe", 0.7, _box(pair), pair)]))
+    assert len(alone) == 2                                     # one shoe inside: not a repeat
+    assert found.union("shoe").sum() == (left | right).sum()
+
+
+def test_the_shipped_detector_counts_two_shoes_on_two_feet():
+    """CCP photo 0875 (notebook 08's coat over a dress): a box for each shoe and one around both
+    came back before the pair rule; the panel said "shoe ×3"."""
+    import os
+
+    from fsutils.instances import InstanceSegmenter
+
+    root = Path(os.environ.get("FSUTILS_CCP_ROOT", "../shared/data/ccp"))
+    photo = root / "photos" / "0875.jpg"
+    if not photo.is_file():
+        pytest.skip("needs the Clothing Co-Parsing photos (../shared/data/ccp)")
+    found = InstanceSegmenter(device="cpu").predict(photo)
+    assert len(found.select("shoe")) == 2 and len(found.select("outer")) == 1
 
 
 def _ccp(tmp_path, n=12, h=96, w=64):
