@@ -998,3 +998,72 @@ def test_instance_drawing_is_one_tint_per_pixel_boxes_and_labels_opaque():
     labelled = np.asarray(draw(photo, found, opacity=0.0))
     assert (labelled != photo).any(axis=-1).sum() > 300   # the boxes and labels at opacity 0
 
+# ------------------------------------------------ live overlays: the segmentation and instance tiles
+
+
+def _layers(live):
+    """The live picture's layers as the browser decodes them: C, T (float), b, m."""
+    h, w = live.height, live.width
+    return (np.frombuffer(live.photo, np.uint8).reshape(h, w, 3).astype(np.float64),
+            np.frombuffer(live.stylized, np.uint8).reshape(h, w, 3).astype(np.float64),
+            np.frombuffer(live.base, np.float32).reshape(h, w),
+            np.frombuffer(live.saliency, np.float32).reshape(h, w))
+
+
+def _as_the_browser(live, strength):
+    """The canvas the live picture's JS draws at ``strength``, its formula evaluated in numpy."""
+    assert live.formula == "b * s"
+    c, t, b, m = _layers(live)
+    weight = np.clip(b * strength, 0, 1)[..., None]
+    return np.rint(c + weight * (t - c))
+
+
+def _needs_live():
+    from fsutils.widgets.live import live_available
+
+    if not live_available():
+        pytest.skip("no live picture here (ipywidgets 7 or no anywidget): see the fallback test")
+
+
+def test_segmentation_explorer_live_labels_recompose_the_kernel_overlay(pipe):
+    """Once the browser has drawn it, the labels tile is recomposed there from three layers (the
+    photo, the labels' colours, the garment pixels) with the formula ``b * s``: at every opacity
+    that is the kernel's overlay of the same photo and labels (``segment.overlay``) and the tile
+    the kernel draws before the browser is ready, within 2 levels; the opacity sends no layers,
+    and a click on the live picture points at a garment, outlined at any opacity."""
+    import cv2
+
+    from fsutils.segment import overlay
+    from fsutils.widgets.drawing import TITLE_HEIGHT
+
+    _needs_live()
+    panel = widgets.SegmentationExplorer(pipe, opacity=0.55)
+    live = panel.live
+    assert live is not None and not live.ready and panel.tile.box.layout.display == "none"
+    assert panel.opacity.continuous_update is False and live.follow == ".fsutils-opacity"
+    both = panel.last_image.size
+    live.ready = True                                    # what the browser reports once drawn
+    assert panel.tile.box.layout.display is None and "labels over the photo" in \
+        panel.tile.caption.value
+    assert panel.last_image.size[0] < both[0]            # the kernel: the chosen garments only
+    h, w = live.height, live.width
+    labels = cv2.resize(pipe.labels(), (w, h), interpolation=cv2.INTER_NEAREST)
+    version = live.version
+    for opacity in (0.55, 0.2, 1.0, 0.0):
+        panel.opacity.value = opacity
+        shown = _as_the_browser(live, live.strength)
+        assert live.strength == opacity
+        photo = _layers(live)[0].astype(np.uint8)
+        assert np.abs(shown - overlay(photo, labels, opacity)).max() <= 2
+        kernel = widgets.SegmentationExplorer(pipe, opacity=opacity)     # not drawn yet: the kernel
+        tile = np.asarray(kernel.last_image)[TITLE_HEIGHT:TITLE_HEIGHT + h, :w].astype(int)
+        assert np.abs(shown - tile).max() <= 2, opacity
+    assert live.version == version                       # the opacity sent no layers
+    y, x = np.argwhere(labels == 1).mean(axis=0)         # the upper body, on the canvas
+    live.click = [float(x), float(y), 1]
+    assert panel.garments.points and panel.garments.garments == panel.garments.points
+    assert live.version == version + 1                   # the outline: new layers
+    yellow = np.all(_as_the_browser(live, 0.0) == (255, 220, 0), axis=-1)
+    assert yellow.sum() > 20 and np.array_equal(yellow, np.all(
+        _as_the_browser(live, 1.0) == (255, 220, 0), axis=-1))
+
