@@ -238,6 +238,27 @@ def pixels(page, css: str) -> np.ndarray:
     raise AssertionError(f"could not take a screenshot of the picture in .{css}")
 
 
+def wait_for_live(page, css: str, timeout_s: float = CHANGE_TIMEOUT_S) -> None:
+    """Where the panel in ``.css`` has a live picture (``fsutils.widgets.live``), wait until the
+    browser has drawn it and the kernel has moved the tile there (the kernel's picture changes
+    once the live one is ready), then until the pictures stop changing; a live picture that never
+    shows (a panel with nothing to show there) is waited for ``timeout_s`` at most."""
+    if not page.locator(f".{css} .fsutils-live").count():
+        return
+    with contextlib.suppress(Exception):
+        page.wait_for_function(
+            "(css) => { const c = document.querySelector('.' + css + ' .%s');"
+            " return c && c.offsetParent !== null && +c.dataset.frames > 0; }" % LIVE_CANVAS,
+            arg=css, timeout=timeout_s * 1000)
+    deadline, last = time.monotonic() + timeout_s, pixels(page, css)
+    while time.monotonic() < deadline:
+        time.sleep(0.75)
+        now = pixels(page, css)
+        if not changed(now, last):
+            return
+        last = now
+
+
 def changed(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape != b.shape or bool((np.abs(a - b).max(axis=2) > 8).sum() > 20)
 

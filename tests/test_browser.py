@@ -69,11 +69,13 @@ def session(browser, kind: str, tmp_path: Path, request, **server_kw):
 
 
 def open_notebook(server, page, name: str, view: str) -> np.ndarray:
-    """Open ``name`` and wait for the picture in ``.view``; return its pixels."""
+    """Open ``name`` and wait for the picture in ``.view`` (and its live picture, if any, to
+    take over its tile); return its pixels."""
     page.goto(server.url(name), wait_until="commit", timeout=jb.PANEL_TIMEOUT_MS)
     if server.kind == "lab":
         jb.run_all_in_lab(page)
     page.locator(f".{view} img").first.wait_for(state="visible", timeout=jb.PANEL_TIMEOUT_MS)
+    jb.wait_for_live(page, view)        # a live picture: once it has taken over its tile
     return jb.pixels(page, view)
 
 

@@ -955,3 +955,161 @@ def test_blend_panel_without_the_live_picture_draws_everything_in_the_kernel(pip
     first = np.asarray(panel.last_image)
     panel.strength.value = 0.1
     assert np.abs(np.asarray(panel.last_image).astype(int) - first).max() > 8
+
+
+# ------------------------------------------------ live overlays: the segmentation and instance tiles
+
+
+def _layers(live):
+    """The live picture's layers as the browser decodes them: C, T (float), b, m."""
+    h, w = live.height, live.width
+    return (np.frombuffer(live.photo, np.uint8).reshape(h, w, 3).astype(np.float64),
+            np.frombuffer(live.stylized, np.uint8).reshape(h, w, 3).astype(np.float64),
+            np.frombuffer(live.base, np.float32).reshape(h, w),
+            np.frombuffer(live.saliency, np.float32).reshape(h, w))
+
+
+def _as_the_browser(live, strength):
+    """The canvas the live picture's JS draws at ``strength``, its formula evaluated in numpy."""
+    assert live.formula == "b * s"
+    c, t, b, m = _layers(live)
+    weight = np.clip(b * strength, 0, 1)[..., None]
+    return np.rint(c + weight * (t - c))
+
+
+def _needs_live():
+    from fsutils.widgets.live import live_available
+
+    if not live_available():
+        pytest.skip("no live picture here (ipywidgets 7 or no anywidget): see the fallback test")
+
+
+def test_segmentation_explorer_live_labels_recompose_the_kernel_overlay(pipe):
+    """Once the browser has drawn it, the labels tile is recomposed there from three layers (the
+    photo, the labels' colours, the garment pixels) with the formula ``b * s``: at every opacity
+    that is the kernel's overlay of the same photo and labels (``segment.overlay``) and the tile
+    the kernel draws before the browser is ready, within 2 levels; the opacity sends no layers,
+    and a click on the live picture points at a garment, outlined at any opacity."""
+    import cv2
+
+    from fsutils.segment import overlay
+    from fsutils.widgets.drawing import TITLE_HEIGHT
+
+    _needs_live()
+    panel = widgets.SegmentationExplorer(pipe, opacity=0.55)
+    live = panel.live
+    assert live is not None and not live.ready and panel.tile.box.layout.display == "none"
+    assert panel.opacity.continuous_update is False and live.follow == ".fsutils-opacity"
+    both = panel.last_image.size
+    live.ready = True                                    # what the browser reports once drawn
+    assert panel.tile.box.layout.display is None and "labels over the photo" in \
+        panel.tile.caption.value
+    assert panel.last_image.size[0] < both[0]            # the kernel: the chosen garments only
+    h, w = live.height, live.width
+    labels = cv2.resize(pipe.labels(), (w, h), interpolation=cv2.INTER_NEAREST)
+    version = live.version
+    for opacity in (0.55, 0.2, 1.0, 0.0):
+        panel.opacity.value = opacity
+        shown = _as_the_browser(live, live.strength)
+        assert live.strength == opacity
+        photo = _layers(live)[0].astype(np.uint8)
+        assert np.abs(shown - overlay(photo, labels, opacity)).max() <= 2
+        kernel = widgets.SegmentationExplorer(pipe, opacity=opacity)     # not drawn yet: the kernel
+        tile = np.asarray(kernel.last_image)[TITLE_HEIGHT:TITLE_HEIGHT + h, :w].astype(int)
+        assert np.abs(shown - tile).max() <= 2, opacity
+    assert live.version == version                       # the opacity sent no layers
+    y, x = np.argwhere(labels == 1).mean(axis=0)         # the upper body, on the canvas
+    live.click = [float(x), float(y), 1]
+    assert panel.garments.points and panel.garments.garments == panel.garments.points
+    assert live.version == version + 1                   # the outline: new layers
+    yellow = np.all(_as_the_browser(live, 0.0) == (255, 220, 0), axis=-1)
+    assert yellow.sum() > 20 and np.array_equal(yellow, np.all(
+        _as_the_browser(live, 1.0) == (255, 220, 0), axis=-1))
+
+
+def _overlapping():
+    """A coat and, under part of it, a better-scored bag; a grey-to-be dress apart."""
+    from fsutils.instances import Instance, Instances
+
+    def inst(cls, score, x0, y0, x1, y1):
+        m = np.zeros((60, 80), bool)
+        m[y0:y1, x0:x1] = True
+        return Instance(cls, score, (x0, y0, x1, y1), m)
+
+    return Instances([inst("outer", 0.9, 10, 10, 50, 50), inst("bag", 0.95, 30, 30, 60, 55),
+                      inst("dress", 0.8, 62, 5, 78, 40)])
+
+
+def test_instance_drawing_is_one_tint_per_pixel_boxes_and_labels_opaque():
+    """``draw`` is ``C + clip(a·b)·(T − C)`` of its layers: where instances overlap the
+    best-scored one's tint alone (the sequential tints before mixed both), a class not chosen at a
+    third of the opacity, and boxes and labels the same at every opacity."""
+    from fsutils.instances.viz import CLASS_COLORS, draw, layers
+
+    rng = np.random.default_rng(3)
+    photo = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    found = _overlapping()
+    c, t, b = layers(photo, found, ["outer", "bag"], labels=False)
+    for a in (0.0, 0.45, 1.0):
+        shown = np.asarray(draw(photo, found, ["outer", "bag"], opacity=a, labels=False), float)
+        p = photo.astype(float)
+        both = (slice(32, 48), slice(32, 48))            # inside both boxes' outlines
+        bag = p[both] + a * (np.array(CLASS_COLORS["bag"], float) - p[both])
+        assert np.abs(shown[both] - bag).max() <= 1
+        coat = (slice(15, 28), slice(15, 28))
+        assert np.abs(shown[coat] - p[coat] - a * (np.array(CLASS_COLORS["outer"]) - p[coat])
+                      ).max() <= 1
+        dress = (slice(8, 38), slice(64, 76))            # not chosen: grey, a third
+        assert np.abs(shown[dress] - p[dress] - a / 3 * (150 - p[dress])).max() <= 1
+        box = np.all(c == t, axis=-1) & (b > 0)          # drawn into both layers
+        assert box.sum() > 100 and np.array_equal(shown[box], c[box].astype(float))
+    labelled = np.asarray(draw(photo, found, opacity=0.0))
+    assert (labelled != photo).any(axis=-1).sum() > 300   # the boxes and labels at opacity 0
+
+
+def test_instance_panel_live_items_recompose_the_kernel_tile(pipe):
+    """The "items found" tile recomposed in the browser from ``instances.viz.layers`` equals the
+    kernel's ``draw`` of the same photo at the tile's size, and the tile the kernel draws before
+    the browser is ready, within 2 levels at every opacity; the kernel then draws the restyled
+    tile only, and a tick sends new layers."""
+    from fsutils.instances.viz import draw
+
+    _needs_live()
+    panel = widgets.InstancePanel(pipe, garments=["outer"], mode="hard")
+    live = panel.live
+    assert live is not None and panel.opacity.continuous_update is False
+    assert panel.captions.value.count("flex:none") == 2        # before: both tiles, the kernel's
+    live.ready = True
+    assert panel.tile.box.layout.display is None
+    assert panel.captions.value.count("flex:none") == 1 and "restyled" in panel.captions.value
+    h, w = live.height, live.width
+    version = live.version
+    for opacity in (0.45, 0.9, 0.1):
+        panel.opacity.value = opacity
+        shown = _as_the_browser(live, live.strength)
+        kernel = np.asarray(draw(pipe.content, pipe.instances(), ("outer",), opacity=opacity,
+                                 size=(w, h)))
+        assert np.abs(shown - kernel).max() <= 2, opacity
+        before = widgets.InstancePanel(pipe, garments=["outer"], mode="hard", opacity=opacity)
+        tile = np.asarray(before.last_image)[:, :w].astype(int)
+        assert np.abs(shown - tile).max() <= 2, opacity
+    assert live.version == version
+    panel.boxes["shoe"].value = True
+    assert live.version == version + 1
+
+
+def test_overlay_panels_without_the_live_picture_draw_in_the_kernel(pipe, monkeypatch):
+    """Where the live picture cannot work, the explorer and the instance panel draw both tiles
+    in the kernel with a continuous opacity slider, as before; asking for it is refused."""
+    from fsutils.widgets import live as live_module
+
+    monkeypatch.setattr(live_module, "live_available", lambda: False)
+    for make in (widgets.SegmentationExplorer, widgets.InstancePanel):
+        with pytest.raises(ValueError, match="anywidget"):
+            make(pipe, live=True)
+        panel = make(pipe)
+        assert panel.live is None and panel.opacity.continuous_update is True
+        first = pixels(panel)
+        panel.opacity.value = 0.05
+        assert np.abs(pixels(panel) - first).max() > 8
+    assert panel.captions.value.count("flex:none") == 2

@@ -18,8 +18,8 @@ from ..data import INSTANCE_CLASSES
 from .ap import PrecisionRecall
 from .segmenter import Instances
 
-__all__ = ["CLASS_COLORS", "items", "item_label", "draw", "draw_boxes", "plot_precision_recall",
-           "plot_training"]
+__all__ = ["CLASS_COLORS", "items", "item_label", "layers", "tint", "draw", "draw_boxes",
+           "plot_precision_recall", "plot_training"]
 
 #: One colour (RGB) per instance class, in the order of :data:`fsutils.data.INSTANCE_CLASSES`.
 CLASS_COLORS: dict[str, tuple[int, int, int]] = dict(zip(INSTANCE_CLASSES, [
@@ -43,45 +43,84 @@ def item_label(cls: str, group: Instances) -> str:
     return f"{cls} ×{len(group)}" if len(group) > 1 else f"{cls} {group[0].score:.2f}"
 
 
-def draw(photo: Any, found: Instances, chosen: Iterable[str] | None = None, *,
-         opacity: float = 0.45, labels: bool = True) -> Image.Image:
-    """``photo`` with each instance's mask tinted in its class colour (:data:`CLASS_COLORS`) at
-    ``opacity``, its box and, with ``labels``, its class and score. Instances of classes not in
-    ``chosen`` (default: all chosen) are drawn grey and fainter. Ground-truth instances
-    (:class:`fsutils.data.GarmentInstance`, no score) are labelled with their CCP label."""
-    if not 0.0 <= opacity <= 1.0:
-        raise ValueError(f"opacity must be in [0, 1], got {opacity}")
-    img = np.asarray(fio.to_rgb(photo), dtype=np.float32)
+def layers(photo: Any, found: Instances, chosen: Iterable[str] | None = None, *,
+           labels: bool = True, size: tuple[int, int] | None = None
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The picture of :func:`draw` as layers of one pointwise tint: the photo ``C`` and the tint
+    ``T`` (uint8 H×W×3) and the tint's weight ``b`` (float32 H×W). Each pixel takes the colour of
+    the best-scored instance covering it, with weight 1 for a class in ``chosen`` (default: all)
+    and 1/3 (grey) for the others, 0 where none is; the boxes and, with ``labels``, the labels
+    are drawn into both ``C`` and ``T``, so they stay opaque. At opacity ``a`` the picture is
+    ``C + clip(a·b)·(T − C)``, as the instance panel's live picture recomposes it.
+
+    ``size`` (width, height): the layers at that size — the photo area-averaged (bilinear when
+    enlarged), the masks nearest, the boxes scaled and the labels drawn at that size."""
+    import cv2
+
+    img = np.asarray(fio.to_rgb(photo))
     chosen = set(INSTANCE_CLASSES if chosen is None else chosen)
     h, w = img.shape[:2]
-    order = sorted(found, key=lambda i: getattr(i, "score", 1.0))  # best drawn last, on top
-    for inst in order:
+    order = sorted(found, key=lambda i: getattr(i, "score", 1.0))  # the best last: on top
+    top = np.full((h, w), -1, np.int16)                       # the best instance of each pixel
+    for k, inst in enumerate(order):
         if inst.mask.shape != (h, w):
             raise ValueError(f"an instance mask is {inst.mask.shape}, the photo {(h, w)}: predict "
                              "the instances on this photo")
-        on = inst.cls in chosen
-        a = opacity if on else opacity / 3
-        img[inst.mask] = (1 - a) * img[inst.mask] + a * np.array(
-            CLASS_COLORS[inst.cls] if on else _OFF, np.float32)
-    out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
-    pen = ImageDraw.Draw(out)
+        top[inst.mask] = k
+    sx = sy = 1.0
+    if size is not None and tuple(size) != (w, h):
+        size = (int(size[0]), int(size[1]))
+        sx, sy = size[0] / w, size[1] / h
+        top = cv2.resize(top, size, interpolation=cv2.INTER_NEAREST)
+        img = fio.to_uint8(cv2.resize(img.astype(np.float32) / 255, size,
+                                      interpolation=cv2.INTER_AREA if sx * sy < 1
+                                      else cv2.INTER_LINEAR))
+        h, w = size[1], size[0]
+    on = [inst.cls in chosen for inst in order]
+    colours = np.array([CLASS_COLORS[i.cls] if o else _OFF for i, o in zip(order, on)]
+                       + [(0, 0, 0)], np.uint8)               # index −1: no instance
+    weights = np.array([1.0 if o else 1 / 3 for o in on] + [0.0], np.float32)
+    pictures = [Image.fromarray(np.ascontiguousarray(img)), Image.fromarray(colours[top])]
     from ..widgets.drawing import font
 
     fnt = font(max(11, round(min(h, w) / 40)))
-    for inst in order:
-        on = inst.cls in chosen
-        colour = CLASS_COLORS[inst.cls] if on else _OFF
-        x0, y0, x1, y1 = (round(v) for v in inst.box)
-        pen.rectangle((x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)), outline=colour,
-                      width=2 if on else 1)
-        if labels:
-            text = (f"{inst.cls} {inst.score:.2f}" if hasattr(inst, "score")
-                    else f"{inst.cls} ({inst.ccp_label})")
-            tx, ty = x0 + 2, max(0, y0 - fnt.size - 3)
-            left, top, right, bottom = pen.textbbox((tx, ty), text, font=fnt)
-            pen.rectangle((left - 2, top - 1, right + 2, bottom + 1), fill=colour)
-            pen.text((tx, ty), text, fill=(0, 0, 0), font=fnt)
-    return out
+    for picture in pictures:
+        pen = ImageDraw.Draw(picture)
+        for inst, o in zip(order, on):
+            colour = CLASS_COLORS[inst.cls] if o else _OFF
+            x0, y0, x1, y1 = (round(v * f) for v, f in zip(inst.box, (sx, sy, sx, sy)))
+            pen.rectangle((x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)), outline=colour,
+                          width=2 if o else 1)
+            if labels:
+                text = (f"{inst.cls} {inst.score:.2f}" if hasattr(inst, "score")
+                        else f"{inst.cls} ({inst.ccp_label})")
+                tx, ty = x0 + 2, max(0, y0 - fnt.size - 3)
+                left, top_, right, bottom = pen.textbbox((tx, ty), text, font=fnt)
+                pen.rectangle((left - 2, top_ - 1, right + 2, bottom + 1), fill=colour)
+                pen.text((tx, ty), text, fill=(0, 0, 0), font=fnt)
+    return np.asarray(pictures[0]), np.asarray(pictures[1]), weights[top]
+
+
+def tint(photo: np.ndarray, colours: np.ndarray, weight: np.ndarray, opacity: float) -> np.ndarray:
+    """``C + clip(a·b)·(T − C)`` of uint8 layers (:func:`layers`) at opacity ``a``, as uint8."""
+    c = photo.astype(np.float32)
+    a = np.clip(weight * np.float32(opacity), 0, 1)[..., None]
+    return np.clip(np.rint(c + a * (colours.astype(np.float32) - c)), 0, 255).astype(np.uint8)
+
+
+def draw(photo: Any, found: Instances, chosen: Iterable[str] | None = None, *,
+         opacity: float = 0.45, labels: bool = True,
+         size: tuple[int, int] | None = None) -> Image.Image:
+    """``photo`` with each instance's mask tinted in its class colour (:data:`CLASS_COLORS`) at
+    ``opacity``, its box and, with ``labels``, its class and score. Instances of classes not in
+    ``chosen`` (default: all chosen) are drawn grey and fainter (a third of the opacity). Where
+    instances overlap, the best-scored one's tint is drawn (one tint per pixel: :func:`layers`).
+    Ground-truth instances (:class:`fsutils.data.GarmentInstance`, no score) are labelled with
+    their CCP label. ``size`` (width, height): drawn at that size."""
+    if not 0.0 <= opacity <= 1.0:
+        raise ValueError(f"opacity must be in [0, 1], got {opacity}")
+    return Image.fromarray(tint(*layers(photo, found, chosen, labels=labels, size=size),
+                                opacity))
 
 
 def draw_boxes(photo: Any, boxes: np.ndarray, colour: tuple[int, int, int] = (0, 200, 255),

@@ -30,6 +30,11 @@ the pipeline's photo or style. Expensive sliders only report when released
 (``continuous_update=False``). Pictures are drawn with Pillow into one PNG per update, which keeps
 a slider change on a 2-core CPU in tens of milliseconds.
 
+Where anywidget and ipywidgets 8 are there, the pictures that are pointwise in a slider — the blend
+panel's result (strength), the segmentation explorer's labels over the photo and the instance
+panel's items (overlay opacity) — are recomposed in the browser while the slider's handle moves
+(:mod:`fsutils.widgets.live`); the slider then reports only when released.
+
 A redraw replaces the Output's ``outputs`` in **one assignment** — the flicker-free equivalent of
 ``clear_output(wait=True)`` followed by ``display``. The panels deliberately do not use the
 ``with output:`` capture protocol: under server-side execution (nbclient, which Voila also uses)

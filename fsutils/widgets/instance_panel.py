@@ -6,12 +6,14 @@ from typing import Any
 
 import ipywidgets as W
 import numpy as np
+from PIL import Image
 
 from fsutils.blend import DEFAULT_MODE, BlendParams
 from fsutils.data import GARMENT_INSTANCE_CLASSES, INSTANCE_CLASSES
 from fsutils.pipeline import Pipeline
 
 from .base import Panel, slider
+from .drawing import DISPLAY_HEIGHT
 
 __all__ = ["InstancePanel"]
 
@@ -34,6 +36,16 @@ class InstancePanel(Panel):
 
     The pipeline finds the instances once per photo and keeps the stylised image: ticking an
     item only blends again.
+
+    The items' tint is one layer (:func:`fsutils.instances.viz.layers`: each pixel tinted by the
+    best-scored instance covering it, a ticked class at the opacity, the others at a third of it;
+    boxes and labels opaque), so the picture is pointwise in the opacity. ``live`` (default:
+    wherever it can work, :func:`~fsutils.widgets.live.live_available`): the "items found" tile is
+    then a :class:`~fsutils.widgets.live.LivePicture` recomposed in the browser while the opacity
+    slider's handle moves (the slider reports to the kernel only when released), and the kernel
+    draws the restyled tile beside it. Until the browser has drawn it the kernel draws the tile
+    from the same layers; without the live picture (Colab's ipywidgets 7, no anywidget) the
+    kernel draws both tiles, the slider redrawing while it moves.
     """
 
     css = "fsutils-instances"
@@ -41,7 +53,9 @@ class InstancePanel(Panel):
 
     def __init__(self, pipe: Pipeline, *, style: "Any | dict[str, Any] | None" = None,
                  garments: Iterable[str] | None = None, mode: str = DEFAULT_MODE,
-                 opacity: float = 0.45) -> None:
+                 opacity: float = 0.45, live: bool | None = None) -> None:
+        from .live import LiveTile
+
         self.params = BlendParams(mode)                                # refuses an unknown mode
         self._start = None if garments is None else tuple(garments)
         if self._start is not None:
@@ -56,7 +70,12 @@ class InstancePanel(Panel):
         self.opacity = slider(W.FloatSlider, opacity, 0.0, 1.0, 0.05, "overlay opacity",
                               "fsutils-opacity", continuous=True)
         self._items_for: str | None = None
+        #: the "items found" tile recomposed in the browser (``tile.picture`` None without it)
+        self.tile = LiveTile(self, self.opacity, ".fsutils-opacity", live=live)
         super().__init__(pipe, [self.items, self.opacity])
+        self.live = self.tile.picture
+        if self.live is not None:
+            self.view.children = (self.tile.box, *self.view.children)
         self.watch(self.opacity)
         self.refresh()
 
@@ -100,22 +119,32 @@ class InstancePanel(Panel):
         return self.pipe.blend(self.params, garments=chosen) if chosen else self.pipe.content
 
     def render(self) -> None:
-        from fsutils.instances.viz import draw
+        from fsutils.instances.viz import draw, layers, tint
 
         found = self.pipe.instances()
         self._build_items(found)
         if not found:
+            self.tile.hide()
             self.show_tiles([(self.pipe.content, "no garment found")])
             self.show_text("No garment was found in this photo.")
             return
         chosen = self.garments
-        marked = draw(self.pipe.content, found, chosen, opacity=float(self.opacity.value))
+        h, w = self.pipe.content.shape[:2]
+        size = (max(1, round(w * DISPLAY_HEIGHT / h)), DISPLAY_HEIGHT)
+        restyle = bool(chosen) and self.ensure_style(self.style)
+        caption = "items found (ticked in colour)" if restyle else "items found"
+        tiles = []
+
+        def tile():
+            return layers(self.pipe.content, found, chosen, size=size)
+
+        if not self.tile.show(caption, (self.pipe.image_key, id(found), chosen, size), tile):
+            opacity = float(self.opacity.value)
+            tiles.append((Image.fromarray(tint(*tile(), opacity)) if self.live is not None
+                          else draw(self.pipe.content, found, chosen, opacity=opacity), caption))
+        if restyle:
+            tiles.append((self.blended(), "restyled: " + ", ".join(chosen)))
+        if tiles:
+            self.show_tiles(tiles)
         if not chosen:
-            self.show_tiles([(marked, "items found")])
             self.show_text("Tick at least one item to restyle it.")
-            return
-        if not self.ensure_style(self.style):
-            self.show_tiles([(marked, "items found")])
-            return
-        self.show_tiles([(marked, "items found (ticked in colour)"),
-                         (self.blended(), "restyled: " + ", ".join(chosen))])

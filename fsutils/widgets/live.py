@@ -15,6 +15,7 @@ False and the panels draw the picture in the kernel as before.
 """
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ import traitlets
 
 from fsutils import io as fio
 
-__all__ = ["live_available", "LivePicture", "JS"]
+__all__ = ["live_available", "LivePicture", "LiveTile", "recompose", "JS", "OPACITY_JS"]
 
 #: The browser side: decode the layers once, recompose on every change of the strength or the
 #: formula in the next animation frame (never more than one pending), draw the zoom box, and
@@ -203,3 +204,84 @@ class LivePicture(_base() if live_available() else object):  # type: ignore[misc
             self.saliency = np.ascontiguousarray(sal, dtype=np.float32).tobytes()
             self.version += 1
         self.layers_key = key
+
+
+#: The weight of an overlay tile (:class:`LiveTile`): the tint ``b`` at the slider's opacity.
+OPACITY_JS = "b * s"
+#: What ``live=True`` says where the live picture cannot work.
+LIVE_MISSING = ("live=True needs anywidget and ipywidgets 8 (pip install anywidget); leave live "
+                "unset to use it only where it works.")
+
+
+def recompose(photo: np.ndarray, tint: np.ndarray, base: np.ndarray,
+              strength: float) -> np.ndarray:
+    """What the live picture draws for the formula :data:`OPACITY_JS`: ``C + W·(T − C)`` with
+    ``W = clip(b·s, 0, 1)``, from uint8 H×W×3 layers, as uint8 (the kernel's own picture of an
+    overlay tile, so that the two agree)."""
+    c = np.asarray(photo, np.float32)
+    w = np.clip(np.asarray(base, np.float32) * np.float32(strength), 0, 1)[..., None]
+    return np.clip(np.rint(c + w * (np.asarray(tint, np.float32) - c)), 0, 255).astype(np.uint8)
+
+
+class LiveTile:
+    """One tile of a panel recomposed in the browser while the panel's ``slider`` (an opacity)
+    is dragged: a caption above a :class:`LivePicture` whose strength is the slider's value, the
+    slider then reporting to the kernel only when released.
+
+    ``live``: as the panels' argument (None: wherever :func:`live_available`; True where it is not
+    refuses). :attr:`picture` is None without the live picture: the panel then draws everything in
+    the kernel, its slider continuous as before. :attr:`box` goes into the panel's view (hidden
+    until :meth:`show`); the panel redraws when the browser has drawn the picture (``ready``).
+    """
+
+    def __init__(self, panel: Any, slider: Any, follow: str, *, live: bool | None = None,
+                 formula: str = OPACITY_JS) -> None:
+        import ipywidgets as W
+
+        if live and not live_available():
+            raise ValueError(LIVE_MISSING)
+        self.formula = formula
+        self.slider = slider
+        #: the picture recomposed in the browser, or None (the kernel draws the tile)
+        self.picture = LivePicture() if (live_available() if live is None else live) else None
+        self.caption = W.HTML()
+        self.box = W.VBox([self.caption, *([self.picture] if self.picture is not None else [])])
+        self.box.layout.display = "none"
+        if self.picture is None:
+            return
+        slider.continuous_update = False                        # the picture follows the drag
+        self.picture.strength = float(slider.value)
+        self.picture.follow, self.picture.scope = follow, f".{panel.css}"
+        self.link = W.jsdlink((slider, "value"), (self.picture, "strength"))
+        self.picture.observe(lambda change: panel.refresh(), names="ready")
+
+    @property
+    def ready(self) -> bool:
+        """Whether the browser has drawn the live picture (the tile can be shown there)."""
+        return self.picture is not None and bool(self.picture.ready)
+
+    def show(self, caption: str, key: Any, layers: Any) -> bool:
+        """Show the tile under ``caption``, sending the layers ``layers()`` makes — the photo
+        ``C``, the tint ``T`` (uint8 H×W×3) and the weight ``b`` (float H×W) — only when ``key``
+        differs from the last one sent; False (and the tile hidden) until the browser has drawn
+        the picture."""
+        if not self.ready:
+            self.hide()
+            return False
+        live = self.picture
+        if key != live.layers_key:
+            c, t, b = layers()
+            live.set_layers(c, t, b, None, key)
+        with live.hold_sync():
+            live.formula = self.formula
+            live.strength = float(self.slider.value)
+        text = f'<div style="font-size:13px;line-height:1.3">{html.escape(caption)}</div>'
+        if self.caption.value != text:
+            self.caption.value = text
+        if self.box.layout.display == "none":
+            self.box.layout.display = None
+        return True
+
+    def hide(self) -> None:
+        if self.box.layout.display != "none":
+            self.box.layout.display = "none"

@@ -24,7 +24,9 @@ class PipelinePanel(W.VBox):
     ``output_dir`` is where Save writes the images (default ``outputs/`` or ``$FSUTILS_OUTPUT_DIR``).
     ``instances=True`` adds a fifth tab, the garment items the detector finds
     (:class:`~fsutils.widgets.InstancePanel`: tick "outer 0.97" or "shoe ×2" to restyle only
-    those), restyled with the style tab's image.
+    those), restyled with the style tab's image. ``live``: whether the garments, blend and items
+    tabs recompose their pictures in the browser while their opacity or strength slider is
+    dragged (default: wherever it can work; see :class:`~fsutils.widgets.live.LivePicture`).
     """
 
     def __init__(self, pipe: Pipeline, *, output_dir: str | Path | None = None,
@@ -35,7 +37,7 @@ class PipelinePanel(W.VBox):
         self.pipe = pipe
         self.photo = PhotoPicker(pipe)
         self.garments = GarmentPicker(pipe.class_names)
-        self.segmentation = SegmentationExplorer(pipe, garments=self.garments)
+        self.segmentation = SegmentationExplorer(pipe, garments=self.garments, live=live)
         self.saliency = SaliencyExplorer(pipe)
         self.style = StylePanel(pipe, garments=self.garments, method=method)
         self.blend = BlendPanel(pipe, garments=self.garments, style=self.style, live=live)
@@ -47,7 +49,7 @@ class PipelinePanel(W.VBox):
         pages = [(self.segmentation, "1 · garments"), (self.saliency, "2 · saliency"),
                  (self.style, "3 · style"), (self.blend, "4 · blend")]
         #: the garment items tab (``instances=True``), else None
-        self.items = InstancePanel(pipe, style=self.style) if instances else None
+        self.items = InstancePanel(pipe, style=self.style, live=live) if instances else None
         if self.items is not None:
             pages.append((self.items, "5 · items"))
         tabs = W.Tab(children=[page for page, _ in pages])

@@ -63,10 +63,14 @@ class Pointing:
             self._note = str(e)
             self.refresh()
 
-    def _clicked(self, px: float, py: float) -> None:
-        if self._tile is None or self.pipe.content is None:
+    def _clicked(self, px: float, py: float,
+                 tile: tuple[float, float, float, float] | None = None) -> None:
+        """A click at (``px``, ``py``) on the picture where :meth:`photo_drawn_at` drew the
+        photo — or on another picture of it, drawn at ``tile`` (x0, y0, width, scale)."""
+        tile = tile or self._tile
+        if tile is None or self.pipe.content is None:
             return
-        x0, y0, width, scale = self._tile
+        x0, y0, width, scale = tile
         h, w = self.pipe.content.shape[:2]
         x, y = (px - x0) / scale, (py - y0) / scale
         if not (0 <= px - x0 < width and 0 <= x < w and 0 <= y < h):
