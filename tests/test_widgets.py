@@ -940,6 +940,24 @@ def test_blend_panel_live_picture_gets_the_layers_once_and_recomposes_the_blend(
     assert tiles == 4 and panel.captions.value.index("Poisson") < panel.captions.value.index("hard")
 
 
+def test_blend_panel_with_the_live_picture_reads_clicks_on_it_not_on_the_close_ups(pipe):
+    """With the live picture shown, the kernel's picture holds only close-ups: a click there
+    chooses nothing, a click on the live picture chooses the garment under it."""
+    from fsutils.widgets.live import live_available
+
+    if not live_available():
+        pytest.skip("no live picture here (ipywidgets 7 or no anywidget)")
+    panel = widgets.BlendPanel(pipe, mode="guided_saliency")
+    panel.live.ready = True
+    labels = pipe.labels()
+    y, x = np.argwhere(labels == 1).mean(axis=0)         # the upper body, in photo pixels
+    scale = panel.live.width / labels.shape[1]
+    panel._clicked(x * scale, y * scale)                 # on the close-ups: nothing
+    assert not panel.garments.points
+    panel.live.click = [float(x * scale), float(y * scale), 1]
+    assert panel.garments.points and panel.garments.garments == panel.garments.points
+
+
 def test_blend_panel_without_the_live_picture_draws_everything_in_the_kernel(pipe, monkeypatch):
     """Where the live picture cannot work (Colab's ipywidgets 7, no anywidget) the panel draws
     the whole photo and the close-ups in the kernel, and a new strength redraws them; asking for

@@ -124,8 +124,7 @@ class BlendPanel(Pointing, Panel):
         if self.pipe.content is None or not self.live.width:
             return
         scale = self.live.width / self.pipe.content.shape[1]   # canvas px per photo px
-        self.photo_drawn_at(0, 0, self.live.width, scale)
-        self._clicked(px, py)
+        self._clicked(px, py, (0, 0, self.live.width, scale))
 
     def _place_box(self, mask: np.ndarray) -> None:
         """Fit the zoom-box sliders to the photo and put the box on the garment edge: for each new
@@ -210,6 +209,7 @@ class BlendPanel(Pointing, Panel):
             crops.append((fio.to_uint8(weight), f"weight W ({blend_mode(params.mode).label})"))
         if self._show_live(params, chosen, size, box, scale):
             self.show_tiles(crops, nearest=True)   # the whole photo: the live picture above
+            self._tile = None                      # the kernel's picture: close-ups, no photo
         else:
             frame = fio.to_pil(self.views.blend(params, garments=chosen, size=size))
             if self.garments.points:  # the garments pointed at, outlined
