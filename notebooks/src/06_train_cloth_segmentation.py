@@ -276,9 +276,11 @@ pseudo.figure(tagged_root, examples, shipped_model);
 
 # %% [markdown]
 # The tags also **measure**: does the model show a garment class (on at least 2 % of the pixels)
-# in the photos tagged with it, and only in those? Precision, recall and F1 per class against the
-# tags of the tagged photos (`python -m fsutils.evaluate tags`); the detector's classes beside the
-# cloth model's. Low full-body precision is the top-and-skirt-read-as-a-dress mistake:
+# in the photos tagged with it, and only in those? The F1 of each class (precision and recall in
+# one number) against the tags of the tagged photos (`python -m fsutils.evaluate tags`), the
+# detector's classes beside the cloth model's, and the full body's precision: low full-body
+# precision is the top-and-skirt-read-as-a-dress mistake. The rows say *before*: they measure the
+# shipped models, trained before the tagged photos were used.
 
 # %%
 display(Markdown("\n".join(course.tags_table())))
