@@ -156,7 +156,7 @@ import torch
 val_set = data.CCPDataset(ccp_root, val_ids[: cfg.max_val_images], cfg.size)   # the run's validation photos
 for title, m in {"before training": model, "after training": my_model}.items():
     cm = validate(m, val_set, torch.device("cpu"))
-    print(f"{title}: IoU {dict(zip(data.CLASS_NAMES[1:], segmentation.iou_per_class(cm)[1:].round(3)))}, "
+    print(f"{title}: IoU {dict(zip(data.CLASS_NAMES[1:], segmentation.iou_per_class(cm)[1:].round(3).tolist()))}, "
           f"mean of the garments {segmentation.mean_iou_garments(cm):.3f}")
 before = ClothSegmenter.from_model(model, input_size=cfg.size)    # head surgery, no training
 mine = ClothSegmenter.from_model(my_model, input_size=cfg.size)
