@@ -15,7 +15,7 @@ mode instead. One line per notebook:
 
 and the exit status is 1 if any notebook showed an error (or did not finish).
 
-    python tools/screenshots.py               # all nine (about ten minutes on a 2-core CPU)
+    python tools/screenshots.py               # all nine (10–15 minutes on a 2-core CPU)
     python tools/screenshots.py 04 08         # only these
     python tools/screenshots.py --tiny 06     # 06 in tiny mode
 
