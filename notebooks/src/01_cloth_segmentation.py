@@ -9,7 +9,8 @@
 # *full-body* clothing, and you explore the result interactively.
 #
 # The whole course: **1 segmentation** → 2 saliency → 3 style transfer → 4 saliency blending
-# → 5 the full pipeline (and 6, training the segmentation model yourself).
+# → 5 the full pipeline; then 6 training the segmentation model yourself, 7 baselines and
+# scores, 8 garment instances and 9 garment swap.
 
 # %% [markdown]
 # ## The idea

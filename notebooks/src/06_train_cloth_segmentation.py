@@ -156,7 +156,7 @@ import torch
 val_set = data.CCPDataset(ccp_root, val_ids[: cfg.max_val_images], cfg.size)   # the run's validation photos
 for title, m in {"before training": model, "after training": my_model}.items():
     cm = validate(m, val_set, torch.device("cpu"))
-    print(f"{title}: IoU {dict(zip(data.CLASS_NAMES[1:], segmentation.iou_per_class(cm)[1:].round(3)))}, "
+    print(f"{title}: IoU {dict(zip(data.CLASS_NAMES[1:], segmentation.iou_per_class(cm)[1:].round(3).tolist()))}, "
           f"mean of the garments {segmentation.mean_iou_garments(cm):.3f}")
 before = ClothSegmenter.from_model(model, input_size=cfg.size)    # head surgery, no training
 mine = ClothSegmenter.from_model(my_model, input_size=cfg.size)
@@ -276,9 +276,11 @@ pseudo.figure(tagged_root, examples, shipped_model);
 
 # %% [markdown]
 # The tags also **measure**: does the model show a garment class (on at least 2 % of the pixels)
-# in the photos tagged with it, and only in those? Precision, recall and F1 per class against the
-# tags of the tagged photos (`python -m fsutils.evaluate tags`); the detector's classes beside the
-# cloth model's. Low full-body precision is the top-and-skirt-read-as-a-dress mistake:
+# in the photos tagged with it, and only in those? The F1 of each class (precision and recall in
+# one number) against the tags of the tagged photos (`python -m fsutils.evaluate tags`), the
+# detector's classes beside the cloth model's, and the full body's precision: low full-body
+# precision is the top-and-skirt-read-as-a-dress mistake. The rows say *before*: they measure the
+# shipped models, trained before the tagged photos were used.
 
 # %%
 display(Markdown("\n".join(course.tags_table())))
