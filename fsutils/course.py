@@ -305,7 +305,7 @@ def tags_table() -> list[str]:
     every class, the full body's precision and the two means; test in bold."""
     classes = figures()["tags"]["classes"]
     lines = ["| models | tagged photos | F1: " + " | ".join(classes)
-             + " | full-body precision | mean F1, semantic | mean F1, detector |",
+             + " | full-body prec. | mean F1 cloth model | mean F1 detector |",
              "|---|---|" + "---|" * (len(classes) + 3)]
     for r in tags_rows():
         bold = (lambda t: f"**{t}**") if r["split"] == "test" else (lambda t: t)
