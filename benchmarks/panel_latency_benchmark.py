@@ -158,9 +158,12 @@ _FRAMES = """(root) => {
   const now = () => { const c = el.querySelector('.%s');
     const img = Array.from(el.querySelectorAll('img')).pop();
     return (c ? c.dataset.frames : '') + '|' + (img ? img.src : ''); };
-  const st = window.__fsDrag = {frames: 0, last: now(), run: true, t0: performance.now(), t1: 0};
+  const st = window.__fsDrag = {frames: 0, moves: 0, ticks: 0, last: now(), run: true,
+                                t0: performance.now(), t1: 0};
+  document.addEventListener('pointermove', () => { if (st.run) st.moves++; }, {capture: true});
   const tick = () => {
     const v = now();
+    st.ticks++;
     if (v !== st.last) { st.last = v; st.frames++; }
     if (st.run) requestAnimationFrame(tick); else st.t1 = performance.now();
   };
@@ -168,11 +171,13 @@ _FRAMES = """(root) => {
 }""" % jb.LIVE_CANVAS
 
 
-def drag_fps(page, root: str, seconds: float = 2.0) -> float:
+def drag_fps(page, root: str, seconds: float = 2.0) -> tuple[float, float, float]:
     """Drag the strength slider of the panel ``root`` across its whole range with the mouse over
     ``seconds`` (the moves back to back, as fast as the driver sends them: a mouse reports at
     125 Hz or more) and return the frames per second in which the picture the user sees
-    changed."""
+    changed, the mouse moves per second the page received (no picture can change more
+    often than the hand moves) and the animation frames per second the page was given (nor more
+    often than the browser paints)."""
     slider = page.locator(f"{root} .fsutils-strength").first
     handle = slider.locator(".noUi-handle").first
     handle.scroll_into_view_if_needed()
@@ -187,10 +192,10 @@ def drag_fps(page, root: str, seconds: float = 2.0) -> float:
     while (t := time.monotonic() - start) < seconds:
         page.mouse.move(track["x"] + min(t / seconds, 1.0) * track["width"], y)
     got = page.evaluate("() => { const s = window.__fsDrag; s.run = false;"
-                        " return [s.frames, performance.now() - s.t0]; }")
+                        " return [s.frames, s.moves, s.ticks, performance.now() - s.t0]; }")
     page.mouse.up()
-    frames, ms = got
-    return frames / (ms / 1e3)
+    frames, moves, ticks, ms = got
+    return frames / (ms / 1e3), moves / (ms / 1e3), ticks / (ms / 1e3)
 
 
 def measure_drag(kind: str, releases: int, size: int = SIZE) -> dict[str, list[float]]:
@@ -210,7 +215,9 @@ def measure_drag(kind: str, releases: int, size: int = SIZE) -> dict[str, list[f
                 root = f".bench-{which}"
                 jb.install_latency_probe(page, f"{root} .fsutils-blend-view")
                 jb.wait_until_quiet(page)
-                got[f"{which} fps"] = [drag_fps(page, root)]
+                fps, moves, ticks = drag_fps(page, root)
+                got[f"{which} fps"], got[f"{which} moves"] = [fps], [moves]
+                got[f"{which} ticks"] = [ticks]
             for i in range(releases):
                 fraction = _fraction(i)
                 for which, picture in (("baseline", "img"), ("panel", "canvas")):
@@ -240,7 +247,9 @@ def _drag_report(kinds: list[str], releases: int, size: int) -> None:
               f"picture median {med['baseline']:6.1f} ms "
               f"({', '.join(f'{x:.0f}' for x in got['baseline'])}); kernel redraw "
               f"{med['baseline kernel']:.1f} ms")
-        print(f"{kind:<6} live panel  drag: {med['panel fps']:5.1f} frames/s; release → whole "
+        print(f"{kind:<6} live panel  drag: {med['panel fps']:5.1f} frames/s (mouse moves "
+              f"received {med['panel moves']:.1f}/s, animation frames {med['panel ticks']:.1f}/s); "
+              "release → whole "
               f"photo median {med['panel']:6.1f} ms "
               f"({', '.join(f'{x:.0f}' for x in got['panel'])}); → kernel's close-ups median "
               f"{med.get('panel close-ups', math.nan):.1f} ms; kernel redraw "

@@ -151,7 +151,7 @@ DEFAULT_MODE = "guided_saliency"
 #: filter costs the same whatever the radius); eps is a squared intensity, so 1 already smooths
 #: the mask over its whole window. ``low``..``high`` is the panel's range.
 _STRENGTH = Control("saliency strength", "saliency strength ≥ 0 (the …saliency modes)",
-                    low=0.0, high=3.0, step=0.05, limit=100.0)
+                    low=0.0, high=3.0, step=0.01, limit=100.0)
 _WIDTH = Control("feather width (px)", "feather width in px ≥ 0 (feathered)", low=0.0, high=40.0,
                  step=0.5, limit=200.0)
 _RADIUS = Control("guided radius (px)", "guided-filter window radius in px (the guided modes)",

@@ -50,7 +50,7 @@ function render({ model, el }) {
     model.save_changes();
   });
   const ctx = canvas.getContext("2d");
-  let layers = null, weightOf = null, pending = false, frames = 0, local = null;
+  let layers = null, recomposeAll = null, pending = false, frames = 0, local = null;
 
   function load() {
     const w = model.get("width"), h = model.get("height");
@@ -65,24 +65,23 @@ function render({ model, el }) {
     layers = { w, h, photo: bytes(photo), styl: bytes(styl), base: floats(base),
                sal: floats(sal), out: ctx.createImageData(w, h) };
   }
+  // the whole loop is compiled with the mode's formula written into it (no call per pixel)
   function compile() {
     const f = model.get("formula");
-    weightOf = f ? new Function("b", "m", "s", "return (" + f + ");") : null;
+    recomposeAll = f ? new Function("photo", "styl", "base", "sal", "s", "d", "n",
+      "for (let i = 0, j = 0, k = 0; i < n; i++, j += 3, k += 4) {" +
+      " const b = base[i], m = sal[i]; let W = (" + f + ");" +
+      " W = W > 0 ? (W < 1 ? W : 1) : 0;" +
+      " const c0 = photo[j], c1 = photo[j + 1], c2 = photo[j + 2];" +
+      " d[k] = c0 + W * (styl[j] - c0); d[k + 1] = c1 + W * (styl[j + 1] - c1);" +
+      " d[k + 2] = c2 + W * (styl[j + 2] - c2); d[k + 3] = 255; }") : null;
   }
   function draw() {
     pending = false;
-    if (!layers || !weightOf) return;
+    if (!layers || !recomposeAll) return;
     const { w, h, photo, styl, base, sal, out } = layers;
-    const s = local === null ? model.get("strength") : local, d = out.data, n = w * h, f = weightOf;
-    for (let i = 0, j = 0, k = 0; i < n; i++, j += 3, k += 4) {
-      let W = f(base[i], sal[i], s);
-      W = W > 0 ? (W < 1 ? W : 1) : 0;
-      const c0 = photo[j], c1 = photo[j + 1], c2 = photo[j + 2];
-      d[k] = c0 + W * (styl[j] - c0);
-      d[k + 1] = c1 + W * (styl[j + 1] - c1);
-      d[k + 2] = c2 + W * (styl[j + 2] - c2);
-      d[k + 3] = 255;
-    }
+    const s = local === null ? model.get("strength") : local;
+    recomposeAll(photo, styl, base, sal, s, out.data, w * h);
     ctx.putImageData(out, 0, 0);
     const box = model.get("box");
     if (box && box.length === 4) {
