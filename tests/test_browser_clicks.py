@@ -33,14 +33,21 @@ panel = widgets.PipelinePanel(pipe, method="fast")
 
 
 def _click_on_picture(page, view: str, x: float, y: float, photo_height: int) -> None:
-    """Click the picture of ``.view`` where its first tile shows pixel (x, y) of the working
-    photo (``photo_height`` px tall): the picture's own pixels scaled to how it is displayed."""
-    img = page.locator(f".{view} img").first
-    natural = img.evaluate("e => [e.naturalWidth, e.naturalHeight]")
-    box = img.bounding_box()
+    """Click the picture of ``.view`` where the photo shows pixel (x, y) of the working photo
+    (``photo_height`` px tall): on the live picture when the panel shows one (the photo
+    recomposed in the page; the kernel's picture then holds only close-ups), else on the first
+    tile of the kernel's picture — its own pixels scaled to how it is displayed."""
+    canvas = page.locator(f".{view} .{jb.LIVE_CANVAS}")
+    if canvas.count() and canvas.first.is_visible():
+        picture = canvas.first
+        natural = picture.evaluate("e => [e.width, e.height]")
+    else:
+        picture = page.locator(f".{view} img").first
+        natural = picture.evaluate("e => [e.naturalWidth, e.naturalHeight]")
+    box = picture.bounding_box()
     in_picture = (x * natural[1] / photo_height, y * natural[1] / photo_height)
-    img.click(position={"x": in_picture[0] * box["width"] / natural[0],
-                        "y": in_picture[1] * box["height"] / natural[1]})
+    picture.click(position={"x": in_picture[0] * box["width"] / natural[0],
+                            "y": in_picture[1] * box["height"] / natural[1]})
 
 
 @pytest.mark.timeout(900)
