@@ -178,13 +178,7 @@ def drag_fps(page, root: str, seconds: float = 2.0) -> tuple[float, float, float
     changed, the mouse moves per second the page received (no picture can change more
     often than the hand moves) and the animation frames per second the page was given (nor more
     often than the browser paints)."""
-    slider = page.locator(f"{root} .fsutils-strength").first
-    handle = slider.locator(".noUi-handle").first
-    handle.scroll_into_view_if_needed()
-    hb, track = handle.bounding_box(), slider.locator(".noUi-base").first.bounding_box()
-    y = hb["y"] + hb["height"] / 2
-    page.mouse.move(hb["x"] + hb["width"] / 2, y)
-    page.mouse.down()
+    track, y = jb.press_slider(page, "fsutils-strength", root)
     page.mouse.move(track["x"], y, steps=4)
     time.sleep(0.5)
     page.evaluate(_FRAMES, f"{root} .fsutils-blend-view")

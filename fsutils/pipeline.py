@@ -65,7 +65,6 @@ class Pipeline(Events, Choosing):
                                     segment_weights=segment_weights, instance_weights=instance_weights,
                                     saliency_weights=saliency_weights, device=device,
                                     class_names=class_names)
-        self.device = device
         self.stylers: dict[str, Callable[..., Any]] = dict(stylers or {})
         self.photo_size, self.style_size = photo_size, style_size
         self._cache = StageCache(_STAGES, cache_size)
@@ -76,6 +75,11 @@ class Pipeline(Events, Choosing):
         self.image_name, self.style_key = "", None  # style_key: of the latest stylised image
         #: the photo's size as given (width, height): points (``garments=[(x, y)]``) are in it
         self.given_size: tuple[int, int] | None = None
+
+    @property
+    def device(self) -> Any:
+        """The models' and the style methods' device (None: the best available)."""
+        return self.models.device
 
     @property
     def class_names(self) -> tuple[str, ...]:

@@ -303,6 +303,39 @@ def drag(page, css: str, fraction: float | None = None, *, root: str = "") -> fl
     return float(after)
 
 
+def press_slider(page, css: str, root: str = "") -> tuple[dict, float]:
+    """Press the mouse on the handle of the first slider ``.css`` (inside ``root``) and keep it
+    pressed: returns its track's bounding box and the height to drag along (move with
+    ``page.mouse.move(track["x"] + f * track["width"], y)``, release with ``page.mouse.up()``)."""
+    slider = page.locator(f"{root} .{css}".strip()).first
+    handle = slider.locator(".noUi-handle").first
+    handle.scroll_into_view_if_needed()
+    hb, track = handle.bounding_box(), slider.locator(".noUi-base").first.bounding_box()
+    y = hb["y"] + hb["height"] / 2
+    page.mouse.move(hb["x"] + hb["width"] / 2, y)
+    page.mouse.down()
+    return track, y
+
+
+def canvas_pixels(page) -> np.ndarray:
+    """The RGB pixels of the first live picture's canvas, at its own size."""
+    data = page.evaluate(f"""() => {{ const c = document.querySelector('.{LIVE_CANVAS}');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+        return [c.width, c.height, Array.from(d.data)]; }}""")
+    w, h, rgba = data
+    return np.asarray(rgba, np.uint8).reshape(h, w, 4)[..., :3]
+
+
+def read_after_release(path: Path, timeout_s: float = CHANGE_TIMEOUT_S) -> dict:
+    """The JSON record a test notebook's kernel writes when a slider reports (``path``), once it
+    has appeared and settled (one value per release)."""
+    deadline = time.monotonic() + timeout_s
+    while not path.is_file() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    return json.loads(path.read_text())
+
+
 def slider_value(page, css: str, root: str = "") -> float:
     """The value the slider with class ``css`` shows."""
     return float(_readout(page.locator(f"{root} .{css}".strip()).first))

@@ -4,7 +4,6 @@
 plumbing is in ``tests/jupyter_browser.py``. Select with ``-m browser``."""
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -49,14 +48,6 @@ panel.strength.observe(dump, names="value")
 panel''']
 
 
-def canvas_pixels(page) -> np.ndarray:
-    data = page.evaluate(f"""() => {{ const c = document.querySelector('{CANVAS}');
-        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
-        return [c.width, c.height, Array.from(d.data)]; }}""")
-    w, h, rgba = data
-    return np.asarray(rgba, np.uint8).reshape(h, w, 4)[..., :3]
-
-
 @pytest.mark.timeout(900)
 def test_voila_live_blend_follows_the_drag_and_matches_the_kernel(browser, tmp_path,  # noqa: F811
                                                                   request):
@@ -68,29 +59,19 @@ def test_voila_live_blend_follows_the_drag_and_matches_the_kernel(browser, tmp_p
         page.wait_for_function(f"() => +document.querySelector('{CANVAS}').dataset.frames > 0",
                                timeout=jb.PANEL_TIMEOUT_MS)
         jb.assert_no_tracebacks(page)
-        start = canvas_pixels(page)
+        start = jb.canvas_pixels(page)
         # drag the strength handle with the mouse, reading the canvas before the release
-        slider = page.locator(".fsutils-strength").first
-        handle = slider.locator(".noUi-handle").first
-        handle.scroll_into_view_if_needed()
-        hb, track = handle.bounding_box(), slider.locator(".noUi-base").first.bounding_box()
-        y = hb["y"] + hb["height"] / 2
-        page.mouse.move(hb["x"] + hb["width"] / 2, y)
-        page.mouse.down()
+        track, y = jb.press_slider(page, "fsutils-strength")
         during = []
         for f in (0.25, 0.15, 0.05):
             page.mouse.move(track["x"] + f * track["width"], y, steps=4)
             time.sleep(0.1)
-            during.append(canvas_pixels(page))
+            during.append(jb.canvas_pixels(page))
         assert jb.changed(during[-1], start), "the live picture did not change during the drag"
         assert jb.changed(during[0], during[-1]), "the live picture stopped following the drag"
         page.mouse.up()
         # the kernel's own blend at the strength the release gave it, and the canvas drawn for it
-        deadline = time.monotonic() + jb.CHANGE_TIMEOUT_S
-        while not out.with_suffix(".json").is_file() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        time.sleep(1.0)                                  # one value per release: let it settle
-        meta = json.loads(out.with_suffix(".json").read_text())
+        meta = jb.read_after_release(out.with_suffix(".json"))
         value = meta["strength"]
         assert value < 1.0 and len(meta["seen"]) == 1, meta     # the kernel heard the release only
         shown_value = jb.slider_value(page, "fsutils-strength")       # the slider's readout
@@ -98,7 +79,7 @@ def test_voila_live_blend_follows_the_drag_and_matches_the_kernel(browser, tmp_p
         page.wait_for_function(f"(v) => Math.abs(+document.querySelector('{CANVAS}')"
                                ".dataset.strength - v) < 1e-9", arg=value, timeout=30_000)
         kernel = np.load(out.with_suffix(".npy")).astype(int)
-        shown = canvas_pixels(page).astype(int)
+        shown = jb.canvas_pixels(page).astype(int)
         assert shown.shape == kernel.shape, (shown.shape, kernel.shape)
         box = np.all(shown == (0, 200, 255), axis=-1)           # the zoom box's outline
         diff = np.abs(shown - kernel).max(axis=-1)[~box]

@@ -6,7 +6,6 @@ is the kernel's own picture at the opacity the kernel got (``segment.overlay``,
 the plumbing is in ``tests/jupyter_browser.py``. Select with ``-m browser``."""
 from __future__ import annotations
 
-import json
 import time
 
 import numpy as np
@@ -14,7 +13,6 @@ import pytest
 
 from tests import jupyter_browser as jb
 from tests.test_browser import browser, session  # noqa: F401  (the fixture and the server)
-from tests.test_browser_live import canvas_pixels
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -76,35 +74,25 @@ def drag_and_compare(page, out, view: str) -> None:
     page.wait_for_function(f"() => +document.querySelector('{CANVAS}').dataset.frames > 0",
                            timeout=jb.PANEL_TIMEOUT_MS)
     jb.assert_no_tracebacks(page)
-    start = canvas_pixels(page)
-    slider = page.locator(".fsutils-opacity").first
-    handle = slider.locator(".noUi-handle").first
-    handle.scroll_into_view_if_needed()
-    hb, track = handle.bounding_box(), slider.locator(".noUi-base").first.bounding_box()
-    y = hb["y"] + hb["height"] / 2
-    page.mouse.move(hb["x"] + hb["width"] / 2, y)
-    page.mouse.down()
+    start = jb.canvas_pixels(page)
+    track, y = jb.press_slider(page, "fsutils-opacity")
     during = []
     for f in (0.9, 0.6, 0.1):
         page.mouse.move(track["x"] + f * track["width"], y, steps=4)
         time.sleep(0.1)
-        during.append(canvas_pixels(page))
+        during.append(jb.canvas_pixels(page))
     assert not out.with_suffix(".json").exists(), "the kernel heard the drag before the release"
     assert jb.changed(during[0], start), "the live picture did not change during the drag"
     assert jb.changed(during[0], during[-1]), "the live picture stopped following the drag"
     page.mouse.up()
-    deadline = time.monotonic() + jb.CHANGE_TIMEOUT_S
-    while not out.with_suffix(".json").is_file() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.0)                                  # one value per release: let it settle
-    meta = json.loads(out.with_suffix(".json").read_text())
+    meta = jb.read_after_release(out.with_suffix(".json"))
     value = meta["opacity"]
     assert len(meta["seen"]) == 1, meta                      # the kernel heard the release only
     assert abs(jb.slider_value(page, "fsutils-opacity") - value) < 1e-9
     page.wait_for_function(f"(v) => Math.abs(+document.querySelector('{CANVAS}')"
                            ".dataset.strength - v) < 1e-9", arg=value, timeout=30_000)
     kernel = np.load(out.with_suffix(".npy")).astype(int)
-    shown = canvas_pixels(page).astype(int)
+    shown = jb.canvas_pixels(page).astype(int)
     assert shown.shape == kernel.shape, (shown.shape, kernel.shape)
     diff = np.abs(shown - kernel).max(axis=-1)
     assert diff.max() <= 2, f"canvas vs the kernel's picture: max difference {diff.max()}"

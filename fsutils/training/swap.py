@@ -240,6 +240,7 @@ class SwapTask(Task):
         self.val_cross = (ccp_examples(cfg.ccp_root, ids_in_split(ids, "val")[: cfg.val_cross],
                                        cfg.size, garments)[1] if cfg.val_cross else [])
         self.features = perceptual_network(device) if cfg.lambda_perceptual > 0 else None
+        self.warming = False  # set by batch(): a discriminator warm-up step (--disc-warmup)
         self.G = initial_generator(None if resuming else cfg.init, cfg.base_channels).to(device).train()
         self.D = CAGANDiscriminator(cfg.disc_channels).to(device).train()
         betas = (cfg.beta1, 0.999)
@@ -263,7 +264,7 @@ class SwapTask(Task):
 
     def step(self, batch) -> dict[str, float]:
         w = self.cfg.loss_weights
-        if getattr(self, "warming", False):  # the discriminator learns the generator's swaps
+        if self.warming:  # the discriminator learns the generator's swaps
             with torch.no_grad():
                 x_ij = self.G(*batch[:3]).x_ij
             return {"d": discriminator_step(self.D, self.opt_d, batch, x_ij, w)}

@@ -9,8 +9,8 @@ import numpy as np
 from PIL import ImageDraw
 
 from fsutils import io as fio
-from fsutils.blend import BLEND_MODES, DEFAULT_MODE, BlendParams, blend_mode
-from fsutils.blend.modes import blend_parameters, weight_base
+from fsutils.blend import (BLEND_MODES, DEFAULT_MODE, BlendParams, blend_mode, blend_parameters,
+                           weight_base)
 from fsutils.pipeline import Pipeline
 from fsutils.views import BlendViews
 
